@@ -1,0 +1,1 @@
+"""GroundGame: an open-source organizing CRM."""

@@ -1,0 +1,40 @@
+"""Roles and what each may do: the one table of permissions, in code."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    team_leader = "team_leader"
+    volunteer = "volunteer"
+
+
+class Perm(StrEnum):
+    manage_org = "manage_org"            # organization settings, roles, audit log
+    manage_members = "manage_members"    # invitations, teams, user roles
+    view_members = "view_members"
+    manage_contacts = "manage_contacts"  # create/edit/import contacts, segments
+    view_contacts = "view_contacts"      # the contact base (not only assigned ones)
+    export_contacts = "export_contacts"
+    manage_zones = "manage_zones"
+    manage_actions = "manage_actions"    # any action
+    lead_actions = "lead_actions"        # actions of one's teams
+    field_work = "field_work"            # calls, visits, notes on assigned contacts
+    view_audit = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.admin: frozenset(Perm),
+    Role.manager: frozenset(Perm) - {Perm.manage_org, Perm.view_audit},
+    Role.team_leader: frozenset({Perm.view_members, Perm.lead_actions, Perm.field_work, Perm.view_contacts}),
+    Role.volunteer: frozenset({Perm.field_work}),
+}
+
+STAFF_ROLES = frozenset({Role.admin, Role.manager})
+
+
+def role_can(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS.get(Role(role), frozenset())

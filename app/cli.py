@@ -1,0 +1,196 @@
+"""The `groundgame` command: up, migrate, seed, worker, create-org, create-user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from app.config import Settings, get_settings
+from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+
+@dataclass
+class Services:
+    settings: Settings
+    app_url: str
+    migration_url: str
+    redis_url: str
+    started: list[EmbeddedPostgres | EmbeddedRedis] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.app_url, "MIGRATION_DATABASE_URL": self.migration_url,
+                "REDIS_URL": self.redis_url}
+
+    def stop(self) -> None:
+        for svc in reversed(self.started):
+            svc.stop()
+
+
+def ensure_services(settings: Settings, *, start: bool = True) -> Services:
+    """Embedded PostgreSQL and Redis under data_dir unless DATABASE_URL / REDIS_URL are set."""
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    if settings.database_url:
+        app_url = settings.database_url
+        mig_url = settings.migration_database_url or settings.database_url
+    else:
+        pg = EmbeddedPostgres(settings.data_dir / "pg", settings.embedded_pg_port)
+        if start:
+            print(f"==> PostgreSQL (project-local) on 127.0.0.1:{pg.port}, data in {pg.data_dir}")
+            pg.start()
+            started.append(pg)
+        app_url = pg.app_url(settings.app_db_role, settings.app_db_password.get_secret_value())
+        mig_url = pg.superuser_url
+    if settings.redis_url:
+        redis_url = settings.redis_url
+    else:
+        rd = EmbeddedRedis(settings.data_dir / "redis", settings.embedded_redis_port)
+        if start:
+            print(f"==> Redis (project-local) on 127.0.0.1:{rd.port}")
+            rd.start()
+            started.append(rd)
+        redis_url = rd.url
+    os.environ.update({"DATABASE_URL": app_url, "MIGRATION_DATABASE_URL": mig_url, "REDIS_URL": redis_url})
+    get_settings.cache_clear()
+    return Services(get_settings(), app_url, mig_url, redis_url, started)
+
+
+def cmd_migrate(svc: Services) -> None:
+    from app.core.migrate import migrate_and_grant
+
+    role = svc.settings.app_db_role if svc.app_url != svc.migration_url else None
+    migrate_and_grant(svc.migration_url, role, svc.settings.app_db_password.get_secret_value())
+    print("==> database migrated")
+
+
+async def _with_session(fn):  # type: ignore[no-untyped-def]
+    from app.core.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url, settings, pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_seed() -> None:
+    from app.seed import seed_demo
+
+    created, logins = asyncio.run(_with_session(seed_demo))
+    print("==> demo organization " + ("seeded" if created else "already present (nothing seeded)"))
+    print("    demo logins (organization 'demo'):")
+    for d in logins:
+        print(f"      {d.role:<12} {d.email:<40} {d.password}")
+
+
+def cmd_create_org(name: str, slug: str) -> None:
+    from app.seed import create_org
+
+    async def go(session):  # type: ignore[no-untyped-def]
+        org = await create_org(session, name=name, slug=slug)
+        return org.id
+
+    print(asyncio.run(_with_session(go)))
+
+
+def cmd_create_user(org_slug: str, email: str, role: str, password: str | None) -> None:
+    from sqlalchemy import select, text
+
+    from app.core.db import set_tenant
+    from app.models import Organization
+    from app.seed import create_user
+
+    async def go(session):  # type: ignore[no-untyped-def]
+        # organizations is under row-level security: find the id through the owner-side lookup.
+        org_id = await session.scalar(text("SELECT gg_org_by_slug(:s)"), {"s": org_slug})
+        if org_id is None:
+            raise SystemExit(f"no organization with slug {org_slug!r}")
+        await set_tenant(session, org_id)
+        org = await session.scalar(select(Organization).where(Organization.id == org_id))
+        user = await create_user(session, org=org, email=email, role=role, password=password)
+        return user.id
+
+    print(asyncio.run(_with_session(go)))
+
+
+def cmd_up(svc: Services) -> None:
+    settings = svc.settings
+    cmd_migrate(svc)
+    cmd_seed()
+    env = svc.env()
+    py = sys.executable
+    web = subprocess.Popen([py, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", settings.host,
+                            "--port", str(settings.port), "--workers", str(settings.web_workers),
+                            "--no-access-log", "--timeout-graceful-shutdown", "10"], env=env)
+    worker = subprocess.Popen([py, "-m", "arq", "app.worker.WorkerSettings"], env=env)
+    print(f"==> GroundGame on http://{settings.host}:{settings.port}  (API docs: /docs)  Ctrl-C to stop")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and web.poll() is None and worker.poll() is None:
+            time.sleep(0.3)
+    finally:
+        for p in (web, worker):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in (web, worker):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        svc.stop()
+        print("==> stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="groundgame", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up", help="start database, redis, migrate, seed, serve API + PWA and a worker")
+    sub.add_parser("migrate", help="apply migrations (alembic upgrade head) and grant the app role")
+    sub.add_parser("seed", help="seed the demo organization (once)")
+    sub.add_parser("worker", help="run an arq worker")
+    p = sub.add_parser("create-org")
+    p.add_argument("--name", required=True)
+    p.add_argument("--slug", required=True)
+    p = sub.add_parser("create-user")
+    p.add_argument("--org", required=True, help="organization slug")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=["admin", "manager", "team_leader", "volunteer"])
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    if args.cmd == "up":
+        cmd_up(ensure_services(settings))
+        return
+    svc = ensure_services(settings)
+    if args.cmd == "migrate":
+        cmd_migrate(svc)
+    elif args.cmd == "seed":
+        cmd_seed()
+    elif args.cmd == "worker":
+        os.execv(sys.executable, [sys.executable, "-m", "arq", "app.worker.WorkerSettings"])
+    elif args.cmd == "create-org":
+        cmd_create_org(args.name, args.slug)
+    elif args.cmd == "create-user":
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+        if password is not None and len(password) < 10:
+            raise SystemExit("password too short (10 characters at least)")
+        cmd_create_user(args.org, args.email, args.role, password)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class AuthSettings(BaseModel):
+    token_ttl_hours: int = 12
+    invitation_ttl_hours: int = 24 * 7
+    login_attempts_per_minute_ip: int = 20
+    login_attempts_per_minute_account: int = 5
+
+
+class LimitSettings(BaseModel):
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024
+    phone_reveals_per_minute: int = 20
+    public_requests_per_minute: int = 30
+    statement_timeout_ms: int = 30_000
+    preview_statement_timeout_ms: int = 10_000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", env_nested_delimiter="__", extra="ignore")
+
+    environment: str = "development"
+    # Empty means "embedded": the project starts its own PostgreSQL and Redis under data_dir.
+    database_url: str = ""
+    # Connection used for migrations (table owner). Defaults to database_url.
+    migration_database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = ROOT / ".data"
+    embedded_pg_port: int = 54329
+    embedded_redis_port: int = 63799
+    app_db_role: str = "groundgame_app"
+    app_db_password: SecretStr = SecretStr("groundgame_app")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_workers: int = 1
+    secret_key: SecretStr = SecretStr("dev-insecure-change-me")
+    cors_origins: list[str] = Field(default_factory=list)
+    trust_proxy_headers: bool = False
+    log_level: str = "INFO"
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    geocoder_url: str = ""
+    pwa_dist: Path = ROOT / "pwa" / "dist"
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks. Imports no domain package."""

@@ -1,0 +1,53 @@
+"""Async engine, one session and one transaction per request, and the tenant setting."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.config import Settings
+
+
+def make_engine(url: str, settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=10,
+        connect_args={
+            "command_timeout": 60,
+            "timeout": 5,
+            "server_settings": {
+                "application_name": "groundgame",
+                "statement_timeout": str(settings.limits.statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+            },
+        },
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def set_tenant(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Scope the current transaction to one organization (row-level security reads this)."""
+    await session.execute(text("SELECT set_config('app.organization_id', :o, true)"),
+                          {"o": str(organization_id)})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session, one transaction per request: committed if the handler returns, else rolled back."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

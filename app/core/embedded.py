@@ -1,0 +1,146 @@
+"""Project-local PostgreSQL (+PostGIS) and Redis under a data directory.
+
+Used by `groundgame up` (state under .data/) and by the test session (throwaway state).
+PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("GG_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int
+    database: str = "groundgame"
+
+    @property
+    def superuser_url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def app_url(self, role: str, password: str) -> str:
+        return f"postgresql+asyncpg://{role}:{password}@127.0.0.1:{self.port}/{self.database}"
+
+    def _chown(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._chown(self.data_dir)
+        self.data_dir.chmod(0o700)
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                _as_pg_user([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", "postgres",
+                             "-E", "UTF8", "--locale=C.UTF-8"]),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+        if not self.running():
+            opts = (f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
+                    "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
+                    "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB")
+            subprocess.run(
+                _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-o", opts,
+                             "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start"]),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+        _wait_port(self.port)
+        self._ensure_database()
+
+    def running(self) -> bool:
+        r = subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return r.returncode == 0
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        r = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+             "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+            check=True, capture_output=True, text=True,
+        )
+        return r.stdout.strip()
+
+    def _ensure_database(self) -> None:
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'") != "1":
+            self.psql(f'CREATE DATABASE "{self.database}"')
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.data_dir.exists() and self.running():
+            subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", mode,
+                                        "-w", "stop"]), check=False, stdout=subprocess.DEVNULL)
+
+
+@dataclass
+class EmbeddedRedis:
+    data_dir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if port_open(self.port):
+            return
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        subprocess.run(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+             "--daemonize", "yes", "--pidfile", str(self.data_dir / "redis.pid"),
+             "--logfile", str(self.data_dir / "redis.log"), "--appendonly", "yes", "--save", "60 1",
+             "--protected-mode", "yes"],
+            check=True,
+        )
+        _wait_port(self.port)
+
+    def stop(self) -> None:
+        pidfile = self.data_dir / "redis.pid"
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, 15)
+                for _ in range(50):
+                    try:
+                        os.kill(pid, 0)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.1)

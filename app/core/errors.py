@@ -1,0 +1,136 @@
+"""Errors carry their HTTP status and code; one handler renders the one error shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("groundgame.errors")
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+    message = "Bad request."
+
+    def __init__(self, message: str | None = None, *, details: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or []
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+    message = "Authentication required."
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "Conflict."
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    code = "validation_error"
+    message = "The request is invalid."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; slow down."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "A backing service is unavailable; try again shortly."
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _status_codes() -> dict[int, str]:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+            415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (ConnectionError, OSError, TimeoutError))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for e in exc.errors():
+            loc = e.get("loc", ())
+            msg = str(e.get("msg", "invalid"))
+            if e.get("type") == "extra_forbidden":
+                msg = "unknown field"
+            if e.get("type") == "json_invalid":
+                msg = "malformed JSON: " + str(e.get("ctx", {}).get("error", ""))
+            details.append({"field": _loc_to_field(loc), "message": msg})
+        names = ", ".join(d["field"] for d in details[:5])
+        return JSONResponse(error_body("validation_error", f"Invalid request: {names}.", details),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _status_codes().get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return JSONResponse(error_body(code, message), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
+            log.warning("backing service unavailable: %s", type(exc).__name__)
+            return JSONResponse(error_body("service_unavailable", ServiceUnavailable.message),
+                                status_code=503, headers={"Retry-After": "2"})
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

@@ -1,0 +1,40 @@
+"""Keyset pagination: an opaque cursor holding the last row's sort key and id."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from app.core.errors import Unprocessable
+
+T = TypeVar("T")
+
+LimitQ = Annotated[int, Query(ge=1, le=500, description="Page size (max 500).")]
+CursorQ = Annotated[str | None, Query(max_length=500, description="Opaque cursor from `next_cursor`.")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+    if not isinstance(values, list):
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
+    return values

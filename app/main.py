@@ -1,0 +1,155 @@
+"""create_app(): lifespan, middleware, error handlers, routers, docs served offline, the PWA."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from app.api import api_router
+from app.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import error_body, install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.ratelimit import RateLimiter
+
+log = logging.getLogger("groundgame")
+DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
+
+PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>GroundGame</title></head>
+<body><main><h1>GroundGame</h1><p>The volunteer app is not built on this server (Node.js missing).
+The API is at <a href="/docs">/docs</a>.</p></main></body></html>"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: start through `groundgame up` or set it")
+        engine = make_engine(settings.database_url, settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2) \
+            if settings.redis_url else None
+        app.state.redis = redis
+        app.state.limiter = RateLimiter(redis)
+        app.state.arq = None
+        try:
+            yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+            if app.state.arq is not None:
+                await app.state.arq.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="GroundGame API",
+        version="1.0.0",
+        description="Open-source organizing CRM: contacts with consent, zones, actions, calling and canvassing.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.limits.max_body_bytes,
+                       max_upload_bytes=settings.limits.max_upload_bytes,
+                       hsts=settings.environment == "production")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    _mount_system(app)
+    _mount_pwa(app, settings)
+    return app
+
+
+def _mount_system(app: FastAPI) -> None:
+    app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_root() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="GroundGame API",
+                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/docs/swagger-ui.css",
+                                   swagger_favicon_url="/static/docs/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/api/v1/openapi.json", title="GroundGame API",
+                              redoc_js_url="/static/docs/redoc.standalone.js",
+                              redoc_favicon_url="/static/docs/favicon.png", with_google_fonts=False)
+
+    @app.get("/healthz", tags=["system"], operation_id="system-healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["system"], operation_id="system-readyz", responses={503: {}})
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "unavailable"
+        redis: Redis | None = request.app.state.redis
+        try:
+            if redis is None:
+                raise RuntimeError("no redis configured")
+            await redis.ping()
+            checks["redis"] = "ok"
+        except Exception:
+            checks["redis"] = "unavailable"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        body = error_body("not_ready", "A backing service is unavailable.",
+                          [{"field": k, "message": v} for k, v in checks.items()])
+        return JSONResponse(body, status_code=503)
+
+
+def _mount_pwa(app: FastAPI, settings: Settings) -> None:
+    dist = settings.pwa_dist
+    index = dist / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def pwa_index() -> Response:
+        if index.exists():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(PLACEHOLDER)
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def pwa_files(path: str) -> Response:
+        if path.startswith(("api/", "static/docs")):
+            return JSONResponse(error_body("not_found", "Not found."), status_code=404)
+        if dist.exists():
+            candidate = (dist / path).resolve()
+            if candidate.is_file() and dist.resolve() in candidate.parents:
+                cache = "no-cache" if path in ("sw.js", "manifest.webmanifest") or path.endswith(".html") \
+                    else "public, max-age=31536000, immutable"
+                return FileResponse(candidate, headers={"Cache-Control": cache})
+            if index.exists() and "." not in path.rsplit("/", 1)[-1]:
+                return FileResponse(index, headers={"Cache-Control": "no-cache"})  # SPA route
+        return JSONResponse(error_body("not_found", "Not found."), status_code=404)

@@ -1,0 +1,49 @@
+"""Declarative base with a naming convention, and the column helpers every tenant table uses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
+                         server_default=text("gen_random_uuid()"))
+
+
+def org_pk() -> Mapped[uuid.UUID]:
+    """organization_id as the leading primary-key column (Citus distribution column)."""
+    return mapped_column(UUID(as_uuid=True), primary_key=True)
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def updated_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now())
+
+
+# Tables that carry organization_id and are protected by row-level security.
+TENANT_TABLES: list[str] = []
+
+
+def tenant(name: str) -> str:
+    TENANT_TABLES.append(name)
+    return name

@@ -1,0 +1,114 @@
+"""Teams: name, region, leader, members."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.models import Membership, Team, TeamMember
+from app.teams.schemas import TeamCreate, TeamRead, TeamUpdate
+
+
+class TeamNotFound(NotFound):
+    code = "team_not_found"
+    message = "Team not found."
+
+
+def visible_to(actor: Principal):  # type: ignore[no-untyped-def]
+    q = select(Team).where(Team.organization_id == actor.organization_id)
+    if not actor.is_manager and actor.role != "team_leader":
+        q = q.where(Team.id.in_(actor.team_ids))
+    return q
+
+
+async def _members(session: AsyncSession, org: uuid.UUID,
+                   team_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = (await session.execute(select(TeamMember.team_id, TeamMember.user_id).where(
+        TeamMember.organization_id == org, TeamMember.team_id.in_(team_ids)))).all()
+    out: dict[uuid.UUID, list[uuid.UUID]] = {t: [] for t in team_ids}
+    for t, u in rows:
+        out[t].append(u)
+    return out
+
+
+async def to_read(session: AsyncSession, team: Team) -> TeamRead:
+    members = await _members(session, team.organization_id, [team.id])
+    return TeamRead.model_validate(team).model_copy(update={"member_ids": members[team.id]})
+
+
+async def _check_member(session: AsyncSession, org: uuid.UUID, user_ids: list[uuid.UUID], field: str) -> None:
+    found = set((await session.scalars(select(Membership.user_id).where(
+        Membership.organization_id == org, Membership.user_id.in_(user_ids)))).all())
+    missing = [u for u in user_ids if u not in found]
+    if missing:
+        raise Unprocessable("Unknown user in this organization.",
+                            details=[{"field": field, "message": f"no member {u}"} for u in missing])
+
+
+async def get(session: AsyncSession, team_id: uuid.UUID, *, actor: Principal) -> Team:
+    team = await session.scalar(visible_to(actor).where(Team.id == team_id))
+    if team is None:
+        raise TeamNotFound()
+    return team
+
+
+async def list_teams(session: AsyncSession, *, actor: Principal) -> list[TeamRead]:
+    teams = list((await session.scalars(visible_to(actor).order_by(Team.name))).all())
+    members = await _members(session, actor.organization_id, [t.id for t in teams])
+    return [TeamRead.model_validate(t).model_copy(update={"member_ids": members[t.id]}) for t in teams]
+
+
+async def create(session: AsyncSession, body: TeamCreate, *, actor: Principal) -> TeamRead:
+    if body.leader_user_id:
+        await _check_member(session, actor.organization_id, [body.leader_user_id], "leader_user_id")
+    team = Team(organization_id=actor.organization_id, **body.model_dump())
+    session.add(team)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as e:
+        raise Conflict("A team with this name exists.") from e
+    await audit.record(session, actor=actor, action="team.created", object_type="team", object_id=team.id)
+    return await to_read(session, team)
+
+
+async def update(session: AsyncSession, team: Team, body: TeamUpdate, *, actor: Principal) -> TeamRead:
+    data = body.model_dump(exclude_unset=True)
+    if data.get("leader_user_id"):
+        await _check_member(session, actor.organization_id, [data["leader_user_id"]], "leader_user_id")
+    for k, v in data.items():
+        setattr(team, k, v)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as e:
+        raise Conflict("A team with this name exists.") from e
+    return await to_read(session, team)
+
+
+async def remove(session: AsyncSession, team: Team, *, actor: Principal) -> None:
+    await session.delete(team)
+    await session.flush()
+    await audit.record(session, actor=actor, action="team.deleted", object_type="team", object_id=team.id)
+
+
+async def add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUID], *, actor: Principal) -> TeamRead:
+    await _check_member(session, actor.organization_id, user_ids, "user_ids")
+    await session.execute(pg_insert(TeamMember).values(
+        [{"organization_id": team.organization_id, "team_id": team.id, "user_id": u} for u in user_ids]
+    ).on_conflict_do_nothing())
+    return await to_read(session, team)
+
+
+async def remove_member(session: AsyncSession, team: Team, user_id: uuid.UUID, *, actor: Principal) -> TeamRead:
+    await session.execute(delete(TeamMember).where(
+        TeamMember.organization_id == team.organization_id, TeamMember.team_id == team.id,
+        TeamMember.user_id == user_id))
+    return await to_read(session, team)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.auth.permissions import Role
+from app.auth.schemas import Strict
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    team_ids: list[uuid.UUID]
+    joined_at: datetime
+
+
+class MembershipUpdate(Strict):
+    role: Role
+
+
+class InvitationCreate(Strict):
+    email: EmailStr
+    role: Role = Role.volunteer
+    team_id: uuid.UUID | None = None
+
+
+class InvitationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    email: str
+    role: Role
+    team_id: uuid.UUID | None
+    expires_at: datetime
+    accepted_at: datetime | None
+    created_at: datetime
+
+
+class InvitationCreated(InvitationRead):
+    token: str = Field(description="Shown once: send it to the invitee (link /join/{token}).")
+    accept_path: str
+
+
+class OrganizationUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    timezone: str | None = Field(None, max_length=64)
+    default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    require_2fa_for_staff: bool | None = None
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor_user_id: uuid.UUID | None
+    action: str
+    object_type: str
+    object_id: str | None
+    ip: Any = None
+    request_id: str | None
+    details: dict[str, Any]

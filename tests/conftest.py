@@ -1,0 +1,130 @@
+"""Test session: a throwaway PostgreSQL+PostGIS and Redis (unless TEST_DATABASE_URL / TEST_REDIS_URL are set),
+migrated once with Alembic; each test runs in a transaction rolled back at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import ROOT, Settings, get_settings
+from app.core.db import make_engine
+from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from app.core.migrate import migrate_and_grant
+
+pytest_plugins = ["tests.fixtures.factories"]
+
+
+class ServicesUnderTest:
+    def __init__(self) -> None:
+        self.tmp = ROOT / ".data" / f"test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.pg: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.app_role = "groundgame_app"
+        self.app_password = "groundgame_app"
+        if os.environ.get("TEST_DATABASE_URL"):
+            self.app_url = os.environ["TEST_DATABASE_URL"]
+            self.migration_url = os.environ.get("TEST_MIGRATION_DATABASE_URL", self.app_url)
+        else:
+            self.pg = EmbeddedPostgres(self.tmp / "pg", free_port())
+            self.pg.start()
+            self.app_url = self.pg.app_url(self.app_role, self.app_password)
+            self.migration_url = self.pg.superuser_url
+        if os.environ.get("TEST_REDIS_URL"):
+            self.redis_url = os.environ["TEST_REDIS_URL"]
+        else:
+            self.redis = EmbeddedRedis(self.tmp / "redis", free_port())
+            self.redis.start()
+            self.redis_url = self.redis.url
+
+    def stop(self) -> None:
+        if self.redis:
+            self.redis.stop()
+        if self.pg:
+            self.pg.stop("immediate")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[ServicesUnderTest]:
+    svc = ServicesUnderTest()
+    try:
+        migrate_and_grant(svc.migration_url, svc.app_role if svc.app_url != svc.migration_url else None,
+                          svc.app_password)
+        os.environ.update({"DATABASE_URL": svc.app_url, "MIGRATION_DATABASE_URL": svc.migration_url,
+                           "REDIS_URL": svc.redis_url, "DATA_DIR": str(svc.tmp)})
+        get_settings.cache_clear()
+        yield svc
+    finally:
+        svc.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(services: ServicesUnderTest) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    from app.main import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        application.state.real_sessionmaker = application.state.sessionmaker
+        yield application
+
+
+@pytest.fixture(scope="session")
+def engine(app: object) -> AsyncEngine:
+    return app.state.engine  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        yield conn
+        if trans.is_active:
+            await trans.rollback()
+
+
+@pytest.fixture
+async def db(app: object, connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The test's session; the app's request sessions join the same rolled-back transaction."""
+    maker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
+                               join_transaction_mode="create_savepoint")
+    app.state.sessionmaker = maker  # type: ignore[attr-defined]
+    async with maker() as session:
+        yield session
+    app.state.sessionmaker = app.state.real_sessionmaker  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_redis(services: ServicesUnderTest) -> None:
+    r = Redis.from_url(services.redis_url)
+    await r.flushdb()
+    await r.aclose()
+
+
+@pytest.fixture
+async def client(app: object, db: AsyncSession) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app)  # type: ignore[arg-type]
+    async with AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def owner_engine(services: ServicesUnderTest) -> AsyncEngine:
+    """Superuser/owner connection: bypasses RLS. Only for tests that inspect the database as a whole."""
+    return make_engine(services.migration_url, get_settings(), pool_size=2)
+
+
+def repo_root() -> Path:
+    return ROOT
