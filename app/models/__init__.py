@@ -1,9 +1,36 @@
 """ORM tables, one module per aggregate. Importing this package registers them all on Base.metadata."""
 
+from app.models.action import (
+    Action,
+    ActionCounter,
+    ActionDocument,
+    ActionTarget,
+    ActionTeam,
+    ActionVolunteer,
+    Participation,
+    Turf,
+)
 from app.models.audit import AuditLog
 from app.models.base import Base
+from app.models.contact import Contact, ConsentLog, ContactEvent, CustomFieldDef, Segment, Tag
+from app.models.imports import Export, Import, ImportReject
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
+from app.models.field import (
+    FieldReport,
+    Opportunity,
+    OpportunityComment,
+    OpportunityType,
+    Survey,
+    SurveyAnswer,
+    SurveyVersion,
+)
 from app.models.user import AuthToken, User
+from app.models.zone import Zone, ZonePiece
 
-__all__ = ["AuditLog", "AuthToken", "Base", "Invitation", "Membership", "Organization", "Team", "TeamMember",
-           "User"]
+__all__ = [
+    "Action", "ActionCounter", "ActionDocument", "ActionTarget", "ActionTeam", "ActionVolunteer", "AuditLog",
+    "AuthToken", "Base", "ConsentLog", "Contact", "ContactEvent", "CustomFieldDef", "Export", "FieldReport",
+    "Import", "ImportReject", "Invitation", "Membership", "Opportunity", "OpportunityComment", "OpportunityType",
+    "Organization", "Participation", "Segment", "Survey", "SurveyAnswer", "SurveyVersion", "Tag", "Team",
+    "TeamMember", "Turf", "User", "Zone", "ZonePiece",
+]

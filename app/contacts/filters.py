@@ -1,0 +1,194 @@
+"""The segment filter: one object, compiled to SQL, used everywhere a set of contacts is chosen
+(contacts search/count, action targeting, campaigns, exports)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, select, text, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.geo import parse_area, to_ewkt
+from app.models import Contact, Segment
+from app.models.contact import SOURCES
+
+ConsentState = Literal["granted", "withdrawn", "unknown"]
+
+
+class Flags(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    donor: bool | None = None
+    volunteer: bool | None = None
+    member: bool | None = None
+
+
+class Consents(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: ConsentState | None = None
+    sms: ConsentState | None = None
+    phone: ConsentState | None = None
+    data_processing: ConsentState | None = None
+
+
+class SegmentFilter(BaseModel):
+    """Every field optional; fields combine with AND."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "zone_ids": [], "tags_any": ["pensions"], "support_levels": [3], "has_mobile": True,
+        "cities": ["București"], "age_min": 18}]})
+
+    segment_id: uuid.UUID | None = Field(None, description="A saved segment, re-evaluated now (ANDed).")
+    zone_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+    polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (WGS 84).")
+    tags_any: list[str] = Field(default_factory=list, max_length=100)
+    tags_all: list[str] = Field(default_factory=list, max_length=100)
+    tags_none: list[str] = Field(default_factory=list, max_length=100)
+    support_levels: list[int | None] = Field(default_factory=list, max_length=6,
+                                             description="1 strong supporter … 5 opposed; null = unknown")
+    flags: Flags = Field(default_factory=Flags)
+    cities: list[str] = Field(default_factory=list, max_length=200)
+    streets: list[str] = Field(default_factory=list, max_length=500)
+    postal_codes: list[str] = Field(default_factory=list, max_length=500)
+    age_min: int | None = Field(None, ge=0, le=130)
+    age_max: int | None = Field(None, ge=0, le=130)
+    has_mobile: bool | None = None
+    has_phone: bool | None = None
+    has_email: bool | None = None
+    consents: Consents = Field(default_factory=Consents)
+    contacted_since: datetime | None = None
+    not_contacted_since: datetime | None = None
+    sources: list[Literal["app", "import", "petition", "api", "call", "visit"]] = Field(default_factory=list)
+    q: str | None = Field(None, max_length=200)
+
+    @field_validator("support_levels")
+    @classmethod
+    def _levels(cls, v: list[int | None]) -> list[int | None]:
+        for x in v:
+            if x is not None and not 1 <= x <= 5:
+                raise ValueError("support levels are 1 to 5 (or null for unknown)")
+        return v
+
+
+assert set(SOURCES) == {"app", "import", "petition", "api", "call", "visit"}
+
+_FLAG_COLS = {"donor": Contact.is_donor, "volunteer": Contact.is_volunteer, "member": Contact.is_member}
+_CONSENT_COLS = {"email": Contact.consent_email, "sms": Contact.consent_sms, "phone": Contact.consent_phone,
+                 "data_processing": Contact.consent_data_processing}
+
+
+def has_phone_clause() -> ColumnElement[bool]:
+    return or_(and_(Contact.mobile_e164.is_not(None), Contact.mobile_invalid.is_(False)),
+               and_(Contact.home_e164.is_not(None), Contact.home_invalid.is_(False)))
+
+
+def compile_filter(f: SegmentFilter, organization_id: uuid.UUID, *, polygon_field: str = "filter.polygon",
+                   region: str = "RO",
+                   extra: list[ColumnElement[bool]] | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on `contacts` for this filter (tenant scope included)."""
+    c = Contact
+    conds: list[ColumnElement[bool]] = [c.organization_id == organization_id]
+    if f.zone_ids:
+        from app.models import ZonePiece
+
+        conds.append(c.location.is_not(None))
+        conds.append(exists(select(literal(1)).where(
+            ZonePiece.organization_id == organization_id, ZonePiece.zone_id.in_(f.zone_ids),
+            func.ST_Covers(ZonePiece.geom, c.location))))
+    if f.polygon is not None:
+        area = parse_area(f.polygon, field=polygon_field)
+        conds.append(func.ST_Covers(func.ST_GeomFromEWKT(literal(to_ewkt(area))), c.location))
+    if f.tags_any:
+        conds.append(c.tags.overlap(f.tags_any))
+    if f.tags_all:
+        conds.append(c.tags.contains(f.tags_all))
+    if f.tags_none:
+        conds.append(not_(c.tags.overlap(f.tags_none)))
+    if f.support_levels:
+        levels = [x for x in f.support_levels if x is not None]
+        parts: list[ColumnElement[bool]] = []
+        if levels:
+            parts.append(c.support_level.in_(levels))
+        if None in f.support_levels:
+            parts.append(c.support_level.is_(None))
+        conds.append(or_(*parts))
+    for name in ("donor", "volunteer", "member"):
+        v = getattr(f.flags, name)
+        if v is not None:
+            conds.append(_FLAG_COLS[name].is_(v))
+    if f.cities:
+        conds.append(func.lower(c.city).in_([x.lower() for x in f.cities]))
+    if f.streets:
+        conds.append(func.lower(c.street).in_([x.lower() for x in f.streets]))
+    if f.postal_codes:
+        conds.append(c.postal_code.in_(f.postal_codes))
+    year = datetime.now(UTC).year
+    birth_year = func.coalesce(c.birth_year, func.extract("year", c.birth_date))
+    if f.age_min is not None:
+        conds.append(birth_year <= year - f.age_min)
+    if f.age_max is not None:
+        conds.append(birth_year >= year - f.age_max)
+    if f.has_mobile is not None:
+        mob = and_(c.mobile_e164.is_not(None), c.mobile_invalid.is_(False))
+        conds.append(mob if f.has_mobile else not_(mob))
+    if f.has_phone is not None:
+        conds.append(has_phone_clause() if f.has_phone else not_(has_phone_clause()))
+    if f.has_email is not None:
+        conds.append(c.email.is_not(None) if f.has_email else c.email.is_(None))
+    for ch in ("email", "sms", "phone", "data_processing"):
+        want = getattr(f.consents, ch)
+        if want is not None:
+            col = _CONSENT_COLS[ch]
+            conds.append(col.is_(None) if want == "unknown" else col == want)
+    if f.contacted_since is not None:
+        conds.append(c.last_contacted_at >= f.contacted_since)
+    if f.not_contacted_since is not None:
+        conds.append(or_(c.last_contacted_at.is_(None), c.last_contacted_at < f.not_contacted_since))
+    if f.sources:
+        conds.append(c.source.in_(f.sources))
+    if f.q:
+        conds.append(text_search(f.q, region))
+    if extra:
+        conds.extend(extra)
+    return conds
+
+
+def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
+    """Fuzzy name match (pg_trgm), or exact phone / email."""
+    from app.core.phones import InvalidPhone, normalize
+
+    q = q.strip()
+    name = func.lower(Contact.first_name + literal(" ") + Contact.last_name)
+    parts: list[ColumnElement[bool]] = [name.contains(q.lower(), autoescape=True), name.op("%")(q.lower())]
+    if "@" in q:
+        parts.append(Contact.email == q.lower())
+    digits = sum(ch.isdigit() for ch in q)
+    if digits >= 6:
+        try:
+            e164 = normalize(q, region).e164
+            parts.append(or_(Contact.mobile_e164 == e164, Contact.home_e164 == e164))
+        except InvalidPhone:
+            pass
+    return or_(*parts)
+
+
+async def resolve(session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *,
+                  region: str = "RO") -> list[ColumnElement[bool]]:
+    """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now)."""
+    conds = compile_filter(f, organization_id, region=region)
+    if f.segment_id is not None:
+        saved = await session.scalar(select(Segment.filter).where(
+            Segment.organization_id == organization_id, Segment.id == f.segment_id))
+        if saved is None:
+            raise NotFound("Saved segment not found.", details=[{"field": "filter.segment_id", "message": "not found"}])
+        inner = SegmentFilter.model_validate(saved)
+        if inner.segment_id is not None:
+            inner.segment_id = None  # no recursion
+        conds.extend(compile_filter(inner, organization_id, region=region))
+    return conds
+
+
+__all__ = ["SegmentFilter", "compile_filter", "has_phone_clause", "resolve", "text", "true"]
