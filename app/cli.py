@@ -24,8 +24,12 @@ class Services:
     started: list[EmbeddedPostgres | EmbeddedRedis] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DATABASE_URL": self.app_url, "MIGRATION_DATABASE_URL": self.migration_url,
-                "REDIS_URL": self.redis_url}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.app_url,
+            "MIGRATION_DATABASE_URL": self.migration_url,
+            "REDIS_URL": self.redis_url,
+        }
 
     def stop(self) -> None:
         for svc in reversed(self.started):
@@ -126,9 +130,25 @@ def cmd_up(svc: Services) -> None:
     cmd_seed()
     env = svc.env()
     py = sys.executable
-    web = subprocess.Popen([py, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", settings.host,
-                            "--port", str(settings.port), "--workers", str(settings.web_workers),
-                            "--no-access-log", "--timeout-graceful-shutdown", "10"], env=env)
+    web = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.port),
+            "--workers",
+            str(settings.web_workers),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+        ],
+        env=env,
+    )
     worker = subprocess.Popen([py, "-m", "arq", "app.worker.WorkerSettings"], env=env)
     print(f"==> GroundGame on http://{settings.host}:{settings.port}  (API docs: /docs)  Ctrl-C to stop")
     stopping = False

@@ -44,8 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2) \
-            if settings.redis_url else None
+        redis = (
+            Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            if settings.redis_url
+            else None
+        )
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
         app.state.arq = None
@@ -71,12 +74,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.limits.max_body_bytes,
-                       max_upload_bytes=settings.limits.max_upload_bytes,
-                       hsts=settings.environment == "production")
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.limits.max_body_bytes,
+        max_upload_bytes=settings.limits.max_upload_bytes,
+        hsts=settings.environment == "production",
+    )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     _mount_system(app)
     _mount_pwa(app, settings)
     return app
@@ -91,16 +102,23 @@ def _mount_system(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="GroundGame API",
-                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/docs/swagger-ui.css",
-                                   swagger_favicon_url="/static/docs/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="GroundGame API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/api/v1/openapi.json", title="GroundGame API",
-                              redoc_js_url="/static/docs/redoc.standalone.js",
-                              redoc_favicon_url="/static/docs/favicon.png", with_google_fonts=False)
+        return get_redoc_html(
+            openapi_url="/api/v1/openapi.json",
+            title="GroundGame API",
+            redoc_js_url="/static/docs/redoc.standalone.js",
+            redoc_favicon_url="/static/docs/favicon.png",
+            with_google_fonts=False,
+        )
 
     @app.get("/healthz", tags=["system"], operation_id="system-healthz")
     async def healthz() -> dict[str, str]:
@@ -125,8 +143,9 @@ def _mount_system(app: FastAPI) -> None:
             checks["redis"] = "unavailable"
         if all(v == "ok" for v in checks.values()):
             return JSONResponse({"status": "ok", "checks": checks})
-        body = error_body("not_ready", "A backing service is unavailable.",
-                          [{"field": k, "message": v} for k, v in checks.items()])
+        body = error_body(
+            "not_ready", "A backing service is unavailable.", [{"field": k, "message": v} for k, v in checks.items()]
+        )
         return JSONResponse(body, status_code=503)
 
 
@@ -147,8 +166,11 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
         if dist.exists():
             candidate = (dist / path).resolve()
             if candidate.is_file() and dist.resolve() in candidate.parents:
-                cache = "no-cache" if path in ("sw.js", "manifest.webmanifest") or path.endswith(".html") \
+                cache = (
+                    "no-cache"
+                    if path in ("sw.js", "manifest.webmanifest") or path.endswith(".html")
                     else "public, max-age=31536000, immutable"
+                )
                 return FileResponse(candidate, headers={"Cache-Control": cache})
             if index.exists() and "." not in path.rsplit("/", 1)[-1]:
                 return FileResponse(index, headers={"Cache-Control": "no-cache"})  # SPA route

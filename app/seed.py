@@ -33,8 +33,9 @@ DEMO_USERS = [
 ]
 
 
-async def create_org(session: AsyncSession, *, name: str, slug: str, region: str = "RO",
-                     timezone: str = "Europe/Bucharest") -> Organization:
+async def create_org(
+    session: AsyncSession, *, name: str, slug: str, region: str = "RO", timezone: str = "Europe/Bucharest"
+) -> Organization:
     org = Organization(id=uuid.uuid4(), name=name, slug=slug, default_region=region, timezone=timezone)
     await set_tenant(session, org.id)
     session.add(org)
@@ -42,19 +43,24 @@ async def create_org(session: AsyncSession, *, name: str, slug: str, region: str
     return org
 
 
-async def create_user(session: AsyncSession, *, org: Organization, email: str, role: str, password: str | None,
-                      full_name: str = "") -> User:
+async def create_user(
+    session: AsyncSession, *, org: Organization, email: str, role: str, password: str | None, full_name: str = ""
+) -> User:
     await set_tenant(session, org.id)
     user = await session.scalar(select(User).where(User.email == email.lower()))
     if user is None:
-        user = User(email=email.lower(), full_name=full_name or email.split("@")[0].replace(".", " ").title(),
-                    password_hash=hash_password(password) if password else None)
+        user = User(
+            email=email.lower(),
+            full_name=full_name or email.split("@")[0].replace(".", " ").title(),
+            password_hash=hash_password(password) if password else None,
+        )
         session.add(user)
         await session.flush()
     elif password:
         user.password_hash = hash_password(password)
-    member = await session.scalar(select(Membership).where(
-        Membership.organization_id == org.id, Membership.user_id == user.id))
+    member = await session.scalar(
+        select(Membership).where(Membership.organization_id == org.id, Membership.user_id == user.id)
+    )
     if member is None:
         session.add(Membership(organization_id=org.id, user_id=user.id, role=role))
     else:
@@ -72,19 +78,29 @@ async def seed_demo(session: AsyncSession) -> tuple[bool, list[DemoLogin]]:
     users = {}
     for d in DEMO_USERS:
         users[d.email] = await create_user(session, org=org, email=d.email, role=d.role, password=d.password)
-    north = Team(organization_id=org.id, name="North (Sectors 1-2)", region="Bucharest north",
-                 leader_user_id=users["leader.north@demo.groundgame.org"].id)
-    south = Team(organization_id=org.id, name="South (Sectors 4-5)", region="Bucharest south",
-                 leader_user_id=users["leader.south@demo.groundgame.org"].id)
+    north = Team(
+        organization_id=org.id,
+        name="North (Sectors 1-2)",
+        region="Bucharest north",
+        leader_user_id=users["leader.north@demo.groundgame.org"].id,
+    )
+    south = Team(
+        organization_id=org.id,
+        name="South (Sectors 4-5)",
+        region="Bucharest south",
+        leader_user_id=users["leader.south@demo.groundgame.org"].id,
+    )
     session.add_all([north, south])
     await session.flush()
     for i in range(1, 7):
         team = north if i <= 3 else south
-        session.add(TeamMember(organization_id=org.id, team_id=team.id,
-                               user_id=users[f"volunteer{i}@demo.groundgame.org"].id))
+        session.add(
+            TeamMember(organization_id=org.id, team_id=team.id, user_id=users[f"volunteer{i}@demo.groundgame.org"].id)
+        )
     for team, leader in ((north, "leader.north"), (south, "leader.south")):
-        session.add(TeamMember(organization_id=org.id, team_id=team.id,
-                               user_id=users[f"{leader}@demo.groundgame.org"].id))
+        session.add(
+            TeamMember(organization_id=org.id, team_id=team.id, user_id=users[f"{leader}@demo.groundgame.org"].id)
+        )
     await session.flush()
     for hook in SEED_HOOKS:
         await hook(session, org)

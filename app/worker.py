@@ -34,8 +34,9 @@ async def purge_expired_tokens(ctx: dict[str, Any]) -> int:
     """Delete tokens expired or revoked more than a day ago (auth_tokens is a global table)."""
     cutoff = datetime.now(UTC) - timedelta(days=1)
     async with ctx["sessionmaker"]() as session, session.begin():
-        res = await session.execute(delete(AuthToken).where(
-            or_(AuthToken.expires_at < cutoff, AuthToken.revoked_at < cutoff)))
+        res = await session.execute(
+            delete(AuthToken).where(or_(AuthToken.expires_at < cutoff, AuthToken.revoked_at < cutoff))
+        )
     n = int(res.rowcount or 0)  # type: ignore[attr-defined]
     log.info("purged expired tokens", extra={"job": "purge_expired_tokens"})
     return n

@@ -24,7 +24,7 @@ from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, port_o
 BENCH_DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(ROOT / ".data" / "bench")))
 CSV_DIR = ROOT / "bench" / "data"
 APP_ROLE = "groundgame_app"
-APP_PASSWORD = "groundgame_app"  # noqa: S105 (local throwaway cluster, trust auth)
+APP_PASSWORD = "groundgame_app"
 MIGRATIONS_DIR = ROOT / "migrations" / "versions"
 RUN_DB = "bench_run"
 

@@ -40,6 +40,13 @@ def sectors() -> tuple[list[str], list[shapely.Geometry], list[dict[str, object]
     return names, geoms, [f["geometry"] for f in data["features"]]
 
 
+@cache
+def city_union() -> shapely.Geometry:
+    u = shapely.union_all(sectors()[1])
+    shapely.prepare(u)
+    return u
+
+
 def slug(s: str) -> str:
     return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower().replace(" ", "")
 
@@ -208,6 +215,12 @@ def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, str
     my = st.dy[h_street] * t + st.dx[h_street] * off + rng.normal(0, 3.0, n_h)
     h_lon = st.x0[h_street] + mx / M_PER_DEG_LON
     h_lat = st.y0[h_street] + my / M_PER_DEG_LAT
+    # A street running past the city limits: keep those houses near its (in-city) start instead.
+    city_street = st.sector[h_street] > 0
+    inside = shapely.contains_xy(city_union(), h_lon, h_lat)
+    spill = city_street & ~inside
+    h_lon = np.where(spill, st.x0[h_street] + rng.normal(0, 40, n_h) / M_PER_DEG_LON, h_lon)
+    h_lat = np.where(spill, st.y0[h_street] + rng.normal(0, 40, n_h) / M_PER_DEG_LAT, h_lat)
     in_block = rng.random(n_h) < st.blocks[h_street]
     suffix = rng.random(n_h)
     h_no_s = [f"{v}{'A' if s < 0.03 else 'B' if s < 0.045 else ' bis' if s < 0.05 else ''}"

@@ -56,10 +56,17 @@ class ServicesUnderTest:
 def services() -> Iterator[ServicesUnderTest]:
     svc = ServicesUnderTest()
     try:
-        migrate_and_grant(svc.migration_url, svc.app_role if svc.app_url != svc.migration_url else None,
-                          svc.app_password)
-        os.environ.update({"DATABASE_URL": svc.app_url, "MIGRATION_DATABASE_URL": svc.migration_url,
-                           "REDIS_URL": svc.redis_url, "DATA_DIR": str(svc.tmp)})
+        migrate_and_grant(
+            svc.migration_url, svc.app_role if svc.app_url != svc.migration_url else None, svc.app_password
+        )
+        os.environ.update(
+            {
+                "DATABASE_URL": svc.app_url,
+                "MIGRATION_DATABASE_URL": svc.migration_url,
+                "REDIS_URL": svc.redis_url,
+                "DATA_DIR": str(svc.tmp),
+            }
+        )
         get_settings.cache_clear()
         yield svc
     finally:
@@ -98,8 +105,9 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 async def db(app: object, connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """The test's session; the app's request sessions join the same rolled-back transaction."""
-    maker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
-                               join_transaction_mode="create_savepoint")
+    maker = async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
     app.state.sessionmaker = maker  # type: ignore[attr-defined]
     async with maker() as session:
         yield session

@@ -13,26 +13,42 @@ from app.core.pagination import decode_cursor, encode_cursor
 from app.models import AuditLog
 
 
-async def record(session: AsyncSession, *, actor: Principal | None, action: str, object_type: str,
-                 object_id: uuid.UUID | str | None = None, organization_id: uuid.UUID | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | str | None = None,
+    organization_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
     org = organization_id or (actor.organization_id if actor else None)
     if org is None:
         raise ValueError("audit record needs an organization")
-    await session.execute(insert(AuditLog).values(
-        organization_id=org,
-        actor_user_id=actor.user_id if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        ip=actor.ip if actor else None,
-        request_id=actor.request_id if actor else None,
-        details=details or {},
-    ))
+    await session.execute(
+        insert(AuditLog).values(
+            organization_id=org,
+            actor_user_id=actor.user_id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            ip=actor.ip if actor else None,
+            request_id=actor.request_id if actor else None,
+            details=details or {},
+        )
+    )
 
 
-async def list_entries(session: AsyncSession, *, actor: Principal, limit: int, cursor: str | None,
-                       action: str | None = None, object_id: str | None = None) -> tuple[list[AuditLog], str | None]:
+async def list_entries(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    limit: int,
+    cursor: str | None,
+    action: str | None = None,
+    object_id: str | None = None,
+) -> tuple[list[AuditLog], str | None]:
     q = select(AuditLog).where(AuditLog.organization_id == actor.organization_id)
     if action:
         q = q.where(AuditLog.action == action)

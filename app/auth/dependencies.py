@@ -51,28 +51,47 @@ async def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Missing bearer token.")
-    row = (await session.execute(
-        select(AuthToken.id, AuthToken.organization_id, AuthToken.needs_2fa_setup, User.id, User.email,
-               User.full_name)
-        .join(User, User.id == AuthToken.user_id)
-        .where(AuthToken.token_hash == hash_token(creds.credentials), AuthToken.revoked_at.is_(None),
-               AuthToken.expires_at > datetime.now(UTC), User.is_active.is_(True))
-    )).first()
+    row = (
+        await session.execute(
+            select(
+                AuthToken.id, AuthToken.organization_id, AuthToken.needs_2fa_setup, User.id, User.email, User.full_name
+            )
+            .join(User, User.id == AuthToken.user_id)
+            .where(
+                AuthToken.token_hash == hash_token(creds.credentials),
+                AuthToken.revoked_at.is_(None),
+                AuthToken.expires_at > datetime.now(UTC),
+                User.is_active.is_(True),
+            )
+        )
+    ).first()
     if row is None:
         raise Unauthorized("Invalid or expired token.")
     token_id, org_id, needs_2fa, user_id, email, full_name = row
     if needs_2fa and not request.url.path.startswith(_TWO_FA_SETUP_PATHS):
         raise TwoFactorSetupRequired()
     await set_tenant(session, org_id)
-    role = await session.scalar(select(Membership.role).where(
-        Membership.organization_id == org_id, Membership.user_id == user_id))
+    role = await session.scalar(
+        select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == user_id)
+    )
     if role is None:
         raise Unauthorized("Your membership of this organization has ended.")
-    teams = (await session.scalars(select(TeamMember.team_id).where(
-        TeamMember.organization_id == org_id, TeamMember.user_id == user_id))).all()
-    principal = Principal(user_id=user_id, organization_id=org_id, role=role, email=email,
-                          full_name=full_name, token_id=token_id, team_ids=frozenset(teams),
-                          ip=client_ip(request), request_id=request_id_var.get())
+    teams = (
+        await session.scalars(
+            select(TeamMember.team_id).where(TeamMember.organization_id == org_id, TeamMember.user_id == user_id)
+        )
+    ).all()
+    principal = Principal(
+        user_id=user_id,
+        organization_id=org_id,
+        role=role,
+        email=email,
+        full_name=full_name,
+        token_id=token_id,
+        team_ids=frozenset(teams),
+        ip=client_ip(request),
+        request_id=request_id_var.get(),
+    )
     request.state.principal = principal
     return principal
 

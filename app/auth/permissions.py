@@ -13,16 +13,16 @@ class Role(StrEnum):
 
 
 class Perm(StrEnum):
-    manage_org = "manage_org"            # organization settings, roles, audit log
-    manage_members = "manage_members"    # invitations, teams, user roles
+    manage_org = "manage_org"  # organization settings, roles, audit log
+    manage_members = "manage_members"  # invitations, teams, user roles
     view_members = "view_members"
     manage_contacts = "manage_contacts"  # create/edit/import contacts, segments
-    view_contacts = "view_contacts"      # the contact base (not only assigned ones)
+    view_contacts = "view_contacts"  # the contact base (not only assigned ones)
     export_contacts = "export_contacts"
     manage_zones = "manage_zones"
-    manage_actions = "manage_actions"    # any action
-    lead_actions = "lead_actions"        # actions of one's teams
-    field_work = "field_work"            # calls, visits, notes on assigned contacts
+    manage_actions = "manage_actions"  # any action
+    lead_actions = "lead_actions"  # actions of one's teams
+    field_work = "field_work"  # calls, visits, notes on assigned contacts
     view_audit = "view_audit"
 
 

@@ -23,8 +23,9 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/login", operation_id="auth-login", responses={401: {}, 429: {}})
-async def login(body: LoginRequest, request: Request, session: SessionDep,
-                rl: Annotated[RateLimiter, Depends(limiter)]) -> TokenResponse:
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, rl: Annotated[RateLimiter, Depends(limiter)]
+) -> TokenResponse:
     return await service.login(session, body, ip=client_ip(request), limiter=rl, settings=request.app.state.settings)
 
 
@@ -35,9 +36,13 @@ async def logout(session: SessionDep, user: CurrentUser) -> Response:
 
 
 @router.post("/auth/invitations/{token}/accept", operation_id="auth-invitations-accept")
-async def accept_invitation(token: Annotated[str, Path(max_length=200)], body: InvitationAccept,
-                            request: Request, session: SessionDep,
-                            rl: Annotated[RateLimiter, Depends(limiter)]) -> TokenResponse:
+async def accept_invitation(
+    token: Annotated[str, Path(max_length=200)],
+    body: InvitationAccept,
+    request: Request,
+    session: SessionDep,
+    rl: Annotated[RateLimiter, Depends(limiter)],
+) -> TokenResponse:
     await rl.check(f"public:{client_ip(request)}", limit=request.app.state.settings.limits.public_requests_per_minute)
     return await service.accept_invitation(session, token, body, settings=request.app.state.settings)
 

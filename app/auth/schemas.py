@@ -20,8 +20,10 @@ class LoginRequest(Strict):
     organization: str | None = Field(None, max_length=64, description="Organization slug, if you belong to several.")
     totp_code: str | None = Field(None, pattern=r"^\d{6}$")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"email": "admin@demo.groundgame.org", "password": "demo-admin-2026"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "admin@demo.groundgame.org", "password": "demo-admin-2026"}]},
+    )
 
 
 class TokenResponse(BaseModel):

@@ -37,9 +37,21 @@ class Consents(BaseModel):
 class SegmentFilter(BaseModel):
     """Every field optional; fields combine with AND."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "zone_ids": [], "tags_any": ["pensions"], "support_levels": [3], "has_mobile": True,
-        "cities": ["București"], "age_min": 18}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "zone_ids": [],
+                    "tags_any": ["pensions"],
+                    "support_levels": [3],
+                    "has_mobile": True,
+                    "cities": ["București"],
+                    "age_min": 18,
+                }
+            ]
+        },
+    )
 
     segment_id: uuid.UUID | None = Field(None, description="A saved segment, re-evaluated now (ANDed).")
     zone_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
@@ -47,8 +59,9 @@ class SegmentFilter(BaseModel):
     tags_any: list[str] = Field(default_factory=list, max_length=100)
     tags_all: list[str] = Field(default_factory=list, max_length=100)
     tags_none: list[str] = Field(default_factory=list, max_length=100)
-    support_levels: list[int | None] = Field(default_factory=list, max_length=6,
-                                             description="1 strong supporter … 5 opposed; null = unknown")
+    support_levels: list[int | None] = Field(
+        default_factory=list, max_length=6, description="1 strong supporter … 5 opposed; null = unknown"
+    )
     flags: Flags = Field(default_factory=Flags)
     cities: list[str] = Field(default_factory=list, max_length=200)
     streets: list[str] = Field(default_factory=list, max_length=500)
@@ -76,18 +89,29 @@ class SegmentFilter(BaseModel):
 assert set(SOURCES) == {"app", "import", "petition", "api", "call", "visit"}
 
 _FLAG_COLS = {"donor": Contact.is_donor, "volunteer": Contact.is_volunteer, "member": Contact.is_member}
-_CONSENT_COLS = {"email": Contact.consent_email, "sms": Contact.consent_sms, "phone": Contact.consent_phone,
-                 "data_processing": Contact.consent_data_processing}
+_CONSENT_COLS = {
+    "email": Contact.consent_email,
+    "sms": Contact.consent_sms,
+    "phone": Contact.consent_phone,
+    "data_processing": Contact.consent_data_processing,
+}
 
 
 def has_phone_clause() -> ColumnElement[bool]:
-    return or_(and_(Contact.mobile_e164.is_not(None), Contact.mobile_invalid.is_(False)),
-               and_(Contact.home_e164.is_not(None), Contact.home_invalid.is_(False)))
+    return or_(
+        and_(Contact.mobile_e164.is_not(None), Contact.mobile_invalid.is_(False)),
+        and_(Contact.home_e164.is_not(None), Contact.home_invalid.is_(False)),
+    )
 
 
-def compile_filter(f: SegmentFilter, organization_id: uuid.UUID, *, polygon_field: str = "filter.polygon",
-                   region: str = "RO",
-                   extra: list[ColumnElement[bool]] | None = None) -> list[ColumnElement[bool]]:
+def compile_filter(
+    f: SegmentFilter,
+    organization_id: uuid.UUID,
+    *,
+    polygon_field: str = "filter.polygon",
+    region: str = "RO",
+    extra: list[ColumnElement[bool]] | None = None,
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions on `contacts` for this filter (tenant scope included)."""
     c = Contact
     conds: list[ColumnElement[bool]] = [c.organization_id == organization_id]
@@ -95,9 +119,15 @@ def compile_filter(f: SegmentFilter, organization_id: uuid.UUID, *, polygon_fiel
         from app.models import ZonePiece
 
         conds.append(c.location.is_not(None))
-        conds.append(exists(select(literal(1)).where(
-            ZonePiece.organization_id == organization_id, ZonePiece.zone_id.in_(f.zone_ids),
-            func.ST_Covers(ZonePiece.geom, c.location))))
+        conds.append(
+            exists(
+                select(literal(1)).where(
+                    ZonePiece.organization_id == organization_id,
+                    ZonePiece.zone_id.in_(f.zone_ids),
+                    func.ST_Covers(ZonePiece.geom, c.location),
+                )
+            )
+        )
     if f.polygon is not None:
         area = parse_area(f.polygon, field=polygon_field)
         conds.append(func.ST_Covers(func.ST_GeomFromEWKT(literal(to_ewkt(area))), c.location))
@@ -162,7 +192,7 @@ def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
 
     q = q.strip()
     name = func.lower(Contact.first_name + literal(" ") + Contact.last_name)
-    parts: list[ColumnElement[bool]] = [name.contains(q.lower(), autoescape=True), name.op("%")(q.lower())]
+    parts: list[ColumnElement[bool]] = [name.contains(q.lower(), autoescape=True), literal(q.lower()).op("<%")(name)]
     if "@" in q:
         parts.append(Contact.email == q.lower())
     digits = sum(ch.isdigit() for ch in q)
@@ -175,13 +205,15 @@ def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
     return or_(*parts)
 
 
-async def resolve(session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *,
-                  region: str = "RO") -> list[ColumnElement[bool]]:
+async def resolve(
+    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str = "RO"
+) -> list[ColumnElement[bool]]:
     """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now)."""
     conds = compile_filter(f, organization_id, region=region)
     if f.segment_id is not None:
-        saved = await session.scalar(select(Segment.filter).where(
-            Segment.organization_id == organization_id, Segment.id == f.segment_id))
+        saved = await session.scalar(
+            select(Segment.filter).where(Segment.organization_id == organization_id, Segment.id == f.segment_id)
+        )
         if saved is None:
             raise NotFound("Saved segment not found.", details=[{"field": "filter.segment_id", "message": "not found"}])
         inner = SegmentFilter.model_validate(saved)

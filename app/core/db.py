@@ -39,8 +39,7 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def set_tenant(session: AsyncSession, organization_id: uuid.UUID) -> None:
     """Scope the current transaction to one organization (row-level security reads this)."""
-    await session.execute(text("SELECT set_config('app.organization_id', :o, true)"),
-                          {"o": str(organization_id)})
+    await session.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": str(organization_id)})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

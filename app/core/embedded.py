@@ -70,32 +70,80 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                _as_pg_user([str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", "postgres",
-                             "-E", "UTF8", "--locale=C.UTF-8"]),
-                check=True, stdout=subprocess.DEVNULL,
+                _as_pg_user(
+                    [
+                        str(PG_BIN / "initdb"),
+                        "-D",
+                        str(self.data_dir),
+                        "-A",
+                        "trust",
+                        "-U",
+                        "postgres",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         if not self.running():
-            opts = (f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
-                    "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
-                    "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB")
+            opts = (
+                f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
+                "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
+                "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB"
+            )
             subprocess.run(
-                _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-o", opts,
-                             "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start"]),
-                check=True, stdout=subprocess.DEVNULL,
+                _as_pg_user(
+                    [
+                        str(PG_BIN / "pg_ctl"),
+                        "-D",
+                        str(self.data_dir),
+                        "-o",
+                        opts,
+                        "-l",
+                        str(self.data_dir / "server.log"),
+                        "-w",
+                        "-t",
+                        "60",
+                        "start",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         _wait_port(self.port)
         self._ensure_database()
 
     def running(self) -> bool:
-        r = subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"]),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        r = subprocess.run(
+            _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         return r.returncode == 0
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         r = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return r.stdout.strip()
 
@@ -105,8 +153,11 @@ class EmbeddedPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         if self.data_dir.exists() and self.running():
-            subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", mode,
-                                        "-w", "stop"]), check=False, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]),
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
 
 
 @dataclass
@@ -124,10 +175,27 @@ class EmbeddedRedis:
             return
         exe = shutil.which("redis-server") or "/usr/bin/redis-server"
         subprocess.run(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-             "--daemonize", "yes", "--pidfile", str(self.data_dir / "redis.pid"),
-             "--logfile", str(self.data_dir / "redis.log"), "--appendonly", "yes", "--save", "60 1",
-             "--protected-mode", "yes"],
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.data_dir / "redis.pid"),
+                "--logfile",
+                str(self.data_dir / "redis.log"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "60 1",
+                "--protected-mode",
+                "yes",
+            ],
             check=True,
         )
         _wait_port(self.port)

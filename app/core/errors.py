@@ -19,8 +19,13 @@ class AppError(Exception):
     code = "bad_request"
     message = "Bad request."
 
-    def __init__(self, message: str | None = None, *, details: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
         self.details = details or []
@@ -85,9 +90,19 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _status_codes() -> dict[int, str]:
-    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-            415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited"}
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        406: "not_acceptable",
+        409: "conflict",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_error",
+        429: "rate_limited",
+    }
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -101,8 +116,9 @@ def _is_unavailable(exc: BaseException) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -116,21 +132,24 @@ def install_error_handlers(app: FastAPI) -> None:
                 msg = "malformed JSON: " + str(e.get("ctx", {}).get("error", ""))
             details.append({"field": _loc_to_field(loc), "message": msg})
         names = ", ".join(d["field"] for d in details[:5])
-        return JSONResponse(error_body("validation_error", f"Invalid request: {names}.", details),
-                            status_code=422)
+        return JSONResponse(error_body("validation_error", f"Invalid request: {names}.", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _status_codes().get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return JSONResponse(error_body(code, message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
             log.warning("backing service unavailable: %s", type(exc).__name__)
-            return JSONResponse(error_body("service_unavailable", ServiceUnavailable.message),
-                                status_code=503, headers={"Retry-After": "2"})
+            return JSONResponse(
+                error_body("service_unavailable", ServiceUnavailable.message),
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
         log.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

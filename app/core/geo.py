@@ -28,8 +28,11 @@ def _check_ring(ring: Any, field: str) -> int:
     if not isinstance(ring, list) or len(ring) < 4:
         raise _fail(field, "a ring needs at least 4 positions")
     for i, pos in enumerate(ring):
-        if (not isinstance(pos, list | tuple) or len(pos) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])):
+        if (
+            not isinstance(pos, list | tuple)
+            or len(pos) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])
+        ):
             raise _fail(f"{field}.{i}", "a position is [longitude, latitude]")
         lon, lat = pos[0], pos[1]
         if not (-180 <= lon <= 180) or not (-90 <= lat <= 90):
@@ -39,8 +42,9 @@ def _check_ring(ring: Any, field: str) -> int:
     return len(ring)
 
 
-def parse_area(geojson: Any, *, field: str = "geometry", repair: bool = False,
-               max_vertices: int = MAX_VERTICES) -> MultiPolygon:
+def parse_area(
+    geojson: Any, *, field: str = "geometry", repair: bool = False, max_vertices: int = MAX_VERTICES
+) -> MultiPolygon:
     """A GeoJSON Polygon or MultiPolygon → a valid Shapely MultiPolygon, or a 422 naming the problem."""
     if not isinstance(geojson, dict):
         raise _fail(field, "expected a GeoJSON object")
@@ -59,8 +63,9 @@ def parse_area(geojson: Any, *, field: str = "geometry", repair: bool = False,
         if not isinstance(poly, list) or not poly:
             raise _fail(f"{field}.coordinates.{pi}", "empty polygon")
         for ri, ring in enumerate(poly):
-            total += _check_ring(ring, f"{field}.coordinates.{pi}.{ri}" if kind == "MultiPolygon"
-                                 else f"{field}.coordinates.{ri}")
+            total += _check_ring(
+                ring, f"{field}.coordinates.{pi}.{ri}" if kind == "MultiPolygon" else f"{field}.coordinates.{ri}"
+            )
             if total > max_vertices:
                 raise _fail(field, f"too many vertices (over {max_vertices})")
     geom = shape({"type": kind, "coordinates": coords})

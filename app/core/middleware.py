@@ -14,12 +14,16 @@ from app.core.logging import request_id_var
 
 access = logging.getLogger("groundgame.access")
 
-_CSP = ("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 # Swagger UI and ReDoc need inline scripts and workers from blob:.
-_DOCS_CSP = ("default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-             "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'")
+_DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
+)
 
 
 class RequestContextMiddleware:
@@ -83,9 +87,16 @@ class RequestContextMiddleware:
                 status_holder["status"] = 413
         finally:
             if path not in ("/healthz", "/readyz"):
-                access.info("request", extra={
-                    "request_id": rid, "method": scope.get("method"), "path": path, "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 1)})
+                access.info(
+                    "request",
+                    extra={
+                        "request_id": rid,
+                        "method": scope.get("method"),
+                        "path": path,
+                        "status": status_holder["status"],
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+                    },
+                )
             request_id_var.reset(token)
 
 
@@ -95,7 +106,15 @@ class _TooLarge(Exception):
 
 async def _send_error(send: Send, status: int, code: str, message: str, rid: str) -> None:
     body = json.dumps(error_body(code, message)).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"x-request-id", rid.encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", rid.encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

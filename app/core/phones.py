@@ -31,12 +31,24 @@ def normalize(raw: str, region: str) -> Normalized:
     if not phonenumbers.is_valid_number(num):
         raise InvalidPhone("not a valid phone number")
     kind = phonenumbers.number_type(num)
-    return Normalized(phonenumbers.format_number(num, PhoneNumberFormat.E164),
-                      kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE))
+    return Normalized(
+        phonenumbers.format_number(num, PhoneNumberFormat.E164),
+        kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE),
+    )
 
 
-_TYPE_DESCS = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
-               "pager", "uan", "voicemail")
+_TYPE_DESCS = (
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "voip",
+    "pager",
+    "uan",
+    "voicemail",
+)
 
 
 def metadata_rows() -> list[tuple[int, str, str, str]]:
@@ -46,8 +58,11 @@ def metadata_rows() -> list[tuple[int, str, str, str]]:
         md = PhoneMetadata.metadata_for_region(region)
         if md is None or md.country_code is None:
             continue
-        valid = [getattr(md, d).national_number_pattern for d in _TYPE_DESCS
-                 if getattr(md, d, None) is not None and getattr(md, d).national_number_pattern]
+        valid = [
+            getattr(md, d).national_number_pattern
+            for d in _TYPE_DESCS
+            if getattr(md, d, None) is not None and getattr(md, d).national_number_pattern
+        ]
         mobile = [md.mobile.national_number_pattern] if md.mobile and md.mobile.national_number_pattern else []
         prefix, v, m = by_cc.setdefault(md.country_code, (md.national_prefix or "", [], []))
         v.extend(valid)
@@ -55,8 +70,14 @@ def metadata_rows() -> list[tuple[int, str, str, str]]:
     out = []
     for cc, (prefix, v, m) in by_cc.items():
         if v:
-            out.append((cc, prefix, "^(?:" + "|".join(f"(?:{p})" for p in v) + ")$",
-                        "^(?:" + "|".join(f"(?:{p})" for p in m) + ")$" if m else "^$"))
+            out.append(
+                (
+                    cc,
+                    prefix,
+                    "^(?:" + "|".join(f"(?:{p})" for p in v) + ")$",
+                    "^(?:" + "|".join(f"(?:{p})" for p in m) + ")$" if m else "^$",
+                )
+            )
     return out
 
 

@@ -12,9 +12,7 @@ from app.models.action import (
 )
 from app.models.audit import AuditLog
 from app.models.base import Base
-from app.models.contact import Contact, ConsentLog, ContactEvent, CustomFieldDef, Segment, Tag
-from app.models.imports import Export, Import, ImportReject
-from app.models.org import Invitation, Membership, Organization, Team, TeamMember
+from app.models.contact import ConsentLog, Contact, ContactEvent, CustomFieldDef, Segment, Tag
 from app.models.field import (
     FieldReport,
     Opportunity,
@@ -24,13 +22,45 @@ from app.models.field import (
     SurveyAnswer,
     SurveyVersion,
 )
+from app.models.imports import Export, Import, ImportReject
+from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
 
 __all__ = [
-    "Action", "ActionCounter", "ActionDocument", "ActionTarget", "ActionTeam", "ActionVolunteer", "AuditLog",
-    "AuthToken", "Base", "ConsentLog", "Contact", "ContactEvent", "CustomFieldDef", "Export", "FieldReport",
-    "Import", "ImportReject", "Invitation", "Membership", "Opportunity", "OpportunityComment", "OpportunityType",
-    "Organization", "Participation", "Segment", "Survey", "SurveyAnswer", "SurveyVersion", "Tag", "Team",
-    "TeamMember", "Turf", "User", "Zone", "ZonePiece",
+    "Action",
+    "ActionCounter",
+    "ActionDocument",
+    "ActionTarget",
+    "ActionTeam",
+    "ActionVolunteer",
+    "AuditLog",
+    "AuthToken",
+    "Base",
+    "ConsentLog",
+    "Contact",
+    "ContactEvent",
+    "CustomFieldDef",
+    "Export",
+    "FieldReport",
+    "Import",
+    "ImportReject",
+    "Invitation",
+    "Membership",
+    "Opportunity",
+    "OpportunityComment",
+    "OpportunityType",
+    "Organization",
+    "Participation",
+    "Segment",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyVersion",
+    "Tag",
+    "Team",
+    "TeamMember",
+    "Turf",
+    "User",
+    "Zone",
+    "ZonePiece",
 ]

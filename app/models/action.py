@@ -36,8 +36,9 @@ def _org_fk() -> ForeignKeyConstraint:
 
 
 def _action_fk() -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(["organization_id", "action_id"], ["actions.organization_id", "actions.id"],
-                                ondelete="CASCADE")
+    return ForeignKeyConstraint(
+        ["organization_id", "action_id"], ["actions.organization_id", "actions.id"], ondelete="CASCADE"
+    )
 
 
 class Action(Base):
@@ -76,8 +77,7 @@ class ActionTeam(Base):
     __tablename__ = tenant("action_teams")
     __table_args__ = (
         _action_fk(),
-        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"], ondelete="CASCADE"),
         Index(None, "organization_id", "team_id"),
     )
 
@@ -90,8 +90,9 @@ class ActionVolunteer(Base):
     __tablename__ = tenant("action_volunteers")
     __table_args__ = (
         _action_fk(),
-        ForeignKeyConstraint(["organization_id", "user_id"], ["memberships.organization_id", "memberships.user_id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "user_id"], ["memberships.organization_id", "memberships.user_id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "user_id"),
     )
 
@@ -105,8 +106,9 @@ class Participation(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {PARTICIPATION!r}", name="status"),
         _action_fk(),
-        ForeignKeyConstraint(["organization_id", "user_id"], ["memberships.organization_id", "memberships.user_id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "user_id"], ["memberships.organization_id", "memberships.user_id"], ondelete="CASCADE"
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -124,8 +126,9 @@ class ActionTarget(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {TARGET_STATUSES!r}", name="status"),
         _action_fk(),
-        ForeignKeyConstraint(["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "action_id", "contact_id", unique=True),
         Index(None, "organization_id", "action_id", "assignee_user_id", "status"),
         Index(None, "organization_id", "contact_id"),

@@ -20,11 +20,14 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Server defaults (timestamps, ids) come back with RETURNING: no lazy load after a flush in async code.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4,
-                         server_default=text("gen_random_uuid()"))
+    return mapped_column(
+        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
+    )
 
 
 def org_pk() -> Mapped[uuid.UUID]:
@@ -34,6 +37,11 @@ def org_pk() -> Mapped[uuid.UUID]:
 
 def created_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def clock_at() -> Mapped[datetime]:
+    """Wall-clock time of the write (not the transaction's start): orders events written in one transaction."""
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp())
 
 
 def updated_at() -> Mapped[datetime]:

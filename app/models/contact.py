@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, created_at, org_pk, tenant, updated_at, uuid_pk
+from app.models.base import Base, clock_at, created_at, org_pk, tenant, updated_at, uuid_pk
 
 SOURCES = ("app", "import", "petition", "api", "call", "visit")
 CHANNELS = ("email", "sms", "phone", "data_processing")
@@ -46,8 +46,11 @@ class Contact(Base):
         Index(None, "organization_id", "postal_code"),
         Index("ix_contacts_location", "location", postgresql_using="gist"),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
-        Index("ix_contacts_name_trgm", text("(lower(first_name || ' ' || last_name)) gin_trgm_ops"),
-              postgresql_using="gin"),
+        Index(
+            "ix_contacts_name_trgm",
+            text("(lower(first_name || ' ' || last_name)) gin_trgm_ops"),
+            postgresql_using="gin",
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -103,8 +106,9 @@ class ConsentLog(Base):
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         CheckConstraint(f"status IN {CONSENT_STATUSES!r}", name="status"),
-        ForeignKeyConstraint(["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "contact_id", "channel", "recorded_at"),
     )
 
@@ -116,7 +120,7 @@ class ConsentLog(Base):
     source: Mapped[str] = mapped_column(String(32))
     proof: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    recorded_at: Mapped[datetime] = created_at()
+    recorded_at: Mapped[datetime] = clock_at()
 
 
 class ContactEvent(Base):
@@ -124,8 +128,9 @@ class ContactEvent(Base):
 
     __tablename__ = tenant("contact_events")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "contact_id", "at"),
     )
 
@@ -133,7 +138,7 @@ class ContactEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     kind: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = created_at()
+    at: Mapped[datetime] = clock_at()
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     action_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     summary: Mapped[str] = mapped_column(Text, server_default="")

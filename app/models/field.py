@@ -38,8 +38,9 @@ class FieldReport(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('call', 'visit')", name="kind"),
         CheckConstraint("quality BETWEEN 1 AND 5", name="quality"),
-        ForeignKeyConstraint(["organization_id", "action_id"], ["actions.organization_id", "actions.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "action_id"], ["actions.organization_id", "actions.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "action_id", "created_at"),
         Index(None, "organization_id", "contact_id"),
         Index(None, "organization_id", "user_id", "created_at"),
@@ -84,8 +85,9 @@ class SurveyVersion(Base):
 
     __tablename__ = tenant("survey_versions")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "survey_id"], ["surveys.organization_id", "surveys.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "survey_id"], ["surveys.organization_id", "surveys.id"], ondelete="CASCADE"
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -98,8 +100,9 @@ class SurveyVersion(Base):
 class SurveyAnswer(Base):
     __tablename__ = tenant("survey_answers")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "report_id"], ["field_reports.organization_id", "field_reports.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "report_id"], ["field_reports.organization_id", "field_reports.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "survey_id", "question_id"),
         Index(None, "organization_id", "contact_id"),
     )
@@ -131,10 +134,12 @@ class Opportunity(Base):
     __tablename__ = tenant("opportunities")
     __table_args__ = (
         CheckConstraint(f"status IN {OPPORTUNITY_STATUSES!r}", name="status"),
-        ForeignKeyConstraint(["organization_id", "type_id"], ["opportunity_types.organization_id",
-                                                              "opportunity_types.id"]),
-        ForeignKeyConstraint(["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "type_id"], ["opportunity_types.organization_id", "opportunity_types.id"]
+        ),
+        ForeignKeyConstraint(
+            ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "status", "created_at"),
         Index(None, "organization_id", "assignee_user_id", "status"),
     )
@@ -158,8 +163,11 @@ class Opportunity(Base):
 class OpportunityComment(Base):
     __tablename__ = tenant("opportunity_comments")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "opportunity_id"], ["opportunities.organization_id",
-                                                                     "opportunities.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "opportunity_id"],
+            ["opportunities.organization_id", "opportunities.id"],
+            ondelete="CASCADE",
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

@@ -53,8 +53,9 @@ class Import(Base):
 class ImportReject(Base):
     __tablename__ = tenant("import_rejects")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "import_id"], ["imports.organization_id", "imports.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "import_id"], ["imports.organization_id", "imports.id"], ondelete="CASCADE"
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

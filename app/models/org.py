@@ -44,9 +44,11 @@ class Membership(Base):
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+        UUID(as_uuid=True), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = created_at()
 
@@ -56,8 +58,9 @@ class Team(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "name"),
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["organization_id", "leader_user_id"],
-                             ["memberships.organization_id", "memberships.user_id"]),
+        ForeignKeyConstraint(
+            ["organization_id", "leader_user_id"], ["memberships.organization_id", "memberships.user_id"]
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -71,10 +74,10 @@ class Team(Base):
 class TeamMember(Base):
     __tablename__ = tenant("team_members")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"],
-                             ondelete="CASCADE"),
-        ForeignKeyConstraint(["organization_id", "user_id"],
-                             ["memberships.organization_id", "memberships.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["organization_id", "user_id"], ["memberships.organization_id", "memberships.user_id"], ondelete="CASCADE"
+        ),
         Index(None, "organization_id", "user_id"),
     )
 
@@ -89,8 +92,9 @@ class Invitation(Base):
         CheckConstraint(f"role IN {ROLES!r}", name="role"),
         UniqueConstraint("organization_id", "token_hash"),
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["organization_id", "team_id"], ["teams.organization_id", "teams.id"],
-                             ondelete="SET NULL (team_id)"),
+        ForeignKeyConstraint(
+            ["organization_id", "team_id"], ["teams.organization_id", "teams.id"], ondelete="SET NULL (team_id)"
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

@@ -21,8 +21,9 @@ class Zone(Base):
     __table_args__ = (
         CheckConstraint(f"kind IN {ZONE_KINDS!r}", name="kind"),
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["organization_id", "parent_id"], ["zones.organization_id", "zones.id"],
-                             ondelete="SET NULL (parent_id)"),
+        ForeignKeyConstraint(
+            ["organization_id", "parent_id"], ["zones.organization_id", "zones.id"], ondelete="SET NULL (parent_id)"
+        ),
         Index(None, "organization_id", "code", unique=True, postgresql_where="code IS NOT NULL"),
         Index("ix_zones_geom", "geom", postgresql_using="gist"),
     )
@@ -46,8 +47,7 @@ class ZonePiece(Base):
 
     __tablename__ = tenant("zone_pieces")
     __table_args__ = (
-        ForeignKeyConstraint(["organization_id", "zone_id"], ["zones.organization_id", "zones.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["organization_id", "zone_id"], ["zones.organization_id", "zones.id"], ondelete="CASCADE"),
         Index("ix_zone_pieces_geom", "geom", postgresql_using="gist"),
     )
 

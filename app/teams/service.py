@@ -28,10 +28,16 @@ def visible_to(actor: Principal):  # type: ignore[no-untyped-def]
     return q
 
 
-async def _members(session: AsyncSession, org: uuid.UUID,
-                   team_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    rows = (await session.execute(select(TeamMember.team_id, TeamMember.user_id).where(
-        TeamMember.organization_id == org, TeamMember.team_id.in_(team_ids)))).all()
+async def _members(
+    session: AsyncSession, org: uuid.UUID, team_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = (
+        await session.execute(
+            select(TeamMember.team_id, TeamMember.user_id).where(
+                TeamMember.organization_id == org, TeamMember.team_id.in_(team_ids)
+            )
+        )
+    ).all()
     out: dict[uuid.UUID, list[uuid.UUID]] = {t: [] for t in team_ids}
     for t, u in rows:
         out[t].append(u)
@@ -44,12 +50,19 @@ async def to_read(session: AsyncSession, team: Team) -> TeamRead:
 
 
 async def _check_member(session: AsyncSession, org: uuid.UUID, user_ids: list[uuid.UUID], field: str) -> None:
-    found = set((await session.scalars(select(Membership.user_id).where(
-        Membership.organization_id == org, Membership.user_id.in_(user_ids)))).all())
+    found = set(
+        (
+            await session.scalars(
+                select(Membership.user_id).where(Membership.organization_id == org, Membership.user_id.in_(user_ids))
+            )
+        ).all()
+    )
     missing = [u for u in user_ids if u not in found]
     if missing:
-        raise Unprocessable("Unknown user in this organization.",
-                            details=[{"field": field, "message": f"no member {u}"} for u in missing])
+        raise Unprocessable(
+            "Unknown user in this organization.",
+            details=[{"field": field, "message": f"no member {u}"} for u in missing],
+        )
 
 
 async def get(session: AsyncSession, team_id: uuid.UUID, *, actor: Principal) -> Team:
@@ -101,14 +114,20 @@ async def remove(session: AsyncSession, team: Team, *, actor: Principal) -> None
 
 async def add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUID], *, actor: Principal) -> TeamRead:
     await _check_member(session, actor.organization_id, user_ids, "user_ids")
-    await session.execute(pg_insert(TeamMember).values(
-        [{"organization_id": team.organization_id, "team_id": team.id, "user_id": u} for u in user_ids]
-    ).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(TeamMember)
+        .values([{"organization_id": team.organization_id, "team_id": team.id, "user_id": u} for u in user_ids])
+        .on_conflict_do_nothing()
+    )
     return await to_read(session, team)
 
 
 async def remove_member(session: AsyncSession, team: Team, user_id: uuid.UUID, *, actor: Principal) -> TeamRead:
-    await session.execute(delete(TeamMember).where(
-        TeamMember.organization_id == team.organization_id, TeamMember.team_id == team.id,
-        TeamMember.user_id == user_id))
+    await session.execute(
+        delete(TeamMember).where(
+            TeamMember.organization_id == team.organization_id,
+            TeamMember.team_id == team.id,
+            TeamMember.user_id == user_id,
+        )
+    )
     return await to_read(session, team)

@@ -66,8 +66,15 @@ async def update_organization(body: OrganizationUpdate, session: SessionDep, use
 
 
 @router.get("/audit-log", operation_id="audit-log-list")
-async def audit_log(session: SessionDep, user: Admin, limit: LimitQ = 100, cursor: CursorQ = None,
-                    action: str | None = None, object_id: str | None = None) -> Page[AuditEntry]:
-    rows, nxt = await audit.list_entries(session, actor=user, limit=limit, cursor=cursor, action=action,
-                                         object_id=object_id)
+async def audit_log(
+    session: SessionDep,
+    user: Admin,
+    limit: LimitQ = 100,
+    cursor: CursorQ = None,
+    action: str | None = None,
+    object_id: str | None = None,
+) -> Page[AuditEntry]:
+    rows, nxt = await audit.list_entries(
+        session, actor=user, limit=limit, cursor=cursor, action=action, object_id=object_id
+    )
     return Page[AuditEntry](items=[AuditEntry.model_validate(r) for r in rows], next_cursor=nxt)

@@ -37,17 +37,33 @@ class InvitationNotFound(NotFound):
 
 
 async def list_users(session: AsyncSession, *, actor: Principal) -> list[UserRead]:
-    rows = (await session.execute(
-        select(User.id, User.email, User.full_name, Membership.role, Membership.created_at)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == actor.organization_id).order_by(User.full_name, User.id))).all()
-    teams = (await session.execute(select(TeamMember.user_id, TeamMember.team_id).where(
-        TeamMember.organization_id == actor.organization_id))).all()
+    rows = (
+        await session.execute(
+            select(User.id, User.email, User.full_name, Membership.role, Membership.created_at)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.organization_id == actor.organization_id)
+            .order_by(User.full_name, User.id)
+        )
+    ).all()
+    teams = (
+        await session.execute(
+            select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.organization_id == actor.organization_id)
+        )
+    ).all()
     by_user: dict[uuid.UUID, list[uuid.UUID]] = {}
     for u, t in teams:
         by_user.setdefault(u, []).append(t)
-    return [UserRead(id=r.id, email=r.email, full_name=r.full_name, role=r.role, team_ids=by_user.get(r.id, []),
-                     joined_at=r.created_at) for r in rows]
+    return [
+        UserRead(
+            id=r.id,
+            email=r.email,
+            full_name=r.full_name,
+            role=r.role,
+            team_ids=by_user.get(r.id, []),
+            joined_at=r.created_at,
+        )
+        for r in rows
+    ]
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Principal) -> UserRead:
@@ -58,8 +74,9 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Principa
 
 
 async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, actor: Principal) -> UserRead:
-    m = await session.scalar(select(Membership).where(
-        Membership.organization_id == actor.organization_id, Membership.user_id == user_id))
+    m = await session.scalar(
+        select(Membership).where(Membership.organization_id == actor.organization_id, Membership.user_id == user_id)
+    )
     if m is None:
         raise UserNotFound()
     if user_id == actor.user_id and role != "admin":
@@ -67,61 +84,94 @@ async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, acto
     old = m.role
     m.role = role
     await session.flush()
-    await audit.record(session, actor=actor, action="user.role_changed", object_type="user", object_id=user_id,
-                       details={"from": old, "to": role})
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        object_type="user",
+        object_id=user_id,
+        details={"from": old, "to": role},
+    )
     return await get_user(session, user_id, actor=actor)
 
 
 async def remove_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Principal) -> None:
     if user_id == actor.user_id:
         raise Forbidden("You cannot remove yourself.")
-    res = await session.execute(delete(Membership).where(
-        Membership.organization_id == actor.organization_id, Membership.user_id == user_id))
+    res = await session.execute(
+        delete(Membership).where(Membership.organization_id == actor.organization_id, Membership.user_id == user_id)
+    )
     if res.rowcount == 0:  # type: ignore[attr-defined]
         raise UserNotFound()
-    await session.execute(delete(AuthToken).where(
-        AuthToken.organization_id == actor.organization_id, AuthToken.user_id == user_id))
+    await session.execute(
+        delete(AuthToken).where(AuthToken.organization_id == actor.organization_id, AuthToken.user_id == user_id)
+    )
     await audit.record(session, actor=actor, action="user.removed", object_type="user", object_id=user_id)
 
 
-async def invite(session: AsyncSession, body: InvitationCreate, *, actor: Principal,
-                 settings: Settings) -> InvitationCreated:
+async def invite(
+    session: AsyncSession, body: InvitationCreate, *, actor: Principal, settings: Settings
+) -> InvitationCreated:
     if body.role in ("admin", "manager") and actor.role != "admin":
         raise Forbidden("Only an admin can invite admins or managers.")
     if body.team_id is not None:
-        team = await session.scalar(select(Team.id).where(
-            Team.organization_id == actor.organization_id, Team.id == body.team_id))
+        team = await session.scalar(
+            select(Team.id).where(Team.organization_id == actor.organization_id, Team.id == body.team_id)
+        )
         if team is None:
             raise Unprocessable("Unknown team.", details=[{"field": "team_id", "message": "not found"}])
     token = f"{actor.organization_id.hex}.{secrets.token_urlsafe(24)}"
-    inv = Invitation(organization_id=actor.organization_id, email=body.email.lower(), role=body.role,
-                     team_id=body.team_id, token_hash=hash_token(token), invited_by=actor.user_id,
-                     expires_at=datetime.now(UTC) + timedelta(hours=settings.auth.invitation_ttl_hours))
+    inv = Invitation(
+        organization_id=actor.organization_id,
+        email=body.email.lower(),
+        role=body.role,
+        team_id=body.team_id,
+        token_hash=hash_token(token),
+        invited_by=actor.user_id,
+        expires_at=datetime.now(UTC) + timedelta(hours=settings.auth.invitation_ttl_hours),
+    )
     session.add(inv)
     await session.flush()
     await session.refresh(inv)
-    await audit.record(session, actor=actor, action="invitation.created", object_type="invitation",
-                       object_id=inv.id, details={"role": body.role})
-    return InvitationCreated(**InvitationRead.model_validate(inv).model_dump(), token=token,
-                             accept_path=f"/api/v1/auth/invitations/{token}/accept")
+    await audit.record(
+        session,
+        actor=actor,
+        action="invitation.created",
+        object_type="invitation",
+        object_id=inv.id,
+        details={"role": body.role},
+    )
+    return InvitationCreated(
+        **InvitationRead.model_validate(inv).model_dump(),
+        token=token,
+        accept_path=f"/api/v1/auth/invitations/{token}/accept",
+    )
 
 
 async def list_invitations(session: AsyncSession, *, actor: Principal) -> list[InvitationRead]:
-    rows = (await session.scalars(select(Invitation).where(
-        Invitation.organization_id == actor.organization_id).order_by(Invitation.created_at.desc()))).all()
+    rows = (
+        await session.scalars(
+            select(Invitation)
+            .where(Invitation.organization_id == actor.organization_id)
+            .order_by(Invitation.created_at.desc())
+        )
+    ).all()
     return [InvitationRead.model_validate(r) for r in rows]
 
 
 async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID, *, actor: Principal) -> None:
-    res = await session.execute(delete(Invitation).where(
-        Invitation.organization_id == actor.organization_id, Invitation.id == invitation_id,
-        Invitation.accepted_at.is_(None)))
+    res = await session.execute(
+        delete(Invitation).where(
+            Invitation.organization_id == actor.organization_id,
+            Invitation.id == invitation_id,
+            Invitation.accepted_at.is_(None),
+        )
+    )
     if res.rowcount == 0:  # type: ignore[attr-defined]
         raise InvitationNotFound()
 
 
-async def update_organization(session: AsyncSession, body: OrganizationUpdate, *,
-                              actor: Principal) -> OrganizationRead:
+async def update_organization(session: AsyncSession, body: OrganizationUpdate, *, actor: Principal) -> OrganizationRead:
     org = await session.scalar(select(Organization).where(Organization.id == actor.organization_id))
     assert org is not None
     data = body.model_dump(exclude_unset=True)
@@ -130,6 +180,12 @@ async def update_organization(session: AsyncSession, body: OrganizationUpdate, *
     for k, v in data.items():
         setattr(org, k, v)
     await session.flush()
-    await audit.record(session, actor=actor, action="organization.updated", object_type="organization",
-                       object_id=org.id, details={"fields": sorted(data)})
+    await audit.record(
+        session,
+        actor=actor,
+        action="organization.updated",
+        object_type="organization",
+        object_id=org.id,
+        details={"fields": sorted(data)},
+    )
     return OrganizationRead.model_validate(org)

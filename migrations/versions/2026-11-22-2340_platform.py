@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from app.core.rls import enable_rls_sql
 
-revision: str = '0001'
+revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -25,110 +25,184 @@ TENANT_TABLES = ["memberships", "teams", "team_members", "invitations", "audit_l
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    op.create_table('organizations',
-    sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('slug', sa.String(length=64), nullable=False),
-    sa.Column('timezone', sa.String(length=64), server_default='Europe/Bucharest', nullable=False),
-    sa.Column('default_region', sa.String(length=2), server_default='RO', nullable=False),
-    sa.Column('require_2fa_for_staff', sa.Boolean(), server_default=sa.text('false'), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
-    sa.UniqueConstraint('slug', name=op.f('uq_organizations_slug'))
+    op.create_table(
+        "organizations",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("timezone", sa.String(length=64), server_default="Europe/Bucharest", nullable=False),
+        sa.Column("default_region", sa.String(length=2), server_default="RO", nullable=False),
+        sa.Column("require_2fa_for_staff", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organizations")),
+        sa.UniqueConstraint("slug", name=op.f("uq_organizations_slug")),
     )
-    op.create_table('users',
-    sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
-    sa.Column('email', sa.String(length=320), nullable=False),
-    sa.Column('full_name', sa.String(length=200), server_default='', nullable=False),
-    sa.Column('password_hash', sa.String(length=200), nullable=True),
-    sa.Column('totp_secret', sa.String(length=64), nullable=True),
-    sa.Column('totp_enabled', sa.Boolean(), server_default=sa.text('false'), nullable=False),
-    sa.Column('is_active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('email', name=op.f('uq_users_email'))
+    op.create_table(
+        "users",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("full_name", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=True),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_enabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
-    op.create_table('audit_log',
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('actor_user_id', sa.UUID(), nullable=True),
-    sa.Column('action', sa.String(length=64), nullable=False),
-    sa.Column('object_type', sa.String(length=64), nullable=False),
-    sa.Column('object_id', sa.String(length=64), nullable=True),
-    sa.Column('ip', postgresql.INET(), nullable=True),
-    sa.Column('request_id', sa.String(length=64), nullable=True),
-    sa.Column('details', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
-    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_audit_log_organization_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('organization_id', 'id', name=op.f('pk_audit_log'))
+    op.create_table(
+        "audit_log",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("actor_user_id", sa.UUID(), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("object_type", sa.String(length=64), nullable=False),
+        sa.Column("object_id", sa.String(length=64), nullable=True),
+        sa.Column("ip", postgresql.INET(), nullable=True),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_audit_log_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_audit_log")),
     )
-    op.create_index(op.f('ix_audit_log_organization_id_actor_user_id_at'), 'audit_log', ['organization_id', 'actor_user_id', 'at'], unique=False)
-    op.create_index(op.f('ix_audit_log_organization_id_object_type_object_id'), 'audit_log', ['organization_id', 'object_type', 'object_id'], unique=False)
-    op.create_table('auth_tokens',
-    sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
-    sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('user_id', sa.UUID(), nullable=False),
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('kind', sa.String(length=16), server_default='session', nullable=False),
-    sa.Column('needs_2fa_setup', sa.Boolean(), server_default=sa.text('false'), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_auth_tokens_organization_id_organizations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_auth_tokens_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_tokens')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_auth_tokens_token_hash'))
+    op.create_index(
+        op.f("ix_audit_log_organization_id_actor_user_id_at"),
+        "audit_log",
+        ["organization_id", "actor_user_id", "at"],
+        unique=False,
     )
-    op.create_index(op.f('ix_auth_tokens_user_id'), 'auth_tokens', ['user_id'], unique=False)
-    op.create_table('memberships',
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('user_id', sa.UUID(), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.CheckConstraint("role IN ('admin', 'manager', 'team_leader', 'volunteer')", name=op.f('ck_memberships_role')),
-    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_memberships_organization_id_organizations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_memberships_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('organization_id', 'user_id', name=op.f('pk_memberships'))
+    op.create_index(
+        op.f("ix_audit_log_organization_id_object_type_object_id"),
+        "audit_log",
+        ["organization_id", "object_type", "object_id"],
+        unique=False,
     )
-    op.create_index(op.f('ix_memberships_organization_id_role'), 'memberships', ['organization_id', 'role'], unique=False)
-    op.create_table('teams',
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('region', sa.String(length=200), nullable=True),
-    sa.Column('leader_user_id', sa.UUID(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['organization_id', 'leader_user_id'], ['memberships.organization_id', 'memberships.user_id'], name=op.f('fk_teams_organization_id_leader_user_id_memberships')),
-    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_teams_organization_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('organization_id', 'id', name=op.f('pk_teams')),
-    sa.UniqueConstraint('organization_id', 'name', name=op.f('uq_teams_organization_id_name'))
+    op.create_table(
+        "auth_tokens",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("kind", sa.String(length=16), server_default="session", nullable=False),
+        sa.Column("needs_2fa_setup", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_auth_tokens_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_auth_tokens_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_auth_tokens_token_hash")),
     )
-    op.create_table('invitations',
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
-    sa.Column('email', sa.String(length=320), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('team_id', sa.UUID(), nullable=True),
-    sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('invited_by', sa.UUID(), nullable=True),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.CheckConstraint("role IN ('admin', 'manager', 'team_leader', 'volunteer')", name=op.f('ck_invitations_role')),
-    sa.ForeignKeyConstraint(['organization_id', 'team_id'], ['teams.organization_id', 'teams.id'], name=op.f('fk_invitations_organization_id_team_id_teams'), ondelete='SET NULL (team_id)'),
-    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_invitations_organization_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('organization_id', 'id', name=op.f('pk_invitations')),
-    sa.UniqueConstraint('organization_id', 'token_hash', name=op.f('uq_invitations_organization_id_token_hash'))
+    op.create_index(op.f("ix_auth_tokens_user_id"), "auth_tokens", ["user_id"], unique=False)
+    op.create_table(
+        "memberships",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "role IN ('admin', 'manager', 'team_leader', 'volunteer')", name=op.f("ck_memberships_role")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_memberships_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "user_id", name=op.f("pk_memberships")),
     )
-    op.create_table('team_members',
-    sa.Column('organization_id', sa.UUID(), nullable=False),
-    sa.Column('team_id', sa.UUID(), nullable=False),
-    sa.Column('user_id', sa.UUID(), nullable=False),
-    sa.ForeignKeyConstraint(['organization_id', 'team_id'], ['teams.organization_id', 'teams.id'], name=op.f('fk_team_members_organization_id_team_id_teams'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['organization_id', 'user_id'], ['memberships.organization_id', 'memberships.user_id'], name=op.f('fk_team_members_organization_id_user_id_memberships'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('organization_id', 'team_id', 'user_id', name=op.f('pk_team_members'))
+    op.create_index(
+        op.f("ix_memberships_organization_id_role"), "memberships", ["organization_id", "role"], unique=False
     )
-    op.create_index(op.f('ix_team_members_organization_id_user_id'), 'team_members', ['organization_id', 'user_id'], unique=False)
+    op.create_table(
+        "teams",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("region", sa.String(length=200), nullable=True),
+        sa.Column("leader_user_id", sa.UUID(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id", "leader_user_id"],
+            ["memberships.organization_id", "memberships.user_id"],
+            name=op.f("fk_teams_organization_id_leader_user_id_memberships"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_teams_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_teams")),
+        sa.UniqueConstraint("organization_id", "name", name=op.f("uq_teams_organization_id_name")),
+    )
+    op.create_table(
+        "invitations",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("team_id", sa.UUID(), nullable=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("invited_by", sa.UUID(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.CheckConstraint(
+            "role IN ('admin', 'manager', 'team_leader', 'volunteer')", name=op.f("ck_invitations_role")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id", "team_id"],
+            ["teams.organization_id", "teams.id"],
+            name=op.f("fk_invitations_organization_id_team_id_teams"),
+            ondelete="SET NULL (team_id)",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_invitations_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_invitations")),
+        sa.UniqueConstraint("organization_id", "token_hash", name=op.f("uq_invitations_organization_id_token_hash")),
+    )
+    op.create_table(
+        "team_members",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("team_id", sa.UUID(), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id", "team_id"],
+            ["teams.organization_id", "teams.id"],
+            name=op.f("fk_team_members_organization_id_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id", "user_id"],
+            ["memberships.organization_id", "memberships.user_id"],
+            name=op.f("fk_team_members_organization_id_user_id_memberships"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "team_id", "user_id", name=op.f("pk_team_members")),
+    )
+    op.create_index(
+        op.f("ix_team_members_organization_id_user_id"), "team_members", ["organization_id", "user_id"], unique=False
+    )
     for table in TENANT_TABLES:
         for stmt in enable_rls_sql(table):
             op.execute(stmt)
@@ -153,16 +227,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS gg_org_by_slug(text)")
     op.execute("DROP FUNCTION IF EXISTS gg_user_memberships(uuid)")
-    op.drop_index(op.f('ix_team_members_organization_id_user_id'), table_name='team_members')
-    op.drop_table('team_members')
-    op.drop_table('invitations')
-    op.drop_table('teams')
-    op.drop_index(op.f('ix_memberships_organization_id_role'), table_name='memberships')
-    op.drop_table('memberships')
-    op.drop_index(op.f('ix_auth_tokens_user_id'), table_name='auth_tokens')
-    op.drop_table('auth_tokens')
-    op.drop_index(op.f('ix_audit_log_organization_id_object_type_object_id'), table_name='audit_log')
-    op.drop_index(op.f('ix_audit_log_organization_id_actor_user_id_at'), table_name='audit_log')
-    op.drop_table('audit_log')
-    op.drop_table('users')
-    op.drop_table('organizations')
+    op.drop_index(op.f("ix_team_members_organization_id_user_id"), table_name="team_members")
+    op.drop_table("team_members")
+    op.drop_table("invitations")
+    op.drop_table("teams")
+    op.drop_index(op.f("ix_memberships_organization_id_role"), table_name="memberships")
+    op.drop_table("memberships")
+    op.drop_index(op.f("ix_auth_tokens_user_id"), table_name="auth_tokens")
+    op.drop_table("auth_tokens")
+    op.drop_index(op.f("ix_audit_log_organization_id_object_type_object_id"), table_name="audit_log")
+    op.drop_index(op.f("ix_audit_log_organization_id_actor_user_id_at"), table_name="audit_log")
+    op.drop_table("audit_log")
+    op.drop_table("users")
+    op.drop_table("organizations")

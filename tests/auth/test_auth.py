@@ -76,31 +76,38 @@ async def test_malformed_json_and_unknown_fields_are_422_naming_the_field(client
 async def test_invitation_accept_creates_member_in_team(client: AsyncClient, db: AsyncSession, world: World) -> None:
     mgr = world.a["manager"]
     teams = (await client.get("/api/v1/teams", headers=mgr.headers)).json()
-    r = await client.post("/api/v1/invitations", headers=mgr.headers,
-                          json={"email": "newbie@example.org", "role": "volunteer", "team_id": teams[0]["id"]})
+    r = await client.post(
+        "/api/v1/invitations",
+        headers=mgr.headers,
+        json={"email": "newbie@example.org", "role": "volunteer", "team_id": teams[0]["id"]},
+    )
     assert r.status_code == 201, r.text
     token = r.json()["token"]
-    acc = await client.post(f"/api/v1/auth/invitations/{token}/accept",
-                            json={"full_name": "New Bie", "password": "a-long-password"})
+    acc = await client.post(
+        f"/api/v1/auth/invitations/{token}/accept", json={"full_name": "New Bie", "password": "a-long-password"}
+    )
     assert acc.status_code == 200, acc.text
     user = await db.scalar(select(User).where(User.email == "newbie@example.org"))
     assert user is not None
     role = await db.scalar(select(Membership.role).where(Membership.user_id == user.id))
     assert role == "volunteer"
     assert await db.scalar(select(TeamMember.team_id).where(TeamMember.user_id == user.id)) is not None
-    again = await client.post(f"/api/v1/auth/invitations/{token}/accept",
-                              json={"full_name": "New Bie", "password": "a-long-password"})
+    again = await client.post(
+        f"/api/v1/auth/invitations/{token}/accept", json={"full_name": "New Bie", "password": "a-long-password"}
+    )
     assert again.status_code == 404
 
 
 async def test_volunteer_cannot_invite(client: AsyncClient, world: World) -> None:
-    r = await client.post("/api/v1/invitations", headers=world.a["volunteer"].headers,
-                          json={"email": "x@example.org", "role": "admin"})
+    r = await client.post(
+        "/api/v1/invitations", headers=world.a["volunteer"].headers, json={"email": "x@example.org", "role": "admin"}
+    )
     assert r.status_code == 403
 
 
-async def test_org_requiring_2fa_forces_setup_then_login_needs_code(client: AsyncClient, db: AsyncSession,
-                                                                     world: World) -> None:
+async def test_org_requiring_2fa_forces_setup_then_login_needs_code(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
     admin = world.a["admin"]
     r = await client.patch("/api/v1/organization", headers=admin.headers, json={"require_2fa_for_staff": True})
     assert r.status_code == 200 and r.json()["require_2fa_for_staff"] is True
@@ -116,7 +123,9 @@ async def test_org_requiring_2fa_forces_setup_then_login_needs_code(client: Asyn
     assert (await client.get("/api/v1/teams", headers=h)).status_code == 200
     no_code = await client.post("/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD})
     assert no_code.status_code == 401 and no_code.json()["error"]["code"] == "totp_required"
-    ok = await client.post("/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD,
-                                                       "totp_code": pyotp.TOTP(setup["secret"]).now()})
+    ok = await client.post(
+        "/api/v1/auth/login",
+        json={"email": admin.email, "password": PASSWORD, "totp_code": pyotp.TOTP(setup["secret"]).now()},
+    )
     assert ok.status_code == 200 and ok.json()["two_factor_setup_required"] is False
     assert await db.scalar(select(AuditLog.id).where(AuditLog.action == "user.totp_enabled")) is not None

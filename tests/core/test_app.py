@@ -53,19 +53,24 @@ async def test_security_headers_and_request_id(client: AsyncClient) -> None:
 
 async def test_oversized_body_is_413(client: AsyncClient, world: World) -> None:
     big = b'{"name": "' + b"x" * (11 * 1024 * 1024) + b'"}'
-    r = await client.post("/api/v1/teams", content=big, headers={**world.a["manager"].headers,
-                                                                   "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/teams", content=big, headers={**world.a["manager"].headers, "content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
 
 
 async def test_access_log_is_json_with_request_id_and_no_personal_data(
-        client: AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    client: AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     from app.core.logging import JsonFormatter
 
     caplog.set_level(logging.INFO, logger="groundgame.access")
-    await client.post("/api/v1/auth/login", json={"email": "secret.person@example.org", "password": "x"},
-                      headers={"X-Request-ID": "rid-1"})
+    await client.post(
+        "/api/v1/auth/login",
+        json={"email": "secret.person@example.org", "password": "x"},
+        headers={"X-Request-ID": "rid-1"},
+    )
     lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "groundgame.access"]
     assert lines
     entry = json.loads(lines[-1])

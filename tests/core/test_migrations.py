@@ -18,15 +18,24 @@ def _diff(url: str) -> list[object]:
     async def go() -> list[object]:
         engine = create_async_engine(url)
         async with engine.connect() as conn:
+
             def cmp(sync_conn):  # type: ignore[no-untyped-def]
-                ctx = MigrationContext.configure(sync_conn, opts={
-                    "compare_type": True,
-                    "include_object": lambda o, n, t, r, c: not (t == "table" and n == "spatial_ref_sys")
-                    and not (t == "index" and n and n.startswith("idx_") and r)})
+                ctx = MigrationContext.configure(
+                    sync_conn,
+                    opts={
+                        "compare_type": True,
+                        "include_object": lambda o, n, t, r, c: (
+                            not (t == "table" and n == "spatial_ref_sys")
+                            and not (t == "index" and n and n.startswith("idx_") and r)
+                        ),
+                    },
+                )
                 return compare_metadata(ctx, app.models.Base.metadata)
+
             diff = await conn.run_sync(cmp)
         await engine.dispose()
         return list(diff)
+
     return asyncio.run(go())
 
 
@@ -40,8 +49,11 @@ def test_upgrade_downgrade_upgrade_and_models_match(services: ServicesUnderTest)
     url = pg.superuser_url.rsplit("/", 1)[0] + "/migcheck"
     upgrade(url)
     downgrade(url, "base")
-    tables = pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname='public' "
-                     "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')", "migcheck")
+    tables = pg.psql(
+        "SELECT count(*) FROM pg_tables WHERE schemaname='public' "
+        "AND tablename NOT IN ('spatial_ref_sys', 'alembic_version')",
+        "migcheck",
+    )
     assert tables == "0"
     upgrade(url)
     assert _diff(url) == []

@@ -16,16 +16,18 @@ async def test_user_of_org_a_gets_404_for_team_of_org_b(client: AsyncClient, db:
         r = await client.get(f"/api/v1/teams/{b_teams[0]['id']}", headers=world.a[role].headers)
         assert r.status_code == 404, role
         assert r.json()["error"]["code"] == "team_not_found"
-    r = await client.patch(f"/api/v1/teams/{b_teams[0]['id']}", headers=world.a["admin"].headers,
-                           json={"name": "hijacked"})
+    r = await client.patch(
+        f"/api/v1/teams/{b_teams[0]['id']}", headers=world.a["admin"].headers, json={"name": "hijacked"}
+    )
     assert r.status_code == 404
     await set_tenant(db, world.org_b.id)
     name = await db.scalar(select(Team.name).where(Team.id == b_teams[0]["id"]))
     assert name == "Team 1"
 
 
-async def test_query_that_forgets_the_org_filter_still_sees_nothing_of_another_org(db: AsyncSession,
-                                                                                   world: World) -> None:
+async def test_query_that_forgets_the_org_filter_still_sees_nothing_of_another_org(
+    db: AsyncSession, world: World
+) -> None:
     await set_tenant(db, world.org_a.id)
     orgs = set((await db.scalars(select(Team.organization_id))).all())  # no organization filter
     assert orgs == {world.org_a.id}
@@ -47,8 +49,9 @@ async def test_row_level_security_rejects_writes_into_another_org(db: AsyncSessi
 
 
 async def test_app_role_owns_no_table(db: AsyncSession) -> None:
-    owned = await db.scalar(text(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"))
+    owned = await db.scalar(
+        text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
+    )
     assert owned == 0
     bypass = await db.scalar(text("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user"))
     assert bypass is False

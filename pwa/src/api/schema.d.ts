@@ -248,6 +248,249 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Contacts */
+        get: operations["contacts-list"];
+        put?: never;
+        /** Create Contact */
+        post: operations["contacts-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count Contacts */
+        post: operations["contacts-count"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Search Contacts */
+        post: operations["contacts-search"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Contact */
+        get: operations["contacts-read"];
+        put?: never;
+        post?: never;
+        /** Delete Contact */
+        delete: operations["contacts-delete"];
+        options?: never;
+        head?: never;
+        /** Update Contact */
+        patch: operations["contacts-update"];
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Consents */
+        get: operations["contacts-consents-list"];
+        put?: never;
+        /** Record Consent */
+        post: operations["contacts-consents-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Gdpr Erase */
+        post: operations["contacts-gdpr-erase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gdpr Export */
+        get: operations["contacts-gdpr-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge Contacts */
+        post: operations["contacts-merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Note */
+        post: operations["contacts-notes-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contact Timeline */
+        get: operations["contacts-timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/custom-fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Fields */
+        get: operations["custom-fields-list"];
+        put?: never;
+        /** Create Field */
+        post: operations["custom-fields-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create Export */
+        post: operations["exports-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Export */
+        get: operations["exports-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download Export */
+        get: operations["exports-download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations": {
         parameters: {
             query?: never;
@@ -399,6 +642,41 @@ export interface paths {
         patch: operations["organization-update"];
         trace?: never;
     };
+    "/api/v1/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Segments */
+        get: operations["segments-list"];
+        put?: never;
+        /** Create Segment */
+        post: operations["segments-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segments/{segment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Segment */
+        delete: operations["segments-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/surveys/{survey_id}": {
         parameters: {
             query?: never;
@@ -410,6 +688,41 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Tags */
+        get: operations["tags-list"];
+        put?: never;
+        /** Create Tag */
+        post: operations["tags-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tags/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Tag */
+        delete: operations["tags-delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -582,6 +895,21 @@ export interface components {
         };
         /** @enum {string} */
         ActionType: "call" | "door_to_door" | "petition" | "event" | "leafleting" | "digital";
+        /** Address */
+        Address: {
+            /** Building */
+            building?: string | null;
+            /** City */
+            city?: string | null;
+            /** Country */
+            country?: string | null;
+            /** Number */
+            number?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
+            /** Street */
+            street?: string | null;
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Action */
@@ -666,6 +994,47 @@ export interface components {
             map_attribution: string;
             map_tile_url: string;
         };
+        /** ConsentInput */
+        ConsentInput: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "phone" | "data_processing";
+            /**
+             * Proof
+             * @description What the person agreed to, as shown to them.
+             */
+            proof?: string | null;
+            /**
+             * Source
+             * @default app
+             */
+            source: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "granted" | "withdrawn";
+        };
+        /** ConsentRead */
+        ConsentRead: {
+            /** Channel */
+            channel: string;
+            /** Proof */
+            proof: string | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Recorded By */
+            recorded_by: string | null;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+        };
         ConsentUpdates: {
             /** @enum {string} */
             email?: "granted" | "withdrawn";
@@ -673,6 +1042,17 @@ export interface components {
             phone?: "granted" | "withdrawn";
             /** @enum {string} */
             sms?: "granted" | "withdrawn";
+        };
+        /** Consents */
+        Consents: {
+            /** Data Processing */
+            data_processing?: ("granted" | "withdrawn" | "unknown") | null;
+            /** Email */
+            email?: ("granted" | "withdrawn" | "unknown") | null;
+            /** Phone */
+            phone?: ("granted" | "withdrawn" | "unknown") | null;
+            /** Sms */
+            sms?: ("granted" | "withdrawn" | "unknown") | null;
         };
         ContactCard: {
             address: string | null;
@@ -694,12 +1074,235 @@ export interface components {
             /** @enum {string} */
             sms: "granted" | "withdrawn" | "unknown";
         };
+        /**
+         * ContactCreate
+         * @example {
+         *       "address": {
+         *         "city": "Cluj-Napoca",
+         *         "number": "12",
+         *         "street": "Strada Memorandumului"
+         *       },
+         *       "consents": [
+         *         {
+         *           "channel": "sms",
+         *           "proof": "Checkbox at signup",
+         *           "source": "app",
+         *           "status": "granted"
+         *         }
+         *       ],
+         *       "email": "ioana@example.org",
+         *       "first_name": "Ioana",
+         *       "last_name": "Popescu",
+         *       "mobile": "0722 123 456",
+         *       "support_level": 3,
+         *       "tags": [
+         *         "pensions"
+         *       ]
+         *     }
+         */
+        ContactCreate: {
+            address?: components["schemas"]["Address"] | null;
+            /** Birth Date */
+            birth_date?: string | null;
+            /** Birth Year */
+            birth_year?: number | null;
+            /** Consents */
+            consents?: components["schemas"]["ConsentInput"][];
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            } | null;
+            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            /** Donor */
+            donor?: boolean | null;
+            /** Email */
+            email?: string | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Gender */
+            gender?: string | null;
+            /** Home Phone */
+            home_phone?: string | null;
+            /** Language */
+            language?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            location?: components["schemas"]["Point"] | null;
+            /** Member */
+            member?: boolean | null;
+            /**
+             * Mobile
+             * @description Any format; normalized to E.164.
+             */
+            mobile?: string | null;
+            /**
+             * Source
+             * @default app
+             * @enum {string}
+             */
+            source: "app" | "import" | "petition" | "api" | "call" | "visit";
+            /** Support Level */
+            support_level?: number | null;
+            /** Tags */
+            tags?: string[] | null;
+            /** Volunteer */
+            volunteer?: boolean | null;
+        };
+        /** ContactRead */
+        ContactRead: {
+            address: components["schemas"]["Address"];
+            /** Age */
+            age: number | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Birth Year */
+            birth_year: number | null;
+            /** Consents */
+            consents: {
+                [key: string]: string | null;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Custom Fields */
+            custom_fields: {
+                [key: string]: unknown;
+            };
+            do_not_contact: components["schemas"]["DoNotContact"];
+            /** Donor */
+            donor: boolean;
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string;
+            /** Gender */
+            gender: string | null;
+            /** Has Home Phone */
+            has_home_phone: boolean;
+            /** Has Mobile */
+            has_mobile: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string | null;
+            /** Last Contacted At */
+            last_contacted_at: string | null;
+            /** Last Name */
+            last_name: string;
+            location: components["schemas"]["Point"] | null;
+            /** Member */
+            member: boolean;
+            /** Source */
+            source: string;
+            /** Support Level */
+            support_level: number | null;
+            /** Tags */
+            tags: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Volunteer */
+            volunteer: boolean;
+        };
+        /** ContactUpdate */
+        ContactUpdate: {
+            address?: components["schemas"]["Address"] | null;
+            /** Birth Date */
+            birth_date?: string | null;
+            /** Birth Year */
+            birth_year?: number | null;
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            } | null;
+            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            /** Donor */
+            donor?: boolean | null;
+            /** Email */
+            email?: string | null;
+            /** First Name */
+            first_name?: string | null;
+            /** Gender */
+            gender?: string | null;
+            /** Home Phone */
+            home_phone?: string | null;
+            /** Language */
+            language?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            location?: components["schemas"]["Point"] | null;
+            /** Member */
+            member?: boolean | null;
+            /**
+             * Mobile
+             * @description Any format; normalized to E.164.
+             */
+            mobile?: string | null;
+            /** Support Level */
+            support_level?: number | null;
+            /** Tags */
+            tags?: string[] | null;
+            /** Volunteer */
+            volunteer?: boolean | null;
+        };
         ContactUpdates: {
             consents?: components["schemas"]["ConsentUpdates"];
             email?: string;
             mobile?: string;
             support_level?: number;
             tags_add?: string[];
+        };
+        /** CountRequest */
+        CountRequest: {
+            filter?: components["schemas"]["SegmentFilter"];
+        };
+        /** CountResponse */
+        CountResponse: {
+            /** Count */
+            count: number;
+        };
+        /** CustomFieldCreate */
+        CustomFieldCreate: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Options */
+            options?: string[];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "number" | "boolean" | "date" | "choice";
+        };
+        /** CustomFieldRead */
+        CustomFieldRead: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Options */
+            options: string[];
+            /** Type */
+            type: string;
+        };
+        /** DoNotContact */
+        DoNotContact: {
+            /** Email */
+            email?: boolean | null;
+            /** Phone */
+            phone?: boolean | null;
+            /** Sms */
+            sms?: boolean | null;
+            /** Visit */
+            visit?: boolean | null;
         };
         DocumentRef: {
             /** Format: uuid */
@@ -719,10 +1322,50 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** ExportCreate */
+        ExportCreate: {
+            /** Columns */
+            columns?: ("id" | "first_name" | "last_name" | "mobile" | "home_phone" | "email" | "street" | "number" | "building" | "postal_code" | "city" | "country" | "lat" | "lon" | "birth_year" | "support_level" | "tags" | "donor" | "volunteer" | "member" | "consent_email" | "consent_sms" | "consent_phone" | "created_at")[];
+            filter?: components["schemas"]["SegmentFilter"];
+        };
+        /** ExportRead */
+        ExportRead: {
+            /** Columns */
+            columns: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Download Path */
+            download_path: string;
+            /** Downloaded At */
+            downloaded_at: string | null;
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Row Count */
+            row_count: number | null;
+        };
         FeatureCollection: {
             features: components["schemas"]["PointFeature"][];
             /** @constant */
             type: "FeatureCollection";
+        };
+        /** Flags */
+        Flags: {
+            /** Donor */
+            donor?: boolean | null;
+            /** Member */
+            member?: boolean | null;
+            /** Volunteer */
+            volunteer?: boolean | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -864,6 +1507,15 @@ export interface components {
         MembershipUpdate: {
             role: components["schemas"]["Role"];
         };
+        /** MergeRequest */
+        MergeRequest: {
+            /**
+             * Other Id
+             * Format: uuid
+             * @description This contact is merged into the one in the path, then removed.
+             */
+            other_id: string;
+        };
         MyParticipation: {
             availability: string | null;
             status: components["schemas"]["ParticipationStatus"];
@@ -875,6 +1527,19 @@ export interface components {
             first_name: string;
             last_name: string;
             mobile?: string;
+        };
+        /** NoteCreate */
+        NoteCreate: {
+            /** At */
+            at?: string | null;
+            /**
+             * Kind
+             * @default note
+             * @enum {string}
+             */
+            kind: "note" | "meeting";
+            /** Text */
+            text: string;
         };
         OpportunityCreate: {
             note?: string;
@@ -949,9 +1614,27 @@ export interface components {
             items: components["schemas"]["CallTargetRead"][];
             next_cursor: string | null;
         };
+        /** Page[ContactRead] */
+        Page_ContactRead_: {
+            /** Items */
+            items: components["schemas"]["ContactRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
         Page_OpportunityRead_: {
             items: components["schemas"]["OpportunityRead"][];
             next_cursor: string | null;
+        };
+        /** Page[TimelineEntry] */
+        Page_TimelineEntry_: {
+            /** Items */
+            items: components["schemas"]["TimelineEntry"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
         };
         ParticipationRead: {
             availability: string | null;
@@ -969,6 +1652,13 @@ export interface components {
             e164: string;
             /** @enum {string} */
             kind: "mobile" | "home";
+        };
+        /** Point */
+        Point: {
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
         };
         PointFeature: {
             geometry: {
@@ -988,6 +1678,118 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "manager" | "team_leader" | "volunteer";
+        /** SearchRequest */
+        SearchRequest: {
+            /** Cursor */
+            cursor?: string | null;
+            filter?: components["schemas"]["SegmentFilter"];
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * With Total
+             * @default false
+             */
+            with_total: boolean;
+        };
+        /** SegmentCreate */
+        SegmentCreate: {
+            filter: components["schemas"]["SegmentFilter"];
+            /** Name */
+            name: string;
+        };
+        /**
+         * SegmentFilter
+         * @description Every field optional; fields combine with AND.
+         * @example {
+         *       "age_min": 18,
+         *       "cities": [
+         *         "București"
+         *       ],
+         *       "has_mobile": true,
+         *       "support_levels": [
+         *         3
+         *       ],
+         *       "tags_any": [
+         *         "pensions"
+         *       ],
+         *       "zone_ids": []
+         *     }
+         */
+        SegmentFilter: {
+            /** Age Max */
+            age_max?: number | null;
+            /** Age Min */
+            age_min?: number | null;
+            /** Cities */
+            cities?: string[];
+            consents?: components["schemas"]["Consents"];
+            /** Contacted Since */
+            contacted_since?: string | null;
+            flags?: components["schemas"]["Flags"];
+            /** Has Email */
+            has_email?: boolean | null;
+            /** Has Mobile */
+            has_mobile?: boolean | null;
+            /** Has Phone */
+            has_phone?: boolean | null;
+            /** Not Contacted Since */
+            not_contacted_since?: string | null;
+            /**
+             * Polygon
+             * @description GeoJSON Polygon or MultiPolygon (WGS 84).
+             */
+            polygon?: {
+                [key: string]: unknown;
+            } | null;
+            /** Postal Codes */
+            postal_codes?: string[];
+            /** Q */
+            q?: string | null;
+            /**
+             * Segment Id
+             * @description A saved segment, re-evaluated now (ANDed).
+             */
+            segment_id?: string | null;
+            /** Sources */
+            sources?: ("app" | "import" | "petition" | "api" | "call" | "visit")[];
+            /** Streets */
+            streets?: string[];
+            /**
+             * Support Levels
+             * @description 1 strong supporter … 5 opposed; null = unknown
+             */
+            support_levels?: (number | null)[];
+            /** Tags All */
+            tags_all?: string[];
+            /** Tags Any */
+            tags_any?: string[];
+            /** Tags None */
+            tags_none?: string[];
+            /** Zone Ids */
+            zone_ids?: string[];
+        };
+        /** SegmentRead */
+        SegmentRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
         SkipRule: {
             equals: string | number | boolean | string[];
             goto_question_id: string | null;
@@ -1024,6 +1826,20 @@ export interface components {
             questions: components["schemas"]["SurveyQuestion"][];
             title: string;
             version: number;
+        };
+        /** TagCreate */
+        TagCreate: {
+            /** Color */
+            color?: string | null;
+            /** Name */
+            name: string;
+        };
+        /** TagRead */
+        TagRead: {
+            /** Color */
+            color: string | null;
+            /** Name */
+            name: string;
         };
         /** @enum {string} */
         TargetStatus: "pending" | "in_progress" | "callback" | "done";
@@ -1086,6 +1902,26 @@ export interface components {
             name?: string | null;
             /** Region */
             region?: string | null;
+        };
+        /** TimelineEntry */
+        TimelineEntry: {
+            /** Action Id */
+            action_id: string | null;
+            /** Actor User Id */
+            actor_user_id: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Kind */
+            kind: string;
+            /** Summary */
+            summary: string;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -2100,6 +2936,627 @@ export interface operations {
             };
         };
     };
+    "contacts-list": {
+        parameters: {
+            query?: {
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+                q?: string | null;
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContactRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-create": {
+        parameters: {
+            query?: {
+                on_duplicate?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContactRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-consents-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-consents-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-gdpr-erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-gdpr-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-notes-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineEntry"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-timeline": {
+        parameters: {
+            query?: {
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TimelineEntry_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "custom-fields-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomFieldRead"][];
+                };
+            };
+        };
+    };
+    "custom-fields-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomFieldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomFieldRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "invitations-list": {
         parameters: {
             query?: never;
@@ -2491,6 +3948,88 @@ export interface operations {
             };
         };
     };
+    "segments-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"][];
+                };
+            };
+        };
+    };
+    "segments-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SegmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "segments-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "surveys-read": {
         parameters: {
             query?: never;
@@ -2554,6 +4093,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "tags-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"][];
+                };
+            };
+        };
+    };
+    "tags-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tags-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -159,11 +159,12 @@ export function createOutbox(opts: OutboxOptions = {}) {
   function sync(): Promise<SyncResult> {
     if (running) return running
     const locks = (globalThis.navigator as Navigator | undefined)?.locks
-    const go = locks ? () => locks.request('gg-outbox-sync', () => runSync()) : runSync
-    running = go().finally(() => {
+    const go = locks ? () => locks.request('gg-outbox-sync', runSync) as unknown as Promise<SyncResult> : runSync
+    const p = go().finally(() => {
       running = null
     })
-    return running
+    running = p
+    return p
   }
 
   async function retry(id: string): Promise<void> {

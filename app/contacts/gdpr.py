@@ -1,0 +1,88 @@
+"""GDPR access (everything we hold on one person) and erasure (nothing left that identifies them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.contacts.service import to_read
+from app.models import (
+    ActionTarget,
+    ConsentLog,
+    Contact,
+    ContactEvent,
+    FieldReport,
+    ImportReject,
+    Opportunity,
+    SurveyAnswer,
+)
+
+
+def _rows(objs: Any, cols: list[str]) -> list[dict[str, Any]]:
+    return [{c: getattr(o, c) for c in cols} for o in objs]
+
+
+async def access_export(session: AsyncSession, c: Contact, *, actor: Principal) -> dict[str, Any]:
+    org, cid = c.organization_id, c.id
+
+    async def all_of(model: Any, *where: Any) -> list[Any]:
+        return list((await session.scalars(select(model).where(model.organization_id == org, *where))).all())
+
+    data = {
+        "contact": to_read(c).model_dump(mode="json"),
+        "phones": {
+            "mobile": c.mobile_e164,
+            "mobile_as_given": c.mobile_raw,
+            "home": c.home_e164,
+            "home_as_given": c.home_raw,
+        },
+        "consents": _rows(
+            await all_of(ConsentLog, ConsentLog.contact_id == cid),
+            ["channel", "status", "source", "proof", "recorded_at"],
+        ),
+        "timeline": _rows(
+            await all_of(ContactEvent, ContactEvent.contact_id == cid), ["kind", "at", "summary", "data", "action_id"]
+        ),
+        "targeted_by_actions": _rows(
+            await all_of(ActionTarget, ActionTarget.contact_id == cid),
+            ["action_id", "status", "attempts", "last_outcome", "created_at"],
+        ),
+        "field_reports": _rows(
+            await all_of(FieldReport, FieldReport.contact_id == cid),
+            ["kind", "action_id", "outcome", "comment", "quality", "mobilized", "created_at"],
+        ),
+        "survey_answers": _rows(
+            await all_of(SurveyAnswer, SurveyAnswer.contact_id == cid),
+            ["survey_id", "survey_version", "question_id", "value"],
+        ),
+        "opportunities": _rows(
+            await all_of(Opportunity, Opportunity.contact_id == cid), ["type_id", "note", "status", "created_at"]
+        ),
+    }
+    await audit.record(session, actor=actor, action="contact.gdpr_export", object_type="contact", object_id=cid)
+    return data
+
+
+async def erase(session: AsyncSession, c: Contact, *, actor: Principal) -> None:
+    """Delete the person and everything pointing at them. The audit row keeps the id only."""
+    org, cid = c.organization_id, c.id
+    identifiers = [x for x in (c.email, c.mobile_e164, c.home_e164, c.mobile_raw, c.home_raw) if x]
+    await session.execute(
+        delete(SurveyAnswer).where(SurveyAnswer.organization_id == org, SurveyAnswer.contact_id == cid)
+    )
+    await session.execute(delete(FieldReport).where(FieldReport.organization_id == org, FieldReport.contact_id == cid))
+    await session.execute(delete(Contact).where(Contact.organization_id == org, Contact.id == cid))
+    # Rejected import lines may quote the person.
+    name = f"{c.first_name} {c.last_name}".strip()
+    patterns = identifiers + ([name] if len(name) > 3 else [])
+    if patterns:
+        await session.execute(
+            delete(ImportReject).where(
+                ImportReject.organization_id == org, or_(*[ImportReject.raw.contains(p) for p in patterns])
+            )
+        )
+    await audit.record(session, actor=actor, action="contact.erased", object_type="contact", object_id=cid)

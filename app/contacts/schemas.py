@@ -1,0 +1,219 @@
+"""Contact schemas. Reads never carry a phone number: only `has_mobile` / `has_home_phone`
+(numbers leave the API through "start call" and audited exports only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from app.auth.schemas import Strict
+from app.contacts.filters import SegmentFilter
+
+Source = Literal["app", "import", "petition", "api", "call", "visit"]
+Channel = Literal["email", "sms", "phone", "data_processing"]
+ConsentStatus = Literal["granted", "withdrawn"]
+
+
+class Address(Strict):
+    street: str | None = Field(None, max_length=200)
+    number: str | None = Field(None, max_length=20)
+    building: str | None = Field(None, max_length=50)
+    postal_code: str | None = Field(None, max_length=20)
+    city: str | None = Field(None, max_length=120)
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+
+
+class Point(Strict):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class DoNotContact(Strict):
+    phone: bool | None = None
+    sms: bool | None = None
+    email: bool | None = None
+    visit: bool | None = None
+
+
+class ConsentInput(Strict):
+    channel: Channel
+    status: ConsentStatus
+    source: str = Field("app", max_length=32)
+    proof: str | None = Field(None, max_length=2000, description="What the person agreed to, as shown to them.")
+
+
+class ContactBase(Strict):
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    mobile: str | None = Field(None, max_length=64, description="Any format; normalized to E.164.")
+    home_phone: str | None = Field(None, max_length=64)
+    email: EmailStr | None = None
+    address: Address | None = None
+    location: Point | None = None
+    birth_year: int | None = Field(None, ge=1900, le=2030)
+    birth_date: date | None = None
+    gender: str | None = Field(None, max_length=20)
+    language: str | None = Field(None, max_length=10)
+    support_level: int | None = Field(None, ge=1, le=5)
+    donor: bool | None = None
+    volunteer: bool | None = None
+    member: bool | None = None
+    tags: list[str] | None = Field(None, max_length=100)
+    custom_fields: dict[str, Any] | None = None
+    do_not_contact: DoNotContact | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        out = []
+        for t in v:
+            t = t.strip()
+            if not t or len(t) > 64:
+                raise ValueError("tags are 1 to 64 characters")
+            if t not in out:
+                out.append(t)
+        return out
+
+
+class ContactCreate(ContactBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name": "Ioana",
+                    "last_name": "Popescu",
+                    "mobile": "0722 123 456",
+                    "email": "ioana@example.org",
+                    "address": {"street": "Strada Memorandumului", "number": "12", "city": "Cluj-Napoca"},
+                    "support_level": 3,
+                    "tags": ["pensions"],
+                    "consents": [
+                        {"channel": "sms", "status": "granted", "source": "app", "proof": "Checkbox at signup"}
+                    ],
+                }
+            ]
+        },
+    )
+
+    source: Source = "app"
+    consents: list[ConsentInput] = Field(default_factory=list, max_length=8)
+
+
+class ContactUpdate(ContactBase):
+    pass
+
+
+class ContactRead(BaseModel):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    has_mobile: bool
+    has_home_phone: bool
+    email: str | None
+    address: Address
+    location: Point | None
+    birth_year: int | None
+    birth_date: date | None
+    age: int | None
+    gender: str | None
+    language: str | None
+    support_level: int | None
+    donor: bool
+    volunteer: bool
+    member: bool
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    source: str
+    do_not_contact: DoNotContact
+    consents: dict[str, str | None]
+    last_contacted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchRequest(Strict):
+    filter: SegmentFilter = Field(default_factory=SegmentFilter)
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=500)
+    with_total: bool = False
+
+
+class CountRequest(Strict):
+    filter: SegmentFilter = Field(default_factory=SegmentFilter)
+
+
+class CountResponse(BaseModel):
+    count: int
+
+
+class MergeRequest(Strict):
+    other_id: uuid.UUID = Field(description="This contact is merged into the one in the path, then removed.")
+
+
+class NoteCreate(Strict):
+    kind: Literal["note", "meeting"] = "note"
+    text: str = Field(min_length=1, max_length=5000)
+    at: datetime | None = None
+
+
+class TimelineEntry(BaseModel):
+    kind: str
+    at: datetime
+    actor_user_id: uuid.UUID | None
+    action_id: uuid.UUID | None
+    summary: str
+    data: dict[str, Any]
+
+
+class ConsentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    channel: str
+    status: str
+    source: str
+    proof: str | None
+    recorded_by: uuid.UUID | None
+    recorded_at: datetime
+
+
+class SegmentCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    filter: SegmentFilter
+
+
+class SegmentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    filter: dict[str, Any]
+    created_at: datetime
+
+
+class TagCreate(Strict):
+    name: str = Field(min_length=1, max_length=64)
+    color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
+
+
+class TagRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    color: str | None
+
+
+class CustomFieldCreate(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1, max_length=200)
+    type: Literal["text", "number", "boolean", "date", "choice"]
+    options: list[str] = Field(default_factory=list, max_length=200)
+
+
+class CustomFieldRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    label: str
+    type: str
+    options: list[str]
