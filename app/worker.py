@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from sqlalchemy import delete, or_
 
@@ -42,16 +42,42 @@ async def purge_expired_tokens(ctx: dict[str, Any]) -> int:
     return n
 
 
+async def run_import_job(ctx: dict[str, Any], organization_id: str, import_id: str) -> str:
+    from app.imports.job import run_import
+
+    return await run_import(ctx["engine"], organization_id, import_id)
+
+
+async def requeue_stale_imports(ctx: dict[str, Any]) -> int:
+    """Imports whose enqueue was lost (Redis down) or whose worker died: queue them again.
+    The job's advisory lock and status checks make a duplicate harmless."""
+    from sqlalchemy import text
+
+    n = 0
+    async with ctx["engine"].connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT organization_id, id, heartbeat_at FROM gg_stale_imports(:s)"), {"s": 90})
+        ).all()
+    for org, iid, hb in rows:
+        stamp = int(hb.timestamp()) if hb else 0
+        await ctx["redis"].enqueue_job("run_import_job", str(org), str(iid), _job_id=f"import:{iid}:{stamp}")
+        n += 1
+    return n
+
+
 def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
 
-FUNCTIONS: list[Any] = [purge_expired_tokens]
+FUNCTIONS: list[Any] = [purge_expired_tokens, func(run_import_job, timeout=3600, max_tries=3), requeue_stale_imports]
 
 
 class WorkerSettings:
     functions = FUNCTIONS
-    cron_jobs = [cron(purge_expired_tokens, hour={3}, minute={17})]
+    cron_jobs = [
+        cron(purge_expired_tokens, hour={3}, minute={17}),
+        cron(requeue_stale_imports, second={7}, run_at_startup=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings()

@@ -3,10 +3,15 @@ table (the reference), in the same run."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from bench.context import Ctx, Timer
+from app.config import ROOT
+from bench.context import Ctx, Timer, has_route
 from bench.env import CSV_DIR
 from bench.report import Row, unavailable
 
@@ -44,9 +49,52 @@ def _find_import_job() -> tuple[Any, str] | None:
     for fn in getattr(worker, "FUNCTIONS", []):
         f = getattr(fn, "coroutine", fn)
         name = getattr(f, "__name__", "")
-        if "import" in name and "export" not in name:
+        if "import" in name and "export" not in name and "stale" not in name:
             return f, name
     return None
+
+
+MAPPING = {c: c for c in ("first_name", "last_name", "mobile", "home_phone", "email", "street", "number", "building",
+                          "postal_code", "city", "lat", "lon", "birth_year", "tags", "support_level")}
+
+
+async def create_import(ctx: Ctx, client: Any, path: Path) -> tuple[str, float]:
+    """POST /api/v1/imports (multipart upload + mapping) through the real app; returns (import id, seconds)."""
+    t = Timer()
+    with path.open("rb") as f:
+        r = await client.post("/api/v1/imports", files={"file": (path.name, f, "text/csv")},
+                              data={"mapping": json.dumps(MAPPING), "dedupe_policy": "update"})
+    if r.status_code != 202:
+        raise RuntimeError(f"POST /api/v1/imports → {r.status_code}: {r.text[:300]}")
+    return str(r.json()["id"]), t.s
+
+
+async def run_job(ctx: Ctx, import_id: str) -> dict[str, Any]:
+    """The arq job function in a separate process (as the worker runs it), with its peak RSS."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.import_worker", ctx.org_id, import_id, env=ctx.services.env(ctx.db),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"import worker exited {proc.returncode}: {err.decode()[-800:]}")
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+async def import_row(ctx: Ctx, import_id: str) -> dict[str, Any]:
+    conn = await ctx.su()
+    try:
+        r = await conn.fetchrow("SELECT * FROM imports WHERE id = $1", import_id)
+        return dict(r) if r else {}
+    finally:
+        await conn.close()
+
+
+async def contact_count(ctx: Ctx) -> int:
+    conn = await ctx.su()
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM contacts WHERE organization_id = $1", ctx.org_id))
+    finally:
+        await conn.close()
 
 
 async def run(ctx: Ctx) -> list[Row]:
@@ -54,26 +102,59 @@ async def run(ctx: Ctx) -> list[Row]:
     main = files["main"]
     path = CSV_DIR / main["path"]
     rows_total = int(main["rows"])
-    metric = f"import {rows_total:,} rows into {ctx.size:,} contacts"
-    bar = ">= 50k rows/s; <= 4x raw COPY"
+    metric = f"import {rows_total:,} rows into {ctx.size:,} contacts (upload + job)"
+    bar = "<= 4x raw COPY; >= 50k rows/s"
     # The raw COPY needs every line to have 15 fields: copy the well-formed lines only (the short ones are
     # a handful of the 2% invalid rows; they do not move the timing).
     clean = path.with_suffix(".15cols.csv")
     if not clean.exists() or clean.stat().st_mtime < path.stat().st_mtime:
-        import csv
-
         with path.open(encoding="utf-8", newline="") as src, clean.open("w", encoding="utf-8", newline="") as dst:
             w = csv.writer(dst, lineterminator="\n")
             for r in csv.reader(src):
                 if len(r) == 15:
                     w.writerow(r)
     raw_s, raw_rows = await raw_copy(ctx, clean)
-    raw_rate = raw_rows / raw_s
-    ref_row = Row("import", f"raw COPY of the same file ({raw_rows:,} rows)", raw_rate, None, "rows/s", None,
-                  "reference", None, f"{raw_s:.2f} s into a bare unlogged table")
+    ref_row = Row("import", f"raw COPY of the same file ({raw_rows:,} rows)", raw_rows / raw_s, None, "rows/s",
+                  None, "reference", None, f"{raw_s:.2f} s into a bare unlogged table")
     job = _find_import_job()
     if job is None:
         return [ref_row, unavailable("import", metric, "no import job in app.worker.FUNCTIONS (app/imports)",
                                      reference=raw_s, unit="s", bar=bar)]
-    return [ref_row, unavailable("import", metric, f"import job {job[1]} found but the bench adapter is not "
-                                 "written yet", reference=raw_s, unit="s", bar=bar)]
+    before = await contact_count(ctx)
+    async with ctx.asgi_client() as (app, client):
+        if not has_route(app, "/api/v1/imports"):
+            return [ref_row, unavailable("import", metric, "POST /api/v1/imports does not exist",
+                                         reference=raw_s, unit="s", bar=bar)]
+        iid, upload_s = await create_import(ctx, client, path)
+    first = await run_job(ctx, iid)
+    imp = await import_row(ctx, iid)
+    after = await contact_count(ctx)
+    total_s = upload_s + first["seconds"]
+    rate = rows_total / total_s
+    ok = imp.get("status") == "done" and total_s <= 4 * raw_s and rate >= 50_000
+    exp_created, exp_rejected = int(main["expected_created"]), int(main["expected_rejected"])
+    counts = {k: imp.get(k) for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count",
+                                      "rejected_count", "error")}
+    note = (f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s); status {imp.get('status')}, "
+            f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
+            f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}")
+    rows = [ref_row, Row("import", metric, total_s, raw_s, "s", total_s / raw_s, bar, ok, note,
+                         {"upload_s": upload_s, "job_s": first["seconds"], "rows_per_s": rate, "import": counts,
+                          "job_result": first["result"], "expected": {"created": exp_created,
+                                                                      "rejected": exp_rejected}})]
+    rows.append(Row("import", "import worker peak RSS", first["maxrss_mb"], 300, "MB", first["maxrss_mb"] / 300,
+                    "<= 300 MB", first["maxrss_mb"] <= 300,
+                    f"{first['rss_before_mb']:.0f} MB after worker startup"))
+    # Re-import of the same file: must add nothing.
+    async with ctx.asgi_client() as (_app, client):
+        iid2, upload2_s = await create_import(ctx, client, path)
+    second = await run_job(ctx, iid2)
+    imp2 = await import_row(ctx, iid2)
+    after2 = await contact_count(ctx)
+    added = after2 - after
+    rows.append(Row("import", "re-import of the same file: contacts added", added, 0, "", None, "adds 0 rows",
+                    added == 0 and imp2.get("status") == "done",
+                    f"status {imp2.get('status')}, created {imp2.get('created_count')}, updated "
+                    f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
+                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s"))
+    return rows

@@ -136,3 +136,45 @@ def owner_engine(services: ServicesUnderTest) -> AsyncEngine:
 
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+async def live_client(app: object) -> AsyncIterator[AsyncClient]:
+    """A client whose requests really commit (for jobs and concurrency); use fresh organizations."""
+    app.state.sessionmaker = app.state.real_sessionmaker  # type: ignore[attr-defined]
+    transport = ASGITransport(app=app)  # type: ignore[arg-type]
+    async with AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+async def live_db(app: object) -> AsyncIterator[AsyncSession]:
+    """A session that commits (factories for live tests); commit explicitly."""
+    async with app.state.real_sessionmaker() as session:  # type: ignore[attr-defined]
+        yield session
+
+
+@pytest.fixture(scope="session")
+async def arq_worker(app: object, services: ServicesUnderTest) -> AsyncIterator[object]:
+    """A real arq worker on the test Redis, running the real job functions in this process."""
+    import asyncio
+
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+
+    from app.worker import FUNCTIONS, shutdown, startup
+
+    worker = Worker(
+        functions=FUNCTIONS,
+        redis_settings=RedisSettings.from_dsn(services.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        poll_delay=0.05,
+        handle_signals=False,
+        max_jobs=4,
+        keep_result=60,
+    )
+    task = asyncio.create_task(worker.async_run())
+    yield worker
+    task.cancel()
+    await worker.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
+
+log = logging.getLogger("groundgame.db")
 
 
 def make_engine(url: str, settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
@@ -42,11 +45,25 @@ async def set_tenant(session: AsyncSession, organization_id: uuid.UUID) -> None:
     await session.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": str(organization_id)})
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
+    """Run `hook` once the request's transaction has committed (jobs are enqueued after commit)."""
+    session.info.setdefault("after_commit", []).append(hook)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session, one transaction per request: committed if the handler returns, else rolled back."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session, session.begin():
-        yield session
+    async with maker() as session:
+        async with session.begin():
+            yield session
+        for hook in session.info.pop("after_commit", []):
+            try:
+                await hook()
+            except Exception:  # the data is committed; a sweeper retries what a hook could not do
+                log.warning("after-commit hook failed", exc_info=True)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -207,6 +207,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.UUID(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("dedupe_policy IN ('update', 'skip')", name=op.f("ck_imports_dedupe_policy")),
         sa.CheckConstraint(
@@ -264,7 +265,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("proof", sa.Text(), nullable=True),
         sa.Column("recorded_by", sa.UUID(), nullable=True),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.text("clock_timestamp()"), nullable=False),
+        sa.Column(
+            "recorded_at", sa.DateTime(timezone=True), server_default=sa.text("clock_timestamp()"), nullable=False
+        ),
         sa.CheckConstraint(
             "channel IN ('email', 'sms', 'phone', 'data_processing')", name=op.f("ck_consent_log_channel")
         ),
@@ -335,8 +338,19 @@ def upgrade() -> None:
         "FOR EACH ROW EXECUTE FUNCTION gg_consent_log_immutable()"
     )
 
+    # The worker's sweeper finds imports to re-queue across organizations (row-level security hides them).
+    op.execute("""
+        CREATE FUNCTION gg_stale_imports(stale_seconds int)
+        RETURNS TABLE (organization_id uuid, id uuid, heartbeat_at timestamptz)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+            SELECT organization_id, id, heartbeat_at FROM imports
+            WHERE (status = 'queued' AND created_at < now() - interval '5 minutes' AND heartbeat_at IS NULL)
+               OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => stale_seconds))
+        $$""")
+
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS gg_stale_imports(int)")
     op.execute("DROP TRIGGER IF EXISTS consent_log_no_update ON consent_log")
     op.execute("DROP FUNCTION IF EXISTS gg_consent_log_immutable()")
     op.drop_table("import_rejects")

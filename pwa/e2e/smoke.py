@@ -42,6 +42,16 @@ def main() -> None:
         page.get_by_label("Password").fill("secret")
         page.get_by_role("button", name="Log in").click()
 
+        # installable by Chromium's criteria (manifest + service worker with a fetch handler)
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        cdp = context.new_cdp_session(page)
+        installability = cdp.send("Page.getInstallabilityErrors")
+        # Playwright contexts are incognito, the one criterion that does not depend on the app.
+        problems = [e for e in installability["installabilityErrors"] if e["errorId"] != "in-incognito"]
+        assert problems == [], installability
+        manifest = cdp.send("Page.getAppManifest")
+        assert not manifest.get("errors"), manifest
+
         # actions + attendance
         expect(page.get_by_role("heading", name="My actions")).to_be_visible()
         page.get_by_role("group", name="Attendance").first.get_by_role("button", name="Going", exact=True).click()
@@ -109,7 +119,7 @@ def main() -> None:
         # door to door
         page.goto(base + f"/actions/{ACTION_DOOR}/walk")
         expect(page.get_by_role("heading", name="Building 12")).to_be_visible()
-        assert page.locator(".leaflet-interactive").count() == 2, "markers drawn without tiles"
+        expect(page.locator(".leaflet-interactive")).to_have_count(2)  # markers drawn without tiles
         page.get_by_role("link", name="Vasile Pop").click()
         page.get_by_role("button", name="Opened").click()
         page.get_by_role("checkbox", name="The person agrees to answer and to have their answers recorded").check()

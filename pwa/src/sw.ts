@@ -15,7 +15,7 @@ import type { PrecacheEntry } from 'workbox-precaching'
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (PrecacheEntry | string)[] }
 
-const SERVER_PATHS = [/^\/api\//, /^\/docs/, /^\/redoc/, /^\/openapi/, /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/hq/]
+const SERVER_PATHS = [/^\/api\//, /^\/docs/, /^\/redoc/, /^\/openapi/, /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/hq/, /^\/static\//]
 
 cleanupOutdatedCaches()
 precacheAndRoute(self.__WB_MANIFEST.filter((e) => !(typeof e === 'string' ? e : e.url).startsWith('api/')))

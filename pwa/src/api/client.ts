@@ -52,7 +52,8 @@ const auth: Middleware = {
 }
 
 export const api = createClient<paths>({
-  baseUrl: '/',
+  // Same origin as the app (absolute so that it also works outside a browser, e.g. in unit tests).
+  baseUrl: typeof location !== 'undefined' ? location.origin : 'http://localhost',
   fetch: async (req: Request) => {
     try {
       return await globalThis.fetch(req)

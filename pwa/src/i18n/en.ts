@@ -24,6 +24,8 @@ export const en = {
   'login.password': 'Password',
   'login.submit': 'Log in',
   'login.failed': 'Wrong email or password.',
+  'login.totp': 'Two-factor code',
+  'login.totpRequired': 'Enter the 6-digit code from your authenticator app.',
   'join.title': 'Join the team',
   'join.intro': 'Choose your name and a password to accept the invitation.',
   'join.fullName': 'Full name',

@@ -24,6 +24,8 @@ export const fr: Messages = {
   'login.password': 'Mot de passe',
   'login.submit': 'Se connecter',
   'login.failed': 'E-mail ou mot de passe incorrect.',
+  'login.totp': 'Code à deux facteurs',
+  'login.totpRequired': 'Saisissez le code à 6 chiffres de votre application d’authentification.',
   'join.title': 'Rejoindre l’équipe',
   'join.intro': 'Choisissez votre nom et un mot de passe pour accepter l’invitation.',
   'join.fullName': 'Nom complet',

@@ -24,6 +24,8 @@ export const ro: Messages = {
   'login.password': 'Parolă',
   'login.submit': 'Intră în cont',
   'login.failed': 'Email sau parolă greșită.',
+  'login.totp': 'Cod de autentificare în doi pași',
+  'login.totpRequired': 'Introdu codul de 6 cifre din aplicația de autentificare.',
   'join.title': 'Alătură-te echipei',
   'join.intro': 'Alege-ți numele și o parolă pentru a accepta invitația.',
   'join.fullName': 'Nume complet',

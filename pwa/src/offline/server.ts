@@ -90,8 +90,9 @@ async function allPages<T>(load: (cursor: string | undefined) => Promise<{ items
 
 // ---- auth -------------------------------------------------------------------------------------
 
-export async function login(email: string, password: string): Promise<Token> {
-  const t = unwrap(await api.POST('/api/v1/auth/login', { body: { email, password } }))
+export async function login(email: string, password: string, totp_code?: string): Promise<Token> {
+  const body = totp_code ? { email, password, totp_code } : { email, password }
+  const t = unwrap(await api.POST('/api/v1/auth/login', { body }))
   setToken(t.access_token)
   return t
 }
@@ -226,7 +227,7 @@ async function reportedTargets(): Promise<string[]> {
 
 async function markReported(targetId: string): Promise<void> {
   const ids = await reportedTargets()
-  if (!ids.includes(targetId)) await writeCache('reported-targets', [...ids, targetId])
+  if (!ids.includes(targetId)) await writeCache('reported-targets', [...ids, targetId].slice(-1000))
 }
 
 export async function isReported(targetId: string): Promise<boolean> {

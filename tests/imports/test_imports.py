@@ -1,0 +1,232 @@
+"""Imports through the real API, a real arq worker and real PostGIS."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import set_tenant
+from app.models import ConsentLog, Contact
+from tests.fixtures.factories import Actor, make_actor, make_org
+
+pytestmark = pytest.mark.usefixtures("arq_worker")
+
+HEADER = ["Prenume", "Nume", "Telefon mobil", "Email", "Strada", "Nr", "Localitate", "lat", "lon", "An nastere", "tags"]
+ROWS = [
+    [
+        "Ștefan",
+        "Țurcanu",
+        "0722 123 456",
+        "stefan@example.org",
+        "Strada Școlii",
+        "3",
+        "București",
+        "44.43",
+        "26.10",
+        "1960",
+        "pensions",
+    ],
+    ["Ana", "Pop", "0040-733-111-222", "", "Bd. Unirii", "10", "București", "44,42", "26,11", "1990", "youth|students"],
+    ["Bad", "Phone", "12345", "", "", "", "", "", "", "", ""],
+    ["Bad", "Email", "", "not-an-email", "", "", "", "", "", "", ""],
+    ["Dup", "InFile", "+40722123456", "", "", "", "", "", "", "", ""],
+    ["Şerban", "Cedilla", "", "serban@example.org", "Strada Ţepeş", "1", "Iaşi", "", "", "", ""],
+]
+
+
+def _csv(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter)
+    w.writerow(HEADER)
+    w.writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+MAPPING = {
+    "first_name": "Prenume",
+    "last_name": "Nume",
+    "mobile": "Telefon mobil",
+    "email": "Email",
+    "street": "Strada",
+    "number": "Nr",
+    "city": "Localitate",
+    "lat": "lat",
+    "lon": "lon",
+    "birth_year": "An nastere",
+    "tags": "tags",
+}
+
+
+async def _manager(live_db: AsyncSession) -> Actor:
+    org = await make_org(live_db)
+    m = await make_actor(live_db, org, "manager")
+    await live_db.commit()
+    return m
+
+
+async def _run(client: AsyncClient, m: Actor, data: bytes, **form: str) -> dict[str, object]:
+    r = await client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("voters.csv", data, "text/csv")},
+        data={"mapping": json.dumps(MAPPING), **form},
+    )
+    assert r.status_code == 202, r.text
+    iid = r.json()["id"]
+    for _ in range(200):
+        body = (await client.get(f"/api/v1/imports/{iid}", headers=m.headers)).json()
+        if body["status"] in ("done", "failed", "cancelled"):
+            return dict(body)
+        await asyncio.sleep(0.1)
+    raise AssertionError("import did not finish")
+
+
+async def _contacts(live_db: AsyncSession, m: Actor) -> list[Contact]:
+    await live_db.rollback()
+    await set_tenant(live_db, m.org.id)
+    return list(
+        (
+            await live_db.scalars(
+                select(Contact).where(Contact.organization_id == m.org.id).order_by(Contact.last_name)
+            )
+        ).all()
+    )
+
+
+async def test_import_rejects_bad_rows_with_reasons_and_imports_the_rest(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    result = await _run(
+        live_client,
+        m,
+        _csv(ROWS),
+        default_tags="import-2026",
+        consent_source="Signup sheet, fair 2026",
+        consent_channels="sms",
+    )
+    assert result["status"] == "done", result
+    assert (result["created"], result["rejected"], result["skipped"]) == (3, 2, 1)
+    people = await _contacts(live_db, m)
+    by_last = {c.last_name: c for c in people}
+    assert set(by_last) == {"Țurcanu", "Pop", "Cedilla"}
+    s = by_last["Țurcanu"]
+    assert s.first_name == "Ștefan" and s.street == "Strada Școlii"  # comma forms survive
+    assert by_last["Cedilla"].first_name == "Şerban" and by_last["Cedilla"].city == "Iaşi"  # cedilla forms survive
+    assert s.mobile_e164 == "+40722123456" and s.mobile_raw == "0722 123 456"
+    assert sorted(s.tags) == ["import-2026", "pensions"]
+    assert sorted(by_last["Pop"].tags) == ["import-2026", "students", "youth"]
+    assert s.consent_sms == "granted" and s.source == "import"
+    assert (
+        await live_db.scalar(select(func.count()).select_from(ConsentLog).where(ConsentLog.organization_id == m.org.id))
+        == 3
+    )
+    rej = await live_client.get(f"/api/v1/imports/{result['id']}/rejected", headers=m.headers)
+    lines = list(csv.reader(io.StringIO(rej.text.lstrip("\ufeff"))))
+    assert lines[0] == ["line", "reason", "row"]
+    assert {(r[0], r[1]) for r in lines[1:]} == {
+        ("4", "mobile: not a valid phone number"),
+        ("5", "email: not a valid email address"),
+    }
+
+
+async def test_reimporting_the_same_file_adds_nothing(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    await _run(live_client, m, _csv(ROWS))
+    again = await _run(live_client, m, _csv(ROWS))
+    assert again["created"] == 0
+    assert len(await _contacts(live_db, m)) == 3
+
+
+@pytest.mark.parametrize(("encoding", "delimiter"), [("utf-8-sig", ","), ("latin-1", ";"), ("windows-1250", ";")])
+async def test_encodings_and_delimiters_are_detected(
+    live_client: AsyncClient, live_db: AsyncSession, encoding: str, delimiter: str
+) -> None:
+    m = await _manager(live_db)
+    rows = [["Ana", "Pop", "0733111222", "", "", "", "", "", "", "", ""]]
+    if encoding == "windows-1250":
+        rows.append(["Şerban", "Ţepeş", "0744111222", "", "", "", "Iaşi", "", "", "", ""])
+    if encoding == "latin-1":
+        rows.append(["José", "Müller", "0744111333", "", "", "", "Zürich", "", "", "", ""])
+    preview = await live_client.post(
+        "/api/v1/imports/preview",
+        headers=m.headers,
+        files={"file": ("x.csv", _csv(rows, delimiter=delimiter, encoding=encoding))},
+    )
+    assert preview.status_code == 200
+    assert preview.json()["delimiter"] == delimiter
+    assert preview.json()["encoding"] == encoding
+    assert preview.json()["suggested_mapping"]["first_name"] == "Prenume"
+    result = await _run(live_client, m, _csv(rows, delimiter=delimiter, encoding=encoding))
+    assert result["created"] == len(rows)
+    names = {c.last_name for c in await _contacts(live_db, m)}
+    assert names == {r[1] for r in rows}
+
+
+async def test_bad_files_are_4xx_and_change_nothing(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    empty = await live_client.post(
+        "/api/v1/imports", headers=m.headers, files={"file": ("e.csv", b"")}, data={"mapping": json.dumps(MAPPING)}
+    )
+    assert empty.status_code == 422
+    binary = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("x.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00")},
+        data={"mapping": json.dumps(MAPPING)},
+    )
+    assert binary.status_code == 422
+    assert binary.json()["error"]["code"] == "invalid_csv"
+    unknown = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("v.csv", _csv(ROWS))},
+        data={"mapping": json.dumps({**MAPPING, "email": "E-mail address"})},
+    )
+    assert unknown.status_code == 422
+    assert "unknown column" in unknown.json()["error"]["details"][0]["message"]
+    bad_target = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("v.csv", _csv(ROWS))},
+        data={"mapping": json.dumps({"password": "Prenume"})},
+    )
+    assert bad_target.status_code == 422
+    dup_header = b"name,name,mobile\nA,B,0722123456\n"
+    dup = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("d.csv", dup_header)},
+        data={"mapping": json.dumps({"first_name": "name"})},
+    )
+    assert dup.status_code == 422
+    assert "twice" in dup.json()["error"]["details"][0]["message"]
+    assert await _contacts(live_db, m) == []
+
+
+async def test_cancelled_import_leaves_the_base_unchanged(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    rows = [[f"P{i}", f"N{i}", f"07{22000000 + i}", "", "", "", "", "", "", "", ""] for i in range(60_000)]
+    r = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("big.csv", _csv(rows))},
+        data={"mapping": json.dumps(MAPPING)},
+    )
+    iid = r.json()["id"]
+    c = await live_client.post(f"/api/v1/imports/{iid}/cancel", headers=m.headers)
+    assert c.status_code == 200
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if (await live_client.get(f"/api/v1/imports/{iid}", headers=m.headers)).json()["status"] == "cancelled":
+            break
+    await asyncio.sleep(1.0)
+    assert (await live_client.get(f"/api/v1/imports/{iid}", headers=m.headers)).json()["status"] == "cancelled"
+    assert await _contacts(live_db, m) == []
