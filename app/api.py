@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.actions.router import router as actions_router
 from app.auth.router import router as auth_router
 from app.contacts.router import router as contacts_router
 from app.imports.router import router as imports_router
 from app.teams.router import router as teams_router
 from app.users.router import router as users_router
+from app.zones.router import router as zones_router
 
 api_router = APIRouter(prefix="/api/v1")
-for r in (auth_router, users_router, teams_router, contacts_router, imports_router):
+for r in (auth_router, users_router, teams_router, contacts_router, imports_router, zones_router, actions_router):
     api_router.include_router(r)

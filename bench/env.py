@@ -82,12 +82,24 @@ class BenchServices:
         if not self.pg.running() and not _port_free(self.pg.port):
             (self.data_dir / "pg.port").unlink(missing_ok=True)
             self.pg.port = _pick_port(self.data_dir / "pg.port")
+        was_running = self.pg.running()
         self.pg.start()
+        self._ensure_stat_statements(restart=not was_running)
         if not port_open(self.redis.port) or not (self.redis.data_dir / "redis.pid").exists():
             if not _port_free(self.redis.port):
                 (self.data_dir / "redis.port").unlink(missing_ok=True)
                 self.redis.port = _pick_port(self.data_dir / "redis.port")
             self.redis.start()
+
+    def _ensure_stat_statements(self, restart: bool) -> None:
+        """pg_stat_statements (statements per API call in the calling workload) needs a preload and a restart:
+        done once in the bench cluster's postgresql.auto.conf; not restarted under someone else's running bench."""
+        if "pg_stat_statements" in self.pg.psql("SHOW shared_preload_libraries"):
+            return
+        self.pg.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        if restart:
+            self.pg.stop("fast")
+            self.pg.start()
 
     def stop(self) -> None:
         self.redis.stop()

@@ -39,7 +39,7 @@ from bench.zones import zone_features
 
 DEFAULT_SIZE = 1_000_000
 DEFAULT_SEED = 42
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 N_VOLUNTEERS = 120
 N_TEAMS = 6
 PASSWORD = "bench-password"
@@ -420,8 +420,9 @@ def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None =
     n_new = rows - n_dup - n_bad
     new = ppl.population(seed, n_new, stream=1, index_offset=size, streets=streets)
     # Duplicates: base contacts reachable by a key (mobile, home or email).
-    keyed = np.flatnonzero(np.array([(m is not None or h is not None or e is not None) for m, h, e in
-                                     zip(base.mobile_e164, base.home_e164, base.email, strict=True)]))
+    keyed = np.flatnonzero(np.array([(m is not None or h is not None or e is not None) and not bad for m, h, e, bad in
+                                     zip(base.mobile_e164, base.home_e164, base.email, base.mobile_invalid.tolist(),
+                                         strict=True)]))
     dup_idx = rng.choice(keyed, size=min(n_dup, len(keyed)), replace=False)
     styles = rng.integers(0, 1000, rows).tolist()
     out: list[list[str]] = [_person_row(new, i, styles[i]) for i in range(n_new)]
@@ -440,8 +441,12 @@ def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None =
         out.append(_invalid(row, kind))
     order = rng.permutation(len(out))
     out = [out[i] for i in order.tolist()]
-    meta = {"rows": len(out), "new": n_new, "duplicates": len(dup_idx), "invalid": n_bad,
-            "invalid_kinds": kind_counts, "expected_created": n_new, "expected_rejected": n_bad}
+    # New people whose typed mobile is garbage (0.7%) are rejected rows too (a phone given but not a phone).
+    garbage = int(new.mobile_invalid.sum())
+    kind_counts["garbage_mobile"] = garbage
+    meta = {"rows": len(out), "new": n_new, "duplicates": len(dup_idx), "invalid": n_bad + garbage,
+            "invalid_kinds": kind_counts, "expected_created": n_new - garbage,
+            "expected_updated_or_skipped": len(dup_idx), "expected_rejected": n_bad + garbage}
     return out, meta
 
 

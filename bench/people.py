@@ -26,7 +26,8 @@ M_PER_DEG_LAT = 111_320.0
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(44.43))
 
 # Phone numbers come from affine permutations of a contact index: unique, deterministic, no collisions.
-MOBILE_SPAN, MOBILE_A, MOBILE_B = 80_000_000, 7_654_321, 13_579_111
+# Mobiles: +40 72x…77x (ranges phonenumbers knows as valid Romanian mobiles); Bucharest landlines +40 21 x.
+MOBILE_SPAN, MOBILE_A, MOBILE_B = 60_000_000, 7_654_321, 13_579_111
 HOME_SPAN, HOME_A, HOME_B = 7_000_000, 1_234_567, 424_242
 
 
@@ -52,7 +53,7 @@ def slug(s: str) -> str:
 
 
 def mobile_e164(k: np.ndarray) -> list[str]:
-    num = 20_000_000 + (MOBILE_A * k.astype(np.int64) + MOBILE_B) % MOBILE_SPAN
+    num = 20_000_000 + (MOBILE_A * k.astype(np.int64) + MOBILE_B) % MOBILE_SPAN  # 7 + 20000000…79999999
     return ["+407" + str(v) for v in num.tolist()]
 
 
@@ -66,7 +67,7 @@ def raw_mobile(e164: str, style: int) -> str:
     n = "0" + e164[3:]  # 07XXXXXXXX
     return [
         n, f"{n[:4]} {n[4:7]} {n[7:]}", e164, f"+40 {n[1:4]} {n[4:7]} {n[7:]}", f"0040-{n[1:4]}-{n[4:7]}-{n[7:]}",
-        f"{n[:4]}.{n[4:7]}.{n[7:]}", f"({n[:4]}) {n[4:]}", e164[1:], f"{n[:4]}-{n[4:]}", f"0040{n[1:]}",
+        f"{n[:4]}.{n[4:7]}.{n[7:]}", f"({n[:4]}) {n[4:]}", f"+40-{n[1:4]}-{n[4:]}", f"{n[:4]}-{n[4:]}", f"0040{n[1:]}",
     ][style % 10]
 
 

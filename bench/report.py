@@ -28,6 +28,7 @@ class Row:
     passed: bool | None = None       # None: not judged (not available, or informational)
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    correct: bool | None = None      # the correctness part of the bar alone (same set, 0 rows added…)
 
     @property
     def status(self) -> str:

@@ -75,4 +75,4 @@ async def run(ctx: Ctx) -> list[Row]:
     note = f"count {app_n:,} (bare {ref_n:,})" + ("" if same else " MISMATCH")
     return [Row("targeting", name, a, b, "ms", a / b if b else None, bar, ok, note,
                 {"app_ms": app_ms, "bare_ms": ref_ms, "count": app_n, "bare_count": ref_n,
-                 "selected_share": app_n / ctx.size})]
+                 "selected_share": app_n / ctx.size}, correct=same)]

@@ -141,7 +141,9 @@ async def run(ctx: Ctx) -> list[Row]:
     rows = [ref_row, Row("import", metric, total_s, raw_s, "s", total_s / raw_s, bar, ok, note,
                          {"upload_s": upload_s, "job_s": first["seconds"], "rows_per_s": rate, "import": counts,
                           "job_result": first["result"], "expected": {"created": exp_created,
-                                                                      "rejected": exp_rejected}})]
+                                                                      "rejected": exp_rejected}},
+                         correct=imp.get("status") == "done" and imp.get("created_count") == exp_created
+                         and imp.get("rejected_count") == exp_rejected)]
     rows.append(Row("import", "import worker peak RSS", first["maxrss_mb"], 300, "MB", first["maxrss_mb"] / 300,
                     "<= 300 MB", first["maxrss_mb"] <= 300,
                     f"{first['rss_before_mb']:.0f} MB after worker startup"))
@@ -156,5 +158,6 @@ async def run(ctx: Ctx) -> list[Row]:
                     added == 0 and imp2.get("status") == "done",
                     f"status {imp2.get('status')}, created {imp2.get('created_count')}, updated "
                     f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
-                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s"))
+                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s",
+                    correct=added == 0 and imp2.get("status") == "done"))
     return rows

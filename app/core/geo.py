@@ -69,8 +69,8 @@ def parse_area(
             if total > max_vertices:
                 raise _fail(field, f"too many vertices (over {max_vertices})")
     geom = shape({"type": kind, "coordinates": coords})
-    if geom.is_empty or geom.area == 0:
-        raise _fail(field, "empty geometry (zero area)")
+    if geom.is_empty:
+        raise _fail(field, "empty geometry")
     if not geom.is_valid:
         if not repair:
             reason = explain_validity(geom)
@@ -80,8 +80,8 @@ def parse_area(
         geom = shapely.union_all(polys_only) if polys_only else geom
     if isinstance(geom, Polygon):
         geom = MultiPolygon([geom])
-    if not isinstance(geom, MultiPolygon) or geom.is_empty:
-        raise _fail(field, "the geometry has no area after repair")
+    if not isinstance(geom, MultiPolygon) or geom.is_empty or geom.area == 0:
+        raise _fail(field, "empty geometry (no area)")
     return geom
 
 

@@ -123,6 +123,10 @@ def main() -> None:
         page.get_by_role("link", name="Vasile Pop").click()
         page.get_by_role("button", name="Opened").click()
         page.get_by_role("checkbox", name="The person agrees to answer and to have their answers recorded").check()
+        page.wait_for_timeout(600)
+        page.reload()  # an in-progress visit survives a reload
+        expect(page.get_by_role("button", name="Opened")).to_have_attribute("aria-pressed", "true")
+        expect(page.get_by_role("checkbox", name="The person agrees to answer and to have their answers recorded")).to_be_checked()
         page.get_by_role("group", name="Will you vote? (required)").get_by_label("No").check()
         expect(page.get_by_role("group", name="Main concern (required)")).to_have_count(0)
         page.get_by_role("button", name="Save visit").click()

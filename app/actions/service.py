@@ -1,0 +1,444 @@
+"""Actions: create (targets materialized in SQL), read, update, refresh targets, participation, documents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import UploadFile
+from geoalchemy2 import WKTElement
+from geoalchemy2.shape import to_shape
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.actions import assignment, targeting
+from app.actions.repository import can_edit, visible_to
+from app.actions.schemas import (
+    ActionCreate,
+    ActionRead,
+    ActionUpdate,
+    Assignment,
+    DocumentRead,
+    MeetingPoint,
+    ParticipantRead,
+    Participation,
+    ParticipationOverview,
+    ParticipationSet,
+    RefreshResult,
+)
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.config import Settings
+from app.contacts.filters import SegmentFilter
+from app.core.errors import AppError, Forbidden, NotFound, Unprocessable
+from app.models import (
+    Action,
+    ActionDocument,
+    ActionTarget,
+    ActionTeam,
+    ActionVolunteer,
+    Survey,
+    Team,
+    User,
+)
+from app.models import Participation as ParticipationRow
+
+
+class ActionNotFound(NotFound):
+    code = "action_not_found"
+    message = "Action not found."
+
+
+class DocumentNotFound(NotFound):
+    code = "document_not_found"
+    message = "Document not found."
+
+
+async def get(session: AsyncSession, action_id: uuid.UUID, *, actor: Principal) -> Action:
+    a = await session.scalar(visible_to(actor).where(Action.id == action_id))
+    if a is None:
+        raise ActionNotFound()
+    return a
+
+
+async def team_ids(session: AsyncSession, a: Action) -> list[uuid.UUID]:
+    return list(
+        (
+            await session.scalars(
+                select(ActionTeam.team_id).where(
+                    ActionTeam.organization_id == a.organization_id, ActionTeam.action_id == a.id
+                )
+            )
+        ).all()
+    )
+
+
+async def ensure_editable(session: AsyncSession, a: Action, actor: Principal) -> None:
+    if not can_edit(actor, set(await team_ids(session, a))):
+        raise Forbidden("Only managers, or the leaders of this action's teams, can change it.")
+
+
+async def _check_refs(
+    session: AsyncSession, org: uuid.UUID, *, survey_id: uuid.UUID | None, teams: list[uuid.UUID]
+) -> None:
+    if (
+        survey_id
+        and await session.scalar(select(Survey.id).where(Survey.organization_id == org, Survey.id == survey_id)) is None
+    ):
+        raise Unprocessable("Unknown survey.", details=[{"field": "survey_id", "message": "not found"}])
+    if teams:
+        found = set(
+            (await session.scalars(select(Team.id).where(Team.organization_id == org, Team.id.in_(teams)))).all()
+        )
+        missing = [t for t in teams if t not in found]
+        if missing:
+            raise Unprocessable("Unknown team.", details=[{"field": "team_ids", "message": str(m)} for m in missing])
+
+
+def _point(mp: MeetingPoint | None) -> Any:
+    if mp is None or mp.lat is None or mp.lon is None:
+        return None
+    return WKTElement(f"POINT({mp.lon} {mp.lat})", srid=4326)
+
+
+async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal) -> Action:
+    org = actor.organization_id
+    await _check_refs(session, org, survey_id=body.survey_id, teams=body.team_ids)
+    if not actor.is_manager and not (set(body.team_ids) & set(actor.team_ids)):
+        raise Forbidden("Team leaders create actions for their own teams.")
+    a = Action(
+        organization_id=org,
+        id=uuid.uuid4(),
+        type=body.type,
+        title=body.title,
+        description=body.description,
+        brief=body.brief,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        meeting_point_label=body.meeting_point.label if body.meeting_point else None,
+        meeting_point=_point(body.meeting_point),
+        status=body.status,
+        survey_id=body.survey_id,
+        filter=body.filter.model_dump(mode="json", exclude_defaults=True),
+        reached_tag=body.reached_tag,
+        allow_others=body.allow_others,
+        max_attempts=body.max_attempts,
+        retry_delay_minutes=body.retry_delay_minutes,
+        created_by=actor.user_id,
+    )
+    session.add(a)
+    await session.flush()
+    if body.team_ids:
+        await session.execute(
+            pg_insert(ActionTeam).values(
+                [{"organization_id": org, "action_id": a.id, "team_id": t} for t in body.team_ids]
+            )
+        )
+    vols = await assignment.resolve_volunteers(
+        session, org, Assignment(strategy="round_robin", volunteer_ids=body.volunteer_ids)
+    )
+    split = body.assignment
+    split_vols: list[uuid.UUID] | None = None
+    if split is not None and split.strategy == "round_robin":
+        split_vols = await assignment.resolve_volunteers(session, org, split)
+        vols += [v for v in split_vols if v not in vols]
+    if vols:
+        await session.execute(
+            pg_insert(ActionVolunteer)
+            .values([{"organization_id": org, "action_id": a.id, "user_id": v} for v in vols])
+            .on_conflict_do_nothing()
+        )
+    conds = await targeting.conditions(session, body.filter, organization_id=org, action_type=body.type)
+    a.target_count = await targeting.materialize(
+        session, organization_id=org, action_id=a.id, conds=conds, volunteers=split_vols or None
+    )
+    if split is not None and split.strategy != "round_robin":
+        await assignment.assign(session, a, split)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="action.created",
+        object_type="action",
+        object_id=a.id,
+        details={"targets": a.target_count},
+    )
+    return a
+
+
+async def refresh_targets(session: AsyncSession, a: Action, *, actor: Principal) -> RefreshResult:
+    conds = await targeting.conditions(
+        session, SegmentFilter.model_validate(a.filter), organization_id=a.organization_id, action_type=a.type
+    )
+    added = await targeting.materialize(session, organization_id=a.organization_id, action_id=a.id, conds=conds)
+    a.target_count = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ActionTarget)
+            .where(ActionTarget.organization_id == a.organization_id, ActionTarget.action_id == a.id)
+        )
+        or 0
+    )
+    await session.flush()
+    return RefreshResult(added=added, target_count=a.target_count)
+
+
+async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor: Principal) -> Action:
+    data = body.model_dump(exclude_unset=True)
+    await _check_refs(session, a.organization_id, survey_id=data.get("survey_id"), teams=data.get("team_ids") or [])
+    for k in (
+        "title",
+        "description",
+        "brief",
+        "starts_at",
+        "ends_at",
+        "status",
+        "survey_id",
+        "reached_tag",
+        "allow_others",
+        "max_attempts",
+        "retry_delay_minutes",
+    ):
+        if k in data:
+            setattr(a, k, data[k])
+    if "meeting_point" in data:
+        a.meeting_point_label = body.meeting_point.label if body.meeting_point else None
+        a.meeting_point = _point(body.meeting_point)
+    if a.starts_at and a.ends_at and a.ends_at < a.starts_at:
+        raise Unprocessable("ends_at is before starts_at.", details=[{"field": "ends_at", "message": "before start"}])
+    if body.team_ids is not None:
+        await session.execute(
+            delete(ActionTeam).where(ActionTeam.organization_id == a.organization_id, ActionTeam.action_id == a.id)
+        )
+        if body.team_ids:
+            await session.execute(
+                pg_insert(ActionTeam).values(
+                    [{"organization_id": a.organization_id, "action_id": a.id, "team_id": t} for t in body.team_ids]
+                )
+            )
+    if body.volunteer_ids is not None:
+        vols = await assignment.resolve_volunteers(
+            session, a.organization_id, Assignment(strategy="round_robin", volunteer_ids=body.volunteer_ids)
+        )
+        await session.execute(
+            delete(ActionVolunteer).where(
+                ActionVolunteer.organization_id == a.organization_id, ActionVolunteer.action_id == a.id
+            )
+        )
+        if vols:
+            await session.execute(
+                pg_insert(ActionVolunteer).values(
+                    [{"organization_id": a.organization_id, "action_id": a.id, "user_id": v} for v in vols]
+                )
+            )
+    a.updated_at = datetime.now(UTC)
+    await session.flush()
+    return a
+
+
+async def remove(session: AsyncSession, a: Action, *, actor: Principal) -> None:
+    await session.execute(delete(Action).where(Action.organization_id == a.organization_id, Action.id == a.id))
+    await audit.record(session, actor=actor, action="action.deleted", object_type="action", object_id=a.id)
+
+
+async def my_participation(session: AsyncSession, a: Action, user_id: uuid.UUID) -> Participation | None:
+    row = await session.scalar(
+        select(ParticipationRow).where(
+            ParticipationRow.organization_id == a.organization_id,
+            ParticipationRow.action_id == a.id,
+            ParticipationRow.user_id == user_id,
+        )
+    )
+    return Participation(status=row.status, availability=row.availability, updated_at=row.updated_at) if row else None  # type: ignore[arg-type]
+
+
+async def to_read(session: AsyncSession, a: Action, *, actor: Principal) -> ActionRead:
+    vols = list(
+        (
+            await session.scalars(
+                select(ActionVolunteer.user_id).where(
+                    ActionVolunteer.organization_id == a.organization_id, ActionVolunteer.action_id == a.id
+                )
+            )
+        ).all()
+    )
+    done = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ActionTarget)
+            .where(
+                ActionTarget.organization_id == a.organization_id,
+                ActionTarget.action_id == a.id,
+                ActionTarget.status.in_(("done", "closed")),
+            )
+        )
+        or 0
+    )
+    docs = (
+        await session.scalars(
+            select(ActionDocument).where(
+                ActionDocument.organization_id == a.organization_id, ActionDocument.action_id == a.id
+            )
+        )
+    ).all()
+    mp = None
+    if a.meeting_point_label or a.meeting_point is not None:
+        pt = to_shape(a.meeting_point) if a.meeting_point is not None else None
+        mp = MeetingPoint(label=a.meeting_point_label or "", lat=pt.y if pt else None, lon=pt.x if pt else None)
+    return ActionRead(
+        id=a.id,
+        type=a.type,
+        title=a.title,
+        description=a.description,
+        brief=a.brief,  # type: ignore[arg-type]
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        meeting_point=mp,
+        status=a.status,  # type: ignore[arg-type]
+        survey_id=a.survey_id,
+        filter=a.filter,
+        team_ids=await team_ids(session, a),
+        volunteer_ids=vols,
+        reached_tag=a.reached_tag,
+        allow_others=a.allow_others,
+        max_attempts=a.max_attempts,
+        retry_delay_minutes=a.retry_delay_minutes,
+        target_count=a.target_count,
+        done_count=done,
+        my_participation=await my_participation(session, a, actor.user_id),
+        documents=[
+            DocumentRead(
+                id=d.id,
+                name=d.filename,
+                url=f"/api/v1/actions/{a.id}/documents/{d.id}",
+                size_bytes=d.size_bytes,
+                content_type=d.content_type,
+            )
+            for d in docs
+        ],
+        created_at=a.created_at,
+    )
+
+
+async def set_participation(
+    session: AsyncSession, a: Action, body: ParticipationSet, *, actor: Principal
+) -> Participation:
+    stmt = pg_insert(ParticipationRow).values(
+        organization_id=a.organization_id,
+        action_id=a.id,
+        user_id=actor.user_id,
+        status=body.status,
+        availability=body.availability,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["organization_id", "action_id", "user_id"],
+            set_={"status": body.status, "availability": body.availability, "updated_at": func.now()},
+        )
+    )
+    p = await my_participation(session, a, actor.user_id)
+    assert p is not None
+    return p
+
+
+async def participation(session: AsyncSession, a: Action, *, actor: Principal) -> ParticipationOverview:
+    mine = await my_participation(session, a, actor.user_id)
+    if not (actor.is_manager or actor.role == "team_leader"):
+        return ParticipationOverview(mine=mine)
+    rows = (
+        await session.execute(
+            select(ParticipationRow, User.full_name)
+            .join(User, User.id == ParticipationRow.user_id)
+            .where(ParticipationRow.organization_id == a.organization_id, ParticipationRow.action_id == a.id)
+            .order_by(User.full_name)
+        )
+    ).all()
+    counts = {"going": 0, "maybe": 0, "not_going": 0}
+    people = []
+    for p, name in rows:
+        counts[p.status] += 1
+        people.append(
+            ParticipantRead(
+                user_id=p.user_id, full_name=name, status=p.status, availability=p.availability, updated_at=p.updated_at
+            )
+        )
+    return ParticipationOverview(mine=mine, counts=counts, participants=people)
+
+
+class UnsupportedDocument(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Documents are PDF, images, text or office files."
+
+
+_ALLOWED = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "text/plain",
+    "text/markdown",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+)
+
+
+async def add_document(
+    session: AsyncSession, a: Action, file: UploadFile, *, actor: Principal, settings: Settings
+) -> DocumentRead:
+    from app.imports.service import save_upload
+
+    ctype = (file.content_type or "").split(";")[0]
+    if ctype not in _ALLOWED:
+        raise UnsupportedDocument(details=[{"field": "file", "message": ctype or "unknown type"}])
+    doc_id = uuid.uuid4()
+    d = settings.data_dir / "documents" / str(a.organization_id)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / str(doc_id)
+    size = await save_upload(file, path, limit=50 * 1024 * 1024)
+    name = Path(file.filename or "document").name[:255]
+    session.add(
+        ActionDocument(
+            organization_id=a.organization_id,
+            id=doc_id,
+            action_id=a.id,
+            filename=name,
+            content_type=ctype,
+            size_bytes=size,
+            path=str(path),
+            uploaded_by=actor.user_id,
+        )
+    )
+    await session.flush()
+    return DocumentRead(
+        id=doc_id, name=name, url=f"/api/v1/actions/{a.id}/documents/{doc_id}", size_bytes=size, content_type=ctype
+    )
+
+
+async def get_document(session: AsyncSession, a: Action, doc_id: uuid.UUID) -> ActionDocument:
+    d = await session.scalar(
+        select(ActionDocument).where(
+            ActionDocument.organization_id == a.organization_id,
+            ActionDocument.action_id == a.id,
+            ActionDocument.id == doc_id,
+        )
+    )
+    if d is None:
+        raise DocumentNotFound()
+    return d
+
+
+async def list_actions(
+    session: AsyncSession, *, actor: Principal, mine: bool, status: str | None, limit: int
+) -> list[Action]:
+    from app.actions.repository import on_action
+
+    q = visible_to(actor)
+    if mine:
+        q = q.where(Action.id.in_(on_action(actor)))
+    if status:
+        q = q.where(Action.status == status)
+    return list((await session.scalars(q.order_by(Action.starts_at.desc().nulls_last(), Action.id).limit(limit))).all())

@@ -1,0 +1,325 @@
+"""Zones: validated polygons, subdivided pieces kept in sync, data attributes, ranking for HQ."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.core.errors import NotFound, Unprocessable
+from app.core.geo import parse_area, to_ewkt
+from app.models import Zone
+from app.zones.schemas import FeatureCollectionImport, ZoneCreate, ZoneImportResult, ZoneRead, ZoneUpdate
+
+PIECE_VERTICES = 128
+FIGURES = ("contacts", "undecided_share", "supporters", "coverage")
+
+
+class ZoneNotFound(NotFound):
+    code = "zone_not_found"
+    message = "Zone not found."
+
+
+async def _sync_pieces(session: AsyncSession, org: uuid.UUID, zone_id: uuid.UUID) -> None:
+    await session.execute(
+        text("DELETE FROM zone_pieces WHERE organization_id = :o AND zone_id = :z"), {"o": org, "z": zone_id}
+    )
+    await session.execute(
+        text(f"""
+        INSERT INTO zone_pieces (organization_id, zone_id, piece_no, geom)
+        SELECT :o, :z, row_number() OVER (), p.geom
+        FROM zones z, LATERAL ST_Subdivide(z.geom, {PIECE_VERTICES}) AS p(geom)
+        WHERE z.organization_id = :o AND z.id = :z"""),
+        {"o": org, "z": zone_id},
+    )
+
+
+async def _check_parent(session: AsyncSession, org: uuid.UUID, parent_id: uuid.UUID | None) -> None:
+    if (
+        parent_id is not None
+        and await session.scalar(select(Zone.id).where(Zone.organization_id == org, Zone.id == parent_id)) is None
+    ):
+        raise Unprocessable("Unknown parent zone.", details=[{"field": "parent_id", "message": "not found"}])
+
+
+async def _code_taken(session: AsyncSession, org: uuid.UUID, code: str | None, exclude: uuid.UUID | None) -> None:
+    if code is None:
+        return
+    q = select(Zone.id).where(Zone.organization_id == org, Zone.code == code)
+    if exclude:
+        q = q.where(Zone.id != exclude)
+    if await session.scalar(q) is not None:
+        raise Unprocessable("Another zone has this code.", details=[{"field": "code", "message": "already used"}])
+
+
+async def create(session: AsyncSession, body: ZoneCreate, *, actor: Principal, repair: bool) -> Zone:
+    area = parse_area(body.geometry, field="geometry", repair=repair)
+    await _check_parent(session, actor.organization_id, body.parent_id)
+    await _code_taken(session, actor.organization_id, body.code, None)
+    z = Zone(
+        organization_id=actor.organization_id,
+        id=uuid.uuid4(),
+        name=body.name,
+        code=body.code,
+        kind=body.kind,
+        parent_id=body.parent_id,
+        geom=to_ewkt(area),
+        vertex_count=_vertices(area),
+        attributes=body.attributes,
+        created_by=actor.user_id,
+    )
+    session.add(z)
+    await session.flush()
+    await _sync_pieces(session, actor.organization_id, z.id)
+    await audit.record(session, actor=actor, action="zone.created", object_type="zone", object_id=z.id)
+    return z
+
+
+def _vertices(area: Any) -> int:
+    import shapely
+
+    return int(shapely.get_num_coordinates(area))
+
+
+async def get(session: AsyncSession, zone_id: uuid.UUID, *, actor: Principal) -> Zone:
+    z = await session.scalar(select(Zone).where(Zone.organization_id == actor.organization_id, Zone.id == zone_id))
+    if z is None:
+        raise ZoneNotFound()
+    return z
+
+
+async def update(session: AsyncSession, z: Zone, body: ZoneUpdate, *, actor: Principal, repair: bool) -> Zone:
+    data = body.model_dump(exclude_unset=True)
+    if "parent_id" in data:
+        if data["parent_id"] == z.id:
+            raise Unprocessable("A zone cannot be its own parent.", details=[{"field": "parent_id", "message": "self"}])
+        await _check_parent(session, actor.organization_id, data["parent_id"])
+    if "code" in data:
+        await _code_taken(session, actor.organization_id, data["code"], z.id)
+    if body.geometry is not None:
+        area = parse_area(body.geometry, field="geometry", repair=repair)
+        z.geom = to_ewkt(area)
+        z.vertex_count = _vertices(area)
+    for k in ("name", "code", "kind", "parent_id"):
+        if k in data:
+            setattr(z, k, data[k])
+    if body.attributes is not None:
+        z.attributes = {**(z.attributes or {}), **body.attributes}
+    await session.flush()
+    if body.geometry is not None:
+        await _sync_pieces(session, actor.organization_id, z.id)
+    return z
+
+
+async def remove(session: AsyncSession, z: Zone, *, actor: Principal) -> None:
+    await session.execute(delete(Zone).where(Zone.organization_id == z.organization_id, Zone.id == z.id))
+    await audit.record(session, actor=actor, action="zone.deleted", object_type="zone", object_id=z.id)
+
+
+async def read(session: AsyncSession, z: Zone, *, with_geometry: bool = True) -> ZoneRead:
+    row = (
+        await session.execute(
+            select(
+                func.ST_AsGeoJSON(Zone.geom, 7) if with_geometry else text("NULL"),
+                func.ST_XMin(Zone.geom),
+                func.ST_YMin(Zone.geom),
+                func.ST_XMax(Zone.geom),
+                func.ST_YMax(Zone.geom),
+            ).where(Zone.organization_id == z.organization_id, Zone.id == z.id)
+        )
+    ).one()
+    return ZoneRead(
+        id=z.id,
+        name=z.name,
+        code=z.code,
+        kind=z.kind,
+        parent_id=z.parent_id,
+        vertex_count=z.vertex_count,
+        attributes=z.attributes or {},
+        geometry=json.loads(row[0]) if row[0] else None,
+        bbox=[row[1], row[2], row[3], row[4]],
+        created_at=z.created_at,
+    )
+
+
+async def figures(session: AsyncSession, org: uuid.UUID, zone_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Live figures per zone, each contact counted once even on a shared edge of two pieces."""
+    if not zone_ids:
+        return {}
+    rows = (
+        await session.execute(
+            text("""
+        SELECT z.zone_id, count(*) AS contacts,
+               avg(CASE WHEN c.support_level = 3 THEN 1.0 WHEN c.support_level IS NOT NULL THEN 0.0 END)
+                 AS undecided_share,
+               count(*) FILTER (WHERE c.support_level = 1) AS supporters,
+               avg(CASE WHEN c.last_contacted_at IS NOT NULL THEN 1.0 ELSE 0.0 END) AS coverage
+        FROM (SELECT DISTINCT p.zone_id, c.id AS cid FROM zone_pieces p
+              JOIN contacts c ON c.organization_id = p.organization_id AND ST_Covers(p.geom, c.location)
+              WHERE p.organization_id = :o AND p.zone_id = ANY(:ids)) z
+        JOIN contacts c ON c.organization_id = :o AND c.id = z.cid
+        GROUP BY z.zone_id"""),
+            {"o": org, "ids": zone_ids},
+        )
+    ).all()
+    out: dict[uuid.UUID, dict[str, Any]] = {
+        z: {"contacts": 0, "undecided_share": None, "supporters": 0, "coverage": None} for z in zone_ids
+    }
+    for r in rows:
+        out[r.zone_id] = {
+            "contacts": r.contacts,
+            "undecided_share": _f(r.undecided_share),
+            "supporters": r.supporters,
+            "coverage": _f(r.coverage),
+        }
+    return out
+
+
+def _f(v: Any) -> float | None:
+    return round(float(v), 4) if v is not None else None
+
+
+async def list_zones(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    kind: str | None,
+    parent_id: uuid.UUID | None,
+    rank_by: str | None,
+    descending: bool,
+    limit: int,
+    with_geometry: bool,
+) -> list[ZoneRead]:
+    q = select(Zone).where(Zone.organization_id == actor.organization_id)
+    if kind:
+        q = q.where(Zone.kind == kind)
+    if parent_id:
+        q = q.where(Zone.parent_id == parent_id)
+    zones = list((await session.scalars(q.order_by(Zone.name))).all())
+    figs: dict[uuid.UUID, dict[str, Any]] = {}
+    if rank_by in FIGURES:
+        figs = await figures(session, actor.organization_id, [z.id for z in zones])
+    out = [await read(session, z, with_geometry=with_geometry) for z in zones]
+    for zr in out:
+        if figs:
+            zr.figures = figs[zr.id]
+    if rank_by:
+
+        def key(zr: ZoneRead) -> tuple[bool, float]:
+            v = (
+                (zr.figures or {}).get(rank_by)
+                if rank_by in FIGURES
+                else _number(zr.attributes.get(rank_by.removeprefix("attributes.")))
+            )
+            return (v is None, -float(v) if (v is not None and descending) else float(v or 0))
+
+        out.sort(key=key)
+    return out[:limit]
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(v) if v is not None and not isinstance(v, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+async def import_features(
+    session: AsyncSession, body: FeatureCollectionImport, *, actor: Principal, repair: bool
+) -> ZoneImportResult:
+    """All or nothing: the first invalid feature is a 422 naming it, and nothing is stored."""
+    created = updated = 0
+    zones: list[Zone] = []
+    for i, feat in enumerate(body.features):
+        props = feat.get("properties") or {}
+        name = props.get(body.name_property)
+        if not isinstance(name, str) or not name.strip():
+            raise Unprocessable(
+                f"Feature {i} has no name.",
+                details=[{"field": f"features.{i}.properties.{body.name_property}", "message": "missing name"}],
+            )
+        code = (
+            str(props[body.code_property]) if body.code_property and props.get(body.code_property) is not None else None
+        )
+        area = parse_area(feat.get("geometry"), field=f"features.{i}.geometry", repair=repair)
+        attrs = {k: v for k, v in props.items() if k not in (body.name_property, body.code_property)}
+        existing = (
+            await session.scalar(select(Zone).where(Zone.organization_id == actor.organization_id, Zone.code == code))
+            if code
+            else None
+        )
+        if existing is not None:
+            existing.geom, existing.vertex_count, existing.name = to_ewkt(area), _vertices(area), name.strip()
+            existing.attributes = {**(existing.attributes or {}), **attrs}
+            await session.flush()
+            await _sync_pieces(session, actor.organization_id, existing.id)
+            zones.append(existing)
+            updated += 1
+            continue
+        z = Zone(
+            organization_id=actor.organization_id,
+            id=uuid.uuid4(),
+            name=name.strip()[:200],
+            code=code,
+            kind=body.kind,
+            geom=to_ewkt(area),
+            vertex_count=_vertices(area),
+            attributes=attrs,
+            created_by=actor.user_id,
+        )
+        session.add(z)
+        await session.flush()
+        await _sync_pieces(session, actor.organization_id, z.id)
+        zones.append(z)
+        created += 1
+    await audit.record(
+        session,
+        actor=actor,
+        action="zone.imported",
+        object_type="zone",
+        object_id=None,
+        details={"created": created, "updated": updated},
+    )
+    return ZoneImportResult(
+        created=created, updated=updated, zones=[await read(session, z, with_geometry=False) for z in zones]
+    )
+
+
+async def import_attributes_csv(session: AsyncSession, data: bytes, *, actor: Principal) -> int:
+    """A CSV keyed by zone code (column `code`); every other column becomes an attribute (numbers parsed)."""
+    try:
+        textdata = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        textdata = data.decode("windows-1250", errors="replace")
+    first = textdata.splitlines()[0] if textdata.strip() else ""
+    reader = csv.DictReader(io.StringIO(textdata), delimiter=";" if first.count(";") > first.count(",") else ",")
+    if not reader.fieldnames or "code" not in reader.fieldnames:
+        raise Unprocessable("The CSV needs a `code` column.", details=[{"field": "file", "message": "no code column"}])
+    n = 0
+    for line, row in enumerate(reader, start=2):
+        code = (row.pop("code") or "").strip()
+        z = await session.scalar(select(Zone).where(Zone.organization_id == actor.organization_id, Zone.code == code))
+        if z is None:
+            raise Unprocessable(
+                f"Line {line}: no zone with code {code!r}.",
+                details=[{"field": f"line.{line}", "message": "unknown zone code"}],
+            )
+        z.attributes = {**(z.attributes or {}), **{k: _parse(v) for k, v in row.items() if k}}
+        n += 1
+    await session.flush()
+    return n
+
+
+def _parse(v: str | None) -> Any:
+    if v is None:
+        return None
+    s = v.strip()
+    num = _number(s.replace(",", ".")) if s else None
+    return num if num is not None else s
