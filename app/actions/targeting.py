@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, literal, not_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.schemas import PreviewResponse, PreviewSample
@@ -87,13 +88,12 @@ async def materialize(
     already = select(ActionTarget.contact_id).where(
         ActionTarget.organization_id == organization_id, ActionTarget.action_id == action_id
     )
-    rn = func.row_number().over()
-    cols = [literal(organization_id, UUID), func.gen_random_uuid(), literal(action_id, UUID), Contact.id]
+    cols: list[Any] = [literal(organization_id, UUID), func.gen_random_uuid(), literal(action_id, UUID), Contact.id]
     names = ["organization_id", "id", "action_id", "contact_id"]
     if volunteers:
-        arr = literal([str(v) for v in volunteers], ARRAY(UUID))
-        cols += [arr[(rn - 1) % len(volunteers) + 1]]
-        names += ["assignee_user_id"]
+        cols.append(text("(CAST(:vols AS uuid[]))[(row_number() OVER () - 1) % :nvols + 1]").bindparams(
+            vols=[str(v) for v in volunteers], nvols=len(volunteers)))
+        names.append("assignee_user_id")
     src = select(*cols).where(and_(*conds), not_(Contact.id.in_(already)))
     res = await session.execute(insert(ActionTarget).from_select(names, src))
     return int(res.rowcount or 0)  # type: ignore[attr-defined]
