@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     trust_proxy_headers: bool = False
     log_level: str = "INFO"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© OpenStreetMap contributors"
     geocoder_url: str = ""
     pwa_dist: Path = ROOT / "pwa" / "dist"
     auth: AuthSettings = AuthSettings()

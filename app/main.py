@@ -120,6 +120,12 @@ def _mount_system(app: FastAPI) -> None:
             with_google_fonts=False,
         )
 
+    @app.get("/api/v1/config", tags=["system"], operation_id="system-config")
+    async def public_config() -> dict[str, str]:
+        """What the PWA needs before login: the map tile URL (a setting) and its attribution."""
+        s: Settings = app.state.settings
+        return {"map_tile_url": s.map_tile_url, "map_attribution": s.map_attribution}
+
     @app.get("/healthz", tags=["system"], operation_id="system-healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -166,11 +172,8 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
         if dist.exists():
             candidate = (dist / path).resolve()
             if candidate.is_file() and dist.resolve() in candidate.parents:
-                cache = (
-                    "no-cache"
-                    if path in ("sw.js", "manifest.webmanifest") or path.endswith(".html")
-                    else "public, max-age=31536000, immutable"
-                )
+                # Only Vite's content-hashed assets are immutable; the service worker, manifest and icons are not.
+                cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
                 return FileResponse(candidate, headers={"Cache-Control": cache})
             if index.exists() and "." not in path.rsplit("/", 1)[-1]:
                 return FileResponse(index, headers={"Cache-Control": "no-cache"})  # SPA route

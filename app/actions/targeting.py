@@ -91,8 +91,11 @@ async def materialize(
     cols: list[Any] = [literal(organization_id, UUID), func.gen_random_uuid(), literal(action_id, UUID), Contact.id]
     names = ["organization_id", "id", "action_id", "contact_id"]
     if volunteers:
-        cols.append(text("(CAST(:vols AS uuid[]))[(row_number() OVER () - 1) % :nvols + 1]").bindparams(
-            vols=[str(v) for v in volunteers], nvols=len(volunteers)))
+        cols.append(
+            text("(CAST(:vols AS uuid[]))[(row_number() OVER () - 1) % :nvols + 1]").bindparams(
+                vols=[str(v) for v in volunteers], nvols=len(volunteers)
+            )
+        )
         names.append("assignee_user_id")
     src = select(*cols).where(and_(*conds), not_(Contact.id.in_(already)))
     res = await session.execute(insert(ActionTarget).from_select(names, src))

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import text
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core.db import SessionDep, set_tenant
+from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.ratelimit import RateLimiter
 from app.core.security import hash_token
-from app.models import AuthToken, Membership, TeamMember, User
 
 bearer = HTTPBearer(auto_error=False, description="A session token from /auth/login, or an API key.")
 
@@ -51,44 +49,22 @@ async def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Missing bearer token.")
+    # One statement: token, user, role and teams; gg_authenticate also sets the tenant on the transaction.
     row = (
-        await session.execute(
-            select(
-                AuthToken.id, AuthToken.organization_id, AuthToken.needs_2fa_setup, User.id, User.email, User.full_name
-            )
-            .join(User, User.id == AuthToken.user_id)
-            .where(
-                AuthToken.token_hash == hash_token(creds.credentials),
-                AuthToken.revoked_at.is_(None),
-                AuthToken.expires_at > datetime.now(UTC),
-                User.is_active.is_(True),
-            )
-        )
+        await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": hash_token(creds.credentials)})
     ).first()
     if row is None:
         raise Unauthorized("Invalid or expired token.")
-    token_id, org_id, needs_2fa, user_id, email, full_name = row
-    if needs_2fa and not request.url.path.startswith(_TWO_FA_SETUP_PATHS):
+    if row.needs_2fa_setup and not request.url.path.startswith(_TWO_FA_SETUP_PATHS):
         raise TwoFactorSetupRequired()
-    await set_tenant(session, org_id)
-    role = await session.scalar(
-        select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == user_id)
-    )
-    if role is None:
-        raise Unauthorized("Your membership of this organization has ended.")
-    teams = (
-        await session.scalars(
-            select(TeamMember.team_id).where(TeamMember.organization_id == org_id, TeamMember.user_id == user_id)
-        )
-    ).all()
     principal = Principal(
-        user_id=user_id,
-        organization_id=org_id,
-        role=role,
-        email=email,
-        full_name=full_name,
-        token_id=token_id,
-        team_ids=frozenset(teams),
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        role=row.role,
+        email=row.email,
+        full_name=row.full_name,
+        token_id=row.token_id,
+        team_ids=frozenset(row.team_ids or []),
         ip=client_ip(request),
         request_id=request_id_var.get(),
     )

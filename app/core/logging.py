@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"\+?\d[\d \-().]{7,}\d")
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d \-().]{7,}\d(?![\w-])")
 
 
 def scrub(text: str) -> str:

@@ -1,0 +1,102 @@
+"""Calling lists, claims, start call (the only response with phone numbers, audited, rate-limited),
+reports and door-to-door visits (idempotent on the client's UUID)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.actions.router import VisibleAction
+from app.audit import service as audit
+from app.auth.dependencies import FieldWorker, limiter
+from app.calling import leases, reports
+from app.calling.schemas import CallReport, CallTargetRead, ReportResponse, StartCallResponse, VisitReport
+from app.core.db import SessionDep
+from app.core.errors import Unprocessable
+from app.core.pagination import Page
+from app.core.ratelimit import RateLimiter
+
+router = APIRouter(tags=["calling"])
+ListLimit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _call_action(action: VisibleAction) -> VisibleAction:
+    if action.type != "call":
+        raise Unprocessable("This is not a call action.", details=[{"field": "action_id", "message": action.type}])
+    return action
+
+
+CallAction = Annotated[VisibleAction, Depends(_call_action)]
+
+
+@router.get("/actions/{action_id}/calls/mine", operation_id="calls-mine")
+async def calls_mine(
+    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+) -> Page[CallTargetRead]:
+    return Page[CallTargetRead](items=await leases.mine(session, action, me=user.user_id, limit=limit))
+
+
+@router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
+async def calls_others(
+    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+) -> Page[CallTargetRead]:
+    return Page[CallTargetRead](items=await leases.others(session, action, me=user.user_id, limit=limit))
+
+
+@router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}})
+async def calls_next(action: CallAction, session: SessionDep, user: FieldWorker) -> CallTargetRead:
+    """Claim the next person to call: mine first, then the unassigned pool, then team-mates'."""
+    return await leases.claim_next(session, action, me=user.user_id)
+
+
+@router.post("/calls/{target_id}/start", operation_id="calls-start", responses={409: {}, 429: {}})
+async def start_call(
+    target_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: FieldWorker,
+    rl: Annotated[RateLimiter, Depends(limiter)],
+) -> StartCallResponse:
+    """Leases the target and reveals the phone numbers: the only response that carries them. Audited."""
+    await rl.check(
+        f"reveal:{user.organization_id}:{user.user_id}",
+        limit=request.app.state.settings.limits.phone_reveals_per_minute,
+        message="Too many phone numbers revealed in a minute.",
+    )
+    resp, action_id = await leases.start(
+        session,
+        organization_id=user.organization_id,
+        target_id=target_id,
+        me=user.user_id,
+        is_manager=user.is_manager,
+        teams=list(user.team_ids),
+    )
+    await audit.record(
+        session,
+        actor=user,
+        action="phone.revealed",
+        object_type="contact",
+        object_id=resp.contact.id,
+        details={"target_id": str(target_id), "action_id": str(action_id)},
+    )
+    return resp
+
+
+@router.post("/calls/{target_id}/report", operation_id="calls-report", responses={409: {}})
+async def report_call(
+    target_id: uuid.UUID, body: CallReport, session: SessionDep, user: FieldWorker, response: Response
+) -> ReportResponse:
+    """Outcome, consent, survey, contact updates, comment, quality, mobilized, opportunities. Idempotent on
+    `id`: the same body again returns the first response; another body with the same id is a 409."""
+    result = await reports.report_call(session, target_id, body, actor=user)
+    response.status_code = 200
+    return result
+
+
+@router.post("/actions/{action_id}/visits", operation_id="visits-create", responses={409: {}})
+async def report_visit(
+    action: VisibleAction, body: VisitReport, session: SessionDep, user: FieldWorker
+) -> ReportResponse:
+    return await reports.report_visit(session, action, body, actor=user)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field, model_validator
+
+from app.auth.schemas import Strict
+from app.contacts.schemas import Address, Channel, ConsentStatus
+from app.opportunities.schemas import OpportunityIn
+from app.surveys.schemas import AnswerIn
+
+CallOutcome = Literal["refused", "absent", "answered", "callback", "wrong_number", "do_not_call", "other"]
+VisitOutcome = Literal["not_home", "opened", "refused", "moved", "inaccessible", "other"]
+
+
+class CallTargetRead(BaseModel):
+    """A calling-list entry. Never a phone number: numbers are revealed only by start call."""
+
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    first_name: str
+    last_name: str
+    area: str | None
+    status: Literal["pending", "in_progress", "callback", "done", "closed"]
+    attempts: int
+    callback_at: datetime | None
+    last_outcome: str | None
+    assignee_name: str | None = None
+
+
+class Phone(BaseModel):
+    kind: Literal["mobile", "home"]
+    e164: str
+
+
+class RevealedContact(BaseModel):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    phones: list[Phone]
+    email: str | None
+    address: str | None
+    support_level: int | None
+    tags: list[str]
+    consents: dict[str, str]
+
+
+class StartCallResponse(BaseModel):
+    target_id: uuid.UUID
+    lease_expires_at: datetime
+    contact: RevealedContact
+
+
+class ContactUpdates(Strict):
+    email: EmailStr | None = None
+    mobile: str | None = Field(None, max_length=64)
+    home_phone: str | None = Field(None, max_length=64)
+    address: Address | None = None
+    support_level: int | None = Field(None, ge=1, le=5)
+    tags_add: list[str] = Field(default_factory=list, max_length=50)
+    consents: dict[Channel, ConsentStatus] = Field(default_factory=dict)
+
+
+class ReportBase(Strict):
+    id: uuid.UUID = Field(description="Client-generated UUID: replaying it returns the first response.")
+    outcome_text: str | None = Field(None, max_length=2000)
+    consent_given: bool | None = None
+    survey_version: int | None = Field(None, ge=1, description="The version the answers were given against.")
+    survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
+    contact_updates: ContactUpdates | None = None
+    comment: str | None = Field(None, max_length=5000)
+    quality: int | None = Field(None, ge=1, le=5)
+    mobilized: bool | None = None
+    opportunities: list[OpportunityIn] = Field(default_factory=list, max_length=20)
+
+
+class CallReport(ReportBase):
+    outcome: CallOutcome
+    callback_at: datetime | None = None
+    wrong_number: Literal["mobile", "home"] | None = Field(None, description="Which number was wrong.")
+
+    @model_validator(mode="after")
+    def _callback(self) -> CallReport:
+        if self.outcome == "callback" and self.callback_at is None:
+            raise ValueError("callback_at is required when the outcome is callback")
+        if self.outcome == "other" and not self.outcome_text:
+            raise ValueError("outcome_text is required when the outcome is other")
+        if self.outcome != "answered" and (self.survey_answers or self.contact_updates):
+            raise ValueError("survey answers and contact updates need an answered call")
+        if self.survey_answers and self.consent_given is not True:
+            raise ValueError("survey answers need consent_given: true")
+        return self
+
+
+class NewContact(Strict):
+    first_name: str = Field(min_length=1, max_length=200)
+    last_name: str = Field("", max_length=200)
+    mobile: str | None = Field(None, max_length=64)
+    email: EmailStr | None = None
+    consent_data_processing: bool = Field(description="The person agreed that we keep their details.")
+    consents: dict[Channel, ConsentStatus] = Field(default_factory=dict)
+    support_level: int | None = Field(None, ge=1, le=5)
+
+
+class VisitReport(ReportBase):
+    target_id: uuid.UUID | None = None
+    outcome: VisitOutcome
+    new_contact: NewContact | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> VisitReport:
+        if self.target_id is None and self.new_contact is None:
+            raise ValueError("a visit is for a target or a new person met at the door")
+        if self.new_contact is not None and not self.new_contact.consent_data_processing:
+            raise ValueError("a new contact needs their consent to keep their details")
+        if self.outcome == "other" and not self.outcome_text:
+            raise ValueError("outcome_text is required when the outcome is other")
+        if self.survey_answers and self.consent_given is not True:
+            raise ValueError("survey answers need consent_given: true")
+        return self
+
+
+class ReportResponse(BaseModel):
+    id: uuid.UUID
+    kind: Literal["call", "visit"]
+    target_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    outcome: str
+    target_status: str | None
+    opportunity_ids: list[uuid.UUID]
+    created_at: datetime

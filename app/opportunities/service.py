@@ -1,0 +1,226 @@
+"""Opportunities: tasks raised in the field (or by HQ), assigned to a person or a team, followed to done."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.contacts.events import add_event
+from app.core.errors import NotFound, Unprocessable
+from app.models import Contact, Membership, Opportunity, OpportunityComment, OpportunityType, Team
+from app.opportunities.schemas import (
+    CommentCreate,
+    OpportunityCreate,
+    OpportunityIn,
+    OpportunityRead,
+    OpportunityUpdate,
+)
+
+
+class OpportunityNotFound(NotFound):
+    code = "opportunity_not_found"
+    message = "Opportunity not found."
+
+
+def visible_to(actor: Principal) -> Select[tuple[Opportunity]]:
+    q = select(Opportunity).where(Opportunity.organization_id == actor.organization_id)
+    if actor.is_manager:
+        return q
+    conds = [Opportunity.assignee_user_id == actor.user_id, Opportunity.created_by == actor.user_id]
+    if actor.role == "team_leader" and actor.team_ids:
+        conds.append(Opportunity.assignee_team_id.in_(actor.team_ids))
+    return q.where(or_(*conds))
+
+
+async def check_refs(session: AsyncSession, org: uuid.UUID, items: Sequence[OpportunityIn], field: str) -> None:
+    type_ids = {o.type_id for o in items}
+    if type_ids:
+        found = set(
+            (
+                await session.scalars(
+                    select(OpportunityType.id).where(
+                        OpportunityType.organization_id == org,
+                        OpportunityType.id.in_(type_ids),
+                        OpportunityType.active.is_(True),
+                    )
+                )
+            ).all()
+        )
+        for i, o in enumerate(items):
+            if o.type_id not in found:
+                raise Unprocessable(
+                    "Unknown opportunity type.", details=[{"field": f"{field}.{i}.type_id", "message": "not found"}]
+                )
+    users = {o.assignee_user_id for o in items if o.assignee_user_id}
+    if users and len(
+        set(
+            (
+                await session.scalars(
+                    select(Membership.user_id).where(Membership.organization_id == org, Membership.user_id.in_(users))
+                )
+            ).all()
+        )
+    ) != len(users):
+        raise Unprocessable(
+            "Unknown assignee.", details=[{"field": f"{field}.assignee_user_id", "message": "not found"}]
+        )
+    teams = {o.assignee_team_id for o in items if o.assignee_team_id}
+    if teams and len(
+        set((await session.scalars(select(Team.id).where(Team.organization_id == org, Team.id.in_(teams)))).all())
+    ) != len(teams):
+        raise Unprocessable("Unknown team.", details=[{"field": f"{field}.assignee_team_id", "message": "not found"}])
+
+
+async def create_many(
+    session: AsyncSession,
+    items: Sequence[OpportunityIn],
+    *,
+    actor: Principal,
+    contact_id: uuid.UUID | None,
+    action_id: uuid.UUID | None,
+    report_id: uuid.UUID | None,
+) -> list[uuid.UUID]:
+    if not items:
+        return []
+    ids = [uuid.uuid4() for _ in items]
+    await session.execute(
+        insert(Opportunity).values(
+            [
+                {
+                    "organization_id": actor.organization_id,
+                    "id": i,
+                    "type_id": o.type_id,
+                    "contact_id": contact_id,
+                    "action_id": action_id,
+                    "report_id": report_id,
+                    "note": o.note,
+                    "assignee_user_id": o.assignee_user_id,
+                    "assignee_team_id": o.assignee_team_id,
+                    "due_at": o.due_at,
+                    "created_by": actor.user_id,
+                }
+                for i, o in zip(ids, items, strict=True)
+            ]
+        )
+    )
+    if contact_id:
+        await add_event(
+            session,
+            actor.organization_id,
+            contact_id,
+            kind="opportunity",
+            actor=actor,
+            action_id=action_id,
+            summary=f"{len(items)} opportunit{'y' if len(items) == 1 else 'ies'} raised",
+            data={"ids": [str(i) for i in ids]},
+        )
+    return ids
+
+
+async def read_many(session: AsyncSession, rows: Sequence[Opportunity]) -> list[OpportunityRead]:
+    if not rows:
+        return []
+    org = rows[0].organization_id
+    types = dict(
+        (
+            await session.execute(
+                select(OpportunityType.id, OpportunityType.name).where(OpportunityType.organization_id == org)
+            )
+        ).all()
+    )
+    cids = {r.contact_id for r in rows if r.contact_id}
+    names = (
+        {
+            c: f"{first} {last}".strip()
+            for c, first, last in (
+                await session.execute(
+                    select(Contact.id, Contact.first_name, Contact.last_name).where(
+                        Contact.organization_id == org, Contact.id.in_(cids)
+                    )
+                )
+            ).all()
+        }
+        if cids
+        else {}
+    )
+    return [
+        OpportunityRead(
+            id=r.id,
+            type_id=r.type_id,
+            type_name=types.get(r.type_id, ""),
+            note=r.note,
+            status=r.status,
+            contact_id=r.contact_id,  # type: ignore[arg-type]
+            contact_name=names.get(r.contact_id) if r.contact_id else None,
+            action_id=r.action_id,
+            report_id=r.report_id,
+            assignee_user_id=r.assignee_user_id,
+            assignee_team_id=r.assignee_team_id,
+            due_at=r.due_at,
+            created_by=r.created_by,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+async def get(session: AsyncSession, opportunity_id: uuid.UUID, *, actor: Principal) -> Opportunity:
+    o = await session.scalar(visible_to(actor).where(Opportunity.id == opportunity_id))
+    if o is None:
+        raise OpportunityNotFound()
+    return o
+
+
+async def create(session: AsyncSession, body: OpportunityCreate, *, actor: Principal) -> Opportunity:
+    await check_refs(session, actor.organization_id, [body], "body")
+    if (
+        body.contact_id
+        and await session.scalar(
+            select(Contact.id).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
+        )
+        is None
+    ):
+        raise Unprocessable("Unknown contact.", details=[{"field": "contact_id", "message": "not found"}])
+    (oid,) = await create_many(
+        session, [body], actor=actor, contact_id=body.contact_id, action_id=body.action_id, report_id=None
+    )
+    return await get(session, oid, actor=actor)
+
+
+async def update(session: AsyncSession, o: Opportunity, body: OpportunityUpdate, *, actor: Principal) -> Opportunity:
+    data = body.model_dump(exclude_unset=True)
+    if data.get("assignee_user_id") or data.get("assignee_team_id"):
+        await check_refs(
+            session,
+            actor.organization_id,
+            [
+                OpportunityIn(
+                    type_id=o.type_id,
+                    assignee_user_id=data.get("assignee_user_id"),
+                    assignee_team_id=data.get("assignee_team_id"),
+                )
+            ],
+            "body",
+        )
+    for k, v in data.items():
+        setattr(o, k, v)
+    o.updated_at = datetime.now(UTC)
+    await session.flush()
+    return o
+
+
+async def add_comment(
+    session: AsyncSession, o: Opportunity, body: CommentCreate, *, actor: Principal
+) -> OpportunityComment:
+    c = OpportunityComment(
+        organization_id=o.organization_id, opportunity_id=o.id, user_id=actor.user_id, text=body.text
+    )
+    session.add(c)
+    await session.flush()
+    return c

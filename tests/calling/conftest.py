@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.contacts import insert_contacts
+from tests.fixtures.factories import Actor, make_actor, make_org, make_team
+
+
+@dataclass
+class Bank:
+    manager: Actor
+    volunteers: list[Actor]
+    action_id: str
+    survey_id: str
+    opp_type_id: str
+    contact_ids: list[uuid.UUID]
+
+
+async def make_bank(
+    client: AsyncClient,
+    db: AsyncSession,
+    *,
+    contacts: int = 20,
+    volunteers: int = 2,
+    assign: bool = True,
+    allow_others: bool = True,
+) -> Bank:
+    org = await make_org(db)
+    manager = await make_actor(db, org, "manager")
+    vols = [await make_actor(db, org, "volunteer") for _ in range(volunteers)]
+    team = await make_team(db, org, vols)
+    rnd = random.Random(7)
+    ids = await insert_contacts(
+        db, org.id, [(rnd.uniform(26.0, 26.1), rnd.uniform(44.4, 44.5)) for _ in range(contacts)], tags=["bank"]
+    )
+    await db.commit()
+    h = manager.headers
+    survey = await client.post(
+        "/api/v1/surveys",
+        headers=h,
+        json={
+            "title": "Pensions",
+            "questions": [
+                {
+                    "id": "worried",
+                    "kind": "yes_no",
+                    "label": "Worried about pensions?",
+                    "required": True,
+                    "skip_logic": [{"equals": False, "goto_question_id": None}],
+                },
+                {
+                    "id": "topic",
+                    "kind": "single_choice",
+                    "label": "Main topic",
+                    "required": True,
+                    "options": [{"value": "pensions", "label": "Pensions"}, {"value": "health", "label": "Health"}],
+                },
+                {"id": "score", "kind": "scale", "label": "How much?", "min": 1, "max": 5},
+            ],
+        },
+    )
+    assert survey.status_code == 201, survey.text
+    opp = await client.post("/api/v1/opportunity-types", headers=h, json={"name": "Wants to volunteer"})
+    assert opp.status_code == 201, opp.text
+    body: dict[str, object] = {
+        "type": "call",
+        "title": "Bank",
+        "filter": {"tags_any": ["bank"]},
+        "survey_id": survey.json()["id"],
+        "team_ids": [str(team.id)],
+        "reached_tag": "reached",
+        "allow_others": allow_others,
+        "status": "active",
+    }
+    if assign:
+        body["assignment"] = {"strategy": "round_robin", "volunteer_ids": [str(v.user_id) for v in vols]}
+    a = await client.post("/api/v1/actions", headers=h, json=body)
+    assert a.status_code == 201, a.text
+    return Bank(manager, vols, a.json()["id"], survey.json()["id"], opp.json()["id"], ids)
+
+
+@pytest.fixture
+async def bank(live_client: AsyncClient, live_db: AsyncSession) -> Bank:
+    return await make_bank(live_client, live_db)
