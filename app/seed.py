@@ -4,6 +4,7 @@ contacts in Bucharest and its sectors from shared/data)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -107,5 +108,11 @@ async def seed_demo(session: AsyncSession) -> tuple[bool, list[DemoLogin]]:
     return True, DEMO_USERS
 
 
-# Later features (contacts, zones, actions) register their demo data here.
-SEED_HOOKS: list = []  # type: ignore[type-arg]
+async def _demo_data(session: AsyncSession, org: Organization) -> None:
+    from app.seed_demo import seed_demo_data
+
+    await seed_demo_data(session, org)
+
+
+# Features register their demo data here (zones, contacts, surveys, actions).
+SEED_HOOKS: list[Callable[[AsyncSession, Organization], Awaitable[None]]] = [_demo_data]

@@ -1,0 +1,125 @@
+"""End-to-end fixtures: the real app served by uvicorn (a subprocess on a free port, against the test session's
+throwaway PostgreSQL and Redis) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import ROOT
+from app.core.embedded import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 360, "height": 740}
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+
+@pytest.fixture(scope="session")
+def pwa_dist() -> Path:
+    dist = Path(os.environ.get("PWA_DIST", ROOT / "pwa" / "dist"))
+    if not (dist / "index.html").exists():
+        pytest.skip(f"{dist}/index.html is missing: build the PWA first (`make pwa`, needs Node.js)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (see shared docs/testing.md)")
+    return dist
+
+
+@pytest.fixture(scope="session")
+def live_server(services: object, pwa_dist: Path) -> Iterator[str]:
+    """`python -m uvicorn app.main:create_app --factory` on a free port; the environment (DATABASE_URL, REDIS_URL,
+    MIGRATION_DATABASE_URL set by the `services` fixture) is inherited. Map tiles point at a closed port so the
+    map is exercised with no tiles and nothing leaves the machine."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PWA_DIST": str(pwa_dist),
+        "MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png",
+        "LOG_LEVEL": "WARNING",
+        "ENVIRONMENT": "test",
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}: see {ARTIFACTS / 'server.log'}")
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not become ready: see {ARTIFACTS / 'server.log'}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+async def api(live_server: str) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP client for the live server (test data is set up through the real API)."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def browser(pwa_dist: Path) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def phone(browser: object, request: pytest.FixtureRequest) -> AsyncIterator[object]:
+    """A fresh phone-sized browser context (its own service worker, IndexedDB and storage)."""
+    context = await browser.new_context(viewport=PHONE, locale="en-US", device_scale_factor=2)  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    errors: list[str] = []
+    context.on("weberror", lambda e: errors.append(str(e.error)))
+    context.page_errors = errors
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+def shot_path(test: str, name: str) -> str:
+    d = ARTIFACTS / test
+    d.mkdir(parents=True, exist_ok=True)
+    return str(d / f"{name}.png")

@@ -1,0 +1,237 @@
+"""Builds, through the API, one organization's worth of data (contacts with phones and emails, a zone, a call
+action with targets and a report, a survey, an opportunity type and an opportunity, a team, a segment, an export,
+an invitation, a tag, an action document and an import) and remembers every id and every identifier."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from httpx import AsyncClient, Response
+
+from tests.fixtures.factories import Actor
+
+PHONE_RE = re.compile(r"\+\d{8,15}")
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+SQUARE = {"type": "Polygon", "coordinates": [[[26.0, 44.4], [26.1, 44.4], [26.1, 44.5], [26.0, 44.5], [26.0, 44.4]]]}
+
+
+@dataclass
+class OrgData:
+    """Path-parameter values (by parameter name) and the identifiers that must never leave the organization."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    responses: list[tuple[str, Response]] = field(default_factory=list)
+
+
+def _ok(r: Response, *codes: int) -> Any:
+    assert r.status_code in (codes or (200, 201, 202, 204)), f"{r.request.method} {r.request.url}: {r.text}"
+    return r.json() if r.content and r.headers.get("content-type", "").startswith("application/json") else None
+
+
+async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str) -> OrgData:
+    """`tag` makes every name unique to this organization (e.g. "Bzq")."""
+    d = OrgData()
+    admin, mgr, vol = people["admin"].headers, people["manager"].headers, people["volunteer"]
+    low = tag.lower()
+
+    async def call(method: str, url: str, headers: dict[str, str], **kw: Any) -> Response:
+        r = await client.request(method, url, headers=headers, **kw)
+        d.responses.append((f"{method} {url}", r))
+        return r
+
+    contact_ids = []
+    for i, (mobile, home) in enumerate([("0722 555 %03d", None), ("+40 733 444 %03d", "021 310 %04d"), (None, None)]):
+        first, last = f"Ioana{tag}{i}", f"Zamfirescu{tag}{i}"
+        email = f"ioana.{low}{i}@example.net"
+        body: dict[str, Any] = {
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "address": {"street": f"Strada {tag} Memorandumului", "number": "12", "city": "Cluj-Napoca"},
+            "location": {"lon": 26.05 + i / 1000, "lat": 44.45},
+            "tags": ["bank", f"tag-{low}"],
+            "support_level": 2,
+            "consents": [{"channel": "phone", "status": "granted", "source": "app"}],
+        }
+        nat = [v % (len(tag) * 7 + i) for v in (mobile, home) if v]  # noqa: F841 (kept for readability)
+        if mobile:
+            body["mobile"] = mobile % (100 + len(tag) * 10 + i)
+        if home:
+            body["home_phone"] = home % (1000 + len(tag) * 10 + i)
+        c = _ok(await call("POST", "/api/v1/contacts", mgr, json=body), 201)
+        contact_ids.append(c["id"])
+        d.secrets |= {first, last, email, f"Strada {tag} Memorandumului"}
+        d.emails.add(email)
+        for raw in (body.get("mobile"), body.get("home_phone")):
+            if raw:
+                digits = re.sub(r"\D", "", raw)
+                e164 = "+40" + digits.lstrip("0") if not raw.startswith("+") else "+" + digits
+                d.phones |= {e164, raw, digits}
+    d.params["contact_id"] = contact_ids[0]
+
+    zone = _ok(await call("POST", "/api/v1/zones", mgr, json={"name": f"Zone {tag}", "geometry": SQUARE}), 201)
+    d.params["zone_id"] = zone["id"]
+    d.secrets.add(f"Zone {tag}")
+
+    team = _ok(
+        await call(
+            "POST", "/api/v1/teams", mgr, json={"name": f"Team {tag}", "leader_user_id": str(people["team_leader"].user_id)}
+        ),
+        201,
+    )
+    d.params["team_id"] = team["id"]
+    d.secrets.add(f"Team {tag}")
+    _ok(
+        await call(
+            "POST",
+            f"/api/v1/teams/{team['id']}/members",
+            mgr,
+            json={"user_ids": [str(people["volunteer"].user_id), str(people["team_leader"].user_id)]},
+        )
+    )
+    d.params["user_id"] = str(people["volunteer"].user_id)
+    for p in people.values():
+        d.secrets.add(p.email)
+
+    survey = _ok(
+        await call(
+            "POST",
+            "/api/v1/surveys",
+            mgr,
+            json={
+                "title": f"Survey {tag}",
+                "questions": [{"id": "worried", "kind": "yes_no", "label": "Worried?", "required": True}],
+            },
+        ),
+        201,
+    )
+    d.params["survey_id"] = survey["id"]
+    d.secrets.add(f"Survey {tag}")
+    otype = _ok(await call("POST", "/api/v1/opportunity-types", mgr, json={"name": f"Helper {tag}"}), 201)
+    d.params["type_id"] = otype["id"]
+    d.secrets.add(f"Helper {tag}")
+
+    action = _ok(
+        await call(
+            "POST",
+            "/api/v1/actions",
+            mgr,
+            json={
+                "type": "call",
+                "title": f"Bank {tag}",
+                "filter": {"tags_any": [f"tag-{low}"]},
+                "survey_id": survey["id"],
+                "team_ids": [team["id"]],
+                "allow_others": True,
+                "status": "active",
+                "assignment": {"strategy": "round_robin", "volunteer_ids": [str(vol.user_id)]},
+            },
+        ),
+        201,
+    )
+    d.params["action_id"] = action["id"]
+    d.secrets.add(f"Bank {tag}")
+    doc = _ok(
+        await call(
+            "POST",
+            f"/api/v1/actions/{action['id']}/documents",
+            mgr,
+            files={"file": (f"brief-{low}.pdf", b"%PDF-1.4 " + tag.encode(), "application/pdf")},
+        ),
+        201,
+    )
+    d.params["document_id"] = doc["url"].rstrip("/").rsplit("/", 1)[-1]
+
+    nxt = _ok(await call("POST", f"/api/v1/actions/{action['id']}/calls/next", vol.headers), 200)
+    d.params["target_id"] = nxt["id"]
+    # the one response allowed to carry a phone number (not recorded in d.responses on purpose)
+    start = await client.post(f"/api/v1/calls/{nxt['id']}/start", headers=vol.headers)
+    _ok(start, 200)
+    assert PHONE_RE.search(start.text), start.text
+    report = _ok(
+        await call(
+            "POST",
+            f"/api/v1/calls/{nxt['id']}/report",
+            vol.headers,
+            json={
+                "id": str(uuid.uuid4()),
+                "outcome": "reached",
+                "survey_answers": {"worried": True},
+                "comment": f"Comment {tag}",
+                "opportunities": [{"type_id": otype["id"], "note": f"Note {tag}"}],
+            },
+        )
+    )
+    assert report is not None
+    # a second target, started but not reported, so a live lease exists too
+    nxt2 = await call("POST", f"/api/v1/actions/{action['id']}/calls/next", vol.headers)
+    if nxt2.status_code == 200:
+        d.params["target2_id"] = nxt2.json()["id"]
+
+    opp = _ok(
+        await call(
+            "POST",
+            "/api/v1/opportunities",
+            mgr,
+            json={"type_id": otype["id"], "contact_id": contact_ids[1], "note": f"Opp {tag}"},
+        ),
+        201,
+    )
+    d.params["opportunity_id"] = opp["id"]
+    _ok(await call("POST", f"/api/v1/opportunities/{opp['id']}/comments", mgr, json={"text": f"Remark {tag}"}), 201)
+    d.secrets |= {f"Opp {tag}", f"Remark {tag}", f"Note {tag}", f"Comment {tag}"}
+
+    _ok(await call("POST", f"/api/v1/contacts/{contact_ids[0]}/notes", mgr, json={"text": f"Memo {tag}"}), 201)
+    d.secrets.add(f"Memo {tag}")
+
+    seg = _ok(
+        await call("POST", "/api/v1/segments", mgr, json={"name": f"Segment {tag}", "filter": {"tags_any": ["bank"]}}),
+        201,
+    )
+    d.params["segment_id"] = seg["id"]
+    d.secrets.add(f"Segment {tag}")
+    exp = _ok(
+        await call(
+            "POST",
+            "/api/v1/exports",
+            mgr,
+            json={"filter": {"tags_any": [f"tag-{low}"]}, "columns": ["first_name", "mobile", "email"]},
+        ),
+        201,
+    )
+    d.params["export_id"] = exp["id"]
+
+    inv = _ok(
+        await call("POST", "/api/v1/invitations", admin, json={"email": f"invitee.{low}@example.net", "role": "volunteer"}),
+        201,
+    )
+    d.params["invitation_id"] = inv["id"]
+    d.params["token"] = inv["token"]
+    d.secrets |= {f"invitee.{low}@example.net", inv["token"]}
+    d.emails.add(f"invitee.{low}@example.net")
+
+    tag_name = f"secret-{low}"
+    _ok(await call("POST", "/api/v1/tags", mgr, json={"name": tag_name}), 201)
+    d.params["name"] = tag_name
+    d.secrets |= {tag_name, f"tag-{low}"}
+
+    csv = f"first_name,last_name,mobile\nImported{tag},Person{tag},0744 9{len(tag)}1 234\n".encode()
+    imp = await call(
+        "POST",
+        "/api/v1/imports",
+        mgr,
+        files={"file": (f"people-{low}.csv", csv, "text/csv")},
+        data={"mapping": json.dumps({"first_name": "first_name", "last_name": "last_name", "mobile": "mobile"})},
+    )
+    _ok(imp, 202)
+    d.params["import_id"] = imp.json()["id"]
+    d.secrets |= {f"Imported{tag}", f"Person{tag}", f"people-{low}.csv"}
+    return d
