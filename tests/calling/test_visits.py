@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import set_tenant
+from app.models import ActionTarget, ConsentLog, Contact, FieldReport
+from tests.fixtures.contacts import insert_contacts
+from tests.fixtures.factories import make_actor, make_org, make_team
+
+
+async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    org = await make_org(live_db)
+    manager = await make_actor(live_db, org, "manager")
+    vol = await make_actor(live_db, org, "volunteer")
+    team = await make_team(live_db, org, [vol])
+    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)], tags=["door"])
+    await live_db.commit()
+    a = await live_client.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock",
+            "filter": {"tags_any": ["door"]},
+            "team_ids": [str(team.id)],
+            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    assert a.status_code == 201, a.text
+    aid = a.json()["id"]
+    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
+    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    body = {
+        "id": str(uuid.uuid4()),
+        "target_id": target,
+        "outcome": "opened",
+        "consent_given": True,
+        "comment": "Friendly",
+        "quality": 5,
+        "new_contact": {
+            "first_name": "Irina",
+            "last_name": "Lungu",
+            "mobile": "0744 555 666",
+            "consent_data_processing": True,
+            "consents": {"sms": "granted"},
+        },
+    }
+    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    assert r.status_code == 200, r.text
+    again = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    assert again.json() == r.json()
+    no_consent = {
+        **body,
+        "id": str(uuid.uuid4()),
+        "new_contact": {**body["new_contact"], "consent_data_processing": False},
+    }  # type: ignore[dict-item]
+    bad = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=no_consent)
+    assert bad.status_code == 422
+    await set_tenant(live_db, org.id)
+    irina = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Lungu"))
+    assert irina is not None
+    assert irina.mobile_e164 == "+40744555666" and irina.source == "visit" and irina.location is not None
+    consents = {
+        (c.channel, c.source)
+        for c in (
+            await live_db.scalars(
+                select(ConsentLog).where(ConsentLog.organization_id == org.id, ConsentLog.contact_id == irina.id)
+            )
+        ).all()
+    }
+    assert consents == {("data_processing", "visit"), ("sms", "visit")}
+    t = await live_db.scalar(
+        select(ActionTarget).where(ActionTarget.organization_id == org.id, ActionTarget.id == uuid.UUID(target))
+    )
+    assert t is not None and t.status == "done" and t.last_outcome == "opened"
+    assert (
+        await live_db.scalar(select(func.count()).select_from(FieldReport).where(FieldReport.organization_id == org.id))
+        == 1
+    )
