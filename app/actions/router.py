@@ -22,6 +22,7 @@ from app.actions.schemas import (
     PreviewResponse,
     RefreshResult,
 )
+from app.actions.stats import ActionStats, stats
 from app.actions.walklist import WalkList, walklist
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
@@ -107,6 +108,12 @@ async def refresh_targets(action: EditableAction, session: SessionDep, user: Cur
 @router.post("/{action_id}/assign", operation_id="actions-assign")
 async def assign(body: Assignment, action: EditableAction, session: SessionDep, user: CurrentUser) -> AssignResult:
     return await assignment.assign(session, action, body)
+
+
+@router.get("/{action_id}/stats", operation_id="actions-stats")
+async def action_stats(action: VisibleAction, session: SessionDep, user: Leader) -> ActionStats:
+    """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters."""
+    return await stats(session, action)
 
 
 @router.get("/{action_id}/walklist", operation_id="actions-walklist")

@@ -12,7 +12,15 @@ from app.actions.router import VisibleAction
 from app.audit import service as audit
 from app.auth.dependencies import FieldWorker, limiter
 from app.calling import leases, reports
-from app.calling.schemas import CallReport, CallTargetRead, ReportResponse, StartCallResponse, VisitReport
+from app.calling.details import add_details
+from app.calling.schemas import (
+    CallReport,
+    CallTargetRead,
+    ReportDetails,
+    ReportResponse,
+    StartCallResponse,
+    VisitReport,
+)
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
 from app.core.pagination import Page
@@ -93,6 +101,14 @@ async def report_call(
     result = await reports.report_call(session, target_id, body, actor=user)
     response.status_code = 200
     return result
+
+
+@router.post("/reports/{report_id}/details", operation_id="reports-details", responses={409: {}})
+async def report_details(
+    report_id: uuid.UUID, body: ReportDetails, session: SessionDep, user: FieldWorker
+) -> ReportResponse:
+    """The rest of a call or visit sent after its outcome (step by step online). Idempotent."""
+    return await add_details(session, report_id, body, actor=user)
 
 
 @router.post("/actions/{action_id}/visits", operation_id="visits-create", responses={409: {}})

@@ -131,3 +131,23 @@ class ReportResponse(BaseModel):
     target_status: str | None
     opportunity_ids: list[uuid.UUID]
     created_at: datetime
+
+
+class ReportDetails(Strict):
+    """The rest of the flow, sent after the outcome (step by step online). Idempotent on the report id:
+    the same details again return the first response; different details are a 409."""
+
+    consent_given: bool | None = None
+    survey_version: int | None = Field(None, ge=1)
+    survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
+    contact_updates: ContactUpdates | None = None
+    comment: str | None = Field(None, max_length=5000)
+    quality: int | None = Field(None, ge=1, le=5)
+    mobilized: bool | None = None
+    opportunities: list[OpportunityIn] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _consent(self) -> ReportDetails:
+        if self.survey_answers and self.consent_given is not True:
+            raise ValueError("survey answers need consent_given: true")
+        return self

@@ -64,6 +64,9 @@ class FieldReport(Base):
     survey_version: Mapped[int | None] = mapped_column(Integer)
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Set when the rest of the flow (survey, updates, comment…) was sent after the outcome.
+    details_hash: Mapped[str | None] = mapped_column(String(64))
+    details_response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -223,8 +223,30 @@ def upgrade() -> None:
             SELECT id FROM organizations WHERE slug = p_slug
         $$""")
 
+    # One statement per request to authenticate: token → user, role, teams, and the tenant set on the transaction.
+    op.execute("""
+        CREATE FUNCTION gg_authenticate(p_token_hash text)
+        RETURNS TABLE (token_id uuid, organization_id uuid, needs_2fa_setup boolean, user_id uuid, email text,
+                       full_name text, role text, team_ids uuid[])
+        LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public AS $$
+        BEGIN
+          RETURN QUERY
+          SELECT t.id, t.organization_id, t.needs_2fa_setup, u.id, u.email::text, u.full_name::text, m.role::text,
+                 ARRAY(SELECT tm.team_id FROM team_members tm
+                       WHERE tm.organization_id = t.organization_id AND tm.user_id = u.id)
+          FROM auth_tokens t
+          JOIN users u ON u.id = t.user_id AND u.is_active
+          JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
+          WHERE t.token_hash = p_token_hash AND t.revoked_at IS NULL AND t.expires_at > now();
+          IF FOUND THEN
+            PERFORM set_config('app.organization_id',
+              (SELECT a.organization_id::text FROM auth_tokens a WHERE a.token_hash = p_token_hash), true);
+          END IF;
+        END $$""")
+
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS gg_authenticate(text)")
     op.execute("DROP FUNCTION IF EXISTS gg_org_by_slug(text)")
     op.execute("DROP FUNCTION IF EXISTS gg_user_memberships(uuid)")
     op.drop_index(op.f("ix_team_members_organization_id_user_id"), table_name="team_members")

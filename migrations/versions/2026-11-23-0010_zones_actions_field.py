@@ -312,6 +312,8 @@ def upgrade() -> None:
         sa.Column("survey_version", sa.Integer(), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("response", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("details_hash", sa.String(length=64), nullable=True),
+        sa.Column("details_response", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("kind IN ('call', 'visit')", name=op.f("ck_field_reports_kind")),
         sa.CheckConstraint("quality BETWEEN 1 AND 5", name=op.f("ck_field_reports_quality")),

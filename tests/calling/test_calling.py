@@ -295,3 +295,54 @@ async def test_fifty_concurrent_volunteers_never_share_a_contact_and_reports_lan
         {"o": bank.manager.org.id},
     )
     assert open_targets == 0
+
+
+async def test_outcome_first_then_details_step_by_step_and_stats_follow(
+    live_client: AsyncClient, live_db: AsyncSession, bank: Bank
+) -> None:
+    v = bank.volunteers[0]
+    tid = (await live_client.post(f"/api/v1/actions/{bank.action_id}/calls/next", headers=v.headers)).json()["id"]
+    await live_client.post(f"/api/v1/calls/{tid}/start", headers=v.headers)
+    rid = str(uuid.uuid4())
+    first = await live_client.post(
+        f"/api/v1/calls/{tid}/report", headers=v.headers, json={"id": rid, "outcome": "answered"}
+    )
+    assert first.status_code == 200, first.text
+    full = _answered(bank)
+    details = {
+        k: full[k]
+        for k in (
+            "consent_given",
+            "survey_answers",
+            "contact_updates",
+            "comment",
+            "quality",
+            "mobilized",
+            "opportunities",
+        )
+    }
+    d1 = await live_client.post(f"/api/v1/reports/{rid}/details", headers=v.headers, json=details)
+    assert d1.status_code == 200, d1.text
+    assert len(d1.json()["opportunity_ids"]) == 1
+    d2 = await live_client.post(f"/api/v1/reports/{rid}/details", headers=v.headers, json=details)
+    assert d2.json() == d1.json()
+    d3 = await live_client.post(f"/api/v1/reports/{rid}/details", headers=v.headers, json={**details, "quality": 1})
+    assert d3.status_code == 409
+    other = await live_client.post(f"/api/v1/reports/{rid}/details", headers=bank.volunteers[1].headers, json=details)
+    assert other.status_code == 404
+    await set_tenant(live_db, bank.manager.org.id)
+    rep = await live_db.scalar(
+        select(FieldReport).where(FieldReport.organization_id == bank.manager.org.id, FieldReport.id == uuid.UUID(rid))
+    )
+    assert rep is not None
+    assert (rep.comment, rep.quality, rep.mobilized) == ("Nice talk", 4, True)
+    assert (
+        await live_db.scalar(
+            select(func.count()).select_from(SurveyAnswer).where(SurveyAnswer.report_id == uuid.UUID(rid))
+        )
+        == 3
+    )
+    stats = (await live_client.get(f"/api/v1/actions/{bank.action_id}/stats", headers=bank.manager.headers)).json()
+    assert (stats["calls"], stats["reached"], stats["mobilized"], stats["opportunities"]) == (1, 1, 1, 1)
+    assert stats["outcomes"] == {"answered": 1}
+    assert (await live_client.get(f"/api/v1/actions/{bank.action_id}/stats", headers=v.headers)).status_code == 403

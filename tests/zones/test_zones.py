@@ -14,7 +14,7 @@ from app.models import Zone, ZonePiece
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import World
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "app" / "seed_data"
 SQUARE = {"type": "Polygon", "coordinates": [[[26.0, 44.4], [26.1, 44.4], [26.1, 44.5], [26.0, 44.5], [26.0, 44.4]]]}
 
 

@@ -1,0 +1,123 @@
+"""Step by step online: the outcome first (POST /calls/{id}/report with the outcome only), the rest after."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.calling.reports import REACHED, ReportConflict, _contact_updates, _counters
+from app.calling.schemas import ReportDetails, ReportResponse
+from app.contacts.events import add_event
+from app.core.errors import NotFound, Unprocessable
+from app.models import Action, Contact, FieldReport, SurveyAnswer
+from app.opportunities import service as opportunities
+from app.surveys import service as surveys
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+    message = "Report not found."
+
+
+async def add_details(
+    session: AsyncSession, report_id: uuid.UUID, body: ReportDetails, *, actor: Principal
+) -> ReportResponse:
+    org = actor.organization_id
+    rep = await session.scalar(
+        select(FieldReport)
+        .where(FieldReport.organization_id == org, FieldReport.id == report_id, FieldReport.user_id == actor.user_id)
+        .with_for_update()
+    )
+    if rep is None:
+        raise ReportNotFound()
+    h = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    if rep.details_hash is not None:
+        if rep.details_hash != h:
+            raise ReportConflict("Details were already sent for this report, with a different body.")
+        return ReportResponse.model_validate(rep.details_response)
+    if (body.survey_answers or body.contact_updates) and rep.outcome not in REACHED:
+        raise Unprocessable(
+            "Survey answers and contact updates need a reached person.",
+            details=[{"field": "survey_answers", "message": f"outcome is {rep.outcome}"}],
+        )
+    action = await session.scalar(select(Action).where(Action.organization_id == org, Action.id == rep.action_id))
+    assert action is not None
+    contact = (
+        await session.scalar(
+            select(Contact).where(Contact.organization_id == org, Contact.id == rep.contact_id).with_for_update()
+        )
+        if rep.contact_id
+        else None
+    )
+    answers: dict[str, object] = {}
+    version = None
+    if body.survey_answers:
+        if action.survey_id is None:
+            raise Unprocessable(
+                "This action has no survey.", details=[{"field": "survey_answers", "message": "no survey"}]
+            )
+        s = await surveys.get(session, action.survey_id, organization_id=org)
+        sv = await surveys.version(session, s, body.survey_version)
+        version, answers = sv.version, surveys.validate_answers(sv.questions, body.survey_answers)
+    if contact is not None and body.contact_updates is not None:
+        await _contact_updates(session, contact, body.contact_updates, actor=actor, source=rep.kind)
+    opp_ids = (
+        await opportunities.create_many(
+            session,
+            body.opportunities,
+            actor=actor,
+            contact_id=rep.contact_id,
+            action_id=rep.action_id,
+            report_id=rep.id,
+        )
+        if body.opportunities
+        else []
+    )
+    if answers:
+        await session.execute(
+            pg_insert(SurveyAnswer).values(
+                [
+                    {
+                        "organization_id": org,
+                        "report_id": rep.id,
+                        "question_id": q,
+                        "survey_id": action.survey_id,
+                        "survey_version": version,
+                        "contact_id": rep.contact_id,
+                        "value": v,
+                    }
+                    for q, v in answers.items()
+                ]
+            )
+        )
+    for k in ("consent_given", "comment", "quality", "mobilized"):
+        v = getattr(body, k)
+        if v is not None:
+            setattr(rep, k, v)
+    if answers:
+        rep.survey_id, rep.survey_version = action.survey_id, version
+    if contact is not None:
+        await add_event(
+            session,
+            org,
+            contact.id,
+            kind=rep.kind,
+            actor=actor,
+            action_id=action.id,
+            summary="Details of the conversation",
+            data={"report_id": str(rep.id), "comment": body.comment, "survey": answers or None},
+        )
+    keys = (["mobilized"] if body.mobilized else []) + (["opportunities"] if opp_ids else [])
+    if keys:
+        await _counters(session, org, action.id, keys)
+    first = ReportResponse.model_validate(rep.response)
+    response = first.model_copy(update={"opportunity_ids": [*first.opportunity_ids, *opp_ids]})
+    rep.details_hash, rep.details_response = h, response.model_dump(mode="json")
+    await session.flush()
+    return response
