@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, and_, exists, func, literal, not_, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -116,18 +116,18 @@ def compile_filter(
     c = Contact
     conds: list[ColumnElement[bool]] = [c.organization_id == organization_id]
     if f.zone_ids:
-        from app.models import ZonePiece
+        from app.models import Zone
 
-        conds.append(c.location.is_not(None))
-        conds.append(
-            exists(
-                select(literal(1)).where(
-                    ZonePiece.organization_id == organization_id,
-                    ZonePiece.zone_id.in_(f.zone_ids),
-                    func.ST_Covers(ZonePiece.geom, c.location),
-                )
-            )
+        # The zone's geometry as an InitPlan constant: the GiST index on contacts.location narrows by bounding box
+        # and PostGIS prepares the polygon once for the whole scan (measured faster, on 1M contacts, than joining
+        # the ST_Subdivide pieces, whose scattered heap fetches cost more than they save; pieces serve per-zone
+        # figures). A point on a shared edge is tested once per contact, so never counted twice.
+        area = (
+            select(func.ST_Union(Zone.geom))
+            .where(Zone.organization_id == organization_id, Zone.id.in_(f.zone_ids))
+            .scalar_subquery()
         )
+        conds.append(func.ST_Covers(area, c.location))
     if f.polygon is not None:
         area = parse_area(f.polygon, field=polygon_field)
         conds.append(func.ST_Covers(func.ST_GeomFromEWKT(literal(to_ewkt(area))), c.location))

@@ -31,6 +31,8 @@ def make_engine(url: str, settings: Settings, *, pool_size: int = 10) -> AsyncEn
                 "application_name": "groundgame",
                 "statement_timeout": str(settings.limits.statement_timeout_ms),
                 "idle_in_transaction_session_timeout": "60000",
+                # Short OLTP statements: JIT compilation costs more than it saves (seconds on spatial scans).
+                "jit": "off",
             },
         },
     )

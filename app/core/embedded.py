@@ -91,7 +91,7 @@ class EmbeddedPostgres:
             opts = (
                 f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
                 "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
-                "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB"
+                "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB -c jit=off"
             )
             subprocess.run(
                 _as_pg_user(
