@@ -121,9 +121,11 @@ def _mount_system(app: FastAPI) -> None:
         )
 
     @app.get("/api/v1/config", tags=["system"], operation_id="system-config")
-    async def public_config() -> dict[str, str]:
+    async def public_config(request: Request) -> dict[str, str]:
         """What the PWA needs before login: the map tile URL (a setting) and its attribution."""
         s: Settings = app.state.settings
+        ip = request.client.host if request.client else "?"
+        await app.state.limiter.check(f"public:{ip}", limit=s.limits.public_requests_per_minute * 4)
         return {"map_tile_url": s.map_tile_url, "map_attribution": s.map_attribution}
 
     @app.get("/healthz", tags=["system"], operation_id="system-healthz")

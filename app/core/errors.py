@@ -142,6 +142,21 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
 
+    async def _backing_service(request: Request, exc: Exception) -> JSONResponse:
+        # Registered per class so the 503 is a handled response (the generic handler re-raises after it).
+        if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
+            log.warning("backing service unavailable: %s", type(exc).__name__)
+            return JSONResponse(
+                error_body("service_unavailable", ServiceUnavailable.message),
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
+        log.exception("database error")
+        return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
+
+    for cls in (DBAPIError, OSError, ConnectionError, TimeoutError):
+        app.add_exception_handler(cls, _backing_service)
+
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):

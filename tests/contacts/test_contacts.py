@@ -5,7 +5,7 @@ import io
 import json
 
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
@@ -208,6 +208,20 @@ async def test_gdpr_erasure_leaves_no_identifier(
     assert "ioana@example.org" not in dump and "722123456" not in dump
     actions = (await db.scalars(select(AuditLog.action).where(AuditLog.object_id == cid))).all()
     assert {"contact.gdpr_export", "contact.erased"} <= set(actions)
+    tables = (
+        await db.scalars(
+            text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                "AND table_type = 'BASE TABLE' AND table_name NOT IN ('spatial_ref_sys')"
+            )
+        )
+    ).all()
+    for t in tables:
+        for ident in ("ioana@example.org", "722123456", "Popescu"):
+            n = await db.scalar(text(f'SELECT count(*) FROM "{t}" x WHERE x::text ILIKE :p'), {"p": f"%{ident}%"})
+            assert n == 0, (t, ident)
+    search = await client.post("/api/v1/contacts/search", json={"filter": {"q": "Popescu"}}, headers=h)
+    assert search.json()["items"] == []
 
 
 async def test_export_streams_csv_for_managers_only_and_is_audited(
