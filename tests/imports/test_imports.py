@@ -230,3 +230,62 @@ async def test_cancelled_import_leaves_the_base_unchanged(live_client: AsyncClie
     await asyncio.sleep(1.0)
     assert (await live_client.get(f"/api/v1/imports/{iid}", headers=m.headers)).json()["status"] == "cancelled"
     assert await _contacts(live_db, m) == []
+
+
+async def test_broken_quotes_and_ragged_rows_are_rejected_one_by_one(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    header = ",".join(HEADER).encode()
+    data = (
+        header
+        + b"\nAna,Pop,0733111222,,,,,,,,\nToo,Many,0733111223,,,,,,,,,extra,extra\n"
+        + b'Ion,"Unclosed,0733111224,,,,,,,,\nMaria,Ionescu,0733111225,,,,,,,,\n'
+    )
+    result = await _run(live_client, m, data)
+    assert result["status"] == "done"
+    names = {c.last_name for c in await _contacts(live_db, m)}
+    assert "Pop" in names
+    assert "Many" not in names
+    assert result["rejected"] >= 1
+    rej = await live_client.get(f"/api/v1/imports/{result['id']}/rejected", headers=m.headers)
+    assert "wrong number of columns" in rej.text or "unreadable line" in rej.text
+
+
+async def test_bulk_phone_normalization_agrees_with_the_phonenumbers_library(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    import random
+
+    from app.core.phones import InvalidPhone, normalize
+
+    m = await _manager(live_db)
+    rnd = random.Random(3)
+    formats = [
+        "07{a}{b} {c:03d} {d:03d}",
+        "+40 7{a}{b} {c:03d} {d:03d}",
+        "0040-7{a}{b}-{c:03d}-{d:03d}",
+        "(021) {c:03d} {d:04d}",
+        "+49 30 {c:03d}{d:04d}",
+        "+33 6 {c:03d} {d:03d} 12",
+        "07{a}{b}{c:03d}",
+        "+40 (0) 7{a}{b} {c:03d} {d:03d}",
+    ]
+    rows = []
+    for i in range(300):
+        raw = rnd.choice(formats).format(
+            a=rnd.randint(0, 9), b=rnd.randint(0, 9), c=rnd.randint(0, 999), d=rnd.randint(0, 999)
+        )
+        rows.append([f"P{i}", f"N{i}", raw, f"p{i}@example.org", "", "", "", "", "", "", ""])
+    result = await _run(live_client, m, _csv(rows))
+    assert result["status"] == "done"
+    stored = {c.email: c.mobile_e164 for c in await _contacts(live_db, m)}
+    for r in rows:
+        try:
+            expected: str | None = normalize(r[2], "RO").e164
+        except InvalidPhone:
+            expected = None
+        if expected is None:
+            assert r[3] not in stored, r[2]
+        else:
+            assert stored.get(r[3]) == expected, r[2]
