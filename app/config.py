@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© OpenStreetMap contributors"
+    # A Nominatim-compatible geocoder for imported addresses without coordinates; empty = off.
     geocoder_url: str = ""
+    geocoder_requests_per_second: float = 1.0
     pwa_dist: Path = ROOT / "pwa" / "dist"
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()

@@ -45,7 +45,22 @@ async def purge_expired_tokens(ctx: dict[str, Any]) -> int:
 async def run_import_job(ctx: dict[str, Any], organization_id: str, import_id: str) -> str:
     from app.imports.job import run_import
 
-    return await run_import(ctx["engine"], organization_id, import_id)
+    result = await run_import(ctx["engine"], organization_id, import_id)
+    if result.startswith("done") and ctx["settings"].geocoder_url:
+        await ctx["redis"].enqueue_job("geocode_import_job", organization_id, import_id, _job_id=f"geocode:{import_id}")
+    return result
+
+
+async def geocode_import_job(ctx: dict[str, Any], organization_id: str, import_id: str) -> int:
+    """Off by default: only enqueued when GEOCODER_URL is set (a Nominatim-compatible API)."""
+    from app.imports.geocoder import NominatimGeocoder, geocode_import
+
+    settings = ctx["settings"]
+    geocoder = NominatimGeocoder(settings.geocoder_url, per_second=settings.geocoder_requests_per_second)
+    try:
+        return await geocode_import(ctx["engine"], geocoder, organization_id, import_id)
+    finally:
+        await geocoder.aclose()
 
 
 async def requeue_stale_imports(ctx: dict[str, Any]) -> int:
@@ -69,7 +84,12 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
 
-FUNCTIONS: list[Any] = [purge_expired_tokens, func(run_import_job, timeout=3600, max_tries=3), requeue_stale_imports]
+FUNCTIONS: list[Any] = [
+    purge_expired_tokens,
+    geocode_import_job,
+    func(run_import_job, timeout=3600, max_tries=3),
+    requeue_stale_imports,
+]
 
 
 class WorkerSettings:
