@@ -25,7 +25,7 @@ bench: setup pwa
 	@$(PY) -m bench.run
 
 soak: setup
-	@$(PY) -m bench.soak
+	@$(PY) scripts/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf .data/test-*

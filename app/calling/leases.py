@@ -15,13 +15,17 @@ from app.models import Action
 
 LEASE_MINUTES = 15
 
-# A target can be called: its contact still has a valid number and no phone opt-out (never comes back).
+# A target can be called: its contact still has a valid number and no phone opt-out (never comes back), and
+# nobody is on the phone with that person in another action.
 CALLABLE = """
   t.status IN ('pending', 'callback')
   AND (t.available_at IS NULL OR t.available_at <= now())
   AND (t.lease_expires_at IS NULL OR t.lease_expires_at < now() OR t.lease_user_id = :me)
   AND NOT c.dnc_phone AND coalesce(c.consent_phone, '') <> 'withdrawn'
   AND ((c.mobile_e164 IS NOT NULL AND NOT c.mobile_invalid) OR (c.home_e164 IS NOT NULL AND NOT c.home_invalid))
+  AND NOT EXISTS (SELECT 1 FROM action_targets o WHERE o.organization_id = t.organization_id
+                  AND o.contact_id = t.contact_id AND o.id <> t.id AND o.lease_expires_at > now()
+                  AND o.lease_user_id <> :me)
 """
 
 
@@ -101,29 +105,31 @@ async def claim_next(session: AsyncSession, action: Action, *, me: uuid.UUID) ->
     if action.allow_others:
         scopes.append("t.assignee_user_id <> :me")
     for scope in scopes:
-        row = (
-            await session.execute(
-                text(f"""
-            WITH pick AS (
-              SELECT t.id FROM action_targets t
-              JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
-              WHERE t.organization_id = :o AND t.action_id = :a AND {scope} AND {CALLABLE}
-              ORDER BY t.status = 'callback' DESC, t.available_at NULLS FIRST, t.id
-              LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
-            UPDATE action_targets t SET lease_user_id = :me,
-                   lease_expires_at = now() + make_interval(mins => {LEASE_MINUTES}),
-                   assignee_user_id = coalesce(t.assignee_user_id, :me)
-            FROM pick, contacts c
-            WHERE t.organization_id = :o AND t.id = pick.id AND c.organization_id = t.organization_id
-              AND c.id = t.contact_id
-            RETURNING t.id, t.contact_id, c.first_name, c.last_name, coalesce(c.city, c.postal_code) AS area,
-                      t.status, t.attempts, t.callback_at, t.last_outcome, t.lease_expires_at,
-                      true AS lease_active, NULL AS assignee_name"""),
-                {"o": action.organization_id, "a": action.id, "me": me},
-            )
-        ).first()
-        if row is not None:
-            return _row(row)
+        # Callbacks that are due come first; then pending people in id order (an index walk, no sort).
+        for due in ("t.status = 'callback' AND t.available_at <= now()", "t.status = 'pending'"):
+            row = (
+                await session.execute(
+                    text(f"""
+                WITH pick AS (
+                  SELECT t.id FROM action_targets t
+                  JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
+                  WHERE t.organization_id = :o AND t.action_id = :a AND {scope} AND {due} AND {CALLABLE}
+                  ORDER BY t.id
+                  LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
+                UPDATE action_targets t SET lease_user_id = :me,
+                       lease_expires_at = now() + make_interval(mins => {LEASE_MINUTES}),
+                       assignee_user_id = coalesce(t.assignee_user_id, :me)
+                FROM pick, contacts c
+                WHERE t.organization_id = :o AND t.id = pick.id AND c.organization_id = t.organization_id
+                  AND c.id = t.contact_id
+                RETURNING t.id, t.contact_id, c.first_name, c.last_name, coalesce(c.city, c.postal_code) AS area,
+                          t.status, t.attempts, t.callback_at, t.last_outcome, t.lease_expires_at,
+                          true AS lease_active, NULL AS assignee_name"""),
+                    {"o": action.organization_id, "a": action.id, "me": me},
+                )
+            ).first()
+            if row is not None:
+                return _row(row)
     raise NoTargetAvailable()
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("groundgame.errors")
@@ -106,7 +107,7 @@ def _status_codes() -> dict[int, str]:
 
 
 def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):  # pool exhausted = overloaded
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -154,7 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("database error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
 
-    for cls in (DBAPIError, OSError, ConnectionError, TimeoutError):
+    for cls in (DBAPIError, PoolTimeout, OSError, ConnectionError, TimeoutError):
         app.add_exception_handler(cls, _backing_service)
 
     @app.exception_handler(Exception)

@@ -130,7 +130,8 @@ class ActionTarget(Base):
             ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
         ),
         Index(None, "organization_id", "action_id", "contact_id", unique=True),
-        Index(None, "organization_id", "action_id", "assignee_user_id", "status"),
+        Index("ix_action_targets_claim_assignee", "organization_id", "action_id", "assignee_user_id", "status", "id"),
+        Index("ix_action_targets_claim_status", "organization_id", "action_id", "status", "id"),
         Index(None, "organization_id", "contact_id"),
     )
 

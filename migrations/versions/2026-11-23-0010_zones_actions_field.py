@@ -249,10 +249,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_action_targets")),
     )
+    # Claims walk these in id order: mine / the pool by assignee, team-mates' by status.
     op.create_index(
-        op.f("ix_action_targets_organization_id_action_id_assignee_user_id_status"),
+        "ix_action_targets_claim_assignee",
         "action_targets",
-        ["organization_id", "action_id", "assignee_user_id", "status"],
+        ["organization_id", "action_id", "assignee_user_id", "status", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_action_targets_claim_status",
+        "action_targets",
+        ["organization_id", "action_id", "status", "id"],
         unique=False,
     )
     op.create_index(
@@ -567,9 +574,8 @@ def downgrade() -> None:
     op.drop_table("action_volunteers")
     op.drop_index(op.f("ix_action_targets_organization_id_contact_id"), table_name="action_targets")
     op.drop_index(op.f("ix_action_targets_organization_id_action_id_contact_id"), table_name="action_targets")
-    op.drop_index(
-        op.f("ix_action_targets_organization_id_action_id_assignee_user_id_status"), table_name="action_targets"
-    )
+    op.drop_index("ix_action_targets_claim_status", table_name="action_targets")
+    op.drop_index("ix_action_targets_claim_assignee", table_name="action_targets")
     op.drop_table("action_targets")
     op.drop_table("action_documents")
     op.drop_table("action_counters")
