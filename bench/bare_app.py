@@ -4,8 +4,8 @@ no middleware). Run by the bench under uvicorn with the same number of workers a
 
     BARE_DSN=postgresql://groundgame_app:…@127.0.0.1:PORT/db uvicorn bench.bare_app:app --workers 4
 
-Per step, one statement each for: auth (token → user, org, role), tenant, then the work:
-  next:   claim = UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) RETURNING
+Per call: auth = 2 statements (token → user + organization, setting the tenant; membership), then the work:
+  next:   claim = UPDATE … WHERE id = coalesce(mine, pool) (each SELECT … FOR UPDATE SKIP LOCKED) RETURNING
   start:  lease + phone reveal in one statement (UPDATE … RETURNING joined to contacts), audit row
   report: idempotent insert of the report (ON CONFLICT DO NOTHING), then target + answers + event + opportunities +
           counter in one statement (data-modifying CTEs).
@@ -28,22 +28,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 AUTH = """
-SELECT t.user_id, t.organization_id, m.role, set_config('app.organization_id', t.organization_id::text, true)
+SELECT t.user_id, t.organization_id, set_config('app.organization_id', t.organization_id::text, true)
 FROM auth_tokens t JOIN users u ON u.id = t.user_id
-JOIN memberships m ON m.organization_id = t.organization_id AND m.user_id = t.user_id
 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.is_active
 """
+ROLE = "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2"
 NEXT = """
+WITH mine AS (
+    SELECT id FROM action_targets
+    WHERE organization_id = $1 AND action_id = $2 AND assignee_user_id = $3 AND status IN ('pending', 'callback')
+      AND (available_at IS NULL OR available_at <= now()) AND (lease_expires_at IS NULL OR lease_expires_at < now())
+    ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED),
+pool AS (
+    SELECT id FROM action_targets
+    WHERE organization_id = $1 AND action_id = $2 AND assignee_user_id IS NULL AND status IN ('pending', 'callback')
+      AND (available_at IS NULL OR available_at <= now()) AND (lease_expires_at IS NULL OR lease_expires_at < now())
+    ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
 UPDATE action_targets t SET lease_user_id = $3, lease_expires_at = now() + interval '15 minutes',
        status = 'in_progress'
-WHERE t.organization_id = $1 AND t.id = (
-    SELECT id FROM action_targets
-    WHERE organization_id = $1 AND action_id = $2 AND status IN ('pending', 'callback')
-      AND (available_at IS NULL OR available_at <= now())
-      AND (lease_expires_at IS NULL OR lease_expires_at < now())
-      AND (assignee_user_id = $3 OR assignee_user_id IS NULL)
-    ORDER BY assignee_user_id NULLS LAST, seq
-    LIMIT 1 FOR UPDATE SKIP LOCKED)
+WHERE t.organization_id = $1 AND t.id = COALESCE((SELECT id FROM mine), (SELECT id FROM pool))
 RETURNING t.id, t.contact_id
 """
 START = """
@@ -73,8 +76,10 @@ WITH tgt AS (
   WHERE organization_id = $1 AND id = $2 RETURNING action_id, contact_id),
 ans AS (
   INSERT INTO survey_answers (organization_id, report_id, question_id, survey_id, survey_version, contact_id, value)
-  SELECT $1, $3, a.key, $7, 1, (SELECT contact_id FROM tgt), a.value FROM jsonb_each($6::jsonb) a
-  WHERE $7::uuid IS NOT NULL),
+  SELECT $1, $3, a->>'question_id', ac.survey_id, $7, tgt.contact_id, a->'value'
+  FROM tgt JOIN actions ac ON ac.organization_id = $1 AND ac.id = tgt.action_id,
+       jsonb_array_elements($6::jsonb) a
+  WHERE ac.survey_id IS NOT NULL),
 ev AS (
   INSERT INTO contact_events (organization_id, contact_id, kind, actor_user_id, action_id, summary)
   SELECT $1, contact_id, 'call', $5, action_id, $4 FROM tgt),
@@ -95,7 +100,11 @@ _pool: asyncpg.Pool | None = None
 async def startup() -> None:
     global _pool
     _pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2,
-                                      max_size=int(os.environ.get("BARE_POOL", "20")))
+                                      max_size=int(os.environ.get("BARE_POOL", "20")), reset=_no_reset)
+
+
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    """Every request runs in its own transaction and sets nothing outside it: no RESET ALL round trip."""
 
 
 async def shutdown() -> None:
@@ -109,7 +118,11 @@ def _token(request: Request) -> str:
 
 
 async def _auth(conn: asyncpg.Connection, request: Request) -> asyncpg.Record | None:
-    return await conn.fetchrow(AUTH, _token(request))
+    """Token → user and organization (tenant set in the same statement), then the membership (under RLS)."""
+    me = await conn.fetchrow(AUTH, _token(request))
+    if me is None or await conn.fetchval(ROLE, me["organization_id"], me["user_id"]) is None:
+        return None
+    return me
 
 
 def _err(status: int, code: str) -> JSONResponse:
@@ -154,7 +167,6 @@ async def report(request: Request) -> Response:
     rid = uuid.UUID(body["id"])
     tid = uuid.UUID(request.path_params["target_id"])
     response = {"id": str(rid), "target_id": str(tid), "outcome": body["outcome"]}
-    survey = body.get("survey") or {}
     async with _pool.acquire() as conn, conn.transaction():
         me = await _auth(conn, request)
         if me is None:
@@ -171,8 +183,7 @@ async def report(request: Request) -> Response:
                 return _err(409, "idempotency_conflict")
             return JSONResponse(json.loads(prev["response"]))
         await conn.execute(REPORT_EFFECTS, me["organization_id"], tid, rid, body["outcome"], me["user_id"],
-                           json.dumps(survey.get("answers", {})),
-                           uuid.UUID(survey["survey_id"]) if survey.get("survey_id") else None,
+                           json.dumps(body.get("survey_answers") or []), body.get("survey_version") or 1,
                            json.dumps(body.get("opportunities") or []))
     return JSONResponse(response, status_code=201)
 

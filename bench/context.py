@@ -25,6 +25,7 @@ class Ctx:
     seed: int
     smoke: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)   # results one workload hands to another
 
     @property
     def org_id(self) -> str:

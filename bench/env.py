@@ -59,6 +59,7 @@ def _pick_port(saved: Path) -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is not "taken"
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -72,10 +73,23 @@ class BenchServices:
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.started: list[str] = []
+        self._lock: Any = None
         pg_port = _pick_port(self.data_dir / "pg.port")
         self.pg = EmbeddedPostgres(self.data_dir / "pg", pg_port, database="postgres")
         rd_port = _pick_port(self.data_dir / "redis.port")
         self.redis = EmbeddedRedis(self.data_dir / "redis", rd_port)
+
+    def lock(self) -> None:
+        """One run at a time per data dir (a second `make bench` waits instead of stopping the first one's cluster)."""
+        import fcntl
+
+        self._lock = open(self.data_dir / "run.lock", "w")  # noqa: SIM115 (held for the process's life)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[bench] another bench run holds {self.data_dir / 'run.lock'}: waiting", flush=True)
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def start(self) -> None:
         # A saved port taken by something else (and our cluster not running): pick another one.
@@ -84,12 +98,15 @@ class BenchServices:
             self.pg.port = _pick_port(self.data_dir / "pg.port")
         was_running = self.pg.running()
         self.pg.start()
+        if not was_running:
+            self.started.append("pg")
         self._ensure_stat_statements(restart=not was_running)
         if not port_open(self.redis.port) or not (self.redis.data_dir / "redis.pid").exists():
             if not _port_free(self.redis.port):
                 (self.data_dir / "redis.port").unlink(missing_ok=True)
                 self.redis.port = _pick_port(self.data_dir / "redis.port")
             self.redis.start()
+            self.started.append("redis")
 
     def _ensure_stat_statements(self, restart: bool) -> None:
         """pg_stat_statements (statements per API call in the calling workload) needs a preload and a restart:
@@ -101,9 +118,12 @@ class BenchServices:
             self.pg.stop("fast")
             self.pg.start()
 
-    def stop(self) -> None:
-        self.redis.stop()
-        self.pg.stop("fast")
+    def stop(self, *, only_started: bool = False) -> None:
+        """Stop Redis and the cluster (only_started: only what this process started)."""
+        if not only_started or "redis" in self.started:
+            self.redis.stop()
+        if not only_started or "pg" in self.started:
+            self.pg.stop("fast")
 
     # DSNs: asyncpg style (dsn) and SQLAlchemy style (url).
     def dsn(self, database: str, *, superuser: bool = True) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,44 +134,59 @@ def _b(a: np.ndarray) -> list[str]:
     return ["t" if x else "f" for x in a.tolist()]
 
 
-def contact_copy_chunks(p: ppl.People, org_id: str) -> list[bytes]:
-    """COPY text format (no value contains a tab, newline or backslash by construction)."""
-    n = p.n
-    country = ["RO"] * n
-    org = [org_id] * n
-    loc = _ewkb_hex(p.lon, p.lat)
-    tags = ["{" + ",".join(t) + "}" for t in p.tags]
-    support = [N if s == 0 else str(s) for s in p.support_level.tolist()]
-    cols = [
-        org, p.uuid_hex, p.first_name, p.last_name, map(_t, p.mobile_e164), map(_t, p.mobile_raw),
-        _b(p.mobile_invalid), map(_t, p.home_e164), map(_t, p.home_raw), map(_t, p.email), p.street,
-        p.street_number, map(_t, p.building), p.postal_code, p.city, country, loc,
-        map(str, p.birth_year.tolist()), p.gender, p.language, support, _b(p.is_donor), _b(p.is_volunteer),
-        _b(p.is_member), tags, p.source, _b(p.dnc_phone), _b(p.dnc_sms), _b(p.dnc_email), _b(p.dnc_visit),
-        map(_t, p.consent_email), map(_t, p.consent_sms), map(_t, p.consent_phone), map(_t, p.consent_data_processing),
-        p.created_at, p.created_at,
-    ]
-    rows = list(map("\t".join, zip(*cols, strict=True)))
-    return [("\n".join(rows[i:i + CHUNK]) + "\n").encode() for i in range(0, n, CHUNK)]
+def contact_copy_chunks(p: ppl.People, org_id: str) -> Iterator[bytes]:
+    """COPY text format, CHUNK rows at a time (no value contains a tab, newline or backslash by construction)."""
+    for lo in range(0, p.n, CHUNK):
+        hi = min(p.n, lo + CHUNK)
+        sl = slice(lo, hi)
+        n = hi - lo
+        loc = _ewkb_hex(p.lon[sl], p.lat[sl])
+        tags = ["{" + ",".join(t) + "}" for t in p.tags[sl]]
+        support = [N if s == 0 else str(s) for s in p.support_level[sl].tolist()]
+        cols = [
+            [org_id] * n, p.uuid_hex[sl], p.first_name[sl], p.last_name[sl], map(_t, p.mobile_e164[sl]),
+            map(_t, p.mobile_raw[sl]), _b(p.mobile_invalid[sl]), map(_t, p.home_e164[sl]), map(_t, p.home_raw[sl]),
+            map(_t, p.email[sl]), p.street[sl], p.street_number[sl], map(_t, p.building[sl]), p.postal_code[sl],
+            p.city[sl], ["RO"] * n, loc, map(str, p.birth_year[sl].tolist()), p.gender[sl], p.language[sl], support,
+            _b(p.is_donor[sl]), _b(p.is_volunteer[sl]), _b(p.is_member[sl]), tags, p.source[sl], _b(p.dnc_phone[sl]),
+            _b(p.dnc_sms[sl]), _b(p.dnc_email[sl]), _b(p.dnc_visit[sl]), map(_t, p.consent_email[sl]),
+            map(_t, p.consent_sms[sl]), map(_t, p.consent_phone[sl]), map(_t, p.consent_data_processing[sl]),
+            p.created_at[sl], p.created_at[sl],
+        ]
+        yield ("\n".join(map("\t".join, zip(*cols, strict=True))) + "\n").encode()
 
 
-def consent_copy_chunks(p: ppl.People, org_id: str) -> tuple[list[bytes], int]:
-    out: list[str] = []
-    proof = {"import": "Voter file 2023, consent form scanned", "app": "Recorded in app", "petition":
-             "Petition signature checkbox", "call": "Verbal consent on call", "visit": "Consent at the door"}
-    for ch, vals in (("email", p.consent_email), ("sms", p.consent_sms), ("phone", p.consent_phone),
-                     ("data_processing", p.consent_data_processing)):
-        for i, v in enumerate(vals):
-            if v is not None:
-                src = p.source[i]
-                out.append(f"{org_id}\t{p.uuid_hex[i]}\t{ch}\t{v}\t{src}\t{proof[src]}\t{p.created_at[i]}")
-    return [("\n".join(out[i:i + CHUNK]) + "\n").encode() for i in range(0, len(out), CHUNK)], len(out)
+PROOF = {"import": "Voter file 2023, consent form scanned", "app": "Recorded in app",
+         "petition": "Petition signature checkbox", "call": "Verbal consent on call", "visit": "Consent at the door"}
 
 
-async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], chunks: list[bytes]) -> None:
-    async def source() -> Any:
-        for c in chunks:
-            yield c
+def consent_copy_chunks(p: ppl.People, org_id: str, counter: list[int]) -> Iterator[bytes]:
+    """One consent_log row per channel with a recorded state (the contacts' current consent is derived from it)."""
+    for lo in range(0, p.n, CHUNK):
+        out: list[str] = []
+        for ch, vals in (("email", p.consent_email), ("sms", p.consent_sms), ("phone", p.consent_phone),
+                         ("data_processing", p.consent_data_processing)):
+            for i in range(lo, min(p.n, lo + CHUNK)):
+                v = vals[i]
+                if v is not None:
+                    src = p.source[i]
+                    out.append(f"{org_id}\t{p.uuid_hex[i]}\t{ch}\t{v}\t{src}\t{PROOF[src]}\t{p.created_at[i]}")
+        counter[0] += len(out)
+        if out:
+            yield ("\n".join(out) + "\n").encode()
+
+
+async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], chunks: Iterator[bytes]) -> None:
+    """COPY FROM STDIN; the next chunk is built in a thread while the previous one is on its way to the server."""
+
+    async def source() -> AsyncIterator[bytes]:
+        nxt = asyncio.create_task(asyncio.to_thread(next, chunks, None))
+        while True:
+            chunk = await nxt
+            if chunk is None:
+                return
+            nxt = asyncio.create_task(asyncio.to_thread(next, chunks, None))
+            yield chunk
 
     await conn.copy_to_table(table, source=source(), columns=columns, format="text")
 
@@ -313,22 +329,21 @@ async def generate_database(services: BenchServices, size: int, seed: int, *, fo
         t = time.perf_counter()
         streets = ppl.make_streets(seed, size)
         p = ppl.population(seed, size, stream=0, streets=streets)
-        contact_chunks = contact_copy_chunks(p, org_id)
-        consent_chunks, n_consents = consent_copy_chunks(p, org_id)
         timings["python"] = round(time.perf_counter() - t, 1)
-        log(f"{size:,} contacts built in Python in {timings['python']}s")
+        log(f"{size:,} people generated in {timings['python']}s")
         contact_idx = await _index_defs(conn, "contacts")
         consent_idx = await _index_defs(conn, "consent_log")
         for name, _ in contact_idx + consent_idx:
             await conn.execute(f'DROP INDEX "{name}"')
         t = time.perf_counter()
-        await _copy(conn, "contacts", CONTACT_COLUMNS, contact_chunks)
+        await _copy(conn, "contacts", CONTACT_COLUMNS, contact_copy_chunks(p, org_id))
         timings["copy_contacts"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
+        n_consents_box = [0]
         await _copy(conn, "consent_log", ["organization_id", "contact_id", "channel", "status", "source", "proof",
-                                          "recorded_at"], consent_chunks)
+                                          "recorded_at"], consent_copy_chunks(p, org_id, n_consents_box))
+        n_consents = n_consents_box[0]
         timings["copy_consents"] = round(time.perf_counter() - t, 1)
-        del contact_chunks, consent_chunks
         tag_rows = [(org_id, name) for name, _ in ppl.vocab.TAGS]
         await conn.executemany("INSERT INTO tags (organization_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                                tag_rows)
@@ -524,6 +539,7 @@ def size_from_env(default: int = DEFAULT_SIZE) -> int:
 async def _main(args: argparse.Namespace) -> None:
     if not args.csv_only:
         services = BenchServices()
+        services.lock()
         services.start()
         try:
             marker = await generate_database(services, args.size, args.seed, force=args.force)

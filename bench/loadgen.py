@@ -56,7 +56,7 @@ class Server:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await c.get(self.url + "/healthz", timeout=1)).status_code == 200:
                         # every worker up: a few more probes
-                        await asyncio.sleep(0.5 * self.workers)
+                        await asyncio.sleep(0.25 * self.workers)
                         return
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"{self.target} did not answer /healthz in {wait_s}s")
@@ -127,10 +127,11 @@ def report_body(rng: random.Random, survey: dict[str, Any] | None, opp_type: str
         body["outcome_text"] = "Număr de firmă"
     if outcome == "answered":
         body.update({"comment": rng.choice(COMMENTS), "quality": rng.randint(1, 5), "mobilized": rng.random() < 0.3,
-                     "consent_given": rng.random() < 0.6})
+                     "consent_given": True})
         if survey:
-            body["survey"] = {"survey_id": survey["id"], "version": 1,
-                              "answers": {"q1": rng.choice(["da", "nu", "nu știu"]), "q2": rng.randint(1, 5)}}
+            body["survey_version"] = 1
+            body["survey_answers"] = [{"question_id": "q1", "value": rng.choice(["da", "nu", "nu_stiu"])},
+                                      {"question_id": "q2", "value": rng.randint(1, 5)}]
         if opp_type and rng.random() < 0.2:
             body["opportunities"] = [{"type_id": opp_type, "note": "Vrea să fie voluntar"}]
     return body
@@ -161,7 +162,10 @@ async def run_load(base_url: str, tokens: list[str], action_id: str, seconds: fl
             rng = random.Random(seed * 100_003 + i)
             h = {"Authorization": f"Bearer {token}"}
             await asyncio.sleep(rng.random() * 0.2)  # people do not all press the button in the same millisecond
+            errors_before = len(res.errors)
             while time.perf_counter() < deadline:
+                if len(res.errors) - errors_before > 20:
+                    return  # this volunteer gives up; the errors are counted
                 r = await call("next", f"/api/v1/actions/{action_id}/calls/next", h)
                 if r is None:
                     continue

@@ -19,8 +19,8 @@ from shapely.geometry import shape
 
 from bench import vocab
 
-SHARED_DATA = Path("/work/shared/data")
-SECTORS_FILE = SHARED_DATA / "bucharest-sectors.geojson"
+# The real sector boundaries (ANCPI, OGL-ROU 1.0) ship with the app for the demo seed.
+SECTORS_FILE = Path(__file__).resolve().parent.parent / "app" / "seed_data" / "bucharest-sectors.geojson"
 YEAR = 2026  # fixed "now" so the data does not depend on the day it is generated
 M_PER_DEG_LAT = 111_320.0
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(44.43))

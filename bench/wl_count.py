@@ -38,7 +38,7 @@ async def run(ctx: Ctx) -> list[Row]:
     tags = ["pensions"]
     name = f"count: {feat['properties']['name']} ({feat['properties']['vertices']} vertices) + tag + has_phone"
     bar = "<= 1.2x bare + 10 ms"
-    reps = ctx.reps(15, 3)
+    reps = ctx.reps(9, 3)
     conn = await ctx.app_conn()
     try:
         async with ctx.asgi_client() as (app, client):

@@ -147,7 +147,11 @@ async def run(ctx: Ctx) -> list[Row]:
     rows.append(Row("import", "import worker peak RSS", first["maxrss_mb"], 300, "MB", first["maxrss_mb"] / 300,
                     "<= 300 MB", first["maxrss_mb"] <= 300,
                     f"{first['rss_before_mb']:.0f} MB after worker startup"))
-    # Re-import of the same file: must add nothing.
+    # Re-import of the same file: must add nothing (only meaningful once the first import went through).
+    if imp.get("status") != "done":
+        rows.append(unavailable("import", "re-import of the same file: contacts added",
+                                f"the first import ended {imp.get('status')}: {imp.get('error')}", bar="adds 0 rows"))
+        return rows
     async with ctx.asgi_client() as (_app, client):
         iid2, upload2_s = await create_import(ctx, client, path)
     second = await run_job(ctx, iid2)

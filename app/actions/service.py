@@ -188,6 +188,15 @@ async def refresh_targets(session: AsyncSession, a: Action, *, actor: Principal)
 
 async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor: Principal) -> Action:
     data = body.model_dump(exclude_unset=True)
+    nulls = [
+        k
+        for k in ("title", "description", "brief", "status", "allow_others", "max_attempts", "retry_delay_minutes")
+        if k in data and data[k] is None
+    ]
+    if nulls:
+        raise Unprocessable(
+            "These fields cannot be null.", details=[{"field": k, "message": "cannot be null"} for k in nulls]
+        )
     await _check_refs(session, a.organization_id, survey_id=data.get("survey_id"), teams=data.get("team_ids") or [])
     for k in (
         "title",

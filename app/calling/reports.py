@@ -22,7 +22,7 @@ from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactCreate, ContactUpdate
 from app.contacts.service import _apply, org_region
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.models import Action, ActionCounter, Contact, FieldReport, SurveyAnswer
+from app.models import Action, ActionCounter, ActionTarget, Contact, FieldReport, Survey, SurveyAnswer, SurveyVersion
 from app.opportunities import service as opportunities
 from app.surveys import service as surveys
 
@@ -60,16 +60,43 @@ async def replay(session: AsyncSession, org: uuid.UUID, report_id: uuid.UUID, h:
     return ReportResponse.model_validate(row.response)
 
 
+_VERSIONS: dict[tuple[uuid.UUID, uuid.UUID, int], list[dict[str, Any]]] = {}
+
+
 async def _survey(
     session: AsyncSession, action: Action, body: CallReport | VisitReport
 ) -> tuple[int | None, dict[str, Any]]:
+    """Validate the answers against the survey version used. A version never changes once answered, so its
+    questions are cached per process (a statement saved per report)."""
     if not body.survey_answers:
         return None, {}
     if action.survey_id is None:
         raise Unprocessable("This action has no survey.", details=[{"field": "survey_answers", "message": "no survey"}])
-    s = await surveys.get(session, action.survey_id, organization_id=action.organization_id)
-    sv = await surveys.version(session, s, body.survey_version)
-    return sv.version, surveys.validate_answers(sv.questions, body.survey_answers)
+    questions = _VERSIONS.get((action.organization_id, action.survey_id, body.survey_version or 0))
+    version = body.survey_version
+    if questions is None:
+        row = (
+            await session.execute(
+                select(SurveyVersion.version, SurveyVersion.questions)
+                .join(
+                    Survey,
+                    (Survey.organization_id == SurveyVersion.organization_id) & (Survey.id == SurveyVersion.survey_id),
+                )
+                .where(
+                    SurveyVersion.organization_id == action.organization_id,
+                    SurveyVersion.survey_id == action.survey_id,
+                    SurveyVersion.version == (body.survey_version or Survey.current_version),
+                )
+            )
+        ).first()
+        if row is None:
+            raise Unprocessable(
+                "Unknown survey version.", details=[{"field": "survey_version", "message": "not found"}]
+            )
+        version, questions = row.version, row.questions
+        if len(_VERSIONS) < 10_000:
+            _VERSIONS[(action.organization_id, action.survey_id, row.version)] = questions
+    return version, surveys.validate_answers(questions, body.survey_answers)
 
 
 async def _contact_updates(
@@ -252,17 +279,19 @@ async def report_call(
         return previous
     row = (
         await session.execute(
-            text("""
-        SELECT t.id, t.action_id, t.contact_id, t.lease_user_id, t.attempts, t.status
-        FROM action_targets t WHERE t.organization_id = :o AND t.id = :t FOR UPDATE"""),
-            {"o": org, "t": target_id},
+            select(ActionTarget.contact_id, ActionTarget.lease_user_id, ActionTarget.attempts, Action)
+            .join(
+                Action, (Action.organization_id == ActionTarget.organization_id) & (Action.id == ActionTarget.action_id)
+            )
+            .where(ActionTarget.organization_id == org, ActionTarget.id == target_id)
+            .with_for_update(of=ActionTarget)
         )
     ).first()
     if row is None:
         raise NotFound("Target not found.", details=[{"field": "target_id", "message": "not found"}])
     if row.lease_user_id != actor.user_id:
         raise TargetNotLeased()
-    action = await session.scalar(select(Action).where(Action.organization_id == org, Action.id == row.action_id))
+    action = row.Action
     contact = await session.scalar(
         select(Contact).where(Contact.organization_id == org, Contact.id == row.contact_id).with_for_update()
     )

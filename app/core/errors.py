@@ -106,6 +106,18 @@ def _status_codes() -> dict[int, str]:
     }
 
 
+# PostgreSQL refuses NUL in text and jsonb: invalid input, not a server error.
+_BAD_TEXT = {"22021", "22P05"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    for e in (getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        code = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):  # pool exhausted = overloaded
         return True
@@ -145,6 +157,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _backing_service(request: Request, exc: Exception) -> JSONResponse:
         # Registered per class so the 503 is a handled response (the generic handler re-raises after it).
+        if _sqlstate(exc) in _BAD_TEXT:
+            return JSONResponse(
+                error_body("validation_error", "Text may not contain NUL (\\u0000) characters."), status_code=422
+            )
         if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
             log.warning("backing service unavailable: %s", type(exc).__name__)
             return JSONResponse(

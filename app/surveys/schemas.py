@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -61,7 +61,7 @@ class SurveyRead(BaseModel):
     id: uuid.UUID
     title: str
     version: int
-    questions: list[dict[str, Any]]
+    questions: list[Question]
     created_at: datetime
 
 

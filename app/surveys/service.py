@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.errors import NotFound, Unprocessable
 from app.models import Survey, SurveyAnswer, SurveyVersion
-from app.surveys.schemas import AnswerIn, QuestionResult, SurveyCreate, SurveyRead, SurveyResults
+from app.surveys.schemas import AnswerIn, Question, QuestionResult, SurveyCreate, SurveyRead, SurveyResults
 
 
 class SurveyNotFound(NotFound):
@@ -46,7 +46,13 @@ async def version(session: AsyncSession, s: Survey, v: int | None = None) -> Sur
 
 async def read(session: AsyncSession, s: Survey, v: int | None = None) -> SurveyRead:
     sv = await version(session, s, v)
-    return SurveyRead(id=s.id, title=s.title, version=sv.version, questions=sv.questions, created_at=s.created_at)
+    return SurveyRead(
+        id=s.id,
+        title=s.title,
+        version=sv.version,
+        questions=[Question.model_validate(q) for q in sv.questions],
+        created_at=s.created_at,
+    )
 
 
 async def create(session: AsyncSession, body: SurveyCreate, *, actor: Principal) -> SurveyRead:

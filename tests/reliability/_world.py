@@ -61,7 +61,6 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
             "support_level": 2,
             "consents": [{"channel": "phone", "status": "granted", "source": "app"}],
         }
-        nat = [v % (len(tag) * 7 + i) for v in (mobile, home) if v]  # noqa: F841 (kept for readability)
         if mobile:
             body["mobile"] = mobile % (100 + len(tag) * 10 + i)
         if home:
@@ -83,7 +82,10 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
 
     team = _ok(
         await call(
-            "POST", "/api/v1/teams", mgr, json={"name": f"Team {tag}", "leader_user_id": str(people["team_leader"].user_id)}
+            "POST",
+            "/api/v1/teams",
+            mgr,
+            json={"name": f"Team {tag}", "leader_user_id": str(people["team_leader"].user_id)},
         ),
         201,
     )
@@ -156,15 +158,17 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     start = await client.post(f"/api/v1/calls/{nxt['id']}/start", headers=vol.headers)
     _ok(start, 200)
     assert PHONE_RE.search(start.text), start.text
+    d.params["report_id"] = str(uuid.uuid4())
     report = _ok(
         await call(
             "POST",
             f"/api/v1/calls/{nxt['id']}/report",
             vol.headers,
             json={
-                "id": str(uuid.uuid4()),
-                "outcome": "reached",
-                "survey_answers": {"worried": True},
+                "id": d.params["report_id"],
+                "outcome": "answered",
+                "consent_given": True,
+                "survey_answers": [{"question_id": "worried", "value": True}],
                 "comment": f"Comment {tag}",
                 "opportunities": [{"type_id": otype["id"], "note": f"Note {tag}"}],
             },
@@ -210,7 +214,9 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     d.params["export_id"] = exp["id"]
 
     inv = _ok(
-        await call("POST", "/api/v1/invitations", admin, json={"email": f"invitee.{low}@example.net", "role": "volunteer"}),
+        await call(
+            "POST", "/api/v1/invitations", admin, json={"email": f"invitee.{low}@example.net", "role": "volunteer"}
+        ),
         201,
     )
     d.params["invitation_id"] = inv["id"]

@@ -11,9 +11,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List Actions */
         get: operations["actions-list"];
         put?: never;
-        post?: never;
+        /** Create Action */
+        post: operations["actions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview
+         * @description Count, bounding box and a sample for a filter: fast enough to follow a polygon being drawn.
+         */
+        post: operations["actions-preview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -27,9 +49,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Read Action */
         get: operations["actions-read"];
         put?: never;
         post?: never;
+        /** Delete Action */
+        delete: operations["actions-delete"];
+        options?: never;
+        head?: never;
+        /** Update Action */
+        patch: operations["actions-update"];
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign */
+        post: operations["actions-assign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -43,6 +85,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Calls Mine */
         get: operations["calls-mine"];
         put?: never;
         post?: never;
@@ -61,6 +104,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Calls Next
+         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates'.
+         */
         post: operations["calls-next"];
         delete?: never;
         options?: never;
@@ -75,7 +122,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Calls Others */
         get: operations["calls-others"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Document */
+        post: operations["actions-documents-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Document
+         * @description Served only to people on the action (and staff).
+         */
+        get: operations["actions-documents-read"];
         put?: never;
         post?: never;
         delete?: never;
@@ -91,8 +176,50 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Get Participation */
+        get: operations["actions-participation-read"];
+        /** Set Participation */
+        put: operations["actions-participation-set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/refresh-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         get?: never;
-        put: operations["actions-participation-update"];
+        put?: never;
+        /**
+         * Refresh Targets
+         * @description Targets are a snapshot; this adds contacts that match the filter now.
+         */
+        post: operations["actions-refresh-targets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Action Stats
+         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters.
+         */
+        get: operations["actions-stats"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -109,7 +236,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["canvassing-visits-create"];
+        /** Report Visit */
+        post: operations["visits-create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -123,7 +251,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["canvassing-walklist"];
+        /** Get Walklist */
+        get: operations["actions-walklist"];
         put?: never;
         post?: never;
         delete?: never;
@@ -209,6 +338,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Report Call
+         * @description Outcome, consent, survey, contact updates, comment, quality, mobilized, opportunities. Idempotent on
+         *     `id`: the same body again returns the first response; another body with the same id is a 409.
+         */
         post: operations["calls-report"];
         delete?: never;
         options?: never;
@@ -225,6 +359,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Start Call
+         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited.
+         */
         post: operations["calls-start"];
         delete?: never;
         options?: never;
@@ -239,7 +377,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["config-read"];
+        /**
+         * Public Config
+         * @description What the PWA needs before login: the map tile URL (a setting) and its attribution.
+         */
+        get: operations["system-config"];
         put?: never;
         post?: never;
         delete?: never;
@@ -491,6 +633,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Imports */
+        get: operations["imports-list"];
+        put?: never;
+        /** Create Import */
+        post: operations["imports-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview
+         * @description Detected encoding and delimiter, the header and the first rows, and a suggested mapping.
+         */
+        post: operations["imports-preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Import */
+        get: operations["imports-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Import */
+        post: operations["imports-cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}/rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rejected */
+        get: operations["imports-rejected"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations": {
         parameters: {
             query?: never;
@@ -584,9 +815,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List Opportunities */
         get: operations["opportunities-list"];
         put?: never;
-        post?: never;
+        /** Create Opportunity */
+        post: operations["opportunities-create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -600,13 +833,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Read Opportunity */
+        get: operations["opportunities-read"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        /** Update Opportunity */
         patch: operations["opportunities-update"];
+        trace?: never;
+    };
+    "/api/v1/opportunities/{opportunity_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Comments */
+        get: operations["opportunities-comments-list"];
+        put?: never;
+        /** Add Comment */
+        post: operations["opportunities-comments-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/opportunity-types": {
@@ -616,9 +869,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List Types */
         get: operations["opportunity-types-list"];
         put?: never;
-        post?: never;
+        /** Create Type */
+        post: operations["opportunity-types-create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -640,6 +895,26 @@ export interface paths {
         head?: never;
         /** Update Organization */
         patch: operations["organization-update"];
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Details
+         * @description The rest of a call or visit sent after its outcome (step by step online). Idempotent.
+         */
+        post: operations["reports-details"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/segments": {
@@ -677,6 +952,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/surveys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Surveys */
+        get: operations["surveys-list"];
+        put?: never;
+        /** Create Survey */
+        post: operations["surveys-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/surveys/{survey_id}": {
         parameters: {
             query?: never;
@@ -684,7 +977,29 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Read Survey
+         * @description Any member may read a survey's questions (volunteers render it in the call flow).
+         */
         get: operations["surveys-read"];
+        /** Replace Survey */
+        put: operations["surveys-replace"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/{survey_id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Survey Results */
+        get: operations["surveys-results"];
         put?: never;
         post?: never;
         delete?: never;
@@ -835,6 +1150,77 @@ export interface paths {
         patch: operations["users-update"];
         trace?: never;
     };
+    "/api/v1/zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Zones */
+        get: operations["zones-list"];
+        put?: never;
+        /** Create Zone */
+        post: operations["zones-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zones/attributes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Attributes */
+        post: operations["zones-attributes-import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zones/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Zones */
+        post: operations["zones-import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zones/{zone_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Zone */
+        get: operations["zones-read"];
+        put?: never;
+        post?: never;
+        /** Delete Zone */
+        delete: operations["zones-delete"];
+        options?: never;
+        head?: never;
+        /** Update Zone */
+        patch: operations["zones-update"];
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -873,28 +1259,189 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ActionRead: {
+        /** ActionCreate */
+        ActionCreate: {
+            /**
+             * Allow Others
+             * @default true
+             */
+            allow_others: boolean;
+            /** @description Split the targets right away. */
+            assignment?: components["schemas"]["Assignment"] | null;
+            /**
+             * Brief
+             * @description Markdown shown to volunteers.
+             * @default
+             */
             brief: string;
+            /**
+             * Description
+             * @default
+             */
             description: string;
-            documents: components["schemas"]["DocumentRef"][];
-            done_count: number;
-            /** Format: date-time */
-            ends_at: string;
-            /** Format: uuid */
-            id: string;
-            meeting_point: components["schemas"]["MeetingPoint"] | null;
-            my_participation: components["schemas"]["MyParticipation"] | null;
-            /** Format: date-time */
-            starts_at: string;
-            /** @enum {string} */
+            /** Ends At */
+            ends_at?: string | null;
+            filter?: components["schemas"]["SegmentFilter"];
+            /**
+             * Max Attempts
+             * @default 3
+             */
+            max_attempts: number;
+            meeting_point?: components["schemas"]["MeetingPoint"] | null;
+            /**
+             * Reached Tag
+             * @description Tag given to every contact reached.
+             */
+            reached_tag?: string | null;
+            /**
+             * Retry Delay Minutes
+             * @default 120
+             */
+            retry_delay_minutes: number;
+            /** Starts At */
+            starts_at?: string | null;
+            /**
+             * Status
+             * @default scheduled
+             * @enum {string}
+             */
             status: "draft" | "scheduled" | "active" | "closed";
-            survey_id: string | null;
-            target_count: number;
+            /** Survey Id */
+            survey_id?: string | null;
+            /** Team Ids */
+            team_ids?: string[];
+            /**
+             * Title
+             * @example Saturday phone bank: pensions
+             */
             title: string;
-            type: components["schemas"]["ActionType"];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "call" | "door_to_door" | "petition" | "event" | "leafleting" | "digital";
+            /** Volunteer Ids */
+            volunteer_ids?: string[];
         };
-        /** @enum {string} */
-        ActionType: "call" | "door_to_door" | "petition" | "event" | "leafleting" | "digital";
+        /** ActionRead */
+        ActionRead: {
+            /** Allow Others */
+            allow_others: boolean;
+            /** Brief */
+            brief: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Documents */
+            documents: components["schemas"]["DocumentRead"][];
+            /** Done Count */
+            done_count: number;
+            /** Ends At */
+            ends_at: string | null;
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Max Attempts */
+            max_attempts: number;
+            meeting_point: components["schemas"]["MeetingPoint"] | null;
+            my_participation: components["schemas"]["Participation"] | null;
+            /** Reached Tag */
+            reached_tag: string | null;
+            /** Retry Delay Minutes */
+            retry_delay_minutes: number;
+            /** Starts At */
+            starts_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "scheduled" | "active" | "closed";
+            /** Survey Id */
+            survey_id: string | null;
+            /** Target Count */
+            target_count: number;
+            /** Team Ids */
+            team_ids: string[];
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "call" | "door_to_door" | "petition" | "event" | "leafleting" | "digital";
+            /** Volunteer Ids */
+            volunteer_ids: string[];
+        };
+        /** ActionStats */
+        ActionStats: {
+            /**
+             * Action Id
+             * Format: uuid
+             */
+            action_id: string;
+            /** Calls */
+            calls: number;
+            /** Mobilized */
+            mobilized: number;
+            /** Opportunities */
+            opportunities: number;
+            /** Outcomes */
+            outcomes: {
+                [key: string]: number;
+            };
+            /** Reach Rate */
+            reach_rate: number | null;
+            /** Reached */
+            reached: number;
+            /** Support Levels */
+            support_levels: {
+                [key: string]: number;
+            };
+            /** Targets */
+            targets: number;
+            /** Visits */
+            visits: number;
+        };
+        /** ActionUpdate */
+        ActionUpdate: {
+            /** Allow Others */
+            allow_others?: boolean | null;
+            /** Brief */
+            brief?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Ends At */
+            ends_at?: string | null;
+            /** Max Attempts */
+            max_attempts?: number | null;
+            meeting_point?: components["schemas"]["MeetingPoint"] | null;
+            /** Reached Tag */
+            reached_tag?: string | null;
+            /** Retry Delay Minutes */
+            retry_delay_minutes?: number | null;
+            /** Starts At */
+            starts_at?: string | null;
+            /** Status */
+            status?: ("draft" | "scheduled" | "active" | "closed") | null;
+            /** Survey Id */
+            survey_id?: string | null;
+            /** Team Ids */
+            team_ids?: string[] | null;
+            /** Title */
+            title?: string | null;
+            /** Volunteer Ids */
+            volunteer_ids?: string[] | null;
+        };
         /** Address */
         Address: {
             /** Building */
@@ -909,6 +1456,65 @@ export interface components {
             postal_code?: string | null;
             /** Street */
             street?: string | null;
+        };
+        /** AnswerIn */
+        AnswerIn: {
+            /** Question Id */
+            question_id: string;
+            /** Value */
+            value: string | number | boolean | string[];
+        };
+        /** AssignResult */
+        AssignResult: {
+            /** Assigned */
+            assigned: number;
+            /** Per Volunteer */
+            per_volunteer: {
+                [key: string]: number;
+            };
+            /**
+             * Turfs
+             * @default 0
+             */
+            turfs: number;
+            /** Unassigned */
+            unassigned: number;
+        };
+        /**
+         * Assignment
+         * @description How targets are split. round_robin (calls): balanced to within one; geographic (door-to-door): turfs of
+         *     about `doors_per_turf` doors cut with k-means, one turf per volunteer (or pair); manual: `target_ids` to
+         *     `user_id` (null = back to the unassigned pool); unassign: everything back to the pool.
+         */
+        Assignment: {
+            /**
+             * Doors Per Turf
+             * @default 50
+             */
+            doors_per_turf: number;
+            /**
+             * Only Unassigned
+             * @default false
+             */
+            only_unassigned: boolean;
+            /**
+             * Pairs
+             * @default false
+             */
+            pairs: boolean;
+            /**
+             * Strategy
+             * @enum {string}
+             */
+            strategy: "round_robin" | "geographic" | "manual" | "unassign";
+            /** Target Ids */
+            target_ids?: string[];
+            /** Team Ids */
+            team_ids?: string[];
+            /** User Id */
+            user_id?: string | null;
+            /** Volunteer Ids */
+            volunteer_ids?: string[];
         };
         /** AuditEntry */
         AuditEntry: {
@@ -936,63 +1542,168 @@ export interface components {
             /** Request Id */
             request_id: string | null;
         };
+        /** Body_actions-documents-create */
+        "Body_actions-documents-create": {
+            /** File */
+            file: string;
+        };
+        /** Body_imports-create */
+        "Body_imports-create": {
+            /**
+             * Consent Channels
+             * @description Comma-separated: email,sms,phone
+             */
+            consent_channels?: string | null;
+            /** Consent Source */
+            consent_source?: string | null;
+            /**
+             * Dedupe Policy
+             * @default update
+             * @enum {string}
+             */
+            dedupe_policy: "update" | "skip";
+            /**
+             * Default Tags
+             * @description Comma-separated tags added to every row
+             */
+            default_tags?: string | null;
+            /** Delimiter */
+            delimiter?: ("," | ";" | "\t" | "|") | null;
+            /** Encoding */
+            encoding?: ("utf-8" | "utf-8-sig" | "latin-1" | "windows-1250") | null;
+            /**
+             * File
+             * @description CSV: UTF-8 (with or without BOM), Latin-1 or Windows-1250
+             */
+            file: string;
+            /**
+             * Mapping
+             * @description JSON {"contact field": "CSV column"}
+             */
+            mapping: string;
+        };
+        /** Body_imports-preview */
+        "Body_imports-preview": {
+            /** File */
+            file: string;
+        };
+        /** Body_zones-attributes-import */
+        "Body_zones-attributes-import": {
+            /**
+             * File
+             * @description CSV keyed by zone code
+             */
+            file: string;
+        };
+        /** Building */
         Building: {
+            /** Building */
+            building: string | null;
+            /** Households */
             households: components["schemas"]["Household"][];
+            /** Key */
             key: string;
-            lat: number;
-            lon: number;
-            number: string;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /** Number */
+            number: string | null;
         };
-        /** @enum {string} */
-        CallOutcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
-        CallReportCreate: {
-            /** Format: date-time */
-            callback_at?: string;
-            comment?: string;
-            consent_given?: boolean;
-            contact_updates?: components["schemas"]["ContactUpdates"];
-            /** Format: uuid */
+        /** CallReport */
+        CallReport: {
+            /** Callback At */
+            callback_at?: string | null;
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            contact_updates?: components["schemas"]["ContactUpdates"] | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID: replaying it returns the first response.
+             */
             id: string;
-            mobilized?: boolean;
-            opportunities?: components["schemas"]["OpportunityCreate"][];
-            outcome: components["schemas"]["CallOutcome"];
-            outcome_text?: string;
-            quality?: number;
-            survey_answers?: components["schemas"]["SurveyAnswer"][];
+            /** Mobilized */
+            mobilized?: boolean | null;
+            /** Opportunities */
+            opportunities?: components["schemas"]["OpportunityIn"][];
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
+            /** Outcome Text */
+            outcome_text?: string | null;
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /**
+             * Survey Version
+             * @description The version the answers were given against.
+             */
+            survey_version?: number | null;
+            /**
+             * Wrong Number
+             * @description Which number was wrong.
+             */
+            wrong_number?: ("mobile" | "home") | null;
         };
-        CallReportRead: {
-            /** Format: date-time */
-            created_at: string;
-            /** Format: uuid */
-            id: string;
-            outcome: components["schemas"]["CallOutcome"];
-            /** Format: uuid */
-            target_id: string;
-        };
-        CallStartRead: {
-            contact: components["schemas"]["ContactCard"];
-            /** Format: date-time */
-            lease_expires_at: string;
-            /** Format: uuid */
-            target_id: string;
-        };
+        /**
+         * CallTargetRead
+         * @description A calling-list entry. Never a phone number: numbers are revealed only by start call.
+         */
         CallTargetRead: {
-            area: string;
-            assignee_name: string | null;
+            /** Area */
+            area: string | null;
+            /** Assignee Name */
+            assignee_name?: string | null;
+            /** Attempts */
             attempts: number;
+            /** Callback At */
             callback_at: string | null;
-            /** Format: uuid */
+            /**
+             * Contact Id
+             * Format: uuid
+             */
             contact_id: string;
+            /** First Name */
             first_name: string;
-            /** Format: uuid */
+            /**
+             * Id
+             * Format: uuid
+             */
             id: string;
+            /** Last Name */
             last_name: string;
+            /** Last Outcome */
             last_outcome: string | null;
-            status: components["schemas"]["TargetStatus"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "in_progress" | "callback" | "done" | "closed";
         };
-        ConfigRead: {
-            map_attribution: string;
-            map_tile_url: string;
+        /** CommentCreate */
+        CommentCreate: {
+            /** Text */
+            text: string;
+        };
+        /** CommentRead */
+        CommentRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Text */
+            text: string;
+            /** User Id */
+            user_id: string | null;
         };
         /** ConsentInput */
         ConsentInput: {
@@ -1035,14 +1746,6 @@ export interface components {
             /** Status */
             status: string;
         };
-        ConsentUpdates: {
-            /** @enum {string} */
-            email?: "granted" | "withdrawn";
-            /** @enum {string} */
-            phone?: "granted" | "withdrawn";
-            /** @enum {string} */
-            sms?: "granted" | "withdrawn";
-        };
         /** Consents */
         Consents: {
             /** Data Processing */
@@ -1053,26 +1756,6 @@ export interface components {
             phone?: ("granted" | "withdrawn" | "unknown") | null;
             /** Sms */
             sms?: ("granted" | "withdrawn" | "unknown") | null;
-        };
-        ContactCard: {
-            address: string | null;
-            consents: components["schemas"]["ContactConsents"];
-            email: string | null;
-            first_name: string;
-            /** Format: uuid */
-            id: string;
-            last_name: string;
-            phones: components["schemas"]["Phone"][];
-            support_level: number | null;
-            tags: string[];
-        };
-        ContactConsents: {
-            /** @enum {string} */
-            email: "granted" | "withdrawn" | "unknown";
-            /** @enum {string} */
-            phone: "granted" | "withdrawn" | "unknown";
-            /** @enum {string} */
-            sms: "granted" | "withdrawn" | "unknown";
         };
         /**
          * ContactCreate
@@ -1252,11 +1935,22 @@ export interface components {
             /** Volunteer */
             volunteer?: boolean | null;
         };
+        /** ContactUpdates */
         ContactUpdates: {
-            consents?: components["schemas"]["ConsentUpdates"];
-            email?: string;
-            mobile?: string;
-            support_level?: number;
+            address?: components["schemas"]["Address"] | null;
+            /** Consents */
+            consents?: {
+                [key: string]: "granted" | "withdrawn";
+            };
+            /** Email */
+            email?: string | null;
+            /** Home Phone */
+            home_phone?: string | null;
+            /** Mobile */
+            mobile?: string | null;
+            /** Support Level */
+            support_level?: number | null;
+            /** Tags Add */
             tags_add?: string[];
         };
         /** CountRequest */
@@ -1304,23 +1998,21 @@ export interface components {
             /** Visit */
             visit?: boolean | null;
         };
-        DocumentRef: {
-            /** Format: uuid */
+        /** DocumentRead */
+        DocumentRead: {
+            /** Content Type */
+            content_type: string;
+            /**
+             * Id
+             * Format: uuid
+             */
             id: string;
+            /** Name */
             name: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Url */
             url: string;
-        };
-        ErrorBody: {
-            code: string;
-            details?: components["schemas"]["ErrorDetail"][];
-            message: string;
-        };
-        ErrorDetail: {
-            field: string;
-            message: string;
-        };
-        ErrorResponse: {
-            error: components["schemas"]["ErrorBody"];
         };
         /** ExportCreate */
         ExportCreate: {
@@ -1353,9 +2045,33 @@ export interface components {
             /** Row Count */
             row_count: number | null;
         };
-        FeatureCollection: {
-            features: components["schemas"]["PointFeature"][];
-            /** @constant */
+        /** FeatureCollectionImport */
+        FeatureCollectionImport: {
+            /**
+             * Code Property
+             * @description Which property holds the zone's code.
+             */
+            code_property?: string | null;
+            /** Features */
+            features: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Kind
+             * @default district
+             * @enum {string}
+             */
+            kind: "district" | "neighbourhood" | "polling_station" | "custom";
+            /**
+             * Name Property
+             * @description Which property holds the zone's name.
+             * @default name
+             */
+            name_property: string;
+            /**
+             * Type
+             * @constant
+             */
             type: "FeatureCollection";
         };
         /** Flags */
@@ -1372,14 +2088,91 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** Household */
         Household: {
-            /** Format: uuid */
+            /**
+             * Contact Id
+             * Format: uuid
+             */
             contact_id: string;
+            /** First Name */
             first_name: string;
+            /** Last Name */
             last_name: string;
-            status: components["schemas"]["TargetStatus"];
-            /** Format: uuid */
+            /** Last Outcome */
+            last_outcome: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Target Id
+             * Format: uuid
+             */
             target_id: string;
+        };
+        /** ImportPreview */
+        ImportPreview: {
+            /** Delimiter */
+            delimiter: string;
+            /** Encoding */
+            encoding: string;
+            /** Headers */
+            headers: string[];
+            /** Sample Rows */
+            sample_rows: string[][];
+            /** Suggested Mapping */
+            suggested_mapping: {
+                [key: string]: string;
+            };
+        };
+        /** ImportRead */
+        ImportRead: {
+            /** Created */
+            created: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dedupe Policy */
+            dedupe_policy: string;
+            /** Default Tags */
+            default_tags: string[];
+            /** Delimiter */
+            delimiter: string;
+            /** Encoding */
+            encoding: string;
+            /** Error */
+            error: string | null;
+            /** Filename */
+            filename: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Mapping */
+            mapping: {
+                [key: string]: string;
+            };
+            /** Rejected */
+            rejected: number;
+            /** Rows Done */
+            rows_done: number;
+            /** Rows Total */
+            rows_total: number;
+            /** Skipped */
+            skipped: number;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "uploaded" | "queued" | "running" | "done" | "failed" | "cancelled";
+            /** Updated */
+            updated: number;
         };
         /** InvitationAccept */
         InvitationAccept: {
@@ -1498,10 +2291,14 @@ export interface components {
             /** Two Factor Enabled */
             two_factor_enabled: boolean;
         };
+        /** MeetingPoint */
         MeetingPoint: {
+            /** Label */
             label: string;
-            lat: number;
-            lon: number;
+            /** Lat */
+            lat?: number | null;
+            /** Lon */
+            lon?: number | null;
         };
         /** MembershipUpdate */
         MembershipUpdate: {
@@ -1516,17 +2313,30 @@ export interface components {
              */
             other_id: string;
         };
-        MyParticipation: {
-            availability: string | null;
-            status: components["schemas"]["ParticipationStatus"];
-        };
+        /** NewContact */
         NewContact: {
+            /**
+             * Consent Data Processing
+             * @description The person agreed that we keep their details.
+             */
             consent_data_processing: boolean;
-            consents?: components["schemas"]["ConsentUpdates"];
-            email?: string;
+            /** Consents */
+            consents?: {
+                [key: string]: "granted" | "withdrawn";
+            };
+            /** Email */
+            email?: string | null;
+            /** First Name */
             first_name: string;
+            /**
+             * Last Name
+             * @default
+             */
             last_name: string;
-            mobile?: string;
+            /** Mobile */
+            mobile?: string | null;
+            /** Support Level */
+            support_level?: number | null;
         };
         /** NoteCreate */
         NoteCreate: {
@@ -1541,32 +2351,138 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** OpportunityCreate */
         OpportunityCreate: {
-            note?: string;
-            /** Format: uuid */
+            /** Action Id */
+            action_id?: string | null;
+            /** Assignee Team Id */
+            assignee_team_id?: string | null;
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Contact Id */
+            contact_id?: string | null;
+            /** Due At */
+            due_at?: string | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Type Id
+             * Format: uuid
+             */
             type_id: string;
         };
+        /**
+         * OpportunityIn
+         * @description An opportunity raised in the field (inside a call or visit report).
+         */
+        OpportunityIn: {
+            /** Assignee Team Id */
+            assignee_team_id?: string | null;
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Due At */
+            due_at?: string | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Type Id
+             * Format: uuid
+             */
+            type_id: string;
+        };
+        /** OpportunityRead */
         OpportunityRead: {
+            /** Action Id */
+            action_id: string | null;
+            /** Assignee Team Id */
+            assignee_team_id: string | null;
+            /** Assignee User Id */
+            assignee_user_id: string | null;
+            /** Contact Id */
             contact_id: string | null;
+            /** Contact Name */
             contact_name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Due At */
             due_at: string | null;
-            /** Format: uuid */
+            /**
+             * Id
+             * Format: uuid
+             */
             id: string;
-            note: string | null;
-            status: components["schemas"]["OpportunityStatus"];
-            /** Format: uuid */
+            /** Note */
+            note: string;
+            /** Report Id */
+            report_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "in_progress" | "done" | "dropped";
+            /**
+             * Type Id
+             * Format: uuid
+             */
             type_id: string;
+            /** Type Name */
             type_name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
-        /** @enum {string} */
-        OpportunityStatus: "open" | "in_progress" | "done" | "dropped";
-        OpportunityTypeRead: {
-            /** Format: uuid */
-            id: string;
+        /** OpportunityTypeCreate */
+        OpportunityTypeCreate: {
+            /**
+             * Name
+             * @example Wants to volunteer
+             */
             name: string;
         };
+        /** OpportunityTypeRead */
+        OpportunityTypeRead: {
+            /** Active */
+            active: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** OpportunityUpdate */
         OpportunityUpdate: {
-            status?: components["schemas"]["OpportunityStatus"];
+            /** Assignee Team Id */
+            assignee_team_id?: string | null;
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Due At */
+            due_at?: string | null;
+            /** Note */
+            note?: string | null;
+            /** Status */
+            status?: ("open" | "in_progress" | "done" | "dropped") | null;
+        };
+        /** Option */
+        Option: {
+            /** Label */
+            label: string;
+            /** Value */
+            value: string;
         };
         /** OrganizationRead */
         OrganizationRead: {
@@ -1597,9 +2513,14 @@ export interface components {
             /** Timezone */
             timezone?: string | null;
         };
+        /** Page[ActionRead] */
         Page_ActionRead_: {
+            /** Items */
             items: components["schemas"]["ActionRead"][];
-            next_cursor: string | null;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
         };
         /** Page[AuditEntry] */
         Page_AuditEntry_: {
@@ -1610,9 +2531,14 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /** Page[CallTargetRead] */
         Page_CallTargetRead_: {
+            /** Items */
             items: components["schemas"]["CallTargetRead"][];
-            next_cursor: string | null;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
         };
         /** Page[ContactRead] */
         Page_ContactRead_: {
@@ -1623,9 +2549,23 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /** Page[ImportRead] */
+        Page_ImportRead_: {
+            /** Items */
+            items: components["schemas"]["ImportRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[OpportunityRead] */
         Page_OpportunityRead_: {
+            /** Items */
             items: components["schemas"]["OpportunityRead"][];
-            next_cursor: string | null;
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
         };
         /** Page[TimelineEntry] */
         Page_TimelineEntry_: {
@@ -1636,21 +2576,65 @@ export interface components {
             /** Total */
             total?: number | null;
         };
-        ParticipationRead: {
+        /** ParticipantRead */
+        ParticipantRead: {
+            /** Availability */
             availability: string | null;
-            status: components["schemas"]["ParticipationStatus"];
-            /** Format: date-time */
+            /** Full Name */
+            full_name: string;
+            /** Status */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
         };
-        /** @enum {string} */
-        ParticipationStatus: "going" | "maybe" | "not_going";
-        ParticipationUpdate: {
+        /** Participation */
+        Participation: {
+            /** Availability */
             availability?: string | null;
-            status: components["schemas"]["ParticipationStatus"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "going" | "maybe" | "not_going";
+            /** Updated At */
+            updated_at?: string | null;
         };
+        /** ParticipationOverview */
+        ParticipationOverview: {
+            /** Counts */
+            counts?: {
+                [key: string]: number;
+            } | null;
+            mine: components["schemas"]["Participation"] | null;
+            /** Participants */
+            participants?: components["schemas"]["ParticipantRead"][] | null;
+        };
+        /** ParticipationSet */
+        ParticipationSet: {
+            /** Availability */
+            availability?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "going" | "maybe" | "not_going";
+        };
+        /** Phone */
         Phone: {
+            /** E164 */
             e164: string;
-            /** @enum {string} */
+            /**
+             * Kind
+             * @enum {string}
+             */
             kind: "mobile" | "home";
         };
         /** Point */
@@ -1660,18 +2644,170 @@ export interface components {
             /** Lon */
             lon: number;
         };
-        PointFeature: {
-            geometry: {
-                coordinates: number[];
-                /** @constant */
-                type: "Point";
+        /** PreviewRequest */
+        PreviewRequest: {
+            filter?: components["schemas"]["SegmentFilter"];
+            /**
+             * Sample Size
+             * @default 10
+             */
+            sample_size: number;
+            /**
+             * Type
+             * @default call
+             * @enum {string}
+             */
+            type: "call" | "door_to_door" | "petition" | "event" | "leafleting" | "digital";
+        };
+        /** PreviewResponse */
+        PreviewResponse: {
+            /** Bbox */
+            bbox: number[] | null;
+            /** Count */
+            count: number;
+            /** Sample */
+            sample: components["schemas"]["PreviewSample"][];
+        };
+        /** PreviewSample */
+        PreviewSample: {
+            /** City */
+            city: string | null;
+            /** First Name */
+            first_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string;
+            /** Street */
+            street: string | null;
+        };
+        /** Question */
+        Question: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "single_choice" | "multiple_choice" | "text" | "number" | "scale" | "yes_no";
+            /** Label */
+            label: string;
+            /** Max */
+            max?: number | null;
+            /** Min */
+            min?: number | null;
+            /** Options */
+            options?: components["schemas"]["Option"][];
+            /**
+             * Required
+             * @default false
+             */
+            required: boolean;
+            /** Skip Logic */
+            skip_logic?: components["schemas"]["SkipRule"][];
+        };
+        /** QuestionResult */
+        QuestionResult: {
+            /** Answers */
+            answers: number;
+            /** Counts */
+            counts?: {
+                [key: string]: number;
+            } | null;
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+            /** Mean */
+            mean?: number | null;
+            /** Question Id */
+            question_id: string;
+        };
+        /** RefreshResult */
+        RefreshResult: {
+            /** Added */
+            added: number;
+            /** Target Count */
+            target_count: number;
+        };
+        /**
+         * ReportDetails
+         * @description The rest of the flow, sent after the outcome (step by step online). Idempotent on the report id:
+         *     the same details again return the first response; different details are a 409.
+         */
+        ReportDetails: {
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            contact_updates?: components["schemas"]["ContactUpdates"] | null;
+            /** Mobilized */
+            mobilized?: boolean | null;
+            /** Opportunities */
+            opportunities?: components["schemas"]["OpportunityIn"][];
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /** Survey Version */
+            survey_version?: number | null;
+        };
+        /** ReportResponse */
+        ReportResponse: {
+            /** Contact Id */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "call" | "visit";
+            /** Opportunity Ids */
+            opportunity_ids: string[];
+            /** Outcome */
+            outcome: string;
+            /** Target Id */
+            target_id: string | null;
+            /** Target Status */
+            target_status: string | null;
+        };
+        /** RevealedContact */
+        RevealedContact: {
+            /** Address */
+            address: string | null;
+            /** Consents */
+            consents: {
+                [key: string]: string;
             };
-            properties: {
-                building_key: string;
-                target_id: string | null;
-            };
-            /** @constant */
-            type: "Feature";
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Name */
+            last_name: string;
+            /** Phones */
+            phones: components["schemas"]["Phone"][];
+            /** Support Level */
+            support_level: number | null;
+            /** Tags */
+            tags: string[];
         };
         /**
          * Role
@@ -1790,42 +2926,76 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** SkipRule */
         SkipRule: {
-            equals: string | number | boolean | string[];
-            goto_question_id: string | null;
+            /** Equals */
+            equals: string | number | boolean;
+            /**
+             * Goto Question Id
+             * @description null = end of the survey
+             */
+            goto_question_id?: string | null;
         };
+        /** StartCallResponse */
+        StartCallResponse: {
+            contact: components["schemas"]["RevealedContact"];
+            /**
+             * Lease Expires At
+             * Format: date-time
+             */
+            lease_expires_at: string;
+            /**
+             * Target Id
+             * Format: uuid
+             */
+            target_id: string;
+        };
+        /** Street */
         Street: {
+            /** Buildings */
             buildings: components["schemas"]["Building"][];
-            city: string;
+            /** City */
+            city: string | null;
+            /** Street */
             street: string;
         };
-        SurveyAnswer: {
-            /** Format: uuid */
-            question_id: string;
-            value: string | number | boolean | string[];
-        };
-        SurveyOption: {
-            label: string;
-            value: string;
-        };
-        SurveyQuestion: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {string} */
-            kind: "single_choice" | "multiple_choice" | "text" | "number" | "scale" | "yes_no";
-            label: string;
-            max: number | null;
-            min: number | null;
-            options: components["schemas"]["SurveyOption"][];
-            required: boolean;
-            skip_logic: components["schemas"]["SkipRule"][];
-        };
-        SurveyRead: {
-            /** Format: uuid */
-            id: string;
-            questions: components["schemas"]["SurveyQuestion"][];
+        /** SurveyCreate */
+        SurveyCreate: {
+            /** Questions */
+            questions: components["schemas"]["Question"][];
+            /** Title */
             title: string;
+        };
+        /** SurveyRead */
+        SurveyRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Questions */
+            questions: components["schemas"]["Question"][];
+            /** Title */
+            title: string;
+            /** Version */
             version: number;
+        };
+        /** SurveyResults */
+        SurveyResults: {
+            /** Questions */
+            questions: components["schemas"]["QuestionResult"][];
+            /** Responses */
+            responses: number;
+            /**
+             * Survey Id
+             * Format: uuid
+             */
+            survey_id: string;
         };
         /** TagCreate */
         TagCreate: {
@@ -1841,8 +3011,6 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** @enum {string} */
-        TargetStatus: "pending" | "in_progress" | "callback" | "done";
         /** TeamCreate */
         TeamCreate: {
             /** Leader User Id */
@@ -1988,35 +3156,153 @@ export interface components {
             /** Error Type */
             type: string;
         };
-        VisitCreate: {
-            comment?: string;
-            contact_updates?: components["schemas"]["ContactUpdates"];
-            /** Format: uuid */
+        /** VisitReport */
+        VisitReport: {
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            contact_updates?: components["schemas"]["ContactUpdates"] | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID: replaying it returns the first response.
+             */
             id: string;
-            mobilized?: boolean;
-            new_contact?: components["schemas"]["NewContact"];
-            opportunities?: components["schemas"]["OpportunityCreate"][];
-            outcome: components["schemas"]["VisitOutcome"];
-            outcome_text?: string;
-            quality?: number;
-            survey_answers?: components["schemas"]["SurveyAnswer"][];
-            /** Format: uuid */
-            target_id?: string;
+            /** Mobilized */
+            mobilized?: boolean | null;
+            new_contact?: components["schemas"]["NewContact"] | null;
+            /** Opportunities */
+            opportunities?: components["schemas"]["OpportunityIn"][];
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
+            /** Outcome Text */
+            outcome_text?: string | null;
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /**
+             * Survey Version
+             * @description The version the answers were given against.
+             */
+            survey_version?: number | null;
+            /** Target Id */
+            target_id?: string | null;
         };
-        /** @enum {string} */
-        VisitOutcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
-        VisitRead: {
-            contact_id: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: uuid */
-            id: string;
-            outcome: components["schemas"]["VisitOutcome"];
-            target_id: string | null;
-        };
-        WalkListRead: {
-            geojson: components["schemas"]["FeatureCollection"];
+        /** WalkList */
+        WalkList: {
+            /** Geojson */
+            geojson: {
+                [key: string]: unknown;
+            };
+            /** Streets */
             streets: components["schemas"]["Street"][];
+            /** Total */
+            total: number;
+        };
+        /** ZoneCreate */
+        ZoneCreate: {
+            /**
+             * Attributes
+             * @description Turnout, past results, population…
+             */
+            attributes?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Code
+             * @description Your key for the zone (e.g. SIRUTA code).
+             */
+            code?: string | null;
+            /**
+             * Geometry
+             * @description GeoJSON Polygon or MultiPolygon, WGS 84, [lon, lat].
+             */
+            geometry: {
+                [key: string]: unknown;
+            };
+            /**
+             * Kind
+             * @default custom
+             * @enum {string}
+             */
+            kind: "district" | "neighbourhood" | "polling_station" | "custom";
+            /**
+             * Name
+             * @example Sector 3
+             */
+            name: string;
+            /** Parent Id */
+            parent_id?: string | null;
+        };
+        /** ZoneImportResult */
+        ZoneImportResult: {
+            /** Created */
+            created: number;
+            /** Updated */
+            updated: number;
+            /** Zones */
+            zones: components["schemas"]["ZoneRead"][];
+        };
+        /** ZoneRead */
+        ZoneRead: {
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Bbox */
+            bbox?: number[] | null;
+            /** Code */
+            code: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Figures */
+            figures?: {
+                [key: string]: number | null;
+            } | null;
+            /** Geometry */
+            geometry?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Vertex Count */
+            vertex_count: number;
+        };
+        /** ZoneUpdate */
+        ZoneUpdate: {
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            } | null;
+            /** Code */
+            code?: string | null;
+            /** Geometry */
+            geometry?: {
+                [key: string]: unknown;
+            } | null;
+            /** Kind */
+            kind?: ("district" | "neighbourhood" | "polling_station" | "custom") | null;
+            /** Name */
+            name?: string | null;
+            /** Parent Id */
+            parent_id?: string | null;
         };
     };
     responses: never;
@@ -2031,8 +3317,8 @@ export interface operations {
         parameters: {
             query?: {
                 mine?: boolean;
+                status?: ("draft" | "scheduled" | "active" | "closed") | null;
                 limit?: number;
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2040,7 +3326,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2049,49 +3335,79 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ActionRead_"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
-            429: {
+        };
+    };
+    "actions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ActionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2107,7 +3423,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2116,49 +3432,112 @@ export interface operations {
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
-            429: {
+        };
+    };
+    "actions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Assignment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2167,7 +3546,6 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                cursor?: string;
             };
             header?: never;
             path: {
@@ -2177,7 +3555,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2186,49 +3564,13 @@ export interface operations {
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2244,7 +3586,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2253,49 +3595,20 @@ export interface operations {
                     "application/json": components["schemas"]["CallTargetRead"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2304,7 +3617,6 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                cursor?: string;
             };
             header?: never;
             path: {
@@ -2314,7 +3626,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2323,54 +3635,18 @@ export interface operations {
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
     };
-    "actions-participation-update": {
+    "actions-documents-create": {
         parameters: {
             query?: never;
             header?: never;
@@ -2381,147 +3657,63 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ParticipationUpdate"];
+                "multipart/form-data": components["schemas"]["Body_actions-documents-create"];
             };
         };
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ParticipationRead"];
-                };
-            };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    "canvassing-visits-create": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["VisitCreate"];
-            };
-        };
-        responses: {
-            /** @description Replay */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VisitRead"];
-                };
-            };
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VisitRead"];
+                    "application/json": components["schemas"]["DocumentRead"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
     };
-    "canvassing-walklist": {
+    "actions-documents-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-participation-read": {
         parameters: {
             query?: never;
             header?: never;
@@ -2532,58 +3724,195 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WalkListRead"];
+                    "application/json": components["schemas"]["ParticipationOverview"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
-            429: {
+        };
+    };
+    "actions-participation-set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParticipationSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["Participation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-refresh-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionStats"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitReport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-walklist": {
+        parameters: {
+            query?: {
+                user_id?: string | null;
+                turf?: number | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalkList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2735,71 +4064,33 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CallReportCreate"];
+                "application/json": components["schemas"]["CallReport"];
             };
         };
         responses: {
-            /** @description Replay */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CallReportRead"];
+                    "application/json": components["schemas"]["ReportResponse"];
                 };
             };
-            /** @description OK */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CallReportRead"];
-                };
-            };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2815,63 +4106,41 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CallStartRead"];
+                    "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
+            /** @description Too Many Requests */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
         };
     };
-    "config-read": {
+    "system-config": {
         parameters: {
             query?: never;
             header?: never;
@@ -2880,58 +4149,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConfigRead"];
-                };
-            };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -3557,6 +4783,197 @@ export interface operations {
             };
         };
     };
+    "imports-list": {
+        parameters: {
+            query?: {
+                /** @description Page size (max 500). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ImportRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "imports-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_imports-create"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "imports-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_imports-preview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportPreview"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "imports-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "imports-cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "imports-rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "invitations-list": {
         parameters: {
             query?: never;
@@ -3713,9 +5130,15 @@ export interface operations {
     "opportunities-list": {
         parameters: {
             query?: {
-                mine?: boolean;
+                /** @description Page size (max 500). */
                 limit?: number;
-                cursor?: string;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+                mine?: boolean;
+                status?: ("open" | "in_progress" | "done" | "dropped") | null;
+                type_id?: string | null;
+                action_id?: string | null;
+                team_id?: string | null;
             };
             header?: never;
             path?: never;
@@ -3723,7 +5146,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3732,49 +5155,77 @@ export interface operations {
                     "application/json": components["schemas"]["Page_OpportunityRead_"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
-            429: {
+        };
+    };
+    "opportunities-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["OpportunityRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "opportunities-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -3794,7 +5245,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3803,49 +5254,79 @@ export interface operations {
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Error */
-            429: {
+        };
+    };
+    "opportunities-comments-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["CommentRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "opportunities-comments-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -3859,7 +5340,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3868,49 +5349,37 @@ export interface operations {
                     "application/json": components["schemas"]["OpportunityTypeRead"][];
                 };
             };
-            /** @description Error */
-            401: {
+        };
+    };
+    "opportunity-types-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityTypeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["OpportunityTypeRead"];
                 };
             };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -3936,6 +5405,48 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OrganizationRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportDetails"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -4030,7 +5541,128 @@ export interface operations {
             };
         };
     };
+    "surveys-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyRead"][];
+                };
+            };
+        };
+    };
+    "surveys-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "surveys-read": {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                survey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "surveys-replace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                survey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "surveys-results": {
         parameters: {
             query?: never;
             header?: never;
@@ -4041,58 +5673,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SurveyRead"];
+                    "application/json": components["schemas"]["SurveyResults"];
                 };
             };
-            /** @description Error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -4496,6 +6092,248 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-list": {
+        parameters: {
+            query?: {
+                kind?: string | null;
+                parent_id?: string | null;
+                /** @description A live figure (contacts, undecided_share, supporters, coverage) or attributes.<name> */
+                rank_by?: string | null;
+                order?: string;
+                limit?: number;
+                with_geometry?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-create": {
+        parameters: {
+            query?: {
+                /** @description Repair an invalid polygon with ST_MakeValid-like make_valid. */
+                repair?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZoneCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-attributes-import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_zones-attributes-import"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-import": {
+        parameters: {
+            query?: {
+                /** @description Repair an invalid polygon with ST_MakeValid-like make_valid. */
+                repair?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeatureCollectionImport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneImportResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                zone_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                zone_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-update": {
+        parameters: {
+            query?: {
+                /** @description Repair an invalid polygon with ST_MakeValid-like make_valid. */
+                repair?: boolean;
+            };
+            header?: never;
+            path: {
+                zone_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ZoneUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneRead"];
                 };
             };
             /** @description Validation Error */

@@ -1,32 +1,40 @@
-// The one place mapping generated OpenAPI schemas to the names the app uses.
-// If the backend renames a schema, only this file changes.
-import type { components } from './schema'
+// The one place mapping the generated OpenAPI types to the names the app uses. Types are taken
+// from the paths (the stable public contract), not from schema names, so a renamed schema on the
+// backend changes nothing here.
+import type { paths } from './schema'
 
-type S = components['schemas']
-export type Me = S['MeRead']
-export type Token = S['TokenResponse']
-export type AppConfig = S['ConfigRead']
-export type Action = S['ActionRead']
-export type ParticipationStatus = S['ParticipationStatus']
-export type CallTarget = S['CallTargetRead']
-export type CallStart = S['CallStartRead']
-export type ContactCard = S['ContactCard']
-export type CallOutcome = S['CallOutcome']
-export type CallReportCreate = S['CallReportCreate']
-export type VisitOutcome = S['VisitOutcome']
-export type VisitCreate = S['VisitCreate']
-export type NewContact = S['NewContact']
-export type Survey = S['SurveyRead']
-export type SurveyQuestion = S['SurveyQuestion']
-export type SurveyAnswer = S['SurveyAnswer']
+type Json<R> = R extends { content: { 'application/json': infer T } } ? T : never
+type Op<P extends keyof paths, M extends keyof paths[P]> = NonNullable<paths[P][M]>
+/** The JSON body of the success response (200 or 201). */
+export type Res<P extends keyof paths, M extends keyof paths[P]> =
+  Op<P, M> extends { responses: infer R } ? Json<R[200 & keyof R]> | Json<R[201 & keyof R]> : never
+/** The JSON request body. */
+export type Req<P extends keyof paths, M extends keyof paths[P]> =
+  Op<P, M> extends { requestBody?: infer B } ? Json<NonNullable<B>> : never
+
+export type Me = Res<'/api/v1/me', 'get'>
+export type Token = Res<'/api/v1/auth/login', 'post'>
+export type AppConfig = Res<'/api/v1/config', 'get'>
+export type Action = Res<'/api/v1/actions/{action_id}', 'get'>
+export type ParticipationStatus = Req<'/api/v1/actions/{action_id}/participation', 'put'>['status']
+export type CallTarget = Res<'/api/v1/actions/{action_id}/calls/next', 'post'>
+export type CallStart = Res<'/api/v1/calls/{target_id}/start', 'post'>
+export type ContactCard = CallStart['contact']
+export type CallReportCreate = Req<'/api/v1/calls/{target_id}/report', 'post'>
+export type CallOutcome = CallReportCreate['outcome']
+export type VisitCreate = Req<'/api/v1/actions/{action_id}/visits', 'post'>
+export type VisitOutcome = VisitCreate['outcome']
+export type NewContact = NonNullable<VisitCreate['new_contact']>
+export type Survey = Res<'/api/v1/surveys/{survey_id}', 'get'>
+export type SurveyQuestion = Survey['questions'][number]
+export type SurveyAnswer = NonNullable<CallReportCreate['survey_answers']>[number]
 export type AnswerValue = SurveyAnswer['value']
-export type ContactUpdates = S['ContactUpdates']
-export type OpportunityCreate = S['OpportunityCreate']
-export type OpportunityType = S['OpportunityTypeRead']
-export type Opportunity = S['OpportunityRead']
-export type OpportunityStatus = S['OpportunityStatus']
-export type WalkList = S['WalkListRead']
-export type Street = S['Street']
-export type Building = S['Building']
-export type Household = S['Household']
-export type ApiErrorBody = S['ErrorResponse']
+export type ContactUpdates = NonNullable<CallReportCreate['contact_updates']>
+export type OpportunityCreate = NonNullable<CallReportCreate['opportunities']>[number]
+export type OpportunityType = Res<'/api/v1/opportunity-types', 'get'>[number]
+export type Opportunity = Res<'/api/v1/opportunities', 'get'>['items'][number]
+export type OpportunityStatus = Opportunity['status']
+export type WalkList = Res<'/api/v1/actions/{action_id}/walklist', 'get'>
+export type Street = WalkList['streets'][number]
+export type Building = Street['buildings'][number]
+export type Household = Building['households'][number]

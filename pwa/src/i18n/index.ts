@@ -60,4 +60,10 @@ export function formatDate(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(locale.value, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
 }
 
+/** Label of a target status; unknown statuses from a newer server are shown as sent. */
+export function targetStatusLabel(status: string): string {
+  const key = `targetStatus.${status}`
+  return key in en ? t(key as MessageKey) : status
+}
+
 export type { MessageKey }

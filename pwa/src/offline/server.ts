@@ -161,8 +161,9 @@ export async function getAction(id: string): Promise<Loaded<Action>> {
 
 export const listCalls = (actionId: string, which: 'mine' | 'others'): Promise<Loaded<CallTarget[]>> =>
   cachedRead(`calls:${actionId}:${which}`, () =>
-    allPages(async (cursor) => {
-      const opts = { params: { path: { action_id: actionId }, query: { cursor } } }
+    allPages(async () => {
+      // A calling list is bounded (500 people at most per volunteer): one page.
+      const opts = { params: { path: { action_id: actionId }, query: { limit: 500 } } }
       return unwrap(which === 'mine' ? await api.GET('/api/v1/actions/{action_id}/calls/mine', opts) : await api.GET('/api/v1/actions/{action_id}/calls/others', opts))
     }),
   )

@@ -30,9 +30,9 @@ export function visibleQuestions(questions: readonly SurveyQuestion[], answers: 
     const v = answers[q.id]
     let next = i + 1
     if (!isEmpty(v)) {
-      const rule = q.skip_logic.find((r) => matches(r.equals, v as AnswerValue))
+      const rule = (q.skip_logic ?? []).find((r) => matches(r.equals, v as AnswerValue))
       if (rule) {
-        if (rule.goto_question_id === null) break
+        if (rule.goto_question_id == null) break
         const target = index.get(rule.goto_question_id)
         if (target !== undefined && target > i) next = target
       }
@@ -59,9 +59,9 @@ export function validateQuestion(q: SurveyQuestion, v: AnswerValue | undefined):
       return null
     }
     case 'single_choice':
-      return q.options.some((o) => o.value === v) ? null : { key: 'survey.invalidOption' }
+      return (q.options ?? []).some((o) => o.value === v) ? null : { key: 'survey.invalidOption' }
     case 'multiple_choice':
-      return Array.isArray(v) && v.every((x) => q.options.some((o) => o.value === x)) ? null : { key: 'survey.invalidOption' }
+      return Array.isArray(v) && v.every((x) => (q.options ?? []).some((o) => o.value === x)) ? null : { key: 'survey.invalidOption' }
     case 'yes_no':
       return typeof v === 'boolean' ? null : { key: 'survey.invalidOption' }
     default:

@@ -76,6 +76,6 @@ export function buildReportExtras(draft: ReportDraft, survey: Survey | null, con
   if (draft.quality !== null) out.quality = draft.quality
   if (draft.mobilized !== null) out.mobilized = draft.mobilized
   if (draft.opportunities.length)
-    out.opportunities = draft.opportunities.map((o) => (o.note.trim() ? { type_id: o.type_id, note: o.note.trim() } : { type_id: o.type_id }))
+    out.opportunities = draft.opportunities.map((o) => ({ type_id: o.type_id, note: o.note.trim() }))
   return out
 }
