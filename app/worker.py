@@ -22,7 +22,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     ctx["settings"] = settings
-    ctx["engine"] = make_engine(settings.database_url, settings, pool_size=4)
+    # Bulk jobs run statements over millions of rows: no client-side timeout (each job sets its server one).
+    ctx["engine"] = make_engine(settings.database_url, settings, pool_size=4, command_timeout=None)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
 
 

@@ -16,7 +16,9 @@ from app.config import Settings
 log = logging.getLogger("groundgame.db")
 
 
-def make_engine(url: str, settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str, settings: Settings, *, pool_size: int = 10, command_timeout: float | None = 60
+) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -27,7 +29,7 @@ def make_engine(url: str, settings: Settings, *, pool_size: int = 10) -> AsyncEn
         pool_recycle=1800,
         pool_timeout=10,
         connect_args={
-            "command_timeout": 60,
+            "command_timeout": command_timeout,
             "timeout": 5,
             "server_settings": {
                 "application_name": "groundgame",

@@ -72,6 +72,9 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
     async with engine.connect() as conn:
         await _set_tenant(conn, org)
         await conn.execute(text("SET statement_timeout = 0"))  # bulk statements on millions of rows
+        # GIN indexes (tags, name trigrams) take new rows into their pending list, merged later by autovacuum,
+        # instead of being rewritten every 4 MB during the import.
+        await conn.execute(text("SET gin_pending_list_limit = '1GB'"))
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(hashtext('import:' || :i))"), {"i": iid})).scalar()
         await conn.commit()
         if not got:
@@ -84,6 +87,7 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
             await conn.execute(text("SELECT set_config('app.organization_id', '', false)"))
             await conn.execute(text("DROP TABLE IF EXISTS import_raw, import_stage, import_ready, import_phone_fix"))
             await conn.execute(text("RESET statement_timeout"))
+            await conn.execute(text("RESET gin_pending_list_limit"))
             await conn.commit()
 
 
@@ -219,8 +223,8 @@ async def _merge(conn: AsyncConnection, org: str, iid: str, imp: Any) -> dict[st
     reject = f"""COALESCE(pre_reject, CASE
         WHEN {e["email"]} IS NOT NULL AND lower({e["email"]}) !~ '{_EMAIL}' THEN 'email: not a valid email address'
         WHEN ({lat} IS NULL) <> ({lon} IS NULL) THEN 'lat/lon: both or neither'
-        WHEN {lat} IS NOT NULL AND ({latv} IS NULL OR {lonv} IS NULL) THEN 'lat/lon: not a number'
-        WHEN {latv} NOT BETWEEN -90 AND 90 OR {lonv} NOT BETWEEN -180 AND 180 THEN 'lat/lon: out of range'
+        WHEN {lat} IS NOT NULL AND (g.lat IS NULL OR g.lon IS NULL) THEN 'lat/lon: not a number'
+        WHEN g.lat NOT BETWEEN -90 AND 90 OR g.lon NOT BETWEEN -180 AND 180 THEN 'lat/lon: out of range'
         WHEN {e["birth_year"]} IS NOT NULL AND ({e["birth_year"]} !~ '{_INT}'
              OR {e["birth_year"]}::int NOT BETWEEN 1900 AND {year}) THEN 'birth_year: expected a year'
         WHEN {e["birth_date"]} IS NOT NULL AND {e["birth_date"]} !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'
@@ -235,8 +239,9 @@ async def _merge(conn: AsyncConnection, org: str, iid: str, imp: Any) -> dict[st
         END)"""
     default_tags = list(imp["default_tags"] or [])
     tags = (
-        f"(ARRAY(SELECT DISTINCT btrim(t) FROM unnest(regexp_split_to_array({e['tags']}, '[,|;]')) t "
-        f"WHERE btrim(t) <> '' AND length(btrim(t)) <= 64) || CAST(:default_tags AS text[]))"
+        f"(CASE WHEN {e['tags']} IS NULL THEN CAST(:default_tags AS text[]) ELSE "
+        f"ARRAY(SELECT DISTINCT btrim(t) FROM unnest(regexp_split_to_array({e['tags']}, '[,|;]')) t "
+        f"WHERE btrim(t) <> '' AND length(btrim(t)) <= 64) || CAST(:default_tags AS text[]) END)"
     )
     flag = {f: f"coalesce(lower({e[f]}) IN {_TRUE}, false)" for f in ("donor", "volunteer", "member")}
     key = (
@@ -259,12 +264,12 @@ async def _merge(conn: AsyncConnection, org: str, iid: str, imp: Any) -> dict[st
                mobile_e164, {e["mobile"]} AS mobile_raw, home_e164, {e["home_phone"]} AS home_raw,
                lower({e["email"]}) AS email, {e["street"]} AS street, {e["number"]} AS street_number,
                {e["building"]} AS building, {e["postal_code"]} AS postal_code, {e["city"]} AS city,
-               upper({e["country"]}) AS country, {latv} AS lat, {lonv} AS lon,
+               upper({e["country"]}) AS country, g.lat, g.lon,
                {e["birth_year"]} AS birth_year, {e["birth_date"]} AS birth_date, {e["gender"]} AS gender,
                {e["language"]} AS language, {e["support_level"]} AS support_level, {tags} AS tags,
                {flag["donor"]} AS donor, {flag["volunteer"]} AS volunteer, {flag["member"]} AS member,
                {custom_json} AS custom_fields, NULL::uuid AS match_id, 1 AS rn
-        FROM import_stage"""),
+        FROM import_stage, LATERAL (SELECT {latv} AS lat, {lonv} AS lon) g"""),
         p,
     )
     await conn.execute(
