@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import cron, func
+from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from sqlalchemy import delete, or_
 
@@ -47,6 +47,8 @@ async def run_import_job(ctx: dict[str, Any], organization_id: str, import_id: s
     from app.imports.job import run_import
 
     result = await run_import(ctx["engine"], organization_id, import_id)
+    if result == "busy":  # another run (or a dead worker's session, until PostgreSQL drops it) holds the import
+        raise Retry(defer=30)
     if result.startswith("done") and ctx["settings"].geocoder_url:
         await ctx["redis"].enqueue_job("geocode_import_job", organization_id, import_id, _job_id=f"geocode:{import_id}")
     return result
@@ -88,7 +90,7 @@ def redis_settings() -> RedisSettings:
 FUNCTIONS: list[Any] = [
     purge_expired_tokens,
     geocode_import_job,
-    func(run_import_job, timeout=3600, max_tries=3),
+    func(run_import_job, timeout=3600, max_tries=20),
     requeue_stale_imports,
 ]
 
