@@ -1,4 +1,4 @@
-"""Fixed-window rate limits in Redis. If Redis is down we fall back to a per-process window, so the
+"""Sliding-window rate limits in Redis. If Redis is down we fall back to a per-process window, so the
 calling workflow keeps working (and limits still hold, per process)."""
 
 from __future__ import annotations
@@ -19,40 +19,34 @@ class RateLimiter:
         self.redis = redis
         self._local: dict[str, tuple[int, int]] = {}
 
-    async def hit(self, key: str, *, limit: int, window_s: int = 60) -> tuple[int, int]:
-        """Count one hit; returns (count in window, seconds until the window resets)."""
-        now = int(time.time())
-        bucket = now // window_s
-        reset = (bucket + 1) * window_s - now
-        full = f"rl:{key}:{bucket}"
+    async def hit(self, key: str, *, limit: int, window_s: int = 60) -> tuple[float, int]:
+        """Count one hit; returns (hits in the rolling window, seconds until a slot frees up).
+
+        Sliding-window counter: this window's count plus the previous window's, weighted by how much of it
+        still overlaps the rolling window, so a burst cannot double up across a window boundary."""
+        now = time.time()
+        bucket = int(now // window_s)
+        frac = (now % window_s) / window_s
+        reset = max(1, int(window_s - (now % window_s)))
+        cur, prev = f"rl:{key}:{bucket}", f"rl:{key}:{bucket - 1}"
         if self.redis is not None:
             try:
                 pipe = self.redis.pipeline()
-                pipe.incr(full)
-                pipe.expire(full, window_s + 1)
-                count, _ = await pipe.execute()
-                return int(count), reset
+                pipe.incr(cur)
+                pipe.expire(cur, window_s * 2 + 1)
+                pipe.get(prev)
+                count, _, before = await pipe.execute()
+                return int(count) + int(before or 0) * (1 - frac), reset
             except (RedisError, OSError):
                 log.warning("redis unavailable for rate limiting; using the local window")
-        prev = self._local.get(full, (0, 0))
-        count = prev[0] + 1
-        self._local[full] = (count, bucket)
+        count = self._local.get(cur, (0, 0))[0] + 1
+        self._local[cur] = (count, bucket)
+        before = self._local.get(prev, (0, 0))[0]
         if len(self._local) > 10_000:
-            self._local = {k: v for k, v in self._local.items() if v[1] >= bucket}
-        return count, reset
+            self._local = {k: v for k, v in self._local.items() if v[1] >= bucket - 1}
+        return count + before * (1 - frac), reset
 
     async def check(self, key: str, *, limit: int, window_s: int = 60, message: str | None = None) -> None:
         count, reset = await self.hit(key, limit=limit, window_s=window_s)
         if count > limit:
             raise TooManyRequests(reset, message)
-
-    async def peek(self, key: str, *, window_s: int = 60) -> int:
-        bucket = int(time.time()) // window_s
-        full = f"rl:{key}:{bucket}"
-        if self.redis is not None:
-            try:
-                v = await self.redis.get(full)
-                return int(v or 0)
-            except (RedisError, OSError):
-                pass
-        return self._local.get(full, (0, 0))[0]
