@@ -189,36 +189,8 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
     sector_ids = dict(
         (await session.execute(text("SELECT name, id FROM zones WHERE organization_id = :o"), {"o": org.id})).all()
     )
-    north_vols = list(
-        (
-            await session.scalars(
-                select(TeamMember.user_id)
-                .join(
-                    Membership,
-                    (Membership.organization_id == TeamMember.organization_id)
-                    & (Membership.user_id == TeamMember.user_id),
-                )
-                .where(
-                    TeamMember.organization_id == org.id, TeamMember.team_id == north, Membership.role == "volunteer"
-                )
-            )
-        ).all()
-    )
-    south_vols = list(
-        (
-            await session.scalars(
-                select(TeamMember.user_id)
-                .join(
-                    Membership,
-                    (Membership.organization_id == TeamMember.organization_id)
-                    & (Membership.user_id == TeamMember.user_id),
-                )
-                .where(
-                    TeamMember.organization_id == org.id, TeamMember.team_id == south, Membership.role == "volunteer"
-                )
-            )
-        ).all()
-    )
+    north_vols = await _team_volunteers(session, org.id, north)
+    south_vols = await _team_volunteers(session, org.id, south)
     await actions.create(
         session,
         ActionCreate(
@@ -248,3 +220,16 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
         ),
         actor=manager,
     )
+
+
+async def _team_volunteers(session: AsyncSession, org_id: uuid.UUID, team_id: uuid.UUID) -> list[uuid.UUID]:
+    q = (
+        select(TeamMember.user_id)
+        .join(
+            Membership,
+            (Membership.organization_id == TeamMember.organization_id) & (Membership.user_id == TeamMember.user_id),
+        )
+        .where(TeamMember.organization_id == org_id, TeamMember.team_id == team_id, Membership.role == "volunteer")
+        .order_by(TeamMember.user_id)
+    )
+    return list((await session.scalars(q)).all())
