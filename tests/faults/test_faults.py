@@ -87,3 +87,62 @@ async def test_postgres_killed_gives_503_not_hangs_and_recovers_by_itself(
         assert ok, "not back to normal within 15 s"
         assert (await c.get("/readyz")).json()["checks"]["database"] == "ok"
     pg.stop("immediate")
+
+
+async def test_import_queued_while_redis_was_down_runs_once_it_is_back(
+    app_without_redis: object, live_db: AsyncSession, arq_worker: object, owner_engine: object
+) -> None:
+    """The upload commits even though the enqueue fails; the worker's sweeper queues it again later."""
+    import json
+
+    from sqlalchemy import text
+
+    from app.worker import requeue_stale_imports
+    from tests.fixtures.factories import make_actor, make_org
+
+    org = await make_org(live_db)
+    m = await make_actor(live_db, org, "manager")
+    await live_db.commit()
+    csv_bytes = b"first_name,mobile\nAna,0722111222\nIon,0733111222\n"
+    async with AsyncClient(transport=ASGITransport(app=app_without_redis), base_url="http://t") as c:  # type: ignore[arg-type]
+        r = await c.post(
+            "/api/v1/imports",
+            headers=m.headers,
+            files={"file": ("a.csv", csv_bytes)},
+            data={"mapping": json.dumps({"first_name": "first_name", "mobile": "mobile"})},
+        )
+        assert r.status_code == 202, r.text
+    iid = r.json()["id"]
+    async with owner_engine.begin() as conn:  # type: ignore[attr-defined]
+        status = (await conn.execute(text("SELECT status FROM imports WHERE id = :i"), {"i": iid})).scalar()
+        assert status == "queued"
+        # as if five minutes had passed with nobody running it
+        await conn.execute(
+            text("UPDATE imports SET created_at = now() - interval '6 minutes' WHERE id = :i"), {"i": iid}
+        )
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    from app.config import get_settings
+
+    redis = await create_pool(RedisSettings.from_dsn(get_settings().redis_url))
+    from app.core.db import make_engine
+
+    engine = make_engine(get_settings().database_url, get_settings())  # the worker connects as the app role
+    try:
+        assert await requeue_stale_imports({"engine": engine, "redis": redis}) >= 1
+    finally:
+        await engine.dispose()
+        await redis.aclose()
+    for _ in range(100):
+        async with owner_engine.begin() as conn:  # type: ignore[attr-defined]
+            status = (await conn.execute(text("SELECT status FROM imports WHERE id = :i"), {"i": iid})).scalar()
+        if status == "done":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "done"
+    async with owner_engine.begin() as conn:  # type: ignore[attr-defined]
+        n = (
+            await conn.execute(text("SELECT count(*) FROM contacts WHERE organization_id = :o"), {"o": org.id})
+        ).scalar()
+    assert n == 2
