@@ -181,6 +181,7 @@ async def _write(
             contact_id=contact.id if contact else None,
             action_id=action.id,
             report_id=body.id,
+            timeline=contact is None,
         )
         if body.opportunities
         else []
@@ -253,6 +254,7 @@ async def _write(
                 "quality": body.quality,
                 "mobilized": body.mobilized,
                 "survey": answers or None,
+                "opportunity_ids": [str(i) for i in opp_ids],
             },
         )
     keys = [f"{kind}s", f"outcome:{body.outcome}"]

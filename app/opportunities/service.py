@@ -84,7 +84,10 @@ async def create_many(
     contact_id: uuid.UUID | None,
     action_id: uuid.UUID | None,
     report_id: uuid.UUID | None,
+    timeline: bool = True,
 ) -> list[uuid.UUID]:
+    """Insert in one statement. `timeline=False` when the caller writes its own timeline entry (a call or a
+    visit lists the opportunities it raised)."""
     if not items:
         return []
     ids = [uuid.uuid4() for _ in items]
@@ -108,7 +111,7 @@ async def create_many(
             ]
         )
     )
-    if contact_id:
+    if contact_id and timeline:
         await add_event(
             session,
             actor.organization_id,
