@@ -25,4 +25,4 @@ USER groundgame
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 # The worker runs from the same image: `docker run … groundgame worker`.
-CMD ["sh", "-c", "groundgame migrate && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-2} --proxy-headers"]
+CMD ["sh", "-c", "groundgame migrate && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-2} --proxy-headers --timeout-keep-alive 30"]

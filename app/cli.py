@@ -146,6 +146,9 @@ def cmd_up(svc: Services) -> None:
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "10",
+            # Longer than clients' idle keep-alive, so a reused connection is never closed under them.
+            "--timeout-keep-alive",
+            "30",
         ],
         env=env,
     )

@@ -39,7 +39,8 @@ class Server:
     async def start(self, wait_s: float = 60) -> None:
         self.port = self.port or free_port()
         args = [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(self.workers), "--log-level", "warning", "--no-access-log", "--backlog", "2048"]
+                "--workers", str(self.workers), "--log-level", "warning", "--no-access-log", "--backlog", "2048",
+                "--timeout-keep-alive", "30"]
         if self.factory:
             args.append("--factory")
         self.log_path = str(ROOT / ".data" / "bench" / f"uvicorn-{self.target.split(':')[0]}.log")

@@ -179,6 +179,8 @@ async def main() -> int:
                 "--workers",
                 str(a.workers),
                 "--no-access-log",
+                "--timeout-keep-alive",
+                "30",
             ],
             env=env,
             cwd=ROOT,
