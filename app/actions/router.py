@@ -73,7 +73,7 @@ async def list_actions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[ActionRead]:
     rows = await service.list_actions(session, actor=user, mine=mine, status=status, limit=limit)
-    return Page[ActionRead](items=[await service.to_read(session, a, actor=user) for a in rows])
+    return Page[ActionRead](items=await service.to_read_many(session, rows, actor=user))
 
 
 @router.post("", status_code=201, operation_id="actions-create")

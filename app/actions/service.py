@@ -265,71 +265,109 @@ async def my_participation(session: AsyncSession, a: Action, user_id: uuid.UUID)
 
 
 async def to_read(session: AsyncSession, a: Action, *, actor: Principal) -> ActionRead:
-    vols = list(
+    return (await to_read_many(session, [a], actor=actor))[0]
+
+
+async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: Principal) -> list[ActionRead]:
+    """Read models for a page of actions: one query per related table, whatever the page size."""
+    if not actions:
+        return []
+    org, ids = actions[0].organization_id, [a.id for a in actions]
+    vols: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    for aid, uid in (
+        await session.execute(
+            select(ActionVolunteer.action_id, ActionVolunteer.user_id).where(
+                ActionVolunteer.organization_id == org, ActionVolunteer.action_id.in_(ids)
+            )
+        )
+    ).all():
+        vols[aid].append(uid)
+    teams: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    for aid, tid in (
+        await session.execute(
+            select(ActionTeam.action_id, ActionTeam.team_id).where(
+                ActionTeam.organization_id == org, ActionTeam.action_id.in_(ids)
+            )
+        )
+    ).all():
+        teams[aid].append(tid)
+    done = dict(
         (
-            await session.scalars(
-                select(ActionVolunteer.user_id).where(
-                    ActionVolunteer.organization_id == a.organization_id, ActionVolunteer.action_id == a.id
+            await session.execute(
+                select(ActionTarget.action_id, func.count())
+                .where(
+                    ActionTarget.organization_id == org,
+                    ActionTarget.action_id.in_(ids),
+                    ActionTarget.status.in_(("done", "closed")),
                 )
+                .group_by(ActionTarget.action_id)
             )
         ).all()
     )
-    done = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(ActionTarget)
-            .where(
-                ActionTarget.organization_id == a.organization_id,
-                ActionTarget.action_id == a.id,
-                ActionTarget.status.in_(("done", "closed")),
-            )
-        )
-        or 0
-    )
-    docs = (
+    docs: dict[uuid.UUID, list[DocumentRead]] = {i: [] for i in ids}
+    for d in (
         await session.scalars(
-            select(ActionDocument).where(
-                ActionDocument.organization_id == a.organization_id, ActionDocument.action_id == a.id
-            )
+            select(ActionDocument).where(ActionDocument.organization_id == org, ActionDocument.action_id.in_(ids))
         )
-    ).all()
-    mp = None
-    if a.meeting_point_label or a.meeting_point is not None:
-        pt = to_shape(a.meeting_point) if a.meeting_point is not None else None
-        mp = MeetingPoint(label=a.meeting_point_label or "", lat=pt.y if pt else None, lon=pt.x if pt else None)
-    return ActionRead(
-        id=a.id,
-        type=a.type,
-        title=a.title,
-        description=a.description,
-        brief=a.brief,  # type: ignore[arg-type]
-        starts_at=a.starts_at,
-        ends_at=a.ends_at,
-        meeting_point=mp,
-        status=a.status,  # type: ignore[arg-type]
-        survey_id=a.survey_id,
-        filter=a.filter,
-        team_ids=await team_ids(session, a),
-        volunteer_ids=vols,
-        reached_tag=a.reached_tag,
-        allow_others=a.allow_others,
-        max_attempts=a.max_attempts,
-        retry_delay_minutes=a.retry_delay_minutes,
-        target_count=a.target_count,
-        done_count=done,
-        my_participation=await my_participation(session, a, actor.user_id),
-        documents=[
+    ).all():
+        docs[d.action_id].append(
             DocumentRead(
                 id=d.id,
                 name=d.filename,
-                url=f"/api/v1/actions/{a.id}/documents/{d.id}",
+                url=f"/api/v1/actions/{d.action_id}/documents/{d.id}",
                 size_bytes=d.size_bytes,
                 content_type=d.content_type,
             )
-            for d in docs
-        ],
-        created_at=a.created_at,
-    )
+        )
+    mine = {
+        p.action_id: Participation(
+            status=p.status,
+            availability=p.availability,  # type: ignore[arg-type]
+            updated_at=p.updated_at,
+        )
+        for p in (
+            await session.scalars(
+                select(ParticipationRow).where(
+                    ParticipationRow.organization_id == org,
+                    ParticipationRow.action_id.in_(ids),
+                    ParticipationRow.user_id == actor.user_id,
+                )
+            )
+        ).all()
+    }
+    out = []
+    for a in actions:
+        mp = None
+        if a.meeting_point_label or a.meeting_point is not None:
+            pt = to_shape(a.meeting_point) if a.meeting_point is not None else None
+            mp = MeetingPoint(label=a.meeting_point_label or "", lat=pt.y if pt else None, lon=pt.x if pt else None)
+        out.append(
+            ActionRead(
+                id=a.id,
+                type=a.type,
+                title=a.title,
+                description=a.description,
+                brief=a.brief,  # type: ignore[arg-type]
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                meeting_point=mp,
+                status=a.status,  # type: ignore[arg-type]
+                survey_id=a.survey_id,
+                filter=a.filter,
+                team_ids=teams[a.id],
+                volunteer_ids=vols[a.id],
+                reached_tag=a.reached_tag,
+                allow_others=a.allow_others,
+                max_attempts=a.max_attempts,
+                retry_delay_minutes=a.retry_delay_minutes,
+                target_count=a.target_count,
+                done_count=int(done.get(a.id, 0)),
+                my_participation=mine.get(a.id),
+                documents=docs[a.id],
+                created_at=a.created_at,
+            )
+        )
+    return out
 
 
 async def set_participation(

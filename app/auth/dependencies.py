@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -88,7 +87,3 @@ Admin = Annotated[Principal, require(Perm.manage_org)]
 Manager = Annotated[Principal, require(Perm.manage_members)]
 Staff = Annotated[Principal, require(Perm.view_members)]
 FieldWorker = Annotated[Principal, require(Perm.field_work)]
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()

@@ -7,17 +7,15 @@ import json
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.calling.reports import REACHED, ReportConflict, _contact_updates, _counters
+from app.calling.reports import REACHED, ReportConflict, _contact_updates, _counters, insert_answers, validate_survey
 from app.calling.schemas import ReportDetails, ReportResponse
 from app.contacts.events import add_event
 from app.core.errors import NotFound, Unprocessable
-from app.models import Action, Contact, FieldReport, SurveyAnswer
+from app.models import Action, Contact, FieldReport
 from app.opportunities import service as opportunities
-from app.surveys import service as surveys
 
 
 class ReportNotFound(NotFound):
@@ -55,16 +53,7 @@ async def add_details(
         if rep.contact_id
         else None
     )
-    answers: dict[str, object] = {}
-    version = None
-    if body.survey_answers:
-        if action.survey_id is None:
-            raise Unprocessable(
-                "This action has no survey.", details=[{"field": "survey_answers", "message": "no survey"}]
-            )
-        s = await surveys.get(session, action.survey_id, organization_id=org)
-        sv = await surveys.version(session, s, body.survey_version)
-        version, answers = sv.version, surveys.validate_answers(sv.questions, body.survey_answers)
+    version, answers = await validate_survey(session, action, body)
     if contact is not None and body.contact_updates is not None:
         await _contact_updates(session, contact, body.contact_updates, actor=actor, source=rep.kind)
     opp_ids = (
@@ -80,21 +69,8 @@ async def add_details(
         else []
     )
     if answers:
-        await session.execute(
-            pg_insert(SurveyAnswer).values(
-                [
-                    {
-                        "organization_id": org,
-                        "report_id": rep.id,
-                        "question_id": q,
-                        "survey_id": action.survey_id,
-                        "survey_version": version,
-                        "contact_id": rep.contact_id,
-                        "value": v,
-                    }
-                    for q, v in answers.items()
-                ]
-            )
+        await insert_answers(
+            session, action, report_id=rep.id, contact_id=rep.contact_id, version=version, answers=answers
         )
     for k in ("consent_given", "comment", "quality", "mobilized"):
         v = getattr(body, k)

@@ -16,11 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.calling.schemas import CallReport, ContactUpdates, ReportResponse, VisitReport
+from app.calling.schemas import CallReport, ContactUpdates, ReportDetails, ReportResponse, VisitReport
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactCreate, ContactUpdate
-from app.contacts.service import _apply, org_region
+from app.contacts.service import apply_changes, org_region
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.models import Action, ActionCounter, ActionTarget, Contact, FieldReport, Survey, SurveyAnswer, SurveyVersion
 from app.opportunities import service as opportunities
@@ -63,8 +63,8 @@ async def replay(session: AsyncSession, org: uuid.UUID, report_id: uuid.UUID, h:
 _VERSIONS: dict[tuple[uuid.UUID, uuid.UUID, int], list[dict[str, Any]]] = {}
 
 
-async def _survey(
-    session: AsyncSession, action: Action, body: CallReport | VisitReport
+async def validate_survey(
+    session: AsyncSession, action: Action, body: CallReport | VisitReport | ReportDetails
 ) -> tuple[int | None, dict[str, Any]]:
     """Validate the answers against the survey version used. A version never changes once answered, so its
     questions are cached per process (a statement saved per report)."""
@@ -99,6 +99,33 @@ async def _survey(
     return version, surveys.validate_answers(questions, body.survey_answers)
 
 
+async def insert_answers(
+    session: AsyncSession,
+    action: Action,
+    *,
+    report_id: uuid.UUID,
+    contact_id: uuid.UUID | None,
+    version: int | None,
+    answers: dict[str, Any],
+) -> None:
+    await session.execute(
+        pg_insert(SurveyAnswer).values(
+            [
+                {
+                    "organization_id": action.organization_id,
+                    "report_id": report_id,
+                    "question_id": q,
+                    "survey_id": action.survey_id,
+                    "survey_version": version,
+                    "contact_id": contact_id,
+                    "value": v,
+                }
+                for q, v in answers.items()
+            ]
+        )
+    )
+
+
 async def _contact_updates(
     session: AsyncSession, contact: Contact, upd: ContactUpdates, *, actor: Principal, source: str
 ) -> None:
@@ -111,7 +138,7 @@ async def _contact_updates(
     if data:
         cu = ContactUpdate(**data)
         try:
-            await _apply(session, contact, cu.model_dump(exclude_unset=True), cu, region)
+            await apply_changes(session, contact, cu.model_dump(exclude_unset=True), cu, region)
         except Unprocessable as e:
             for d in e.details:
                 d["field"] = f"contact_updates.{d['field']}"
@@ -154,7 +181,7 @@ async def _write(
     contact: Contact | None,
     target_status: str | None,
 ) -> ReportResponse:
-    version, answers = await _survey(session, action, body)
+    version, answers = await validate_survey(session, action, body)
     now = datetime.now(UTC)
     org = action.organization_id
     source = "call" if kind == "call" else "visit"
@@ -221,21 +248,13 @@ async def _write(
     )
     await session.flush()
     if answers:
-        await session.execute(
-            pg_insert(SurveyAnswer).values(
-                [
-                    {
-                        "organization_id": org,
-                        "report_id": body.id,
-                        "question_id": q,
-                        "survey_id": action.survey_id,
-                        "survey_version": version,
-                        "contact_id": contact.id if contact else None,
-                        "value": v,
-                    }
-                    for q, v in answers.items()
-                ]
-            )
+        await insert_answers(
+            session,
+            action,
+            report_id=body.id,
+            contact_id=contact.id if contact else None,
+            version=version,
+            answers=answers,
         )
     if contact is not None:
         summary = f"{kind.capitalize()}: {body.outcome.replace('_', ' ')}"

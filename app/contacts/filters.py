@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.geo import parse_area, to_ewkt
 from app.models import Contact, Segment
-from app.models.contact import SOURCES
 
 ConsentState = Literal["granted", "withdrawn", "unknown"]
 
@@ -85,8 +84,6 @@ class SegmentFilter(BaseModel):
                 raise ValueError("support levels are 1 to 5 (or null for unknown)")
         return v
 
-
-assert set(SOURCES) == {"app", "import", "petition", "api", "call", "visit"}
 
 _FLAG_COLS = {"donor": Contact.is_donor, "volunteer": Contact.is_volunteer, "member": Contact.is_member}
 _CONSENT_COLS = {
@@ -221,6 +218,3 @@ async def resolve(
             inner.segment_id = None  # no recursion
         conds.extend(compile_filter(inner, organization_id, region=region))
     return conds
-
-
-__all__ = ["SegmentFilter", "compile_filter", "has_phone_clause", "resolve", "text", "true"]

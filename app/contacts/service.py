@@ -148,7 +148,7 @@ async def _ensure_tags(session: AsyncSession, org: uuid.UUID, tags: list[str]) -
         )
 
 
-async def _apply(
+async def apply_changes(
     session: AsyncSession, c: Contact, data: dict[str, Any], body: ContactUpdate | ContactCreate, region: str
 ) -> None:
     simple = {"first_name", "last_name", "birth_year", "birth_date", "gender", "language", "support_level"}
@@ -238,7 +238,7 @@ async def create(
         if body.tags:
             fill["tags"] = sorted(set(existing.tags or []) | set(body.tags))
             body = body.model_copy(update={"tags": fill["tags"]})
-        await _apply(session, existing, fill, body, region)
+        await apply_changes(session, existing, fill, body, region)
         await session.flush()
         await add_event(
             session,
@@ -259,7 +259,7 @@ async def create(
         tags=[],
         custom_fields={},
     )
-    await _apply(session, c, data, body, region)
+    await apply_changes(session, c, data, body, region)
     session.add(c)
     try:
         async with session.begin_nested():
@@ -289,7 +289,7 @@ async def update(session: AsyncSession, c: Contact, body: ContactUpdate, *, acto
     )
     if dup is not None:
         raise DuplicateContact(details=[{"field": "id", "message": str(dup)}])
-    await _apply(session, c, data, body, region)
+    await apply_changes(session, c, data, body, region)
     c.updated_at = datetime.now(UTC)
     await session.flush()
     await add_event(

@@ -8,6 +8,7 @@ and tested to agree with the library.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
@@ -51,6 +52,7 @@ _TYPE_DESCS = (
 )
 
 
+@lru_cache(maxsize=1)
 def metadata_rows() -> list[tuple[int, str, str, str]]:
     """(country code, national prefix, valid-number pattern, mobile pattern) per country code."""
     by_cc: dict[int, tuple[str, list[str], list[str]]] = {}

@@ -36,20 +36,18 @@ class InvitationNotFound(NotFound):
     message = "Invitation not found."
 
 
-async def list_users(session: AsyncSession, *, actor: Principal) -> list[UserRead]:
-    rows = (
-        await session.execute(
-            select(User.id, User.email, User.full_name, Membership.role, Membership.created_at)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.organization_id == actor.organization_id)
-            .order_by(User.full_name, User.id)
-        )
-    ).all()
-    teams = (
-        await session.execute(
-            select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.organization_id == actor.organization_id)
-        )
-    ).all()
+async def list_users(session: AsyncSession, *, actor: Principal, user_id: uuid.UUID | None = None) -> list[UserRead]:
+    users = (
+        select(User.id, User.email, User.full_name, Membership.role, Membership.created_at)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == actor.organization_id)
+    )
+    teams_q = select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.organization_id == actor.organization_id)
+    if user_id is not None:
+        users = users.where(User.id == user_id)
+        teams_q = teams_q.where(TeamMember.user_id == user_id)
+    rows = (await session.execute(users.order_by(User.full_name, User.id))).all()
+    teams = (await session.execute(teams_q)).all()
     by_user: dict[uuid.UUID, list[uuid.UUID]] = {}
     for u, t in teams:
         by_user.setdefault(u, []).append(t)
@@ -67,10 +65,10 @@ async def list_users(session: AsyncSession, *, actor: Principal) -> list[UserRea
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Principal) -> UserRead:
-    for u in await list_users(session, actor=actor):
-        if u.id == user_id:
-            return u
-    raise UserNotFound()
+    found = await list_users(session, actor=actor, user_id=user_id)
+    if not found:
+        raise UserNotFound()
+    return found[0]
 
 
 async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, actor: Principal) -> UserRead:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from app.audit import service as audit
 from app.auth.principal import Principal
@@ -123,18 +124,26 @@ async def remove(session: AsyncSession, z: Zone, *, actor: Principal) -> None:
     await audit.record(session, actor=actor, action="zone.deleted", object_type="zone", object_id=z.id)
 
 
-async def read(session: AsyncSession, z: Zone, *, with_geometry: bool = True) -> ZoneRead:
-    row = (
+async def _shapes(
+    session: AsyncSession, org: uuid.UUID, ids: list[uuid.UUID], with_geometry: bool
+) -> dict[uuid.UUID, tuple[str | None, list[float]]]:
+    """GeoJSON (when asked) and bounding box of several zones, in one query."""
+    rows = (
         await session.execute(
             select(
+                Zone.id,
                 func.ST_AsGeoJSON(Zone.geom, 7) if with_geometry else text("NULL"),
                 func.ST_XMin(Zone.geom),
                 func.ST_YMin(Zone.geom),
                 func.ST_XMax(Zone.geom),
                 func.ST_YMax(Zone.geom),
-            ).where(Zone.organization_id == z.organization_id, Zone.id == z.id)
+            ).where(Zone.organization_id == org, Zone.id.in_(ids))
         )
-    ).one()
+    ).all()
+    return {r[0]: (r[1], [r[2], r[3], r[4], r[5]]) for r in rows}
+
+
+def _to_read(z: Zone, shape: tuple[str | None, list[float]]) -> ZoneRead:
     return ZoneRead(
         id=z.id,
         name=z.name,
@@ -143,10 +152,14 @@ async def read(session: AsyncSession, z: Zone, *, with_geometry: bool = True) ->
         parent_id=z.parent_id,
         vertex_count=z.vertex_count,
         attributes=z.attributes or {},
-        geometry=json.loads(row[0]) if row[0] else None,
-        bbox=[row[1], row[2], row[3], row[4]],
+        geometry=json.loads(shape[0]) if shape[0] else None,
+        bbox=shape[1],
         created_at=z.created_at,
     )
+
+
+async def read(session: AsyncSession, z: Zone, *, with_geometry: bool = True) -> ZoneRead:
+    return _to_read(z, (await _shapes(session, z.organization_id, [z.id], with_geometry))[z.id])
 
 
 async def figures(session: AsyncSession, org: uuid.UUID, zone_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -202,11 +215,13 @@ async def list_zones(
         q = q.where(Zone.kind == kind)
     if parent_id:
         q = q.where(Zone.parent_id == parent_id)
-    zones = list((await session.scalars(q.order_by(Zone.name))).all())
+    # The geometry itself stays in the database (zones reach 100k vertices); _shapes fetches what is shown.
+    zones = list((await session.scalars(q.options(defer(Zone.geom)).order_by(Zone.name))).all())
     figs: dict[uuid.UUID, dict[str, Any]] = {}
     if rank_by in FIGURES:
         figs = await figures(session, actor.organization_id, [z.id for z in zones])
-    out = [await read(session, z, with_geometry=with_geometry) for z in zones]
+    shapes = await _shapes(session, actor.organization_id, [z.id for z in zones], with_geometry)
+    out = [_to_read(z, shapes[z.id]) for z in zones]
     for zr in out:
         if figs:
             zr.figures = figs[zr.id]
@@ -287,9 +302,8 @@ async def import_features(
         object_id=None,
         details={"created": created, "updated": updated},
     )
-    return ZoneImportResult(
-        created=created, updated=updated, zones=[await read(session, z, with_geometry=False) for z in zones]
-    )
+    shapes = await _shapes(session, actor.organization_id, [z.id for z in zones], False)
+    return ZoneImportResult(created=created, updated=updated, zones=[_to_read(z, shapes[z.id]) for z in zones])
 
 
 async def import_attributes_csv(session: AsyncSession, data: bytes, *, actor: Principal) -> int:
