@@ -41,6 +41,7 @@ from bench.zones import zone_features
 DEFAULT_SIZE = 1_000_000
 DEFAULT_SEED = 42
 GENERATOR_VERSION = 3
+CSV_VERSION = 2  # the CSV files' manifest (expected counts); the data template does not depend on it
 N_VOLUNTEERS = 120
 N_TEAMS = 6
 PASSWORD = "bench-password"
@@ -424,6 +425,23 @@ def _invalid(row: list[str], kind: str) -> list[str]:
     return r
 
 
+def _same_name_and_address(new: ppl.People, n_new: int, base: ppl.People) -> int:
+    """New people with no phone and no email whom the import's rule matches on name + street + number + city:
+    an earlier line of the file (compared case-insensitively) or a base contact (exactly). Not created."""
+    base_keys = set(zip(base.first_name, base.last_name, base.street, base.street_number, base.city, strict=True))
+    seen: set[str] = set()
+    same = 0
+    for i in range(n_new):
+        if new.mobile_invalid[i] or new.mobile_e164[i] or new.home_e164[i] or new.email[i]:
+            continue
+        key = (new.first_name[i], new.last_name[i], new.street[i], new.street_number[i], new.city[i])
+        folded = "|".join(key).lower()
+        if folded in seen or key in base_keys:
+            same += 1
+        seen.add(folded)
+    return same
+
+
 def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None = None,
                       streets: ppl.Streets | None = None) -> tuple[list[list[str]], dict[str, Any]]:
     """rows lines: 93% new people, 5% duplicates of base contacts (phone/email typed differently), 2% invalid."""
@@ -459,8 +477,10 @@ def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None =
     # New people whose typed mobile is garbage (0.7%) are rejected rows too (a phone given but not a phone).
     garbage = int(new.mobile_invalid.sum())
     kind_counts["garbage_mobile"] = garbage
+    same = _same_name_and_address(new, n_new, base)
     meta = {"rows": len(out), "new": n_new, "duplicates": len(dup_idx), "invalid": n_bad + garbage,
-            "invalid_kinds": kind_counts, "expected_created": n_new - garbage,
+            "invalid_kinds": kind_counts, "expected_created": n_new - garbage - same,
+            "same_name_and_address": same,
             "expected_updated_or_skipped": len(dup_idx), "expected_rejected": n_bad + garbage}
     return out, meta
 
@@ -477,7 +497,8 @@ def write_csvs(size: int, seed: int, *, force: bool = False, base: ppl.People | 
                streets: ppl.Streets | None = None) -> dict[str, Any]:
     paths = csv_paths(size, seed)
     if not force and paths["manifest"].exists() and json.loads(paths["manifest"].read_text()).get(
-            "generator_version") == GENERATOR_VERSION and all(paths[k].exists() for k in ("main", "latin1", "cp1250",
+            "generator_version") == GENERATOR_VERSION and json.loads(paths["manifest"].read_text()).get(
+            "csv_version") == CSV_VERSION and all(paths[k].exists() for k in ("main", "latin1", "cp1250",
                                                                                      "semicolon")):
         return json.loads(paths["manifest"].read_text())
     CSV_DIR.mkdir(parents=True, exist_ok=True)
@@ -506,7 +527,8 @@ def write_csvs(size: int, seed: int, *, force: bool = False, base: ppl.People | 
                 r[10], r[11] = r[10].replace(".", ","), r[11].replace(".", ",")  # Excel (ro-RO) decimal commas
             w.writerow(r)
     manifest = {
-        "seed": seed, "size": size, "generator_version": GENERATOR_VERSION, "header": CSV_HEADER,
+        "seed": seed, "size": size, "generator_version": GENERATOR_VERSION, "csv_version": CSV_VERSION,
+        "header": CSV_HEADER,
         "files": {
             "main": {"path": paths["main"].name, "encoding": "utf-8", "delimiter": ",", **meta},
             "latin1": {"path": paths["latin1"].name, "encoding": "latin-1", "delimiter": ",",

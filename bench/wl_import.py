@@ -4,6 +4,7 @@ table (the reference), in the same run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import sys
@@ -72,12 +73,26 @@ async def create_import(ctx: Ctx, client: Any, path: Path) -> tuple[str, float]:
 async def run_job(ctx: Ctx, import_id: str) -> dict[str, Any]:
     """The arq job function in a separate process (as the worker runs it), with its peak RSS."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.import_worker", ctx.org_id, import_id, env=ctx.services.env(ctx.db),
+        sys.executable, "-m", "bench.import_worker", ctx.org_id, import_id,
+        env={**ctx.services.env(ctx.db), "LOG_LEVEL": "INFO"},  # the job logs each phase's duration
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"import worker exited {proc.returncode}: {err.decode()[-800:]}")
-    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+    result = dict(json.loads(out.decode().strip().splitlines()[-1]))
+    result["phases"] = _phases(out.decode() + err.decode())
+    return result
+
+
+def _phases(log: str) -> dict[str, float]:
+    """Seconds per phase, from the job's "import phase" log lines."""
+    phases: dict[str, float] = {}
+    for line in log.splitlines():
+        if '"import phase"' in line:
+            with contextlib.suppress(ValueError, KeyError):
+                rec = json.loads(line)
+                phases[rec["phase"]] = rec["ms"] / 1000
+    return phases
 
 
 async def import_row(ctx: Ctx, import_id: str) -> dict[str, Any]:
@@ -95,6 +110,35 @@ async def contact_count(ctx: Ctx) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM contacts WHERE organization_id = $1", ctx.org_id))
     finally:
         await conn.close()
+
+
+async def bare_insert_floor(ctx: Ctx, import_id: str) -> tuple[float, int]:
+    """The floor of any import into this base: a bare `INSERT … SELECT` of the very rows the import created
+    (already normalized, ids fresh) into contacts with all its indexes, rolled back. Measured after the
+    re-import, when contacts holds the base plus the import, so it is a slightly pessimistic floor."""
+    conn = await ctx.su()
+    try:
+        cols = [r["attname"] for r in await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attnum > 0 "
+            "AND NOT attisdropped AND attname <> 'id' ORDER BY attnum")]
+        names = ", ".join(cols)
+        await conn.execute("SET work_mem = '512MB'")
+        async with conn.transaction():
+            await conn.execute(f"CREATE TEMP TABLE floor_rows ON COMMIT DROP AS SELECT {names} FROM contacts "
+                               f"WHERE organization_id = $1 AND import_id = $2", ctx.org_id, import_id)
+            t = Timer()
+            res = await conn.execute(f"INSERT INTO contacts (id, {names}) SELECT gg_uuid7(), {names} FROM floor_rows")
+            seconds = t.s
+            raise _Rollback()
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+    return seconds, int(res.split()[-1])
+
+
+class _Rollback(Exception):
+    pass
 
 
 async def run(ctx: Ctx) -> list[Row]:
@@ -135,11 +179,14 @@ async def run(ctx: Ctx) -> list[Row]:
     exp_created, exp_rejected = int(main["expected_created"]), int(main["expected_rejected"])
     counts = {k: imp.get(k) for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count",
                                       "rejected_count", "error")}
-    note = (f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s); status {imp.get('status')}, "
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in first["phases"].items())
+    note = (f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s: {phases}); "
+            f"status {imp.get('status')}, "
             f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
             f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}")
     rows = [ref_row, Row("import", metric, total_s, raw_s, "s", total_s / raw_s, bar, ok, note,
-                         {"upload_s": upload_s, "job_s": first["seconds"], "rows_per_s": rate, "import": counts,
+                         {"upload_s": upload_s, "job_s": first["seconds"], "phases": first["phases"],
+                          "rows_per_s": rate, "import": counts,
                           "job_result": first["result"], "expected": {"created": exp_created,
                                                                       "rejected": exp_rejected}},
                          correct=imp.get("status") == "done" and imp.get("created_count") == exp_created
@@ -164,4 +211,9 @@ async def run(ctx: Ctx) -> list[Row]:
                     f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
                     f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s",
                     correct=added == 0 and imp2.get("status") == "done"))
+    floor_s, floor_n = await bare_insert_floor(ctx, iid)
+    rows.append(Row("import", f"floor: bare INSERT of the same {floor_n:,} new contacts (all indexes)", floor_s, None,
+                    "s", None, "reference", None,
+                    f"our import = {total_s / floor_s:.2f}x this floor; the floor alone is {floor_s / raw_s:.1f}x "
+                    f"raw COPY and {rows_total / floor_s:,.0f} rows/s"))
     return rows

@@ -33,7 +33,7 @@ class ServicesUnderTest:
             self.app_url = os.environ["TEST_DATABASE_URL"]
             self.migration_url = os.environ.get("TEST_MIGRATION_DATABASE_URL", self.app_url)
         else:
-            self.pg = EmbeddedPostgres(self.tmp / "pg", free_port())
+            self.pg = EmbeddedPostgres(self.tmp / "pg", free_port(), shared_buffers_mb=256)
             self.pg.start()
             self.app_url = self.pg.app_url(self.app_role, self.app_password)
             self.migration_url = self.pg.superuser_url

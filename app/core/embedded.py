@@ -46,11 +46,25 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def _ram_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 4 << 30
+
+
+def default_shared_buffers_mb() -> int:
+    """A quarter of the machine's memory, between 256 MB and 4 GB: the contacts table's ten indexes stay in
+    PostgreSQL's own cache during a million-row import (measured: 75 s → 55 s for the bare insert)."""
+    return max(256, min(4096, _ram_bytes() // 4 // (1 << 20)))
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
     port: int
     database: str = "groundgame"
+    shared_buffers_mb: int | None = None  # None: sized to the machine (default_shared_buffers_mb)
 
     @property
     def superuser_url(self) -> str:
@@ -90,8 +104,9 @@ class EmbeddedPostgres:
         if not self.running():
             opts = (
                 f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
-                "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
-                "-c max_wal_size=2GB -c work_mem=32MB -c maintenance_work_mem=256MB -c jit=off"
+                f"-c max_connections=300 -c shared_buffers={self.shared_buffers_mb or default_shared_buffers_mb()}MB "
+                "-c fsync=on -c max_wal_size=4GB -c checkpoint_timeout=15min -c work_mem=32MB "
+                "-c maintenance_work_mem=512MB -c jit=off"
             )
             subprocess.run(
                 _as_pg_user(

@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None) or request_id_var.get()
         if rid:
             out["request_id"] = rid
-        for key in ("method", "path", "status", "duration_ms", "org", "user", "job"):
+        for key in ("method", "path", "status", "duration_ms", "org", "user", "job", "phase", "ms"):
             if hasattr(record, key):
                 out[key] = getattr(record, key)
         if record.exc_info:

@@ -1,19 +1,24 @@
-"""The import's fast path: PostgreSQL parses the CSV itself (COPY … FORMAT csv, in the file's encoding) into a
-raw staging table, and phones are normalized in SQL with the region's own patterns from the phonenumbers
-metadata; the rare foreign numbers go through the library itself. Produces the same `import_stage` table as
-the lenient Python path, which the job falls back to when COPY refuses the file (broken quotes, ragged rows)."""
+"""Staging an import: PostgreSQL parses the CSV itself (COPY … FORMAT csv, in the file's encoding) into
+import_raw; a file COPY refuses (ragged rows, broken quotes) is re-read by `rectify` and COPYed as well-formed
+rows carrying each bad line's reason. Phones are normalized in SQL with the region's own patterns from the
+phonenumbers metadata; the rare foreign numbers go through the library itself. `source()` describes the
+normalized rows as a layered subquery (each layer computed once per row), which `merge` turns into contacts."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.phones import InvalidPhone, country_code, metadata_rows, national_prefix, normalize
+from app.imports import rectify
 
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "latin-1": "LATIN1", "windows-1250": "WIN1250"}
 COPY_ERRORS = (
@@ -22,123 +27,201 @@ COPY_ERRORS = (
     asyncpg.exceptions.UntranslatableCharacterError,
     asyncpg.exceptions.DataError,
 )
+PHONES = ("mobile", "home_phone")
+SCRATCH = "import_raw, import_rows, import_match, import_phone_fix"
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+@dataclass(frozen=True)
+class Source:
+    """Normalized rows for the merge: `sql` yields line_no, pre_reject, mobile_e164, home_e164 and one column per
+    stored target (trimmed, NULL when empty), as f_<target>; `raw_sql` yields (line_no, raw) for the rejects."""
+
+    sql: str
+    raw_sql: str
 
 
-def phone_sql(col: str, region: str) -> tuple[str, str]:
-    """(E.164 expression, is-foreign expression) for a raw phone column, in the organization's region."""
+def lit(s: str) -> str:
+    return "'" + s.replace("'", "''").replace(":", "\\:") + "'"  # text(): a colon would start a bind parameter
+
+
+def _region(region: str) -> tuple[str, str, str]:
     cc = str(country_code(region))
-    prefix = national_prefix(region)
     valid = next((v for c, _p, v, _m in metadata_rows() if str(c) == cc), "^$")
-    d = f"regexp_replace({col}, '[^0-9+]', '', 'g')"
-    strip = (
-        (
-            f"CASE WHEN {_lit(prefix)} <> '' AND left(n, {len(prefix) or 1}) = {_lit(prefix)} "
-            f"THEN substr(n, {len(prefix) + 1}) ELSE n END"
+    return cc, national_prefix(region), valid
+
+
+def e164_layers(phones: list[str], region: str) -> list[Callable[[str], str]]:
+    """Four layers per phone column `t` (already trimmed as f_t): digits, without the country code, without the
+    national prefix, E.164. A number with another country code (+49…, 0049…) is looked up in import_phone_fix,
+    which the library fills."""
+    cc, prefix, valid = _region(region)
+
+    def digits(t: str) -> str:
+        return f"regexp_replace(f_{t}, '[^0-9+]', '', 'g') AS d_{t}"
+
+    def without_country(t: str) -> str:
+        d = f"d_{t}"
+        return (
+            f"CASE WHEN left({d}, {len(cc) + 1}) = '+{cc}' THEN substr({d}, {len(cc) + 2}) "
+            f"WHEN left({d}, {len(cc) + 2}) = '00{cc}' THEN substr({d}, {len(cc) + 3}) "
+            f"WHEN left({d}, 1) = '+' OR left({d}, 2) = '00' THEN NULL ELSE replace({d}, '+', '') END AS n_{t}"
         )
-        if prefix
-        else "n"
-    )
-    nsn = (
-        f"(SELECT {strip} FROM (SELECT CASE "
-        f"WHEN left(d, {len(cc) + 1}) = '+{cc}' THEN substr(d, {len(cc) + 2}) "
-        f"WHEN left(d, {len(cc) + 2}) = '00{cc}' THEN substr(d, {len(cc) + 3}) "
-        f"WHEN left(d, 1) = '+' OR left(d, 2) = '00' THEN NULL "
-        f"ELSE replace(d, '+', '') END AS n FROM (SELECT {d} AS d) x) y)"
-    )
-    valid_lit = _lit(valid).replace(":", "\\:")  # text(): a colon would start a bind parameter
-    e164 = f"(SELECT CASE WHEN z.nsn ~ {valid_lit} THEN '+{cc}' || z.nsn END FROM (SELECT {nsn} AS nsn) z)"
-    foreign = (
-        f"({col} IS NOT NULL AND (left({d}, 1) = '+' OR left({d}, 2) = '00') "
-        f"AND left({d}, {len(cc) + 1}) <> '+{cc}' AND left({d}, {len(cc) + 2}) <> '00{cc}')"
-    )
-    return e164, foreign
+
+    def national(t: str) -> str:
+        if not prefix:
+            return f"n_{t} AS nsn_{t}"
+        return (
+            f"CASE WHEN left(n_{t}, {len(prefix)}) = {lit(prefix)} THEN substr(n_{t}, {len(prefix) + 1}) "
+            f"ELSE n_{t} END AS nsn_{t}"
+        )
+
+    def e164(t: str) -> str:
+        return (
+            f"CASE WHEN d_{t} IS NOT NULL AND n_{t} IS NULL "
+            f"THEN (SELECT e164 FROM import_phone_fix WHERE raw = f_{t}) "
+            f"WHEN nsn_{t} ~ {lit(valid)} THEN '+{cc}' || nsn_{t} END AS {t_e164(t)}"
+        )
+
+    return [digits, without_country, national, e164] if phones else []
 
 
-async def stage_with_copy(conn: AsyncConnection, imp: Any, stored: list[str], col_name: Any) -> int:
-    """COPY the file into import_raw, then build import_stage. Raises one of COPY_ERRORS for a file that
-    PostgreSQL's CSV parser refuses (the caller falls back to the Python path)."""
-    headers: list[str] = imp["mapping"]["headers"]
-    width = len(headers)
-    mapping: dict[str, int] = imp["mapping"]["columns"]
-    delim = imp["delimiter"]
+def t_e164(t: str) -> str:
+    return "mobile_e164" if t == "mobile" else "home_e164"
+
+
+def layered(base: str, layers: list[list[str]]) -> str:
+    """SELECT … FROM (SELECT …, <layer 1> FROM base OFFSET 0) … : each layer's expressions are computed once per
+    row and referenced by name in the next (OFFSET 0 keeps PostgreSQL from inlining them several times)."""
+    sql = base
+    for i, exprs in enumerate(layers):
+        extra = (", " + ", ".join(exprs)) if exprs else ""
+        sql = f"SELECT l{i}.*{extra} FROM ({sql} OFFSET 0) l{i}"
+    return sql
+
+
+async def _create_raw(conn: AsyncConnection, width: int) -> list[str]:
     raw_cols = [f"c{i}" for i in range(width)]
-    await conn.execute(text("DROP TABLE IF EXISTS import_raw, import_stage, import_ready, import_phone_fix"))
+    await conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
     await conn.execute(
         text(
-            "CREATE TEMP TABLE import_raw (line_no bigint GENERATED ALWAYS AS IDENTITY, "
-            + ", ".join(f"{c} text" for c in raw_cols)
-            + ")"
+            "CREATE TEMP TABLE import_raw (line_no int GENERATED BY DEFAULT AS IDENTITY (START WITH 2), "
+            "reject text, raw text, " + ", ".join(f"{c} text" for c in raw_cols) + ")"
         )
     )
+    return raw_cols
+
+
+async def copy_raw(conn: AsyncConnection, imp: Any) -> int:
+    """COPY the file into import_raw (c0…cN text). Raises one of COPY_ERRORS for a file the CSV parser refuses."""
+    raw_cols = await _create_raw(conn, len(imp["mapping"]["headers"]))
     raw_conn = (await conn.get_raw_connection()).driver_connection
     assert raw_conn is not None
-    path = Path(imp["file_path"])
-    with path.open("rb") as f:
+    with Path(imp["file_path"]).open("rb") as f:
         if imp["encoding"] == "utf-8-sig" and f.read(3) != codecs.BOM_UTF8:
             f.seek(0)
-        await raw_conn.copy_to_table(
+        res = await raw_conn.copy_to_table(
             "import_raw",
-            source=f,
+            source=_read(f),
             columns=raw_cols,
             format="csv",
             header=True,
-            delimiter=delim,
+            delimiter=imp["delimiter"],
             encoding=PG_ENCODING[imp["encoding"]],
         )
-    region = imp["default_region"] or "RO"
-    src = {t: f"nullif(btrim(r.c{mapping[t]}), '')" for t in mapping}
+    return int(res.split()[-1])
+
+
+async def copy_rectified(conn: AsyncConnection, imp: Any, on_chunk: Callable[[int], Awaitable[None]]) -> int:
+    """The file as `rectify` re-emits it, COPYed into import_raw; `on_chunk(rows so far)` after each chunk."""
+    width = len(imp["mapping"]["headers"])
+    raw_cols = await _create_raw(conn, width)
+    raw_conn = (await conn.get_raw_connection()).driver_connection
+    assert raw_conn is not None
+    it = rectify.chunks(Path(imp["file_path"]), imp["encoding"], imp["delimiter"], width)
+    n = 0
+    # Python reads the next chunk in a thread while PostgreSQL COPYs this one: two cores, one pipeline.
+    ahead = asyncio.ensure_future(asyncio.to_thread(next, it, None))
+    try:
+        while (item := await ahead) is not None:
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, it, None))
+            data, rows = item
+            await raw_conn.copy_to_table(
+                "import_raw",
+                source=_once(data),
+                columns=[*raw_cols, "line_no", "reject", "raw"],
+                format="csv",
+                delimiter=imp["delimiter"],
+            )
+            n += rows
+            await on_chunk(n)
+    finally:
+        if not ahead.done():
+            await asyncio.wait([ahead])  # the reader thread finishes its chunk before the file closes
+    return n
+
+
+async def _read(f: BinaryIO) -> AsyncIterator[bytes]:
+    """The file in 1 MB chunks. (Given a file object, asyncpg reads it from a thread pool, and the worker's
+    memory grew by 80 MB over a million rows; an async iterator keeps it flat.)"""
+    while chunk := f.read(1 << 20):
+        yield chunk
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _trimmed(imp: Any, col_name: Callable[[str], str]) -> dict[str, str]:
+    """Target → its trimmed raw column (full_name split into first and last name when those are not mapped)."""
+    mapping: dict[str, int] = imp["mapping"]["columns"]
+    src = {t: f"nullif(btrim(r.c{i}), '')" for t, i in mapping.items() if t != "full_name"}
     if "full_name" in mapping and "first_name" not in mapping:
-        src["first_name"] = f"nullif(split_part(btrim(r.c{mapping['full_name']}), ' ', 1), '')"
-        src["last_name"] = (
-            f"nullif(btrim(substr(btrim(r.c{mapping['full_name']}), "
-            f"length(split_part(btrim(r.c{mapping['full_name']}), ' ', 1)) + 1)), '')"
-        )
-    phones: dict[str, tuple[str, str]] = {}
-    for t in ("mobile", "home_phone"):
-        if t in src:
-            phones[t] = phone_sql(src[t], region)
-    # Foreign numbers (another country code): the library decides, once per distinct number.
-    foreign_raws: set[str] = set()
-    for t, (_e, foreign) in phones.items():
-        rows = (await conn.execute(text(f"SELECT DISTINCT {src[t]} FROM import_raw r WHERE {foreign}"))).scalars()
-        foreign_raws |= {r for r in rows if r}
+        full = f"btrim(r.c{mapping['full_name']})"
+        src["first_name"] = f"nullif(split_part({full}, ' ', 1), '')"
+        src["last_name"] = f"nullif(btrim(substr({full}, length(split_part({full}, ' ', 1)) + 1)), '')"
+    return {col_name(t): e for t, e in src.items()}
+
+
+async def source(conn: AsyncConnection, imp: Any, col_name: Callable[[str], str]) -> Source:
+    """Fill import_phone_fix for the foreign numbers, and describe the normalized rows of import_raw."""
+    region = imp["default_region"] or "RO"
+    trimmed = _trimmed(imp, col_name)
+    phones = [t for t in PHONES if f"f_{t}" in trimmed]
+    await _fix_foreign_numbers(conn, imp, phones, region)
+    base = "SELECT r.line_no, r.reject AS pre_reject, " + ", ".join(f"{e} AS {c}" for c, e in trimmed.items())
+    base += " FROM import_raw r"
+    layers = [[layer(t) for t in phones] for layer in e164_layers(phones, region)]
+    missing = [f"NULL::text AS {t_e164(t)}" for t in PHONES if t not in phones]
+    sql = layered(base, layers + ([missing] if missing else []))
+    width = len(imp["mapping"]["headers"])
+    fields = "ARRAY[" + ", ".join(f"r.c{i}" for i in range(width)) + "]"
+    raw = f"coalesce(r.raw, array_to_string({fields}, {lit(imp['delimiter'])}, ''))"
+    return Source(sql=sql, raw_sql=f"SELECT r.line_no, {raw} AS raw FROM import_raw r")
+
+
+async def _fix_foreign_numbers(conn: AsyncConnection, imp: Any, phones: list[str], region: str) -> None:
+    """Numbers with another country code: the library decides, once per distinct number."""
     await conn.execute(text("CREATE TEMP TABLE import_phone_fix (raw text PRIMARY KEY, e164 text)"))
-    if foreign_raws:
-        fixed = []
-        for r in foreign_raws:
-            try:
-                fixed.append((r, normalize(r, region).e164))
-            except InvalidPhone:
-                fixed.append((r, None))
-        await raw_conn.copy_records_to_table("import_phone_fix", records=fixed)
-
-    def e164(t: str) -> str:
-        if t not in phones:
-            return "NULL"
-        expr, foreign = phones[t]
-        return f"(CASE WHEN {foreign} THEN (SELECT e164 FROM import_phone_fix WHERE raw = {src[t]}) ELSE {expr} END)"
-
-    reject = "NULL"
-    checks = [
-        f"WHEN {src[t]} IS NOT NULL AND {e164(t)} IS NULL THEN '{t}: not a valid phone number'"
-        for t in ("mobile", "home_phone")
-        if t in phones
-    ]
-    if checks:
-        reject = "CASE " + " ".join(checks) + " END"
-    raw_expr = "concat_ws(" + _lit(delim) + ", " + ", ".join(f"r.{c}" for c in raw_cols) + ")"
-    cols = [f"{src.get(t, 'NULL')} AS {col_name(t)}" for t in stored]
-    await conn.execute(
-        text(f"""
-        CREATE TEMP TABLE import_stage AS
-        SELECT (r.line_no + 1)::int AS line_no, left({raw_expr}, 2000) AS raw, {reject} AS pre_reject,
-               {e164("mobile")} AS mobile_e164, {e164("home_phone")} AS home_e164, {", ".join(cols)}
-        FROM import_raw r""")
-    )
-    n = (await conn.execute(text("SELECT count(*) FROM import_stage"))).scalar() or 0
-    await conn.execute(text("DROP TABLE import_raw"))
-    return int(n)
+    mapping: dict[str, int] = imp["mapping"]["columns"]
+    cc = str(country_code(region))
+    found: set[str] = set()
+    for t in phones:
+        c = f"r.c{mapping[t]}"
+        # Cheap pre-filter (starts with + or 00 after punctuation), then the exact test on the digits.
+        q = (
+            f"SELECT DISTINCT btrim({c}) FROM import_raw r WHERE {c} ~ '^[^0-9+]*(\\+|00)' "
+            f"AND regexp_replace({c}, '[^0-9+]', '', 'g') !~ '^(\\+|00){cc}'"
+        )
+        found |= {r for r in (await conn.execute(text(q))).scalars() if r}
+    if not found:
+        return
+    fixed: list[tuple[str, str | None]] = []
+    for r in found:
+        try:
+            fixed.append((r, normalize(r, region).e164))
+        except InvalidPhone:
+            fixed.append((r, None))
+    raw_conn = (await conn.get_raw_connection()).driver_connection
+    assert raw_conn is not None
+    await raw_conn.copy_records_to_table("import_phone_fix", records=fixed)
+    await conn.execute(text("ANALYZE import_phone_fix"))

@@ -24,10 +24,8 @@ class Base(DeclarativeBase):
     __mapper_args__ = {"eager_defaults": True}
 
 
-def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(
-        UUID(as_uuid=True), primary_key=True, default=uuid.uuid4, server_default=text("gen_random_uuid()")
-    )
+def uuid_pk(server_default: str = "gen_random_uuid()") -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4, server_default=text(server_default))
 
 
 def org_pk() -> Mapped[uuid.UUID]:

@@ -54,7 +54,7 @@ class Contact(Base):
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
-    id: Mapped[uuid.UUID] = uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk("gg_uuid7()")  # time-ordered: bulk imports append to the primary key
     first_name: Mapped[str] = mapped_column(String(200), server_default="")
     last_name: Mapped[str] = mapped_column(String(200), server_default="")
     mobile_e164: Mapped[str | None] = mapped_column(String(20))

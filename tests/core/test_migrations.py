@@ -42,7 +42,7 @@ def _diff(url: str) -> list[object]:
 def test_upgrade_downgrade_upgrade_and_models_match(services: ServicesUnderTest) -> None:
     pg = services.pg
     if pg is None:
-        pg = EmbeddedPostgres(services.tmp / "pg-mig", free_port())
+        pg = EmbeddedPostgres(services.tmp / "pg-mig", free_port(), shared_buffers_mb=256)
         pg.start()
     pg.psql("DROP DATABASE IF EXISTS migcheck")
     pg.psql("CREATE DATABASE migcheck")

@@ -51,7 +51,7 @@ async def test_calling_keeps_working_with_redis_down(
 
 @pytest.fixture
 def own_cluster(services: ServicesUnderTest) -> EmbeddedPostgres:
-    pg = EmbeddedPostgres(services.tmp / f"pg-fault-{uuid.uuid4().hex[:6]}", free_port())
+    pg = EmbeddedPostgres(services.tmp / f"pg-fault-{uuid.uuid4().hex[:6]}", free_port(), shared_buffers_mb=256)
     pg.start()
     migrate_and_grant(pg.superuser_url, "groundgame_app", "groundgame_app")
     return pg
