@@ -1,11 +1,10 @@
-"""Reading uploaded CSVs: encoding and delimiter detection, header, a streaming row reader."""
+"""Reading uploaded CSVs: encoding and delimiter detection, header and sample rows (for the mapping UI)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,25 +76,3 @@ def sniff(path: Path, *, encoding: str | None = None, delimiter: str | None = No
         except (StopIteration, csv.Error):
             break
     return Sniffed(enc, delim, headers, sample)
-
-
-def iter_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str] | None, str]]:
-    """(line number, fields or None if unreadable, raw text) for each data row after the header."""
-    with path.open("r", encoding=encoding, errors="replace", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
-        try:
-            next(reader)
-        except (StopIteration, csv.Error):
-            return
-        while True:
-            line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                yield line, None, f"unreadable line: {e}"
-                continue
-            if not row or all(not x.strip() for x in row):
-                continue
-            yield line, row, delimiter.join(row)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+csv.field_size_limit(1 << 20)  # as the upload preview reads them
 CHUNK_LINES = 10_000  # about 1.5 MB of CSV: two chunks in flight keep the worker's memory flat
 
 
