@@ -209,7 +209,8 @@ async def run(ctx: Ctx) -> list[Row]:
                     added == 0 and imp2.get("status") == "done",
                     f"status {imp2.get('status')}, created {imp2.get('created_count')}, updated "
                     f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
-                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s",
+                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s ("
+                    + ", ".join(f"{k} {v:.1f}s" for k, v in second["phases"].items()) + ")",
                     correct=added == 0 and imp2.get("status") == "done"))
     floor_s, floor_n = await bare_insert_floor(ctx, iid)
     rows.append(Row("import", f"floor: bare INSERT of the same {floor_n:,} new contacts (all indexes)", floor_s, None,

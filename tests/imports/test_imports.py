@@ -145,6 +145,34 @@ async def test_reimporting_the_same_file_adds_nothing(live_client: AsyncClient, 
     assert len(await _contacts(live_db, m)) == 3
 
 
+async def test_a_contact_matched_by_several_lines_takes_the_first_and_keyless_rows_match_on_name_and_address(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    base = [
+        ["Ion", "Vasile", "0722000001", "ion@example.org", "Strada Mare", "1", "Cluj", "", "", "1970", ""],
+        ["Maria", "Dinu", "", "", "Strada Mică", "2", "Cluj", "", "", "", ""],
+    ]
+    await _run(live_client, m, _csv(base))
+    # Lines 2 and 3 both match Ion (by mobile, by email): line 2 wins. Maria has no phone or email: the same
+    # name at the same address is the same person. The short line sends the file through the lenient re-read.
+    again = [
+        ["Ion", "Vasile", "+40 722 000 001", "", "Strada Mare", "1", "Cluj", "", "", "1971", ""],
+        ["Ioan", "Vasile", "", "ion@example.org", "Strada Mare", "1", "Cluj", "", "", "1972", ""],
+        ["Maria", "Dinu", "", "", "Strada Mică", "2", "Cluj", "", "", "1980", "vip"],
+        ["too", "short"],
+    ]
+    result = await _run(live_client, m, _csv(again))
+    assert result["status"] == "done", result
+    assert (result["created"], result["updated"], result["skipped"], result["rejected"]) == (0, 2, 1, 1)
+    people = {c.last_name: c for c in await _contacts(live_db, m)}
+    assert len(people) == 2
+    assert (people["Vasile"].first_name, people["Vasile"].birth_year) == ("Ion", 1971)
+    assert (people["Dinu"].birth_year, people["Dinu"].tags) == (1980, ["vip"])
+    rej = await live_client.get(f"/api/v1/imports/{result['id']}/rejected", headers=m.headers)
+    assert '5,wrong number of columns: 2 instead of 11,"too,short"' in rej.text
+
+
 @pytest.mark.parametrize(("encoding", "delimiter"), [("utf-8-sig", ","), ("latin-1", ";"), ("windows-1250", ";")])
 async def test_encodings_and_delimiters_are_detected(
     live_client: AsyncClient, live_db: AsyncSession, encoding: str, delimiter: str
