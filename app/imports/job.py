@@ -95,7 +95,7 @@ async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -
     await conn.commit()
     if row is None or row["status"] in ("done", "failed", "cancelled"):
         return row["status"] if row else "missing"
-    await _progress(engine, org, iid, status="running", started_at=datetime.now(UTC), rows_done=0)
+    await _progress(engine, org, iid, status="running", phase="reading", started_at=datetime.now(UTC), rows_done=0)
     try:
         src, total = await _stage(engine, conn, org, iid, row)
         result = await _merge(engine, conn, org, iid, row, src)
@@ -143,7 +143,7 @@ async def _stage(
     await conn.commit()
     if await _status(engine, org, iid) == "cancelled":
         raise Cancelled()
-    await _progress(engine, org, iid, rows_done=n, rows_total=n)
+    await _progress(engine, org, iid, rows_done=n, rows_total=n, phase="matching")
     return src, n
 
 
@@ -155,6 +155,7 @@ async def _merge(
         await merge.build_rows(conn, src, imp, p)
     async with phase("rejects"):
         await merge.write_rejects(conn, src, p)
+    await _progress(engine, org, iid, phase="writing")
     async with phase("insert"):
         created = await merge.insert_new(conn, imp, p)
     async with phase("update"):
@@ -162,7 +163,7 @@ async def _merge(
     c = await merge.counts(conn, p)
     done = await conn.execute(
         text("""
-        UPDATE imports SET status = 'done', created_count = :c, updated_count = :u, skipped_count = :s,
+        UPDATE imports SET status = 'done', phase = NULL, created_count = :c, updated_count = :u, skipped_count = :s,
           rejected_count = :r, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
         WHERE organization_id = :org AND id = :iid AND status = 'running'"""),
         {**p, "c": created, "u": updated, "s": c["duplicates"] + c["matched"] - updated, "r": c["rejected"]},

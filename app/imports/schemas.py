@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ImportPreview(BaseModel):
@@ -18,6 +18,9 @@ class ImportPreview(BaseModel):
 class ImportRead(BaseModel):
     id: uuid.UUID
     status: Literal["uploaded", "queued", "running", "done", "failed", "cancelled"]
+    phase: Literal["reading", "matching", "writing"] | None = Field(
+        None, description="While running: reading the file, matching it against the base, writing contacts."
+    )
     filename: str
     encoding: str
     delimiter: str

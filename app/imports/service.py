@@ -63,6 +63,7 @@ def to_read(i: Import) -> ImportRead:
     return ImportRead(
         id=i.id,
         status=i.status,
+        phase=i.phase if i.status == "running" else None,  # type: ignore[arg-type]
         filename=i.filename,
         encoding=i.encoding,
         delimiter=i.delimiter,  # type: ignore[arg-type]

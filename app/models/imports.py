@@ -27,6 +27,7 @@ class Import(Base):
     organization_id: Mapped[uuid.UUID] = org_pk()
     id: Mapped[uuid.UUID] = uuid_pk()
     status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    phase: Mapped[str | None] = mapped_column(String(16))  # while running: reading, matching, writing
     filename: Mapped[str] = mapped_column(String(255))
     file_path: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(BigInteger)

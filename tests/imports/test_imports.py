@@ -113,6 +113,7 @@ async def test_import_rejects_bad_rows_with_reasons_and_imports_the_rest(
         consent_channels="sms",
     )
     assert result["status"] == "done", result
+    assert result["phase"] is None and result["rows_done"] == result["rows_total"] == 6
     assert (result["created"], result["rejected"], result["skipped"]) == (3, 2, 1)
     people = await _contacts(live_db, m)
     by_last = {c.last_name: c for c in people}

@@ -2156,6 +2156,11 @@ export interface components {
             mapping: {
                 [key: string]: string;
             };
+            /**
+             * Phase
+             * @description While running: reading the file, matching it against the base, writing contacts.
+             */
+            phase?: ("reading" | "matching" | "writing") | null;
             /** Rejected */
             rejected: number;
             /** Rows Done */
