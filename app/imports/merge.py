@@ -99,7 +99,8 @@ def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
 
 def _key_join(pri: int, contact_col: str, row_col: str) -> str:
     return (
-        f"SELECT r.line_no, c.id, {pri} AS pri, c.created_at FROM import_rows r JOIN contacts c "
+        f"SELECT r.line_no, c.id, {pri} AS pri, (c.last_name = r.last_name AND c.first_name = r.first_name) AS "
+        f"same_name, c.created_at FROM import_rows r JOIN contacts c "
         f"ON c.organization_id = CAST(:org AS uuid) AND {contact_col} = r.{row_col} WHERE r.rn = 1"
     )
 
@@ -107,7 +108,8 @@ def _key_join(pri: int, contact_col: str, row_col: str) -> str:
 async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, Any]) -> None:
     """import_rows: every line with its reject reason and its rank among same-key lines (rn); import_match: the
     existing contact each first line matches (by mobile, then email, then home phone; rows with neither by name
-    + address; the oldest contact when several match). Set-based: one hash join per key, not a probe per row."""
+    + address; among several contacts, one with the same name, then the oldest). Set-based: one hash join per
+    key, not a probe per row."""
     have = set(stored_targets(imp["mapping"]["columns"]))
     dkey = (
         "coalesce(mobile_e164, email, home_e164, lower(first_name || '|' || last_name || '|' || "
@@ -123,7 +125,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
     )
     await conn.execute(text("ANALYZE import_rows"))
     by_name = (
-        "SELECT r.line_no, c.id, 5 AS pri, c.created_at FROM import_rows r JOIN contacts c "
+        "SELECT r.line_no, c.id, 5 AS pri, true AS same_name, c.created_at FROM import_rows r JOIN contacts c "
         "ON c.organization_id = CAST(:org AS uuid) AND c.last_name = r.last_name AND c.first_name = r.first_name "
         "AND c.street IS NOT DISTINCT FROM r.street AND c.street_number IS NOT DISTINCT FROM r.street_number "
         "AND c.city IS NOT DISTINCT FROM r.city "
@@ -139,8 +141,8 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
     await conn.execute(
         text(f"""
         CREATE TEMP TABLE import_match AS
-        SELECT DISTINCT ON (line_no) line_no, id AS match_id FROM ({" UNION ALL ".join(joins)}) m
-        ORDER BY line_no, pri, created_at, id"""),
+        SELECT DISTINCT ON (line_no) line_no, id AS match_id, pri FROM ({" UNION ALL ".join(joins)}) m
+        ORDER BY line_no, pri, same_name DESC, created_at, id"""),
         p,
     )
     await conn.execute(text("CREATE UNIQUE INDEX ON import_match (line_no)"))
@@ -202,8 +204,8 @@ async def insert_new(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> int:
 
 
 async def update_matched(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> int:
-    """Matched contacts take the file's non-empty values (policy "update"); the first line wins when several
-    lines match the same contact. Returns how many contacts changed."""
+    """Matched contacts take the file's non-empty values (policy "update"); when several lines match the same
+    contact, the one matched on the strongest key wins, then the first. Returns how many contacts changed."""
     updated = 0
     if imp["dedupe_policy"] == "update":
         point = "CASE WHEN r.lat IS NOT NULL THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END"
@@ -226,7 +228,7 @@ async def update_matched(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> 
                 custom_fields = c.custom_fields || r.custom_fields,
                 updated_at = now()
               FROM (SELECT DISTINCT ON (m.match_id) r.*, m.match_id
-                    FROM import_match m JOIN import_rows r USING (line_no) ORDER BY m.match_id, r.line_no) r
+                    FROM import_match m JOIN import_rows r USING (line_no) ORDER BY m.match_id, m.pri, r.line_no) r
               WHERE r.match_id = c.id AND c.organization_id = CAST(:org AS uuid) AND (
                 (nullif(r.first_name, '') IS NOT NULL AND r.first_name IS DISTINCT FROM c.first_name)
                 OR (nullif(r.last_name, '') IS NOT NULL AND r.last_name IS DISTINCT FROM c.last_name)

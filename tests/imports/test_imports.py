@@ -146,7 +146,7 @@ async def test_reimporting_the_same_file_adds_nothing(live_client: AsyncClient, 
     assert len(await _contacts(live_db, m)) == 3
 
 
-async def test_a_contact_matched_by_several_lines_takes_the_first_and_keyless_rows_match_on_name_and_address(
+async def test_a_contact_matched_by_several_lines_takes_the_strongest_and_keyless_rows_match_on_name_and_address(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
     m = await _manager(live_db)
@@ -155,11 +155,12 @@ async def test_a_contact_matched_by_several_lines_takes_the_first_and_keyless_ro
         ["Maria", "Dinu", "", "", "Strada Mică", "2", "Cluj", "", "", "", ""],
     ]
     await _run(live_client, m, _csv(base))
-    # Lines 2 and 3 both match Ion (by mobile, by email): line 2 wins. Maria has no phone or email: the same
-    # name at the same address is the same person. The short line sends the file through the lenient re-read.
+    # Lines 2 and 3 both match Ion (by email, by mobile): the mobile, the stronger key, wins over the earlier
+    # line. Maria has no phone or email: the same name at the same address is the same person. The short line
+    # sends the file through the lenient re-read.
     again = [
-        ["Ion", "Vasile", "+40 722 000 001", "", "Strada Mare", "1", "Cluj", "", "", "1971", ""],
         ["Ioan", "Vasile", "", "ion@example.org", "Strada Mare", "1", "Cluj", "", "", "1972", ""],
+        ["Ion", "Vasile", "+40 722 000 001", "", "Strada Mare", "1", "Cluj", "", "", "1971", ""],
         ["Maria", "Dinu", "", "", "Strada Mică", "2", "Cluj", "", "", "1980", "vip"],
         ["too", "short"],
     ]
