@@ -178,32 +178,24 @@ async def results(session: AsyncSession, s: Survey) -> SurveyResults:
     """Per question: counts per option (choices, yes/no, scale) or the mean (numbers), across versions."""
     latest = (await version(session, s)).questions
     labels = {q["id"]: q for q in latest}
+    # One statement: answers per value (a multiple choice counts once, under no value), per chosen option of
+    # a multiple choice, and the number of reports.
     rows = (
         await session.execute(
             text("""
-        SELECT question_id, count(*) AS n,
-               CASE WHEN jsonb_typeof(value) = 'array' THEN NULL ELSE value #>> '{}' END AS v
-        FROM survey_answers WHERE organization_id = :o AND survey_id = :s
-        GROUP BY question_id, CASE WHEN jsonb_typeof(value) = 'array' THEN NULL ELSE value #>> '{}' END"""),
+        WITH a AS MATERIALIZED (
+          SELECT question_id, report_id, value FROM survey_answers WHERE organization_id = :o AND survey_id = :s)
+        SELECT 'value' AS kind, question_id,
+               CASE WHEN jsonb_typeof(value) = 'array' THEN NULL ELSE value #>> '{}' END AS v, count(*) AS n
+        FROM a GROUP BY 2, 3
+        UNION ALL
+        SELECT 'option', a.question_id, e, count(*) FROM a, jsonb_array_elements_text(a.value) e
+        WHERE jsonb_typeof(a.value) = 'array' GROUP BY 2, 3
+        UNION ALL
+        SELECT 'responses', NULL, NULL, count(DISTINCT report_id) FROM a"""),
             {"o": s.organization_id, "s": s.id},
         )
     ).all()
-    multi = (
-        await session.execute(
-            text("""
-        SELECT a.question_id, e AS v, count(*) AS n FROM survey_answers a, jsonb_array_elements_text(a.value) e
-        WHERE a.organization_id = :o AND a.survey_id = :s AND jsonb_typeof(a.value) = 'array'
-        GROUP BY a.question_id, e"""),
-            {"o": s.organization_id, "s": s.id},
-        )
-    ).all()
-    responses = (
-        await session.scalar(
-            text("SELECT count(DISTINCT report_id) FROM survey_answers WHERE organization_id = :o AND survey_id = :s"),
-            {"o": s.organization_id, "s": s.id},
-        )
-        or 0
-    )
     out: dict[str, QuestionResult] = {}
     for qid, q in labels.items():
         out[qid] = QuestionResult(
@@ -214,31 +206,23 @@ async def results(session: AsyncSession, s: Survey) -> SurveyResults:
             counts={} if q["kind"] != "text" and q["kind"] != "number" else None,
         )
     sums: dict[str, float] = {}
-    for qid, n, v in rows:
+    responses = 0
+    for kind, qid, v, n in rows:
+        if kind == "responses":
+            responses = int(n)
+            continue
         r = out.get(qid)
         if r is None:
+            continue
+        if kind == "option":
+            if r.counts is not None:
+                r.counts[v] = r.counts.get(v, 0) + n
             continue
         r.answers += n
         if r.counts is not None and v is not None:
             r.counts[v] = r.counts.get(v, 0) + n
         if r.kind in ("number", "scale") and v is not None:
             sums[qid] = sums.get(qid, 0.0) + float(v) * n
-    for qid, v, n in multi:
-        r = out.get(qid)
-        if r is not None and r.counts is not None:
-            r.counts[v] = r.counts.get(v, 0) + n
     for qid, total in sums.items():
         out[qid].mean = round(total / out[qid].answers, 3) if out[qid].answers else None
-    multi_answers = (
-        await session.execute(
-            text(
-                "SELECT question_id, count(*) FROM survey_answers WHERE organization_id = :o AND survey_id = :s "
-                "AND jsonb_typeof(value) = 'array' GROUP BY 1"
-            ),
-            {"o": s.organization_id, "s": s.id},
-        )
-    ).all()
-    for qid, n in multi_answers:
-        if qid in out:
-            out[qid].answers = n
     return SurveyResults(survey_id=s.id, responses=int(responses), questions=list(out.values()))

@@ -128,8 +128,10 @@ async def test_full_report_is_stored_once_and_replays_return_the_first_response(
     )
     assert counters["calls"] == 1 and counters["reached"] == 1 and counters["outcome:answered"] == 1
     results = (await live_client.get(f"/api/v1/surveys/{bank.survey_id}/results", headers=bank.manager.headers)).json()
-    topic = next(q for q in results["questions"] if q["question_id"] == "topic")
-    assert topic["counts"] == {"pensions": 1}
+    by_id = {q["question_id"]: q for q in results["questions"]}
+    assert results["responses"] == 1
+    assert (by_id["topic"]["answers"], by_id["topic"]["counts"]) == (1, {"pensions": 1})
+    assert (by_id["score"]["counts"], by_id["score"]["mean"]) == ({"4": 1}, 4.0)
     tasks = (await live_client.get("/api/v1/opportunities?status=open", headers=bank.manager.headers)).json()
     assert tasks["items"][0]["note"] == "Can help Saturday"
 
