@@ -123,22 +123,17 @@ async def bare_insert_floor(ctx: Ctx, import_id: str) -> tuple[float, int]:
             "AND NOT attisdropped AND attname <> 'id' ORDER BY attnum")]
         names = ", ".join(cols)
         await conn.execute("SET work_mem = '512MB'")
-        async with conn.transaction():
-            await conn.execute(f"CREATE TEMP TABLE floor_rows ON COMMIT DROP AS SELECT {names} FROM contacts "
-                               f"WHERE organization_id = $1 AND import_id = $2", ctx.org_id, import_id)
-            t = Timer()
-            res = await conn.execute(f"INSERT INTO contacts (id, {names}) SELECT gg_uuid7(), {names} FROM floor_rows")
-            seconds = t.s
-            raise _Rollback()
-    except _Rollback:
-        pass
+        tr = conn.transaction()
+        await tr.start()
+        await conn.execute(f"CREATE TEMP TABLE floor_rows ON COMMIT DROP AS SELECT {names} FROM contacts "
+                           f"WHERE organization_id = $1 AND import_id = $2", ctx.org_id, import_id)
+        t = Timer()
+        res = await conn.execute(f"INSERT INTO contacts (id, {names}) SELECT gg_uuid7(), {names} FROM floor_rows")
+        seconds = t.s
+        await tr.rollback()
     finally:
         await conn.close()
     return seconds, int(res.split()[-1])
-
-
-class _Rollback(Exception):
-    pass
 
 
 async def run(ctx: Ctx) -> list[Row]:

@@ -25,7 +25,7 @@ class Cancelled(Exception):
 
 
 @asynccontextmanager
-async def phase(name: str) -> AsyncIterator[None]:
+async def timed(name: str) -> AsyncIterator[None]:
     t = time.perf_counter()
     yield
     log.info("import phase", extra={"job": "import", "phase": name, "ms": round((time.perf_counter() - t) * 1000)})
@@ -125,7 +125,7 @@ async def _stage(
     """COPY parses well-formed files; a file it refuses is re-read leniently (`rectify`) and COPYed again, its bad
     lines carrying their reason."""
     try:
-        async with phase("copy"):
+        async with timed("copy"):
             n = await fastpath.copy_raw(conn, imp)
     except fastpath.COPY_ERRORS:
         await conn.rollback()
@@ -136,9 +136,9 @@ async def _stage(
                 raise Cancelled()
             await _progress(engine, org, iid, rows_done=done)
 
-        async with phase("rectified copy"):
+        async with timed("rectified copy"):
             n = await fastpath.copy_rectified(conn, imp, on_chunk)
-    async with phase("foreign phones"):
+    async with timed("foreign phones"):
         src = await fastpath.source(conn, imp, merge.col_name)
     await conn.commit()
     if await _status(engine, org, iid) == "cancelled":
@@ -151,14 +151,14 @@ async def _merge(
     engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str, imp: Any, src: fastpath.Source
 ) -> dict[str, int]:
     p: dict[str, Any] = {"org": org, "iid": iid, "default_tags": list(imp["default_tags"] or [])}
-    async with phase("validate, rank, match"):
+    async with timed("validate, rank, match"):
         await merge.build_rows(conn, src, imp, p)
-    async with phase("rejects"):
+    async with timed("rejects"):
         await merge.write_rejects(conn, src, p)
     await _progress(engine, org, iid, phase="writing")
-    async with phase("insert"):
+    async with timed("insert"):
         created = await merge.insert_new(conn, imp, p)
-    async with phase("update"):
+    async with timed("update"):
         updated = await merge.update_matched(conn, imp, p)
     c = await merge.counts(conn, p)
     done = await conn.execute(
@@ -170,6 +170,6 @@ async def _merge(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Cancelled()
-    async with phase("commit"):
+    async with timed("commit"):
         await conn.commit()
     return {"created": created, "updated": updated, "rejected": c["rejected"]}

@@ -80,7 +80,7 @@ def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
     )
     num = {k: f"(CASE WHEN {e[k]} ~ '{_NUM}' THEN replace({e[k]}, ',', '.')::float8 END)" for k in ("lat", "lon")}
     parsed = f"SELECT s0.*, {num['lat']} AS lat, {num['lon']} AS lon FROM ({src.sql}) s0 OFFSET 0"
-    rows = f"""
+    return f"""
         SELECT line_no, {reject} AS reject,
                coalesce(first_name, '') AS first_name, coalesce(last_name, '') AS last_name,
                mobile_e164, mobile_raw, home_e164, home_raw, email, street, street_number, building, postal_code,
@@ -94,7 +94,6 @@ def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
                      {e["birth_year"]} AS birth_year, {e["birth_date"]} AS birth_date, {e["gender"]} AS gender,
                      {e["language"]} AS language, {e["support_level"]} AS support_level
               FROM ({parsed}) s OFFSET 0) s"""
-    return rows
 
 
 def _key_join(pri: int, contact_col: str, row_col: str) -> str:
