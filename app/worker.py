@@ -83,6 +83,24 @@ async def requeue_stale_imports(ctx: dict[str, Any]) -> int:
     return n
 
 
+async def apply_contact_retention(ctx: dict[str, Any]) -> int:
+    """Daily: in each organization that set a retention, erase the contacts with no activity for that long."""
+    from sqlalchemy import text
+
+    from app.contacts import retention
+    from app.core.db import set_tenant
+
+    async with ctx["engine"].connect() as conn:
+        orgs = (await conn.execute(text("SELECT organization_id, days FROM gg_retention_orgs()"))).all()
+    erased = 0
+    for org, days in orgs:
+        async with ctx["sessionmaker"]() as session, session.begin():
+            await set_tenant(session, org)
+            erased += await retention.apply(session, org, days)
+    log.info("contact retention applied", extra={"job": "apply_contact_retention"})
+    return erased
+
+
 def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
@@ -92,6 +110,7 @@ FUNCTIONS: list[Any] = [
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),
     requeue_stale_imports,
+    apply_contact_retention,
 ]
 
 
@@ -99,6 +118,7 @@ class WorkerSettings:
     functions = FUNCTIONS
     cron_jobs = [
         cron(purge_expired_tokens, hour={3}, minute={17}),
+        cron(apply_contact_retention, hour={3}, minute={47}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
     ]
     on_startup = startup

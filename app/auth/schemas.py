@@ -65,6 +65,7 @@ class OrganizationRead(BaseModel):
     timezone: str
     default_region: str
     require_2fa_for_staff: bool
+    contact_retention_days: int | None
 
 
 class MeRead(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -67,15 +68,24 @@ async def access_export(session: AsyncSession, c: Contact, *, actor: Principal) 
     return data
 
 
+async def erase_contacts(session: AsyncSession, org: uuid.UUID, ids: Any) -> None:
+    """Delete contacts (`ids`: a list or a SELECT of ids) and what points at them, in a few set-based statements:
+    their survey answers and field reports; consents, timeline, opportunities and targets go by cascade.
+    Aggregates (action counters) are kept."""
+    await session.execute(
+        delete(SurveyAnswer).where(SurveyAnswer.organization_id == org, SurveyAnswer.contact_id.in_(ids))
+    )
+    await session.execute(
+        delete(FieldReport).where(FieldReport.organization_id == org, FieldReport.contact_id.in_(ids))
+    )
+    await session.execute(delete(Contact).where(Contact.organization_id == org, Contact.id.in_(ids)))
+
+
 async def erase(session: AsyncSession, c: Contact, *, actor: Principal) -> None:
     """Delete the person and everything pointing at them. The audit row keeps the id only."""
     org, cid = c.organization_id, c.id
     identifiers = [x for x in (c.email, c.mobile_e164, c.home_e164, c.mobile_raw, c.home_raw) if x]
-    await session.execute(
-        delete(SurveyAnswer).where(SurveyAnswer.organization_id == org, SurveyAnswer.contact_id == cid)
-    )
-    await session.execute(delete(FieldReport).where(FieldReport.organization_id == org, FieldReport.contact_id == cid))
-    await session.execute(delete(Contact).where(Contact.organization_id == org, Contact.id == cid))
+    await erase_contacts(session, org, [cid])
     # Rejected import lines may quote the person.
     name = f"{c.first_name} {c.last_name}".strip()
     patterns = identifiers + ([name] if len(name) > 3 else [])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 
-from app.auth.permissions import Perm
+from app.auth.permissions import Perm, Role
 from app.auth.principal import Principal
-from app.models import ActionTarget, Contact
+from app.models import ActionTarget, Contact, Team, Zone
 
 
 def assigned_contact_ids(actor: Principal) -> Select[tuple[uuid.UUID]]:
@@ -19,8 +20,32 @@ def assigned_contact_ids(actor: Principal) -> Select[tuple[uuid.UUID]]:
     )
 
 
+def led_regions(actor: Principal) -> Select[tuple[str]]:
+    """The regions of the teams the actor leads (those that have one)."""
+    return select(Team.region).where(
+        Team.organization_id == actor.organization_id, Team.leader_user_id == actor.user_id, Team.region.is_not(None)
+    )
+
+
+def in_region(actor: Principal) -> Any:
+    """A team leader whose teams have a region sees the contacts in it: inside the zone of that name, or in the
+    city of that name; plus the contacts assigned to them. Without a region, the whole base."""
+    regions = led_regions(actor)
+    in_zone = exists(
+        select(Zone.id).where(
+            Zone.organization_id == actor.organization_id,
+            Zone.name.in_(regions),
+            func.ST_Covers(Zone.geom, Contact.location),
+        )
+    )
+    in_city = func.lower(Contact.city).in_(regions.with_only_columns(func.lower(Team.region)))
+    return or_(~exists(regions), in_zone, in_city, Contact.id.in_(assigned_contact_ids(actor)))
+
+
 def visible_to(actor: Principal) -> Select[tuple[Contact]]:
     q = select(Contact).where(Contact.organization_id == actor.organization_id)
     if not actor.can(Perm.view_contacts):
         q = q.where(Contact.id.in_(assigned_contact_ids(actor)))
+    elif actor.role == Role.team_leader:
+        q = q.where(in_region(actor))
     return q

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     text,
@@ -26,6 +27,7 @@ ROLES = ("admin", "manager", "team_leader", "volunteer")
 
 class Organization(Base):
     __tablename__ = tenant("organizations")
+    __table_args__ = (CheckConstraint("contact_retention_days > 0", name="contact_retention_days"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
@@ -33,6 +35,8 @@ class Organization(Base):
     timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Bucharest")
     default_region: Mapped[str] = mapped_column(String(2), server_default="RO")
     require_2fa_for_staff: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # GDPR retention: contacts with no activity for this many days are erased by a daily job (None: kept).
+    contact_retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
 
 

@@ -50,6 +50,9 @@ class OrganizationUpdate(Strict):
     timezone: str | None = Field(None, max_length=64)
     default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     require_2fa_for_staff: bool | None = None
+    contact_retention_days: int | None = Field(
+        None, ge=1, le=36500, description="Erase contacts with no activity for this many days (null: keep them)."
+    )
 
 
 class AuditEntry(BaseModel):

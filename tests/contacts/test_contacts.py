@@ -5,11 +5,11 @@ import io
 import json
 
 from httpx import AsyncClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
-from app.models import AuditLog, ConsentLog, Contact, ContactEvent
+from app.models import AuditLog, ConsentLog, Contact, ContactEvent, Team
 from tests.fixtures.factories import World
 
 IOANA = {
@@ -155,6 +155,35 @@ async def test_volunteer_sees_no_contact_not_assigned_to_them(client: AsyncClien
     r = await client.post("/api/v1/contacts/search", json={"filter": {}}, headers=world.a["volunteer"].headers)
     assert r.json()["items"] == []
     assert (await client.get(f"/api/v1/contacts/{cid}", headers=world.b["admin"].headers)).status_code == 404
+
+
+async def test_team_leader_sees_the_base_of_their_teams_region_when_one_is_set(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    h = world.a["manager"].headers
+    for first, city in (("A", "Cluj-Napoca"), ("B", "Iași"), ("C", "cluj-napoca")):
+        await client.post(
+            "/api/v1/contacts", json={"first_name": first, "last_name": "Region", "address": {"city": city}}, headers=h
+        )
+    leader = world.a["team_leader"]
+    body = {"filter": {"q": "Region"}}
+
+    async def seen() -> set[str]:
+        r = await client.post("/api/v1/contacts/search", json=body, headers=leader.headers)
+        return {c["first_name"] for c in r.json()["items"]}
+
+    assert await seen() == {"A", "B", "C"}  # no region: the whole base
+    await set_tenant(db, world.org_a.id)
+    await db.execute(
+        update(Team)
+        .where(Team.organization_id == world.org_a.id)
+        .values(leader_user_id=leader.user_id, region="Cluj-Napoca")
+    )
+    assert await seen() == {"A", "C"}
+    count = await client.post("/api/v1/contacts/count", json=body, headers=leader.headers)
+    assert count.json()["count"] == 2
+    r = await client.post("/api/v1/contacts/search", json=body, headers=h)
+    assert len(r.json()["items"]) == 3  # managers still see everything
 
 
 async def test_timeline_shows_notes_consents_and_creation_newest_first(client: AsyncClient, world: World) -> None:

@@ -2491,6 +2491,8 @@ export interface components {
         };
         /** OrganizationRead */
         OrganizationRead: {
+            /** Contact Retention Days */
+            contact_retention_days: number | null;
             /** Default Region */
             default_region: string;
             /**
@@ -2509,6 +2511,11 @@ export interface components {
         };
         /** OrganizationUpdate */
         OrganizationUpdate: {
+            /**
+             * Contact Retention Days
+             * @description Erase contacts with no activity for this many days (null: keep them).
+             */
+            contact_retention_days?: number | null;
             /** Default Region */
             default_region?: string | null;
             /** Name */
