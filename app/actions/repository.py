@@ -25,7 +25,7 @@ def visible_to(actor: Principal) -> Select[tuple[Action]]:
     if actor.can(Perm.manage_actions):
         return q
     q = q.where(Action.id.in_(on_action(actor)))
-    if actor.role != "team_leader":
+    if not actor.can(Perm.lead_actions):  # drafts are for those who prepare the action
         q = q.where(Action.status != "draft")
     return q
 

@@ -124,9 +124,9 @@ async def get_walklist(
     user_id: uuid.UUID | None = None,
     turf: int | None = None,
 ) -> WalkList:
-    if user_id is not None and user_id != user.user_id and not (user.is_manager or user.role == "team_leader"):
+    if user_id is not None and user_id != user.user_id and not user.can(Perm.lead_actions):
         raise Forbidden("You can only see your own walk list.")
-    who = user_id if user_id is not None else (None if user.is_manager else user.user_id)
+    who = user_id if user_id is not None else (None if user.can(Perm.manage_actions) else user.user_id)
     return await walklist(
         session, organization_id=action.organization_id, action_id=action.id, user_id=who, turf_no=turf
     )

@@ -30,6 +30,7 @@ from app.actions.schemas import (
     RefreshResult,
 )
 from app.audit import service as audit
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.config import Settings
 from app.contacts.filters import SegmentFilter
@@ -107,7 +108,7 @@ def _point(mp: MeetingPoint | None) -> Any:
 async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal) -> Action:
     org = actor.organization_id
     await _check_refs(session, org, survey_id=body.survey_id, teams=body.team_ids)
-    if not actor.is_manager and not (set(body.team_ids) & set(actor.team_ids)):
+    if not actor.can(Perm.manage_actions) and not (set(body.team_ids) & set(actor.team_ids)):
         raise Forbidden("Team leaders create actions for their own teams.")
     a = Action(
         organization_id=org,
@@ -393,7 +394,7 @@ async def set_participation(
 
 async def participation(session: AsyncSession, a: Action, *, actor: Principal) -> ParticipationOverview:
     mine = await my_participation(session, a, actor.user_id)
-    if not (actor.is_manager or actor.role == "team_leader"):
+    if not actor.can(Perm.lead_actions):
         return ParticipationOverview(mine=mine)
     rows = (
         await session.execute(

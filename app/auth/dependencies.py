@@ -74,13 +74,21 @@ async def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(perm: Perm) -> object:
-    async def check(user: CurrentUser) -> Principal:
-        if not user.can(perm):
-            raise Forbidden(f"Your role ({user.role}) does not allow this ({perm.value}).")
+class RequirePermission:
+    """The dependency that lets a request through only if the caller's role has `perm` in the permission table;
+    it keeps `perm` so tests can read which permission gates each route."""
+
+    def __init__(self, perm: Perm) -> None:
+        self.perm = perm
+
+    async def __call__(self, user: CurrentUser) -> Principal:
+        if not user.can(self.perm):
+            raise Forbidden(f"Your role ({user.role}) does not allow this ({self.perm.value}).")
         return user
 
-    return Depends(check)
+
+def require(perm: Perm) -> object:
+    return Depends(RequirePermission(perm))
 
 
 Admin = Annotated[Principal, require(Perm.manage_org)]

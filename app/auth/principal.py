@@ -22,7 +22,3 @@ class Principal:
 
     def can(self, perm: Perm) -> bool:
         return role_can(self.role, perm)
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role in ("admin", "manager")

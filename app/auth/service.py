@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.permissions import STAFF_ROLES, Role
+from app.auth.permissions import Role, is_staff
 from app.auth.principal import Principal
 from app.auth.schemas import InvitationAccept, LoginRequest, MeRead, OrganizationRead, TeamRef, TokenResponse
 from app.config import Settings
@@ -98,7 +98,7 @@ async def login(
             raise TotpRequired()
         if not user.totp_secret or not verify_totp(user.totp_secret, body.totp_code):
             raise InvalidCredentials("Wrong two-factor code.")
-    needs_setup = bool(chosen.require_2fa and Role(chosen.role) in STAFF_ROLES and not user.totp_enabled)
+    needs_setup = bool(chosen.require_2fa and is_staff(chosen.role) and not user.totp_enabled)
     await set_tenant(session, chosen.organization_id)
     return await issue_token(
         session, user_id=user.id, organization_id=chosen.organization_id, settings=settings, needs_2fa_setup=needs_setup

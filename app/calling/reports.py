@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.calling.schemas import CallReport, ContactUpdates, ReportDetails, ReportResponse, VisitReport
 from app.contacts import consents as consent_service
@@ -391,7 +392,7 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         ).first()
         if row is None:
             raise NotFound("Target not found.", details=[{"field": "target_id", "message": "not in this action"}])
-        if row.assignee_user_id not in (None, actor.user_id) and not (actor.is_manager or actor.role == "team_leader"):
+        if row.assignee_user_id not in (None, actor.user_id) and not actor.can(Perm.lead_actions):
             raise Conflict("This door is on someone else's walk list.")
         contact = await session.scalar(
             select(Contact).where(Contact.organization_id == org, Contact.id == row.contact_id).with_for_update()

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.actions.router import VisibleAction
 from app.audit import service as audit
 from app.auth.dependencies import FieldWorker, limiter
+from app.auth.permissions import Perm
 from app.calling import leases, reports
 from app.calling.details import add_details
 from app.calling.schemas import (
@@ -78,7 +79,7 @@ async def start_call(
         organization_id=user.organization_id,
         target_id=target_id,
         me=user.user_id,
-        is_manager=user.is_manager,
+        is_manager=user.can(Perm.manage_actions),
         teams=list(user.team_ids),
     )
     await audit.record(

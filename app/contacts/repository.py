@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
 
-from app.auth.permissions import Perm, Role
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.models import ActionTarget, Contact, Team, Zone
 
@@ -46,6 +46,6 @@ def visible_to(actor: Principal) -> Select[tuple[Contact]]:
     q = select(Contact).where(Contact.organization_id == actor.organization_id)
     if not actor.can(Perm.view_contacts):
         q = q.where(Contact.id.in_(assigned_contact_ids(actor)))
-    elif actor.role == Role.team_leader:
+    elif not actor.can(Perm.view_all_contacts):
         q = q.where(in_region(actor))
     return q

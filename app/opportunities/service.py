@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts.events import add_event
 from app.core.errors import NotFound, Unprocessable
@@ -29,10 +30,10 @@ class OpportunityNotFound(NotFound):
 
 def visible_to(actor: Principal) -> Select[tuple[Opportunity]]:
     q = select(Opportunity).where(Opportunity.organization_id == actor.organization_id)
-    if actor.is_manager:
+    if actor.can(Perm.manage_opportunities):
         return q
     conds = [Opportunity.assignee_user_id == actor.user_id, Opportunity.created_by == actor.user_id]
-    if actor.role == "team_leader" and actor.team_ids:
+    if actor.can(Perm.lead_actions) and actor.team_ids:
         conds.append(Opportunity.assignee_team_id.in_(actor.team_ids))
     return q.where(or_(*conds))
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.models import Membership, Team, TeamMember
@@ -23,7 +24,7 @@ class TeamNotFound(NotFound):
 
 def visible_to(actor: Principal):  # type: ignore[no-untyped-def]
     q = select(Team).where(Team.organization_id == actor.organization_id)
-    if not actor.is_manager and actor.role != "team_leader":
+    if not actor.can(Perm.view_members):
         q = q.where(Team.id.in_(actor.team_ids))
     return q
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.permissions import Perm, can_grant, role_can
 from app.auth.principal import Principal
 from app.auth.schemas import OrganizationRead
 from app.config import Settings
@@ -77,7 +78,7 @@ async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, acto
     )
     if m is None:
         raise UserNotFound()
-    if user_id == actor.user_id and role != "admin":
+    if user_id == actor.user_id and not role_can(role, Perm.manage_org):
         raise Forbidden("You cannot demote yourself; ask another admin.")
     old = m.role
     m.role = role
@@ -110,7 +111,7 @@ async def remove_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Princ
 async def invite(
     session: AsyncSession, body: InvitationCreate, *, actor: Principal, settings: Settings
 ) -> InvitationCreated:
-    if body.role in ("admin", "manager") and actor.role != "admin":
+    if not can_grant(actor.role, body.role):
         raise Forbidden("Only an admin can invite admins or managers.")
     if body.team_id is not None:
         team = await session.scalar(

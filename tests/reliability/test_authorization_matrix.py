@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient, Response
 
-from app.auth.permissions import Perm, role_can
+from app.auth.permissions import ROLE_PERMISSIONS, Perm, Role, role_can
+from tests.reliability._gates import route_gates, route_paths
 from tests.reliability._openapi import BodyMaker, Operation, operations
 from tests.reliability._world import PHONE_RE, OrgData
 from tests.reliability.conftest import Rel
@@ -214,4 +215,55 @@ async def test_unknown_and_read_only_fields_on_writes_are_422_naming_the_field(c
             if r.status_code != 422 or f not in fields:
                 failures.append(f"{op} with {f!r}: {r.status_code} {r.text[:300]}")
     assert checked > 60
+    assert not failures, "\n".join(failures)
+
+
+def test_role_gated_operations_are_those_the_permission_table_gates_before_any_lookup() -> None:
+    """ROLE_GATED above is what the routes' own `require(Perm…)` dependencies say: a permission checked before
+    any loader, that some role lacks. Changing a route's permission or the table without the matrix fails here."""
+    everyone = frozenset.intersection(*ROLE_PERMISSIONS.values())
+    paths = route_paths()
+    derived = {
+        op_id: gates[0]
+        for op_id, gates in route_gates().items()
+        if gates and isinstance(gates[0], Perm) and gates[0] not in everyone and "{" in paths[op_id]
+    }
+    assert derived == ROLE_GATED
+
+
+def test_every_permission_of_the_table_decides_something() -> None:
+    """No permission in the table that no route and no `can(Perm.…)` reads, and every role is in the table."""
+    import pathlib
+
+    source = "\n".join(p.read_text() for p in pathlib.Path("app").rglob("*.py"))
+    gated = {g for gates in route_gates().values() for g in gates if isinstance(g, Perm)}
+    unused = [p for p in Perm if p not in gated and f"Perm.{p.name}" not in source.replace("permissions.py", "")]
+    assert not unused, f"permissions nobody checks: {unused}"
+    assert set(ROLE_PERMISSIONS) == set(Role)
+
+
+async def test_every_gated_operation_answers_each_role_as_the_permission_table_says(
+    client: AsyncClient, data: Rel
+) -> None:
+    """Walks the table against every route gated by a permission: each role of A gets a 403 exactly when its
+    row in the table lacks the permission (unknown ids and an invalid body, so nothing is changed)."""
+    nowhere = _random_values(data.b.params)
+    failures: list[str] = []
+    checked = 0
+    gates = route_gates()
+    for op in operations(data.schema):
+        perm = next((g for g in gates.get(op.op_id, []) if isinstance(g, Perm)), None)
+        if perm is None:
+            continue
+        loader_first = not isinstance(gates[op.op_id][0], Perm)
+        kwargs: dict[str, Any] = {} if op.method == "get" else {"json": {UNKNOWN: 1}}
+        for role in ROLES:
+            r = await client.request(op.method, op.url(nowhere), headers=data.world.a[role].headers, **kwargs)
+            checked += 1
+            allowed = role_can(role.rstrip("2"), perm)
+            if allowed and r.status_code == 403:
+                failures.append(f"{op} as {role}: 403 although the table grants {perm}")
+            if not allowed and r.status_code != 403 and not (loader_first and r.status_code == 404):
+                failures.append(f"{op} as {role}: {r.status_code} although the table denies {perm}")
+    assert checked > 100
     assert not failures, "\n".join(failures)
