@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
 
@@ -46,9 +46,15 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def set_tenant(session: AsyncSession, organization_id: uuid.UUID) -> None:
-    """Scope the current transaction to one organization (row-level security reads this)."""
-    await session.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": str(organization_id)})
+async def set_tenant(
+    db: AsyncSession | AsyncConnection, organization_id: uuid.UUID | str | None, *, whole_connection: bool = False
+) -> None:
+    """Scope the current transaction to one organization (row-level security reads this); a raw connection
+    that spans several transactions (the import job) scopes the whole connection. None clears the scope."""
+    await db.execute(
+        text("SELECT set_config('app.organization_id', :o, :local)"),
+        {"o": "" if organization_id is None else str(organization_id), "local": not whole_connection},
+    )
 
 
 AfterCommit = Callable[[], Awaitable[None]]

@@ -13,6 +13,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.db import set_tenant
+
 log = logging.getLogger("groundgame.geocoder")
 
 
@@ -83,7 +85,7 @@ async def geocode_import(
 ) -> int:
     """Locate the import's contacts that have an address and no point. Returns how many were located."""
     async with engine.begin() as conn:
-        await conn.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": organization_id})
+        await set_tenant(conn, organization_id)
         rows = (
             await conn.execute(
                 text("""
@@ -101,7 +103,7 @@ async def geocode_import(
             found.append((r.id, hit[0], hit[1]))
     if found:
         async with engine.begin() as conn:
-            await conn.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": organization_id})
+            await set_tenant(conn, organization_id)
             await conn.execute(
                 text("""
                 UPDATE contacts c SET location = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.core.db import set_tenant
 from app.imports import fastpath, merge
 
 log = logging.getLogger("groundgame.imports")
@@ -31,13 +32,9 @@ async def timed(name: str) -> AsyncIterator[None]:
     log.info("import phase", extra={"job": "import", "phase": name, "ms": round((time.perf_counter() - t) * 1000)})
 
 
-async def _set_tenant(conn: AsyncConnection, org: str) -> None:
-    await conn.execute(text("SELECT set_config('app.organization_id', :o, false)"), {"o": org})
-
-
 async def _status(engine: AsyncEngine, org: str, import_id: str) -> str | None:
     async with engine.begin() as c:
-        await c.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": org})
+        await set_tenant(c, org)
         return (
             await c.execute(
                 text("SELECT status FROM imports WHERE organization_id = :o AND id = :i"), {"o": org, "i": import_id}
@@ -48,7 +45,7 @@ async def _status(engine: AsyncEngine, org: str, import_id: str) -> str | None:
 async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in values)
     async with engine.begin() as c:
-        await c.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": org})
+        await set_tenant(c, org)
         await c.execute(
             text(f"UPDATE imports SET {sets}, heartbeat_at = clock_timestamp() WHERE organization_id = :o AND id = :i"),
             {"o": org, "i": import_id, **values},
@@ -58,7 +55,7 @@ async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any
 async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) -> str:
     org, iid = str(organization_id), str(import_id)
     async with engine.connect() as conn:
-        await _set_tenant(conn, org)
+        await set_tenant(conn, org, whole_connection=True)
         await conn.execute(text("SET statement_timeout = 0"))  # bulk statements on millions of rows
         # The in-file duplicate ranking and the spatial ordering of new contacts sort a million rows: in memory.
         await conn.execute(text("SET work_mem = '512MB'"))
@@ -71,7 +68,7 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
         finally:
             await conn.rollback()
             await conn.execute(text("SELECT pg_advisory_unlock(hashtext('import:' || :i))"), {"i": iid})
-            await conn.execute(text("SELECT set_config('app.organization_id', '', false)"))
+            await set_tenant(conn, None, whole_connection=True)
             await conn.execute(text(f"DROP TABLE IF EXISTS {fastpath.SCRATCH}"))
             await conn.execute(text("RESET statement_timeout"))
             await conn.execute(text("RESET work_mem"))

@@ -12,12 +12,20 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-from app.core.rls import enable_rls_sql
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# Row-level security as this revision created it (frozen here: a migration never imports live app code).
+# Policies apply to the application role, which owns no table (table owners bypass RLS by design).
+def enable_rls_sql(table: str, column: str = "organization_id") -> list[str]:
+    cond = f"{column} = NULLIF(current_setting('app.organization_id', true), '')::uuid"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({cond}) WITH CHECK ({cond})",
+    ]
 
 
 TENANT_TABLES = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 
 from alembic.autogenerate import compare_metadata
@@ -9,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models
+from app.config import ROOT
 from app.core.embedded import EmbeddedPostgres, free_port
 from app.core.migrate import downgrade, upgrade
 from tests.conftest import ServicesUnderTest
@@ -57,3 +59,19 @@ def test_upgrade_downgrade_upgrade_and_models_match(services: ServicesUnderTest)
     assert tables == "0"
     upgrade(url)
     assert _diff(url) == []
+
+
+def test_migrations_import_no_live_app_code() -> None:
+    """A migration's SQL is frozen in its file: changing app code later cannot change what an old revision does."""
+    offenders = []
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [f"{path.name}: {n}" for n in names if n == "app" or n.startswith("app.")]
+    assert not offenders

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import uuid
+
 from httpx import AsyncClient
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.db import set_tenant
 from app.models import AuditLog, Team
@@ -33,7 +35,7 @@ async def test_query_that_forgets_the_org_filter_still_sees_nothing_of_another_o
     assert orgs == {world.org_a.id}
     await set_tenant(db, world.org_b.id)
     assert set((await db.scalars(select(Team.organization_id))).all()) == {world.org_b.id}
-    await db.execute(text("SELECT set_config('app.organization_id', '', true)"))
+    await set_tenant(db, None)
     assert (await db.scalars(select(Team.id))).all() == []
 
 
@@ -55,3 +57,25 @@ async def test_app_role_owns_no_table(db: AsyncSession) -> None:
     assert owned == 0
     bypass = await db.scalar(text("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user"))
     assert bypass is False
+
+
+async def test_tenant_helper_scopes_a_raw_connection_across_its_transactions(engine: AsyncEngine) -> None:
+    """The import job's connection: one call scopes every later transaction on it; None clears the scope."""
+    org = uuid.uuid4()
+    setting = text("SELECT current_setting('app.organization_id', true)")
+    async with engine.connect() as conn:
+        await set_tenant(conn, org, whole_connection=True)
+        await conn.commit()
+        later = await conn.scalar(setting)
+        await conn.commit()
+        await set_tenant(conn, None, whole_connection=True)
+        await conn.commit()
+        cleared = await conn.scalar(setting)
+        await conn.rollback()
+        await set_tenant(conn, org)  # a transaction's scope ends with the transaction
+        await conn.rollback()
+        after_local = await conn.scalar(setting)
+        await conn.rollback()
+    assert later == str(org)
+    assert cleared == ""
+    assert after_local == ""

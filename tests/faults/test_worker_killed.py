@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.db import set_tenant
 from app.imports.job import run_import
 from tests.fixtures.factories import make_org
 
@@ -64,7 +65,7 @@ async def test_killed_worker_writes_nothing_and_the_rerun_completes(
 
     async def status() -> tuple[str, int]:
         async with engine.begin() as c:
-            await c.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": str(org.id)})
+            await set_tenant(c, org.id)
             st = (await c.execute(text("SELECT status FROM imports WHERE id = :i"), {"i": iid})).scalar()
             n = (
                 await c.execute(text("SELECT count(*) FROM contacts WHERE organization_id = :o"), {"o": org.id})

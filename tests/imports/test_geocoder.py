@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.db import set_tenant
 from app.imports.geocoder import NominatimGeocoder, geocode_import
 from tests.fixtures.factories import make_org
 
@@ -72,7 +73,7 @@ async def test_imported_addresses_get_points_from_a_nominatim_compatible_api(
     assert n == 1
     assert _Nominatim.calls[-1]["format"] == ["jsonv2"]
     assert _Nominatim.calls[-1]["countrycodes"] == ["ro"]
-    await live_db.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": str(org.id)})
+    await set_tenant(live_db, org.id)
     rows = dict(
         (
             await live_db.execute(
