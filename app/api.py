@@ -8,6 +8,7 @@ from app.actions.router import router as actions_router
 from app.auth.router import router as auth_router
 from app.calling.router import router as calling_router
 from app.contacts.router import router as contacts_router
+from app.core.paths import API_PREFIX
 from app.imports.router import router as imports_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
@@ -15,7 +16,7 @@ from app.teams.router import router as teams_router
 from app.users.router import router as users_router
 from app.zones.router import router as zones_router
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(prefix=API_PREFIX)
 for r in (
     auth_router,
     users_router,

@@ -20,7 +20,8 @@ class AuthSettings(BaseModel):
 
 class LimitSettings(BaseModel):
     max_body_bytes: int = 10 * 1024 * 1024
-    max_upload_bytes: int = 512 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024  # imports (the request body cap for multipart uploads)
+    max_document_bytes: int = 50 * 1024 * 1024  # an action's documents
     phone_reveals_per_minute: int = 20
     public_requests_per_minute: int = 30
     statement_timeout_ms: int = 30_000

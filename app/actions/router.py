@@ -4,10 +4,11 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from app.actions import assignment, service, targeting
+from app.actions.dependencies import EditableAction, VisibleAction
 from app.actions.schemas import (
     ActionCreate,
     ActionRead,
@@ -30,25 +31,9 @@ from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Forbidden
 from app.core.pagination import Page
-from app.models import Action
 
 router = APIRouter(prefix="/actions", tags=["actions"])
 Leader = Annotated[Principal, require(Perm.lead_actions)]
-
-
-async def _action(action_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Action:
-    return await service.get(session, action_id, actor=user)
-
-
-VisibleAction = Annotated[Action, Depends(_action)]
-
-
-async def _editable(action: VisibleAction, session: SessionDep, user: CurrentUser) -> Action:
-    await service.ensure_editable(session, action, user)
-    return action
-
-
-EditableAction = Annotated[Action, Depends(_editable)]
 
 
 @router.post("/preview", operation_id="actions-preview")

@@ -34,7 +34,9 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.config import Settings
 from app.contacts.filters import SegmentFilter
+from app.core import paths
 from app.core.errors import AppError, Forbidden, NotFound, Unprocessable
+from app.core.uploads import save_upload
 from app.models import (
     Action,
     ActionDocument,
@@ -315,7 +317,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
             DocumentRead(
                 id=d.id,
                 name=d.filename,
-                url=f"/api/v1/actions/{d.action_id}/documents/{d.id}",
+                url=paths.action_document(d.action_id, d.id),
                 size_bytes=d.size_bytes,
                 content_type=d.content_type,
             )
@@ -437,8 +439,6 @@ _ALLOWED = (
 async def add_document(
     session: AsyncSession, a: Action, file: UploadFile, *, actor: Principal, settings: Settings
 ) -> DocumentRead:
-    from app.imports.service import save_upload
-
     ctype = (file.content_type or "").split(";")[0]
     if ctype not in _ALLOWED:
         raise UnsupportedDocument(details=[{"field": "file", "message": ctype or "unknown type"}])
@@ -446,7 +446,7 @@ async def add_document(
     d = settings.data_dir / "documents" / str(a.organization_id)
     d.mkdir(parents=True, exist_ok=True)
     path = d / str(doc_id)
-    size = await save_upload(file, path, limit=50 * 1024 * 1024)
+    size = await save_upload(file, path, limit=settings.limits.max_document_bytes)
     name = Path(file.filename or "document").name[:255]
     session.add(
         ActionDocument(
@@ -462,7 +462,7 @@ async def add_document(
     )
     await session.flush()
     return DocumentRead(
-        id=doc_id, name=name, url=f"/api/v1/actions/{a.id}/documents/{doc_id}", size_bytes=size, content_type=ctype
+        id=doc_id, name=name, url=paths.action_document(a.id, doc_id), size_bytes=size, content_type=ctype
     )
 
 

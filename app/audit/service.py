@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.pagination import decode_cursor, encode_cursor
 from app.models import AuditLog
+
+
+class Actor(Protocol):
+    """Who did it, as the audit log records it (an authenticated Principal is one; audit does not import auth)."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def request_id(self) -> str | None: ...
 
 
 async def record(
     session: AsyncSession,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_id: uuid.UUID | str | None = None,
@@ -43,7 +55,7 @@ async def record(
 async def list_entries(
     session: AsyncSession,
     *,
-    actor: Principal,
+    actor: Actor,
     limit: int,
     cursor: str | None,
     action: str | None = None,

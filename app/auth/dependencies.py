@@ -13,18 +13,19 @@ from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
+from app.core.paths import API_PREFIX
 from app.core.ratelimit import RateLimiter
 from app.core.security import hash_token
 
 bearer = HTTPBearer(auto_error=False, description="A session token from /auth/login, or an API key.")
 
 # Paths a token that still has to set up two-factor authentication may use.
-_TWO_FA_SETUP_PATHS = ("/api/v1/me", "/api/v1/auth/logout")
+_TWO_FA_SETUP_PATHS = (f"{API_PREFIX}/me", f"{API_PREFIX}/auth/logout")
 
 
 class TwoFactorSetupRequired(Forbidden):
     code = "two_factor_setup_required"
-    message = "Your organization requires two-factor authentication: set it up at /api/v1/me/totp."
+    message = f"Your organization requires two-factor authentication: set it up at {API_PREFIX}/me/totp."
 
 
 def client_ip(request: Request) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.actions.router import VisibleAction
+from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
 from app.auth.dependencies import FieldWorker, limiter
 from app.auth.permissions import Perm

@@ -18,6 +18,7 @@ from app.auth.principal import Principal
 from app.auth.schemas import Strict
 from app.contacts.filters import SegmentFilter, resolve
 from app.contacts.service import org_region
+from app.core import paths
 from app.core.db import set_tenant
 from app.core.errors import NotFound
 from app.models import Contact, Export
@@ -121,7 +122,7 @@ def to_read(e: Export) -> ExportRead:
         created_at=e.created_at,
         downloaded_at=e.downloaded_at,
         row_count=e.row_count,
-        download_path=f"/api/v1/exports/{e.id}/download",
+        download_path=paths.export_download(e.id),
     )
 
 

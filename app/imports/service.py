@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import Settings
+from app.core import uploads
 from app.core.db import set_tenant
-from app.core.errors import AppError, Conflict, NotFound, Unprocessable
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.uploads import upload_dir
 from app.imports import csvio, mapping
 from app.imports.schemas import ImportPreview, ImportRead
 from app.models import CustomFieldDef, Import, ImportReject
@@ -29,32 +31,12 @@ class ImportNotFound(NotFound):
     message = "Import not found."
 
 
-class PayloadTooLarge(AppError):
-    status_code = 413
-    code = "payload_too_large"
-    message = "The file is over the upload size limit."
-
-
-def upload_dir(settings: Settings, org: uuid.UUID) -> Path:
-    d = settings.data_dir / "uploads" / str(org)
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
 async def save_upload(file: UploadFile, dest: Path, *, limit: int) -> int:
-    size = 0
-    with dest.open("wb") as out:
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                dest.unlink(missing_ok=True)
-                raise PayloadTooLarge(details=[{"field": "file", "message": f"over {limit} bytes"}])
-            out.write(chunk)
-    if size == 0:
-        dest.unlink(missing_ok=True)
-        raise csvio.BadCsv("The file is empty.", details=[{"field": "file", "message": "empty file"}])
-    return size
+    """An uploaded CSV (app.core.uploads); an empty file is not a CSV we can read."""
+    try:
+        return await uploads.save_upload(file, dest, limit=limit)
+    except uploads.EmptyUpload as e:
+        raise csvio.BadCsv(e.message, details=e.details) from e
 
 
 def to_read(i: Import) -> ImportRead:

@@ -7,19 +7,25 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts.events import add_event
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.models import Contact, Membership, Opportunity, OpportunityComment, OpportunityType, Team
 from app.opportunities.schemas import (
     CommentCreate,
+    CommentRead,
     OpportunityCreate,
     OpportunityIn,
     OpportunityRead,
+    OpportunityTypeCreate,
+    OpportunityTypeRead,
     OpportunityUpdate,
+    Status,
 )
 
 
@@ -228,3 +234,69 @@ async def add_comment(
     session.add(c)
     await session.flush()
     return c
+
+
+async def list_comments(session: AsyncSession, o: Opportunity) -> list[CommentRead]:
+    rows = (
+        await session.scalars(
+            select(OpportunityComment)
+            .where(OpportunityComment.organization_id == o.organization_id, OpportunityComment.opportunity_id == o.id)
+            .order_by(OpportunityComment.id)
+        )
+    ).all()
+    return [CommentRead.model_validate(r) for r in rows]
+
+
+async def list_types(session: AsyncSession, *, organization_id: uuid.UUID) -> list[OpportunityTypeRead]:
+    rows = (
+        await session.scalars(
+            select(OpportunityType)
+            .where(OpportunityType.organization_id == organization_id)
+            .order_by(OpportunityType.name)
+        )
+    ).all()
+    return [OpportunityTypeRead.model_validate(r) for r in rows]
+
+
+async def create_type(session: AsyncSession, body: OpportunityTypeCreate, *, actor: Principal) -> OpportunityTypeRead:
+    res = await session.execute(
+        pg_insert(OpportunityType)
+        .values(organization_id=actor.organization_id, id=uuid.uuid4(), name=body.name)
+        .on_conflict_do_nothing()
+        .returning(OpportunityType.id)
+    )
+    new_id = res.scalar()
+    if new_id is None:
+        raise Conflict("A type with this name exists.")
+    return OpportunityTypeRead(id=new_id, name=body.name, active=True)
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    limit: int,
+    cursor: str | None,
+    mine: bool,
+    status: Status | None,
+    type_id: uuid.UUID | None,
+    action_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+) -> Page[OpportunityRead]:
+    q = visible_to(actor)
+    if mine:
+        q = q.where(Opportunity.assignee_user_id == actor.user_id)
+    for col, v in (
+        (Opportunity.status, status),
+        (Opportunity.type_id, type_id),
+        (Opportunity.action_id, action_id),
+        (Opportunity.assignee_team_id, team_id),
+    ):
+        if v is not None:
+            q = q.where(col == v)
+    after = decode_cursor(cursor)
+    if after:
+        q = q.where(Opportunity.id < uuid.UUID(str(after[0])))
+    rows = list((await session.scalars(q.order_by(Opportunity.id.desc()).limit(limit + 1))).all())
+    nxt = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
+    return Page[OpportunityRead](items=await read_many(session, rows[:limit]), next_cursor=nxt)

@@ -4,13 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
-from app.models import Survey
 from app.surveys import service
 from app.surveys.schemas import SurveyCreate, SurveyRead, SurveyResults
 
@@ -21,12 +19,7 @@ Reader = Annotated[Principal, require(Perm.lead_actions)]
 
 @router.get("", operation_id="surveys-list")
 async def list_surveys(session: SessionDep, user: Reader) -> list[SurveyRead]:
-    rows = (
-        await session.scalars(
-            select(Survey).where(Survey.organization_id == user.organization_id).order_by(Survey.title)
-        )
-    ).all()
-    return [await service.read(session, s) for s in rows]
+    return await service.list_current(session, organization_id=user.organization_id)
 
 
 @router.post("", status_code=201, operation_id="surveys-create")

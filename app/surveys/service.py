@@ -55,6 +55,33 @@ async def read(session: AsyncSession, s: Survey, v: int | None = None) -> Survey
     )
 
 
+async def list_current(session: AsyncSession, *, organization_id: uuid.UUID) -> list[SurveyRead]:
+    """Every survey of the organization at its current version, in one statement."""
+    rows = (
+        await session.execute(
+            select(Survey, SurveyVersion.questions)
+            .join(
+                SurveyVersion,
+                (SurveyVersion.organization_id == Survey.organization_id)
+                & (SurveyVersion.survey_id == Survey.id)
+                & (SurveyVersion.version == Survey.current_version),
+            )
+            .where(Survey.organization_id == organization_id)
+            .order_by(Survey.title)
+        )
+    ).all()
+    return [
+        SurveyRead(
+            id=s.id,
+            title=s.title,
+            version=s.current_version,
+            questions=[Question.model_validate(q) for q in questions],
+            created_at=s.created_at,
+        )
+        for s, questions in rows
+    ]
+
+
 async def create(session: AsyncSession, body: SurveyCreate, *, actor: Principal) -> SurveyRead:
     s = Survey(
         organization_id=actor.organization_id,

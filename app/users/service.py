@@ -15,6 +15,7 @@ from app.auth.permissions import Perm, can_grant, role_can
 from app.auth.principal import Principal
 from app.auth.schemas import OrganizationRead
 from app.config import Settings
+from app.core import paths
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.core.security import hash_token
 from app.models import AuthToken, Invitation, Membership, Organization, Team, TeamMember, User
@@ -143,7 +144,7 @@ async def invite(
     return InvitationCreated(
         **InvitationRead.model_validate(inv).model_dump(),
         token=token,
-        accept_path=f"/api/v1/auth/invitations/{token}/accept",
+        accept_path=paths.invitation_accept(token),
     )
 
 
