@@ -26,6 +26,8 @@ class LimitSettings(BaseModel):
     public_requests_per_minute: int = 30
     statement_timeout_ms: int = 30_000
     preview_statement_timeout_ms: int = 10_000
+    # The import job ranks in-file duplicates and orders new contacts spatially on a million rows: in memory.
+    import_work_mem: str = "512MB"
 
 
 class Settings(BaseSettings):
@@ -54,6 +56,9 @@ class Settings(BaseSettings):
     # A Nominatim-compatible geocoder for imported addresses without coordinates; empty = off.
     geocoder_url: str = ""
     geocoder_requests_per_second: float = 1.0
+    # ISO 3166 region of phone numbers written without a country code, for an organization that names none
+    # (and of the organizations the seed and the CLI create).
+    default_region: str = "RO"
     pwa_dist: Path = ROOT / "pwa" / "dist"
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import get_settings
 from app.core.db import set_tenant
 from app.core.security import hash_password
 from app.models import Membership, Organization, Team, TeamMember, User
@@ -35,8 +36,9 @@ DEMO_USERS = [
 
 
 async def create_org(
-    session: AsyncSession, *, name: str, slug: str, region: str = "RO", timezone: str = "Europe/Bucharest"
+    session: AsyncSession, *, name: str, slug: str, region: str | None = None, timezone: str = "Europe/Bucharest"
 ) -> Organization:
+    region = region or get_settings().default_region
     org = Organization(id=uuid.uuid4(), name=name, slug=slug, default_region=region, timezone=timezone)
     await set_tenant(session, org.id)
     session.add(org)

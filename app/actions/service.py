@@ -248,6 +248,14 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
             )
     a.updated_at = datetime.now(UTC)
     await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="action.updated",
+        object_type="action",
+        object_id=a.id,
+        details={"fields": sorted(data)},
+    )
     return a
 
 

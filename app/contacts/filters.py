@@ -106,7 +106,7 @@ def compile_filter(
     organization_id: uuid.UUID,
     *,
     polygon_field: str = "filter.polygon",
-    region: str = "RO",
+    region: str,
     extra: list[ColumnElement[bool]] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions on `contacts` for this filter (tenant scope included)."""
@@ -183,7 +183,7 @@ def compile_filter(
     return conds
 
 
-def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
+def text_search(q: str, region: str) -> ColumnElement[bool]:
     """Fuzzy name match (pg_trgm), or exact phone / email."""
     from app.core.phones import InvalidPhone, normalize
 
@@ -203,7 +203,7 @@ def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
 
 
 async def resolve(
-    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str = "RO"
+    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str
 ) -> list[ColumnElement[bool]]:
     """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now)."""
     conds = compile_filter(f, organization_id, region=region)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.config import get_settings
 from app.contacts import consents as consent_service
 from app.contacts import repository as repo
 from app.contacts.events import add_event
@@ -37,7 +38,7 @@ class DuplicateContact(Conflict):
 
 async def org_region(session: AsyncSession, organization_id: uuid.UUID) -> str:
     region = await session.scalar(select(Organization.default_region).where(Organization.id == organization_id))
-    return region or "RO"
+    return region or get_settings().default_region
 
 
 def to_read(c: Contact) -> ContactRead:

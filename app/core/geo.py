@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import explain_validity, make_valid
 
 from app.core.errors import Unprocessable
@@ -87,11 +86,3 @@ def parse_area(
 
 def to_ewkt(geom: shapely.Geometry) -> str:
     return f"SRID={SRID};{geom.wkt}"
-
-
-def to_geojson(geom: shapely.Geometry) -> dict[str, Any]:
-    return dict(mapping(geom))
-
-
-def geojson_text(obj: dict[str, Any]) -> str:
-    return json.dumps(obj)

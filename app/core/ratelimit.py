@@ -19,7 +19,7 @@ class RateLimiter:
         self.redis = redis
         self._local: dict[str, tuple[int, int]] = {}
 
-    async def hit(self, key: str, *, limit: int, window_s: int = 60) -> tuple[float, int]:
+    async def hit(self, key: str, *, window_s: int = 60) -> tuple[float, int]:
         """Count one hit; returns (hits in the rolling window, seconds until a slot frees up).
 
         Sliding-window counter: this window's count plus the previous window's, weighted by how much of it
@@ -47,6 +47,6 @@ class RateLimiter:
         return count + before * (1 - frac), reset
 
     async def check(self, key: str, *, limit: int, window_s: int = 60, message: str | None = None) -> None:
-        count, reset = await self.hit(key, limit=limit, window_s=window_s)
+        count, reset = await self.hit(key, window_s=window_s)
         if count > limit:
             raise TooManyRequests(reset, message)

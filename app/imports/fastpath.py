@@ -17,6 +17,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.config import get_settings
 from app.core.phones import InvalidPhone, country_code, metadata_rows, national_prefix, normalize
 from app.imports import rectify
 
@@ -184,7 +185,7 @@ def _trimmed(imp: Any, col_name: Callable[[str], str]) -> dict[str, str]:
 
 async def source(conn: AsyncConnection, imp: Any, col_name: Callable[[str], str]) -> Source:
     """Fill import_phone_fix for the foreign numbers, and describe the normalized rows of import_raw."""
-    region = imp["default_region"] or "RO"
+    region = imp["default_region"] or get_settings().default_region
     trimmed = _trimmed(imp, col_name)
     phones = [t for t in PHONES if f"f_{t}" in trimmed]
     await _fix_foreign_numbers(conn, imp, phones, region)

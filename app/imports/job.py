@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.config import get_settings
 from app.core.db import set_tenant
 from app.imports import fastpath, merge
 
@@ -57,8 +58,9 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
     async with engine.connect() as conn:
         await set_tenant(conn, org, whole_connection=True)
         await conn.execute(text("SET statement_timeout = 0"))  # bulk statements on millions of rows
-        # The in-file duplicate ranking and the spatial ordering of new contacts sort a million rows: in memory.
-        await conn.execute(text("SET work_mem = '512MB'"))
+        await conn.execute(
+            text("SELECT set_config('work_mem', :m, false)"), {"m": get_settings().limits.import_work_mem}
+        )
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(hashtext('import:' || :i))"), {"i": iid})).scalar()
         await conn.commit()
         if not got:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActionTarget, Contact, Turf
+from app.models import ActionDocument, ActionTarget, AuditLog, Contact, Turf
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import World, make_actor
 
@@ -201,3 +202,47 @@ async def test_documents_are_served_only_to_people_on_the_action(client: AsyncCl
         f"/api/v1/actions/{a['id']}/documents", headers=h, files={"file": ("x.exe", b"MZ", "application/x-msdownload")}
     )
     assert bad.status_code == 415
+
+
+async def test_action_updates_are_audited_with_the_fields_changed(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    m = world.a["manager"]
+    a = (await client.post("/api/v1/actions", headers=m.headers, json={"type": "event", "title": "Rally"})).json()
+    r = await client.patch(
+        f"/api/v1/actions/{a['id']}", headers=m.headers, json={"title": "Big rally", "max_attempts": 2}
+    )
+    assert r.status_code == 200, r.text
+    rows = (
+        await db.execute(
+            select(AuditLog.actor_user_id, AuditLog.details).where(
+                AuditLog.organization_id == world.org_a.id,
+                AuditLog.action == "action.updated",
+                AuditLog.object_id == a["id"],
+            )
+        )
+    ).all()
+    assert [(r.actor_user_id, r.details) for r in rows] == [(m.user_id, {"fields": ["max_attempts", "title"]})]
+
+
+async def test_documents_are_capped_by_the_document_size_setting(
+    app: Any, client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    h = world.a["manager"].headers
+    a = (await client.post("/api/v1/actions", headers=h, json={"type": "event", "title": "Rally"})).json()
+    saved = app.state.settings
+    app.state.settings = saved.model_copy(update={"limits": saved.limits.model_copy(update={"max_document_bytes": 10})})
+    try:
+        big = await client.post(
+            f"/api/v1/actions/{a['id']}/documents",
+            headers=h,
+            files={"file": ("brief.pdf", b"%PDF-1.4 eleven+", "application/pdf")},
+        )
+    finally:
+        app.state.settings = saved
+    assert big.status_code == 413, big.text
+    assert big.json()["error"]["code"] == "payload_too_large"
+    stored = await db.scalar(
+        select(func.count()).select_from(ActionDocument).where(ActionDocument.organization_id == world.org_a.id)
+    )
+    assert stored == 0
