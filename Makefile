@@ -20,6 +20,7 @@ test: setup pwa
 
 lint: setup
 	$(VENV)/bin/ruff check app tests bench scripts migrations
+	$(VENV)/bin/mypy app tests
 
 bench: setup pwa
 	@$(PY) -m bench.run

@@ -9,10 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from app.config import Settings, get_settings
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,7 +79,7 @@ def cmd_migrate(svc: Services) -> None:
     print("==> database migrated")
 
 
-async def _with_session(fn):  # type: ignore[no-untyped-def]
+async def _with_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from app.core.db import make_engine, make_sessionmaker
 
     settings = get_settings()

@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from pathlib import Path
+from typing import Any
 
 from shapely.geometry import Point, shape
 from sqlalchemy import select, text
@@ -100,7 +101,7 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
         repair=False,
     )
     rnd = random.Random(2026)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for feat in fc["features"]:
         geom = shape(feat["geometry"])
         minx, miny, maxx, maxy = geom.bounds
@@ -168,17 +169,17 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
                     label="Are you worried about your pension?",
                     required=True,
                     skip_logic=[{"equals": False, "goto_question_id": "vote"}],
-                ),  # type: ignore[list-item]
+                ),
                 Question(
                     id="priority",
                     kind="single_choice",
                     label="What matters most?",
                     required=True,
                     options=[
-                        {"value": "amount", "label": "The amount"},  # type: ignore[list-item]
+                        {"value": "amount", "label": "The amount"},
                         {"value": "age", "label": "Retirement age"},
                     ],
-                ),  # type: ignore[list-item]
+                ),
                 Question(id="vote", kind="scale", label="How likely are you to vote? (1-5)", min=1, max=5),
             ],
         ),
@@ -186,7 +187,7 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
     )
     teams = {t.name: t.id for t in (await session.scalars(select(Team).where(Team.organization_id == org.id))).all()}
     north, south = teams["North (Sectors 1-2)"], teams["South (Sectors 4-5)"]
-    sector_ids = dict(
+    sector_ids: dict[str, uuid.UUID] = dict(
         (await session.execute(text("SELECT name, id FROM zones WHERE organization_id = :o"), {"o": org.id})).all()
     )
     north_vols = await _team_volunteers(session, org.id, north)

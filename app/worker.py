@@ -38,7 +38,7 @@ async def purge_expired_tokens(ctx: dict[str, Any]) -> int:
         res = await session.execute(
             delete(AuthToken).where(or_(AuthToken.expires_at < cutoff, AuthToken.revoked_at < cutoff))
         )
-    n = int(res.rowcount or 0)  # type: ignore[attr-defined]
+    n = int(res.rowcount or 0)
     log.info("purged expired tokens", extra={"job": "purge_expired_tokens"})
     return n
 

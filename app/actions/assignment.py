@@ -92,7 +92,7 @@ async def assign(session: AsyncSession, action: Action, a: Assignment) -> Assign
                 UPDATE action_targets t SET assignee_user_id = (CAST(:v AS uuid[]))[(r.rn - 1) % :n + 1]
                 FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM action_targets
                       WHERE organization_id = :o AND action_id = :a AND status <> 'done' {scope}) r
-                WHERE t.organization_id = :o AND t.id = r.id"""),
+                WHERE t.organization_id = :o AND t.id = r.id"""),  # noqa: S608 - scope is a constant clause
                 {**p, "v": vols, "n": len(vols)},
             )
         else:
@@ -122,7 +122,7 @@ async def _turfs(session: AsyncSession, action: Action, vols: list[uuid.UUID], a
         SELECT count(DISTINCT c.location) FROM action_targets t
         JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
         WHERE t.organization_id = :o AND t.action_id = :a AND c.location IS NOT NULL
-              {scope.replace("assignee", "t.assignee")}"""),
+              {scope.replace("assignee", "t.assignee")}"""),  # noqa: S608 - scope is a constant clause
             p,
         )
     ) or 0
@@ -147,7 +147,7 @@ async def _turfs(session: AsyncSession, action: Action, vols: list[uuid.UUID], a
                assignee_user_id = (CAST(:leads AS uuid[]))[(turf.turf_no - 1) % :g + 1]
         FROM contacts c, clustered cl, turf
         WHERE t.organization_id = :o AND t.action_id = :a AND c.organization_id = t.organization_id
-          AND c.id = t.contact_id AND cl.geom = c.location AND turf.cid = cl.cid"""),
+          AND c.id = t.contact_id AND cl.geom = c.location AND turf.cid = cl.cid"""),  # noqa: S608 - scope is a constant clause
         {**p, "k": k, "leads": leads, "g": len(groups)},
     )
     await session.execute(

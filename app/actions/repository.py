@@ -9,7 +9,7 @@ from app.auth.principal import Principal
 from app.models import Action, ActionTeam, ActionVolunteer
 
 
-def on_action(actor: Principal) -> Select[tuple[object]]:
+def on_action(actor: Principal) -> Select[object]:
     """Ids of the actions the user is on, directly or through a team."""
     direct = select(ActionVolunteer.action_id).where(
         ActionVolunteer.organization_id == actor.organization_id, ActionVolunteer.user_id == actor.user_id
@@ -20,7 +20,7 @@ def on_action(actor: Principal) -> Select[tuple[object]]:
     return direct.union(via_team)  # type: ignore[return-value]
 
 
-def visible_to(actor: Principal) -> Select[tuple[Action]]:
+def visible_to(actor: Principal) -> Select[Action]:
     q = select(Action).where(Action.organization_id == actor.organization_id)
     if actor.can(Perm.manage_actions):
         return q

@@ -272,7 +272,7 @@ async def my_participation(session: AsyncSession, a: Action, user_id: uuid.UUID)
             ParticipationRow.user_id == user_id,
         )
     )
-    return Participation(status=row.status, availability=row.availability, updated_at=row.updated_at) if row else None  # type: ignore[arg-type]
+    return Participation(status=row.status, availability=row.availability, updated_at=row.updated_at) if row else None
 
 
 async def to_read(session: AsyncSession, a: Action, *, actor: Principal) -> ActionRead:
@@ -333,7 +333,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
     mine = {
         p.action_id: Participation(
             status=p.status,
-            availability=p.availability,  # type: ignore[arg-type]
+            availability=p.availability,
             updated_at=p.updated_at,
         )
         for p in (
@@ -358,11 +358,11 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
                 type=a.type,
                 title=a.title,
                 description=a.description,
-                brief=a.brief,  # type: ignore[arg-type]
+                brief=a.brief,
                 starts_at=a.starts_at,
                 ends_at=a.ends_at,
                 meeting_point=mp,
-                status=a.status,  # type: ignore[arg-type]
+                status=a.status,
                 survey_id=a.survey_id,
                 filter=a.filter,
                 team_ids=teams[a.id],

@@ -217,7 +217,7 @@ async def _write(
     response = ReportResponse(
         id=body.id,
         kind=kind,
-        target_id=target_id,  # type: ignore[arg-type]
+        target_id=target_id,
         contact_id=contact.id if contact else None,
         outcome=body.outcome,
         target_status=target_status,

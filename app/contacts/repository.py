@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.models import ActionTarget, Contact, Team, Zone
 
 
-def assigned_contact_ids(actor: Principal) -> Select[tuple[uuid.UUID]]:
+def assigned_contact_ids(actor: Principal) -> Select[uuid.UUID]:
     """Contacts a field worker may see: those targeted for them (assigned, or leased by them)."""
     return select(ActionTarget.contact_id).where(
         ActionTarget.organization_id == actor.organization_id,
@@ -20,7 +20,7 @@ def assigned_contact_ids(actor: Principal) -> Select[tuple[uuid.UUID]]:
     )
 
 
-def led_regions(actor: Principal) -> Select[tuple[str]]:
+def led_regions(actor: Principal) -> Select[str | None]:
     """The regions of the teams the actor leads (those that have one)."""
     return select(Team.region).where(
         Team.organization_id == actor.organization_id, Team.leader_user_id == actor.user_id, Team.region.is_not(None)
@@ -42,7 +42,7 @@ def in_region(actor: Principal) -> Any:
     return or_(~exists(regions), in_zone, in_city, Contact.id.in_(assigned_contact_ids(actor)))
 
 
-def visible_to(actor: Principal) -> Select[tuple[Contact]]:
+def visible_to(actor: Principal) -> Select[Contact]:
     q = select(Contact).where(Contact.organization_id == actor.organization_id)
     if not actor.can(Perm.view_contacts):
         q = q.where(Contact.id.in_(assigned_contact_ids(actor)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import String, cast, delete, func, insert, literal, select
+from sqlalchemy import String, and_, cast, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.gdpr import erase_contacts
@@ -18,7 +18,8 @@ async def apply(session: AsyncSession, org: uuid.UUID, days: int) -> int:
     """Erase what the organization's retention says is too old; returns how many contacts were erased."""
     cutoff = datetime.now(UTC) - timedelta(days=days)
     last_activity = func.greatest(Contact.created_at, Contact.updated_at, Contact.last_contacted_at)
-    stale = select(Contact.id).where(Contact.organization_id == org, last_activity < cutoff)
+    is_stale = and_(Contact.organization_id == org, last_activity < cutoff)
+    stale = select(Contact.id).where(is_stale)
     logged = await session.execute(
         insert(AuditLog).from_select(
             ["organization_id", "action", "object_type", "object_id", "details"],
@@ -28,7 +29,7 @@ async def apply(session: AsyncSession, org: uuid.UUID, days: int) -> int:
                 literal("contact"),
                 cast(Contact.id, String),
                 func.jsonb_build_object("reason", "retention", "days", days),
-            ).where(stale.whereclause),
+            ).where(is_stale),
         )
     )
     await erase_contacts(session, org, stale)

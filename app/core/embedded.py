@@ -163,7 +163,7 @@ class EmbeddedPostgres:
         return r.stdout.strip()
 
     def _ensure_database(self) -> None:
-        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'") != "1":
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'") != "1":  # noqa: S608 - our own database name, no input
             self.psql(f'CREATE DATABASE "{self.database}"')
 
     def stop(self, mode: str = "fast") -> None:

@@ -49,6 +49,7 @@ def parse_area(
         raise _fail(field, "expected a GeoJSON object")
     kind = geojson.get("type")
     coords = geojson.get("coordinates")
+    polys: Any
     if kind == "Polygon":
         polys = [coords]
     elif kind == "MultiPolygon":

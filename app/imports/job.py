@@ -167,7 +167,7 @@ async def _merge(
         WHERE organization_id = :org AND id = :iid AND status = 'running'"""),
         {**p, "c": created, "u": updated, "s": c["duplicates"] + c["matched"] - updated, "r": c["rejected"]},
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         raise Cancelled()
     async with timed("commit"):
         await conn.commit()

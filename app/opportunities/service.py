@@ -34,7 +34,7 @@ class OpportunityNotFound(NotFound):
     message = "Opportunity not found."
 
 
-def visible_to(actor: Principal) -> Select[tuple[Opportunity]]:
+def visible_to(actor: Principal) -> Select[Opportunity]:
     q = select(Opportunity).where(Opportunity.organization_id == actor.organization_id)
     if actor.can(Perm.manage_opportunities):
         return q
@@ -165,7 +165,7 @@ async def read_many(session: AsyncSession, rows: Sequence[Opportunity]) -> list[
             type_name=types.get(r.type_id, ""),
             note=r.note,
             status=r.status,
-            contact_id=r.contact_id,  # type: ignore[arg-type]
+            contact_id=r.contact_id,
             contact_name=names.get(r.contact_id) if r.contact_id else None,
             action_id=r.action_id,
             report_id=r.report_id,

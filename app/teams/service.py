@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ class TeamNotFound(NotFound):
     message = "Team not found."
 
 
-def visible_to(actor: Principal):  # type: ignore[no-untyped-def]
+def visible_to(actor: Principal) -> Select[Team]:
     q = select(Team).where(Team.organization_id == actor.organization_id)
     if not actor.can(Perm.view_members):
         q = q.where(Team.id.in_(actor.team_ids))

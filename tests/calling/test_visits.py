@@ -59,7 +59,7 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
         **body,
         "id": str(uuid.uuid4()),
         "new_contact": {**body["new_contact"], "consent_data_processing": False},
-    }  # type: ignore[dict-item]
+    }
     bad = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=no_consent)
     assert bad.status_code == 422
     await set_tenant(live_db, org.id)

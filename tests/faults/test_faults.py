@@ -66,7 +66,7 @@ async def test_postgres_killed_gives_503_not_hangs_and_recovers_by_itself(
     async with (
         application.router.lifespan_context(application),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://t") as c,
-    ):  # type: ignore[arg-type]
+    ):
         assert (await c.post("/api/v1/auth/login", json={"email": "x@example.org", "password": "y"})).status_code == 401
         pg.stop("immediate")  # a crash: no checkpoint, clients cut off (recovery runs at the next start)
         t0 = time.monotonic()

@@ -74,7 +74,7 @@ async def test_imported_addresses_get_points_from_a_nominatim_compatible_api(
     assert _Nominatim.calls[-1]["format"] == ["jsonv2"]
     assert _Nominatim.calls[-1]["countrycodes"] == ["ro"]
     await set_tenant(live_db, org.id)
-    rows = dict(
+    rows: dict[str, str | None] = dict(
         (
             await live_db.execute(
                 text("SELECT first_name, ST_AsText(location) FROM contacts WHERE organization_id = :o"), {"o": org.id}

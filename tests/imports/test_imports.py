@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -71,7 +72,7 @@ async def _manager(live_db: AsyncSession) -> Actor:
     return m
 
 
-async def _run(client: AsyncClient, m: Actor, data: bytes, **form: str) -> dict[str, object]:
+async def _run(client: AsyncClient, m: Actor, data: bytes, **form: str) -> dict[str, Any]:
     r = await client.post(
         "/api/v1/imports",
         headers=m.headers,

@@ -16,6 +16,7 @@ import schemathesis
 from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.reliability._world import build_org_data
@@ -84,6 +85,8 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient) -> None:
     failures: list[str] = []
     ran = 0
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         op = result.ok()
         op_id = op.definition.raw.get("operationId", op.label)
         if op_id in SKIPPED:

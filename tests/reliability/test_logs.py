@@ -45,7 +45,7 @@ async def test_no_phone_or_email_in_any_log_line(app: Any, db: AsyncSession, cli
         extra_phone, extra_email = "+40 745 123 987", f"late.{uuid.uuid4().hex[:6]}@example.net"
         d.phones |= {"+40745123987", "0745123987", extra_phone}
         d.emails.add(extra_email)
-        steps = [
+        steps: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
             ("PATCH", f"/api/v1/contacts/{cid}", mgr, {"json": {"mobile": extra_phone, "email": extra_email}}),
             ("GET", f"/api/v1/contacts?q={extra_email}", mgr, {}),
             ("POST", "/api/v1/contacts/search", mgr, {"json": {"filter": {"q": extra_phone}}}),

@@ -7,7 +7,7 @@ from pathlib import Path
 import shapely
 from httpx import AsyncClient
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Zone, ZonePiece
@@ -87,7 +87,7 @@ async def test_import_feature_collection_with_attributes_and_rank(
     assert [z["attributes"]["turnout"] for z in ranked] == [35, 34, 33, 32, 31, 30]
     # contacts ranking: put 3 contacts in the first sector
     first = shape(fc["features"][0]["geometry"])
-    pts = []
+    pts: list[tuple[float, float]] = []
     rnd = random.Random(1)
     minx, miny, maxx, maxy = first.bounds
     while len(pts) < 3:
@@ -153,7 +153,7 @@ async def test_zone_targets_are_exactly_the_points_inside_per_shapely(
         count = (await client.post("/api/v1/contacts/count", json={"filter": {"zone_ids": [zid]}}, headers=h)).json()
         assert seen == {str(i) for i in expected}
         assert count["count"] == len(expected)
-        await db.execute(ZonePiece.__table__.delete().where(ZonePiece.zone_id == zid))
+        await db.execute(delete(ZonePiece).where(ZonePiece.zone_id == zid))
         from app.models import Contact
 
-        await db.execute(Contact.__table__.delete().where(Contact.id.in_(ids)))
+        await db.execute(delete(Contact).where(Contact.id.in_(ids)))
