@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from app.actions import assignment, service, targeting
+from app.actions import assignment, documents, service, targeting
 from app.actions.dependencies import EditableAction, VisibleAction
 from app.actions.schemas import (
     ActionCreate,
@@ -24,12 +24,11 @@ from app.actions.schemas import (
     RefreshResult,
 )
 from app.actions.stats import ActionStats, stats
-from app.actions.walklist import WalkList, walklist
+from app.actions.walklist import WalkList, walklist_for
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
-from app.core.errors import Forbidden
 from app.core.pagination import Page
 
 router = APIRouter(prefix="/actions", tags=["actions"])
@@ -109,12 +108,7 @@ async def get_walklist(
     user_id: uuid.UUID | None = None,
     turf: int | None = None,
 ) -> WalkList:
-    if user_id is not None and user_id != user.user_id and not user.can(Perm.lead_actions):
-        raise Forbidden("You can only see your own walk list.")
-    who = user_id if user_id is not None else (None if user.can(Perm.manage_actions) else user.user_id)
-    return await walklist(
-        session, organization_id=action.organization_id, action_id=action.id, user_id=who, turf_no=turf
-    )
+    return await walklist_for(session, action, actor=user, user_id=user_id, turf=turf)
 
 
 @router.get("/{action_id}/participation", operation_id="actions-participation-read")
@@ -137,7 +131,7 @@ async def add_document(
     user: CurrentUser,
     file: Annotated[UploadFile, File()],
 ) -> DocumentRead:
-    return await service.add_document(session, action, file, actor=user, settings=request.app.state.settings)
+    return await documents.add_document(session, action, file, actor=user, settings=request.app.state.settings)
 
 
 @router.get(
@@ -148,5 +142,5 @@ async def add_document(
 )
 async def read_document(document_id: uuid.UUID, action: VisibleAction, session: SessionDep) -> FileResponse:
     """Served only to people on the action (and staff)."""
-    d = await service.get_document(session, action, document_id)
+    d = await documents.get_document(session, action, document_id)
     return FileResponse(Path(d.path), media_type=d.content_type, filename=d.filename)

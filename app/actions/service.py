@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from fastapi import UploadFile
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
 from sqlalchemy import delete, func, select
@@ -32,11 +30,9 @@ from app.actions.schemas import (
 from app.audit import service as audit
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.config import Settings
 from app.contacts.filters import SegmentFilter
 from app.core import paths
-from app.core.errors import AppError, Forbidden, NotFound, Unprocessable
-from app.core.uploads import save_upload
+from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.models import (
     Action,
     ActionDocument,
@@ -53,11 +49,6 @@ from app.models import Participation as ParticipationRow
 class ActionNotFound(NotFound):
     code = "action_not_found"
     message = "Action not found."
-
-
-class DocumentNotFound(NotFound):
-    code = "document_not_found"
-    message = "Document not found."
 
 
 async def get(session: AsyncSession, action_id: uuid.UUID, *, actor: Principal) -> Action:
@@ -424,67 +415,6 @@ async def participation(session: AsyncSession, a: Action, *, actor: Principal) -
             )
         )
     return ParticipationOverview(mine=mine, counts=counts, participants=people)
-
-
-class UnsupportedDocument(AppError):
-    status_code = 415
-    code = "unsupported_media_type"
-    message = "Documents are PDF, images, text or office files."
-
-
-_ALLOWED = (
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "text/plain",
-    "text/markdown",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.oasis.opendocument.text",
-)
-
-
-async def add_document(
-    session: AsyncSession, a: Action, file: UploadFile, *, actor: Principal, settings: Settings
-) -> DocumentRead:
-    ctype = (file.content_type or "").split(";")[0]
-    if ctype not in _ALLOWED:
-        raise UnsupportedDocument(details=[{"field": "file", "message": ctype or "unknown type"}])
-    doc_id = uuid.uuid4()
-    d = settings.data_dir / "documents" / str(a.organization_id)
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / str(doc_id)
-    size = await save_upload(file, path, limit=settings.limits.max_document_bytes)
-    name = Path(file.filename or "document").name[:255]
-    session.add(
-        ActionDocument(
-            organization_id=a.organization_id,
-            id=doc_id,
-            action_id=a.id,
-            filename=name,
-            content_type=ctype,
-            size_bytes=size,
-            path=str(path),
-            uploaded_by=actor.user_id,
-        )
-    )
-    await session.flush()
-    return DocumentRead(
-        id=doc_id, name=name, url=paths.action_document(a.id, doc_id), size_bytes=size, content_type=ctype
-    )
-
-
-async def get_document(session: AsyncSession, a: Action, doc_id: uuid.UUID) -> ActionDocument:
-    d = await session.scalar(
-        select(ActionDocument).where(
-            ActionDocument.organization_id == a.organization_id,
-            ActionDocument.action_id == a.id,
-            ActionDocument.id == doc_id,
-        )
-    )
-    if d is None:
-        raise DocumentNotFound()
-    return d
 
 
 async def list_actions(

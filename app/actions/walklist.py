@@ -10,6 +10,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
+from app.auth.principal import Principal
+from app.core.errors import Forbidden
+from app.models import Action
+
 
 class Household(BaseModel):
     target_id: uuid.UUID
@@ -115,3 +120,13 @@ async def walklist(
                 }
             )
     return WalkList(streets=streets, geojson={"type": "FeatureCollection", "features": features}, total=len(rows))
+
+
+async def walklist_for(
+    session: AsyncSession, a: Action, *, actor: Principal, user_id: uuid.UUID | None, turf: int | None
+) -> WalkList:
+    """One's own walk list; leaders may read a volunteer's, and with no `user_id` managers get the whole action."""
+    if user_id is not None and user_id != actor.user_id and not actor.can(Perm.lead_actions):
+        raise Forbidden("You can only see your own walk list.")
+    who = user_id if user_id is not None else (None if actor.can(Perm.manage_actions) else actor.user_id)
+    return await walklist(session, organization_id=a.organization_id, action_id=a.id, user_id=who, turf_no=turf)
