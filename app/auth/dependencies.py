@@ -93,6 +93,7 @@ def require(perm: Perm) -> object:
 
 
 Admin = Annotated[Principal, require(Perm.manage_org)]
+Auditor = Annotated[Principal, require(Perm.view_audit)]
 Manager = Annotated[Principal, require(Perm.manage_members)]
 Staff = Annotated[Principal, require(Perm.view_members)]
 FieldWorker = Annotated[Principal, require(Perm.field_work)]

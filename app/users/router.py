@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from app.audit import service as audit
-from app.auth.dependencies import Admin, Manager, Staff
+from app.auth.dependencies import Admin, Auditor, Manager, Staff
 from app.auth.schemas import OrganizationRead
 from app.core.db import SessionDep
 from app.core.pagination import CursorQ, LimitQ, Page
@@ -68,7 +68,7 @@ async def update_organization(body: OrganizationUpdate, session: SessionDep, use
 @router.get("/audit-log", operation_id="audit-log-list")
 async def audit_log(
     session: SessionDep,
-    user: Admin,
+    user: Auditor,
     limit: LimitQ = 100,
     cursor: CursorQ = None,
     action: str | None = None,
