@@ -36,7 +36,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
-
 def role_can(role: str, perm: Perm) -> bool:
     return perm in ROLE_PERMISSIONS.get(Role(role), frozenset())
 
