@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from sqlalchemy import text
 
 from app.api import api_router
 from app.config import Settings, get_settings
+from app.core import jobs
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import error_body, install_error_handlers
 from app.core.logging import configure_logging
@@ -52,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
         app.state.arq = None
+        app.state.pending_jobs = None
+        retry = asyncio.create_task(jobs.retry_pending(app.state))
         try:
             yield
         finally:
+            retry.cancel()
             if redis is not None:
                 await redis.aclose()
             if app.state.arq is not None:

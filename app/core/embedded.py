@@ -164,6 +164,11 @@ class EmbeddedPostgres:
         )
         return r.returncode == 0
 
+    def alive(self) -> bool:
+        """Cheap check for the supervisor: the postmaster of the lock file is a live process."""
+        pid = self._postmaster_pid()
+        return pid is not None and _alive(pid)
+
     def _postmaster_pid(self) -> int | None:
         try:
             return int((self.data_dir / "postmaster.pid").read_text().split()[0])
@@ -257,6 +262,9 @@ class EmbeddedRedis:
             check=True,
         )
         _wait_port(self.port)
+
+    def alive(self) -> bool:
+        return port_open(self.port)
 
     def stop(self) -> None:
         pidfile = self.data_dir / "redis.pid"
