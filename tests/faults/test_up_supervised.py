@@ -1,7 +1,7 @@
-"""R4 through `groundgame up` itself (a real subprocess on free ports with its embedded PostgreSQL and Redis):
-Redis stopped mid-use, then the worker and the web server killed with SIGKILL. Calling keeps working the whole
-time, every acknowledged report is stored exactly once (a client-side ledger), a job enqueued while Redis was
-down runs once it is back, and the supervisor brings every dead part back by itself."""
+"""R3/R4 through `groundgame up` itself (a real subprocess on free ports with its embedded PostgreSQL and Redis):
+Redis stopped mid-use, then the worker, the web server and PostgreSQL killed with SIGKILL. Calling keeps working
+the whole time, every acknowledged report is stored exactly once (a client-side ledger), a job enqueued while
+Redis was down runs once it is back, and the supervisor brings every dead part back by itself."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ async def api(up: Up) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_redis_stopped_then_worker_and_web_killed_under_groundgame_up_lose_nothing(
+async def test_redis_stopped_then_worker_web_and_postgres_killed_under_groundgame_up_lose_nothing(
     up: Up, api: httpx.AsyncClient
 ) -> None:
     ledger = Ledger()
@@ -201,6 +201,7 @@ async def test_redis_stopped_then_worker_and_web_killed_under_groundgame_up_lose
         await _call_once(api, h, action_id, ledger)
 
     # Redis stopped: calling (login, next, start, report) goes on, an upload is accepted and queued.
+    web, worker = up.child("uvicorn"), up.child("app.worker")
     redis_pid = int((up.data_dir / "redis" / "redis.pid").read_text())
     os.kill(redis_pid, signal.SIGTERM)
     while port_open(up.redis_port):  # noqa: ASYNC110  (another process's state)
@@ -211,25 +212,31 @@ async def test_redis_stopped_then_worker_and_web_killed_under_groundgame_up_lose
     assert not port_open(up.redis_port), "Redis came back before the drill was done; raise RESTART_DELAY_S"
     # The supervisor starts Redis again; the worker reconnects; the kept job is sent and runs.
     await _import_done(api, manager, iid, ledger, up)
-    assert "Redis is down; starting it again" in up.output()
+    out = up.output()
+    assert "Redis is down; starting it again" in out
+    assert "worker reconnecting" in out
+    assert (up.child("uvicorn"), up.child("app.worker")) == (web, worker), "web or worker died with Redis"
 
     # The worker SIGKILLed: started again, and it runs jobs.
-    worker = up.child("app.worker")
     os.kill(worker, signal.SIGKILL)
     await _wait_new_child(up, "app.worker", worker)
     await _import_done(api, manager, await _upload(api, manager, ledger), ledger, up)
 
     # The web server SIGKILLed: started again; the phones retry and every report lands once.
-    web = up.child("uvicorn")
     os.kill(web, signal.SIGKILL)
     await asyncio.gather(*(_call_once(api, h, action_id, ledger) for h in heads))
     assert await _wait_new_child(up, "uvicorn", web)
+
+    # The embedded PostgreSQL SIGKILLed: 503s meanwhile (retried), started again, crash recovery, calls go on.
+    os.kill(int((up.data_dir / "pg" / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+    await asyncio.gather(*(_call_once(api, h, action_id, ledger) for h in heads))
     out = up.output()
     assert "worker exited with code -9; starting it again" in out
     assert "web exited with code -9; starting it again" in out
+    assert "PostgreSQL is down; starting it again" in out
 
     assert 500 not in ledger.statuses
-    assert len(ledger.acknowledged) == 9
+    assert len(ledger.acknowledged) == 12
     engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{up.pg_port}/groundgame")
     async with engine.connect() as conn:
         rows = (
