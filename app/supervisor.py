@@ -38,7 +38,7 @@ class Backoff:
 
     def failed(self, ran_s: float) -> float:
         self.failures = 1 if ran_s >= STABLE_S else self.failures + 1
-        delay = min(self.first_s * 2 ** (self.failures - 1), self.max_s)
+        delay = min(self.first_s * 2.0 ** (self.failures - 1), self.max_s)
         self.due = time.monotonic() + delay
         return delay
 

@@ -154,7 +154,7 @@ async def run_worker(stop: asyncio.Event, *, first_delay_s: float = 1.0, max_del
     which the supervisor of `groundgame up` restarts."""
     delay = first_delay_s
     while not stop.is_set():
-        worker = create_worker(WorkerSettings, handle_signals=False)
+        worker = create_worker(dict(vars(WorkerSettings)), handle_signals=False)
         started = time.monotonic()
         run = asyncio.create_task(worker.async_run())
         stopping = asyncio.create_task(stop.wait())
