@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -20,6 +17,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+
+# The arq worker, reconnecting to Redis with backoff instead of exiting (app.worker.main).
+WORKER_ARGV = [sys.executable, "-m", "app.worker"]
 
 
 @dataclass
@@ -132,57 +132,45 @@ def cmd_create_user(org_slug: str, email: str, role: str, password: str | None) 
 
 
 def cmd_up(svc: Services) -> None:
+    from app.supervisor import Backoff, Child, Supervisor, Watched
+
     settings = svc.settings
     cmd_migrate(svc)
     cmd_seed()
     env = svc.env()
     py = sys.executable
-    web = subprocess.Popen(
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.port),
-            "--workers",
-            str(settings.web_workers),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "10",
-            # Longer than clients' idle keep-alive, so a reused connection is never closed under them.
-            "--timeout-keep-alive",
-            "30",
+    web = [
+        py,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--workers",
+        str(settings.web_workers),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "10",
+        # Longer than clients' idle keep-alive, so a reused connection is never closed under them.
+        "--timeout-keep-alive",
+        "30",
+    ]
+
+    def backoff() -> Backoff:
+        return Backoff(settings.restart_delay_s, settings.restart_max_delay_s)
+
+    supervisor = Supervisor(
+        children=[Child("web", web, env, backoff()), Child("worker", WORKER_ARGV, env, backoff())],
+        services=[
+            Watched("PostgreSQL" if isinstance(s, EmbeddedPostgres) else "Redis", s, backoff()) for s in svc.started
         ],
-        env=env,
     )
-    worker = subprocess.Popen([py, "-m", "arq", "app.worker.WorkerSettings"], env=env)
-    print(f"==> GroundGame on http://{settings.host}:{settings.port}  (API docs: /docs)  Ctrl-C to stop")
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while not stopping and web.poll() is None and worker.poll() is None:
-            time.sleep(0.3)
-    finally:
-        for p in (web, worker):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in (web, worker):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        svc.stop()
-        print("==> stopped")
+    print(f"==> GroundGame on http://{settings.host}:{settings.port}  (API docs: /docs)  Ctrl-C to stop", flush=True)
+    supervisor.run()
+    print("==> stopped", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "seed":
         cmd_seed()
     elif args.cmd == "worker":
-        os.execv(sys.executable, [sys.executable, "-m", "arq", "app.worker.WorkerSettings"])
+        os.execv(sys.executable, WORKER_ARGV)
     elif args.cmd == "create-org":
         cmd_create_org(args.name, args.slug)
     elif args.cmd == "create-user":

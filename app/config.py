@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 1
+    # `groundgame up` starts a crashed child (web, worker, embedded PostgreSQL or Redis) again after this
+    # delay, doubled after each quick failure up to the cap.
+    restart_delay_s: float = 1.0
+    restart_max_delay_s: float = 30.0
     secret_key: SecretStr = SecretStr("dev-insecure-change-me")
     cors_origins: list[str] = Field(default_factory=list)
     trust_proxy_headers: bool = False

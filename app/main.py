@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -18,8 +19,9 @@ from sqlalchemy import text
 
 from app.api import api_router
 from app.config import Settings, get_settings
+from app.core import jobs
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import error_body, install_error_handlers
+from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import RateLimiter
@@ -52,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
         app.state.arq = None
+        app.state.pending_jobs = None
+        retry = asyncio.create_task(jobs.retry_pending(app.state))
         try:
             yield
         finally:
+            retry.cancel()
             if redis is not None:
                 await redis.aclose()
             if app.state.arq is not None:
@@ -154,7 +159,7 @@ def _mount_system(app: FastAPI) -> None:
         body = error_body(
             "not_ready", "A backing service is unavailable.", [{"field": k, "message": v} for k, v in checks.items()]
         )
-        return JSONResponse(body, status_code=503)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _mount_pwa(app: FastAPI, settings: Settings) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry, cron, func
 from arq.connections import RedisSettings
+from arq.worker import create_worker
+from redis.exceptions import RedisError
 from sqlalchemy import delete, or_
 
 from app.config import get_settings
@@ -128,3 +134,64 @@ class WorkerSettings:
     job_timeout = 3600
     keep_result = 3600
     allow_abort_jobs = True
+
+
+REDIS_DOWN = (RedisError, OSError, asyncio.TimeoutError)
+
+
+async def _close(worker: Any) -> None:
+    """Close a worker whose Redis may be gone: cancel its jobs (they are safe to run again) and dispose of the
+    engine even if arq cannot tidy up in Redis."""
+    with contextlib.suppress(*REDIS_DOWN, asyncio.CancelledError):
+        await worker.close()
+    if "engine" in worker.ctx:
+        await worker.ctx["engine"].dispose()
+
+
+async def run_worker(stop: asyncio.Event, *, first_delay_s: float = 1.0, max_delay_s: float = 30.0) -> None:
+    """Run the arq worker until `stop`; while Redis is unreachable, wait and reconnect with backoff instead of
+    exiting (arq's own loop dies on the first connection error). Any other error is raised: a real crash,
+    which the supervisor of `groundgame up` restarts."""
+    delay = first_delay_s
+    while not stop.is_set():
+        worker = create_worker(dict(vars(WorkerSettings)), handle_signals=False)
+        started = time.monotonic()
+        run = asyncio.create_task(worker.async_run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not run.done():  # asked to stop
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *REDIS_DOWN):
+                await run
+            await _close(worker)
+            return
+        error = run.exception()
+        await _close(worker)
+        if error is None:
+            return
+        if not isinstance(error, REDIS_DOWN):
+            raise error
+        if time.monotonic() - started > 60:
+            delay = first_delay_s
+        log.warning("redis unavailable (%s); worker reconnecting in %.1f s", type(error).__name__, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, max_delay_s)
+
+
+def main() -> None:
+    configure_logging(get_settings().log_level)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(stop)
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

@@ -5,34 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.contacts import person_data
 from app.contacts.service import to_read
-from app.models import (
-    ActionTarget,
-    ConsentLog,
-    Contact,
-    ContactEvent,
-    FieldReport,
-    ImportReject,
-    Opportunity,
-    SurveyAnswer,
-)
-
-
-def _rows(objs: Any, cols: list[str]) -> list[dict[str, Any]]:
-    return [{c: getattr(o, c) for c in cols} for o in objs]
+from app.models import Contact, FieldReport, ImportReject, SurveyAnswer
 
 
 async def access_export(session: AsyncSession, c: Contact, *, actor: Principal) -> dict[str, Any]:
-    org, cid = c.organization_id, c.id
-
-    async def all_of(model: Any, *where: Any) -> list[Any]:
-        return list((await session.scalars(select(model).where(model.organization_id == org, *where))).all())
-
+    """The person's record, then every row of every table that holds data on them (`person_data`)."""
     data = {
         "contact": to_read(c).model_dump(mode="json"),
         "phones": {
@@ -41,30 +26,9 @@ async def access_export(session: AsyncSession, c: Contact, *, actor: Principal) 
             "home": c.home_e164,
             "home_as_given": c.home_raw,
         },
-        "consents": _rows(
-            await all_of(ConsentLog, ConsentLog.contact_id == cid),
-            ["channel", "status", "source", "proof", "recorded_at"],
-        ),
-        "timeline": _rows(
-            await all_of(ContactEvent, ContactEvent.contact_id == cid), ["kind", "at", "summary", "data", "action_id"]
-        ),
-        "targeted_by_actions": _rows(
-            await all_of(ActionTarget, ActionTarget.contact_id == cid),
-            ["action_id", "status", "attempts", "last_outcome", "created_at"],
-        ),
-        "field_reports": _rows(
-            await all_of(FieldReport, FieldReport.contact_id == cid),
-            ["kind", "action_id", "outcome", "comment", "quality", "mobilized", "created_at"],
-        ),
-        "survey_answers": _rows(
-            await all_of(SurveyAnswer, SurveyAnswer.contact_id == cid),
-            ["survey_id", "survey_version", "question_id", "value"],
-        ),
-        "opportunities": _rows(
-            await all_of(Opportunity, Opportunity.contact_id == cid), ["type_id", "note", "status", "created_at"]
-        ),
+        "records": jsonable_encoder(await person_data.rows_of(session, c.organization_id, c.id)),
     }
-    await audit.record(session, actor=actor, action="contact.gdpr_export", object_type="contact", object_id=cid)
+    await audit.record(session, actor=actor, action="contact.gdpr_export", object_type="contact", object_id=c.id)
     return data
 
 

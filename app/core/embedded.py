@@ -37,6 +37,27 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (PID 1 here may be slow to reap orphans)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def _processes_in(directory: Path) -> list[int]:
+    """Live processes whose working directory is `directory` (PostgreSQL's backends run in their data dir)."""
+    found = []
+    target = directory.resolve()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if Path(os.readlink(entry / "cwd")) == target and _alive(int(entry.name)):
+                    found.append(int(entry.name))
+    return found
+
+
 def _wait_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -102,6 +123,7 @@ class EmbeddedPostgres:
                 stdout=subprocess.DEVNULL,
             )
         if not self.running():
+            self._clear_stale_lock()
             opts = (
                 f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 "
                 f"-c max_connections=300 -c shared_buffers={self.shared_buffers_mb or default_shared_buffers_mb()}MB "
@@ -131,6 +153,9 @@ class EmbeddedPostgres:
         self._ensure_database()
 
     def running(self) -> bool:
+        pid = self._postmaster_pid()
+        if pid is not None and not _alive(pid):
+            return False  # killed: its lock file is stale (and pg_ctl counts an unreaped zombie as running)
         r = subprocess.run(
             _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status"]),
             stdout=subprocess.DEVNULL,
@@ -138,6 +163,29 @@ class EmbeddedPostgres:
             check=False,
         )
         return r.returncode == 0
+
+    def alive(self) -> bool:
+        """Cheap check for the supervisor: the postmaster of the lock file is a live process."""
+        pid = self._postmaster_pid()
+        return pid is not None and _alive(pid)
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _clear_stale_lock(self, timeout: float = 30.0) -> None:
+        """After a crash (postmaster SIGKILLed): once its orphaned backends have exited, remove the lock file a
+        dead or zombie postmaster left, which would otherwise make the new one refuse to start."""
+        pid = self._postmaster_pid()
+        if pid is None or _alive(pid):
+            return
+        deadline = time.monotonic() + timeout
+        while _processes_in(self.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / "postmaster.pid").unlink()
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         r = subprocess.run(
@@ -214,6 +262,9 @@ class EmbeddedRedis:
             check=True,
         )
         _wait_port(self.port)
+
+    def alive(self) -> bool:
+        return port_open(self.port)
 
     def stop(self) -> None:
         pidfile = self.data_dir / "redis.pid"

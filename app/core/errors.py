@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,22 +110,56 @@ def _status_codes() -> dict[int, str]:
 
 # PostgreSQL refuses NUL in text and jsonb: invalid input, not a server error.
 _BAD_TEXT = {"22021", "22P05"}
+# The database is not there (yet): connection exceptions (class 08), shutting down, starting up or recovering
+# (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 57P04 database dropped, 57P05 idle
+# session timeout) and too many connections (53300). A retry shortly after can succeed: 503 + Retry-After.
+_UNAVAILABLE_CLASSES = {"08"}
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "57P04", "57P05", "53300"}
+RETRY_AFTER_S = 2
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    for e in (getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """The exception, what SQLAlchemy wraps (`orig`) and what caused it, a few levels deep."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 12:
+        e = todo.pop(0)
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [getattr(e, "orig", None), e.__cause__]
+    return seen
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    for e in _chain(exc):
         code = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
-        if code:
-            return str(code)
+        if isinstance(code, str) and code:
+            return code
     return None
 
 
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):  # pool exhausted = overloaded
+def is_unavailable(exc: BaseException) -> bool:
+    """The one rule for "a backing service is unavailable" (503), whatever layer the error surfaced in."""
+    code = sqlstate(exc)
+    if code is not None and (code[:2] in _UNAVAILABLE_CLASSES or code in _UNAVAILABLE_STATES):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (ConnectionError, OSError, TimeoutError))
+    for e in _chain(exc):
+        if isinstance(e, (OperationalError, InterfaceError, PoolTimeout)):  # pool exhausted = overloaded
+            return True
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, (ConnectionError, OSError, TimeoutError, RedisConnectionError, RedisTimeoutError)):
+            return True
+    return False
+
+
+def unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        error_body("service_unavailable", ServiceUnavailable.message),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -157,17 +193,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _backing_service(request: Request, exc: Exception) -> JSONResponse:
         # Registered per class so the 503 is a handled response (the generic handler re-raises after it).
-        if _sqlstate(exc) in _BAD_TEXT:
+        if sqlstate(exc) in _BAD_TEXT:
             return JSONResponse(
                 error_body("validation_error", "Text may not contain NUL (\\u0000) characters."), status_code=422
             )
-        if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
-            log.warning("backing service unavailable: %s", type(exc).__name__)
-            return JSONResponse(
-                error_body("service_unavailable", ServiceUnavailable.message),
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
+        if is_unavailable(exc):
+            log.warning("backing service unavailable: %s (sqlstate %s)", type(exc).__name__, sqlstate(exc))
+            return unavailable_response()
         log.exception("database error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
 
@@ -176,12 +208,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-        if _is_unavailable(exc) or _is_unavailable(getattr(exc, "__cause__", None) or exc):
-            log.warning("backing service unavailable: %s", type(exc).__name__)
-            return JSONResponse(
-                error_body("service_unavailable", ServiceUnavailable.message),
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
+        if is_unavailable(exc):
+            log.warning("backing service unavailable: %s (sqlstate %s)", type(exc).__name__, sqlstate(exc))
+            return unavailable_response()
         log.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

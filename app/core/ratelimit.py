@@ -14,10 +14,14 @@ from app.core.errors import TooManyRequests
 log = logging.getLogger("groundgame.ratelimit")
 
 
+RETRY_REDIS_AFTER_S = 2.0  # while Redis is down, try it again this often (not on every request)
+
+
 class RateLimiter:
     def __init__(self, redis: Redis | None) -> None:
         self.redis = redis
         self._local: dict[str, tuple[int, int]] = {}
+        self._redis_down_until = 0.0
 
     async def hit(self, key: str, *, window_s: int = 60) -> tuple[float, int]:
         """Count one hit; returns (hits in the rolling window, seconds until a slot frees up).
@@ -29,16 +33,21 @@ class RateLimiter:
         frac = (now % window_s) / window_s
         reset = max(1, int(window_s - (now % window_s)))
         cur, prev = f"rl:{key}:{bucket}", f"rl:{key}:{bucket - 1}"
-        if self.redis is not None:
+        if self.redis is not None and time.monotonic() >= self._redis_down_until:
             try:
                 pipe = self.redis.pipeline()
                 pipe.incr(cur)
                 pipe.expire(cur, window_s * 2 + 1)
                 pipe.get(prev)
                 count, _, before = await pipe.execute()
+                if self._redis_down_until:
+                    log.info("redis is back for rate limiting")
+                    self._redis_down_until = 0.0
                 return int(count) + int(before or 0) * (1 - frac), reset
             except (RedisError, OSError):
-                log.warning("redis unavailable for rate limiting; using the local window")
+                if not self._redis_down_until:
+                    log.warning("redis unavailable for rate limiting; using the local window")
+                self._redis_down_until = time.monotonic() + RETRY_REDIS_AFTER_S
         count = self._local.get(cur, (0, 0))[0] + 1
         self._local[cur] = (count, bucket)
         before = self._local.get(prev, (0, 0))[0]

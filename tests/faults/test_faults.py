@@ -13,10 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.core.embedded import EmbeddedPostgres, free_port
-from app.core.migrate import migrate_and_grant
 from app.main import create_app
 from tests.calling.conftest import make_bank
-from tests.conftest import ServicesUnderTest
 
 
 @pytest.fixture
@@ -47,14 +45,6 @@ async def test_calling_keeps_working_with_redis_down(
                 json={"id": str(uuid.uuid4()), "outcome": "refused"},
             )
             assert rep.status_code == 200, rep.text
-
-
-@pytest.fixture
-def own_cluster(services: ServicesUnderTest) -> EmbeddedPostgres:
-    pg = EmbeddedPostgres(services.tmp / f"pg-fault-{uuid.uuid4().hex[:6]}", free_port(), shared_buffers_mb=256)
-    pg.start()
-    migrate_and_grant(pg.superuser_url, "groundgame_app", "groundgame_app")
-    return pg
 
 
 async def test_postgres_killed_gives_503_not_hangs_and_recovers_by_itself(

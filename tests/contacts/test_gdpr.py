@@ -1,0 +1,76 @@
+"""R8: the access export holds every row we keep on the person. The tables are derived from the schema; these
+tests check the derivation against the live database's catalog (so a table added by a migration cannot be
+missed) and the export against data put in every one of those tables."""
+
+from __future__ import annotations
+
+import uuid
+
+from httpx import AsyncClient
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contacts.person_data import person_tables
+from app.models import Opportunity
+from tests.calling.conftest import make_bank
+from tests.calling.test_calling import _answered
+
+CATALOG_LINKS = text("""
+    SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+    FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+    WHERE c.contype = 'f' AND NOT r.relispartition AND r.relnamespace = 'public'::regnamespace
+""")
+CATALOG_CONTACT_ID = text("""
+    SELECT r.relname FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+    WHERE a.attname = 'contact_id' AND NOT a.attisdropped AND r.relkind IN ('r', 'p') AND NOT r.relispartition
+      AND r.relnamespace = 'public'::regnamespace
+""")
+
+
+async def test_tables_holding_a_persons_data_match_the_database_catalog(db: AsyncSession) -> None:
+    links = (await db.execute(CATALOG_LINKS)).all()
+    held = {str(t) for t in (await db.scalars(CATALOG_CONTACT_ID)).all()} | {c for c, p in links if p == "contacts"}
+    held.discard("contacts")
+    while True:
+        more = {c for c, p in links if p in held and c != "contacts"} - held
+        if not more:
+            break
+        held |= more
+    assert {pt.name for pt in person_tables()} == held
+    assert {"opportunity_comments", "survey_answers", "field_reports"} <= held
+
+
+async def test_access_export_covers_every_table_holding_the_persons_data(client: AsyncClient, db: AsyncSession) -> None:
+    bank = await make_bank(client, db, contacts=1, volunteers=1)
+    v, h = bank.volunteers[0], bank.manager.headers
+    cid = str(bank.contact_ids[0])
+    tid = (await client.post(f"/api/v1/actions/{bank.action_id}/calls/next", headers=v.headers)).json()["id"]
+    assert (await client.post(f"/api/v1/calls/{tid}/start", headers=v.headers)).status_code == 200
+    rep = await client.post(f"/api/v1/calls/{tid}/report", headers=v.headers, json=_answered(bank))
+    assert rep.status_code == 200, rep.text
+    opp = await db.scalar(select(Opportunity.id).where(Opportunity.contact_id == uuid.UUID(cid)))
+    comment = f"Call back about the poster {uuid.uuid4().hex[:6]}"
+    r = await client.post(f"/api/v1/opportunities/{opp}/comments", headers=h, json={"text": comment})
+    assert r.status_code == 201, r.text
+    await client.post(f"/api/v1/contacts/{cid}/notes", json={"text": "Met at the market"}, headers=h)
+
+    export = await client.get(f"/api/v1/contacts/{cid}/export", headers=h)
+    assert export.status_code == 200, export.text
+    records = export.json()["records"]
+    tables = [pt.name for pt in person_tables()]
+    assert sorted(records) == sorted(tables)
+    empty = [t for t in tables if not records[t]]
+    assert not empty, f"no data exported from {empty}: the test must put some in every table"
+    for t in tables:  # exactly the person's rows: as many as the database holds for them
+        n = await db.scalar(text(f"SELECT count(*) FROM {t} WHERE {_where(t)}"), {"c": cid})
+        assert len(records[t]) == n, t
+    assert [c["text"] for c in records["opportunity_comments"]] == [comment]
+    assert {a["question_id"] for a in records["survey_answers"]} == {"worried", "topic", "score"}
+
+
+def _where(table: str) -> str:
+    """An independent, hand-written statement of which rows are the person's, for the count check above."""
+    return {
+        "opportunity_comments": "opportunity_id IN (SELECT id FROM opportunities WHERE contact_id = :c)",
+        "survey_answers": "contact_id = :c OR report_id IN (SELECT id FROM field_reports WHERE contact_id = :c)",
+    }.get(table, "contact_id = :c")
