@@ -27,9 +27,11 @@ from app.actions.walklist import WalkList, walklist
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.core import references
 from app.core.db import SessionDep
 from app.core.errors import Forbidden
 from app.core.pagination import Page
+from app.core.references import MEMBER
 from app.models import Action
 
 router = APIRouter(prefix="/actions", tags=["actions"])
@@ -61,6 +63,7 @@ async def preview(body: PreviewRequest, request: Request, session: SessionDep, u
         action_type=body.type,
         sample_size=body.sample_size,
         timeout_ms=request.app.state.settings.limits.preview_statement_timeout_ms,
+        actor=user,
     )
 
 
@@ -107,6 +110,7 @@ async def refresh_targets(action: EditableAction, session: SessionDep, user: Cur
 
 @router.post("/{action_id}/assign", operation_id="actions-assign")
 async def assign(body: Assignment, action: EditableAction, session: SessionDep, user: CurrentUser) -> AssignResult:
+    await references.check(session, user, body, service.ASSIGNMENT_REFS)
     return await assignment.assign(session, action, body)
 
 
@@ -126,6 +130,7 @@ async def get_walklist(
 ) -> WalkList:
     if user_id is not None and user_id != user.user_id and not (user.is_manager or user.role == "team_leader"):
         raise Forbidden("You can only see your own walk list.")
+    await references.check_query(session, user, {"user_id": MEMBER}, user_id=user_id)
     who = user_id if user_id is not None else (None if user.is_manager else user.user_id)
     return await walklist(
         session, organization_id=action.organization_id, action_id=action.id, user_id=who, turf_no=turf

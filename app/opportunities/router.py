@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.auth.dependencies import CurrentUser, Manager
+from app.core import references
 from app.core.db import SessionDep
 from app.core.errors import Conflict
 from app.core.pagination import CursorQ, LimitQ, Page, decode_cursor, encode_cursor
@@ -72,6 +73,9 @@ async def list_opportunities(
     action_id: uuid.UUID | None = None,
     team_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Page[OpportunityRead]:
+    await references.check_query(
+        session, user, service.LIST_QUERY, type_id=type_id, action_id=action_id, team_id=team_id
+    )
     q = service.visible_to(user)
     if mine:
         q = q.where(Opportunity.assignee_user_id == user.user_id)
