@@ -110,7 +110,7 @@ async def refresh_targets(action: EditableAction, session: SessionDep, user: Cur
 
 @router.post("/{action_id}/assign", operation_id="actions-assign")
 async def assign(body: Assignment, action: EditableAction, session: SessionDep, user: CurrentUser) -> AssignResult:
-    await references.check(session, user, body, service.ASSIGNMENT_REFS)
+    await references.check(session, user, body, service.assign_refs(action))
     return await assignment.assign(session, action, body)
 
 

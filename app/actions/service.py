@@ -35,7 +35,7 @@ from app.config import Settings
 from app.contacts.filters import SegmentFilter
 from app.core import references
 from app.core.errors import AppError, Forbidden, NotFound, Unprocessable
-from app.core.references import MEMBER, SURVEY, TEAM
+from app.core.references import MEMBER, SURVEY, TEAM, Kind, targets_of
 from app.models import (
     Action,
     ActionDocument,
@@ -88,8 +88,13 @@ CREATE_REFS = {
     "team_ids": TEAM,
     "volunteer_ids": MEMBER,
     **{f"assignment.{k}": kind for k, kind in ASSIGNMENT_REFS.items()},
+    "assignment.target_ids": targets_of(None),  # no target exists before the action does
 }
 UPDATE_REFS = {"survey_id": SURVEY, "team_ids": TEAM, "volunteer_ids": MEMBER}
+
+
+def assign_refs(a: Action) -> dict[str, Kind]:
+    return {**ASSIGNMENT_REFS, "target_ids": targets_of(a.id)}
 
 
 def _point(mp: MeetingPoint | None) -> Any:

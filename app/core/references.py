@@ -125,6 +125,26 @@ async def _segments(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]
     )
 
 
+def targets_of(action_id: uuid.UUID | None) -> Kind:
+    """Targets of one action (`None`: an action being created, which has none yet)."""
+
+    async def load(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        from app.models import ActionTarget
+
+        if action_id is None:
+            return set()
+        return await _ids(
+            session,
+            select(ActionTarget.id).where(
+                ActionTarget.organization_id == actor.organization_id,
+                ActionTarget.action_id == action_id,
+                ActionTarget.id.in_(ids),
+            ),
+        )
+
+    return Kind("target of this action", load)
+
+
 MEMBER = Kind("member", _members)
 TEAM = Kind("team", _teams)
 VISIBLE_TEAM = Kind("team", _visible_teams)
