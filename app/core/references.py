@@ -158,6 +158,22 @@ SEGMENT = Kind("segment", _segments)
 
 Spec = Mapping[str, Kind]
 
+_FK_COLUMNS: dict[str, str] = {}
+
+
+def constraint_field(name: str | None) -> str | None:
+    """The referencing column of a tenant foreign key, by constraint name (to name the field when the database,
+    not this module, refused a reference: a race, or a bug that skipped the check)."""
+    if not _FK_COLUMNS:
+        from app.models import Base
+
+        for table in Base.metadata.tables.values():
+            for fk in table.foreign_key_constraints:
+                cols = [c.name for c in fk.columns if c.name != "organization_id"]
+                if isinstance(fk.name, str) and cols:
+                    _FK_COLUMNS[fk.name] = cols[-1]
+    return _FK_COLUMNS.get(name or "")
+
 
 def _get(obj: Any, key: str) -> Any:
     if isinstance(obj, Mapping):
