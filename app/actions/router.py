@@ -28,6 +28,7 @@ from app.actions.walklist import WalkList, walklist_for
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.core import references
 from app.core.db import SessionDep
 from app.core.pagination import Page
 
@@ -45,6 +46,7 @@ async def preview(body: PreviewRequest, request: Request, session: SessionDep, u
         action_type=body.type,
         sample_size=body.sample_size,
         timeout_ms=request.app.state.settings.limits.preview_statement_timeout_ms,
+        actor=user,
     )
 
 
@@ -91,6 +93,7 @@ async def refresh_targets(action: EditableAction, session: SessionDep, user: Cur
 
 @router.post("/{action_id}/assign", operation_id="actions-assign")
 async def assign(body: Assignment, action: EditableAction, session: SessionDep, user: CurrentUser) -> AssignResult:
+    await references.check(session, user, body, service.assign_refs(action))
     return await assignment.assign(session, action, body)
 
 

@@ -31,16 +31,15 @@ from app.audit import service as audit
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts.filters import SegmentFilter
-from app.core import paths
+from app.core import paths, references
 from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.core.references import MEMBER, SURVEY, TEAM, Kind, targets_of
 from app.models import (
     Action,
     ActionDocument,
     ActionTarget,
     ActionTeam,
     ActionVolunteer,
-    Survey,
-    Team,
     User,
 )
 from app.models import Participation as ParticipationRow
@@ -75,21 +74,20 @@ async def ensure_editable(session: AsyncSession, a: Action, actor: Principal) ->
         raise Forbidden("Only managers, or the leaders of this action's teams, can change it.")
 
 
-async def _check_refs(
-    session: AsyncSession, org: uuid.UUID, *, survey_id: uuid.UUID | None, teams: list[uuid.UUID]
-) -> None:
-    if (
-        survey_id
-        and await session.scalar(select(Survey.id).where(Survey.organization_id == org, Survey.id == survey_id)) is None
-    ):
-        raise Unprocessable("Unknown survey.", details=[{"field": "survey_id", "message": "not found"}])
-    if teams:
-        found = set(
-            (await session.scalars(select(Team.id).where(Team.organization_id == org, Team.id.in_(teams)))).all()
-        )
-        missing = [t for t in teams if t not in found]
-        if missing:
-            raise Unprocessable("Unknown team.", details=[{"field": "team_ids", "message": str(m)} for m in missing])
+# Which kind of object each id in a body names (checked in one place: app/core/references.py).
+ASSIGNMENT_REFS = {"volunteer_ids": MEMBER, "team_ids": TEAM, "user_id": MEMBER}
+CREATE_REFS = {
+    "survey_id": SURVEY,
+    "team_ids": TEAM,
+    "volunteer_ids": MEMBER,
+    **{f"assignment.{k}": kind for k, kind in ASSIGNMENT_REFS.items()},
+    "assignment.target_ids": targets_of(None),  # no target exists before the action does
+}
+UPDATE_REFS = {"survey_id": SURVEY, "team_ids": TEAM, "volunteer_ids": MEMBER}
+
+
+def assign_refs(a: Action) -> dict[str, Kind]:
+    return {**ASSIGNMENT_REFS, "target_ids": targets_of(a.id)}
 
 
 def _point(mp: MeetingPoint | None) -> Any:
@@ -100,7 +98,7 @@ def _point(mp: MeetingPoint | None) -> Any:
 
 async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal) -> Action:
     org = actor.organization_id
-    await _check_refs(session, org, survey_id=body.survey_id, teams=body.team_ids)
+    await references.check(session, actor, body, CREATE_REFS)
     if not actor.can(Perm.manage_actions) and not (set(body.team_ids) & set(actor.team_ids)):
         raise Forbidden("Team leaders create actions for their own teams.")
     a = Action(
@@ -145,7 +143,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
             .values([{"organization_id": org, "action_id": a.id, "user_id": v} for v in vols])
             .on_conflict_do_nothing()
         )
-    conds = await targeting.conditions(session, body.filter, organization_id=org, action_type=body.type)
+    conds = await targeting.conditions(session, body.filter, organization_id=org, action_type=body.type, actor=actor)
     a.target_count = await targeting.materialize(
         session, organization_id=org, action_id=a.id, conds=conds, volunteers=split_vols or None
     )
@@ -191,7 +189,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
         raise Unprocessable(
             "These fields cannot be null.", details=[{"field": k, "message": "cannot be null"} for k in nulls]
         )
-    await _check_refs(session, a.organization_id, survey_id=data.get("survey_id"), teams=data.get("team_ids") or [])
+    await references.check(session, actor, body, UPDATE_REFS)
     for k in (
         "title",
         "description",

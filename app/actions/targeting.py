@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.schemas import PreviewResponse, PreviewSample
+from app.auth.principal import Principal
 from app.contacts.filters import SegmentFilter, has_phone_clause, resolve
 from app.contacts.service import org_region
 from app.models import ActionTarget, Contact
@@ -30,10 +31,16 @@ def type_conditions(action_type: str) -> list[ColumnElement[bool]]:
 
 
 async def conditions(
-    session: AsyncSession, f: SegmentFilter, *, organization_id: uuid.UUID, action_type: str
+    session: AsyncSession,
+    f: SegmentFilter,
+    *,
+    organization_id: uuid.UUID,
+    action_type: str,
+    actor: Principal | None = None,
 ) -> list[ColumnElement[bool]]:
+    """`actor`: the filter came in this request (its ids are checked against what the actor may see)."""
     region = await org_region(session, organization_id)
-    return [*await resolve(session, f, organization_id, region=region), *type_conditions(action_type)]
+    return [*await resolve(session, f, organization_id, region=region, actor=actor), *type_conditions(action_type)]
 
 
 async def preview(
@@ -44,8 +51,9 @@ async def preview(
     action_type: str,
     sample_size: int,
     timeout_ms: int,
+    actor: Principal | None = None,
 ) -> PreviewResponse:
-    conds = await conditions(session, f, organization_id=organization_id, action_type=action_type)
+    conds = await conditions(session, f, organization_id=organization_id, action_type=action_type, actor=actor)
     await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
     row = (
         await session.execute(

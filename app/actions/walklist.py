@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.core import references
 from app.core.errors import Forbidden
+from app.core.references import MEMBER
 from app.models import Action
 
 
@@ -128,5 +130,6 @@ async def walklist_for(
     """One's own walk list; leaders may read a volunteer's, and with no `user_id` managers get the whole action."""
     if user_id is not None and user_id != actor.user_id and not actor.can(Perm.lead_actions):
         raise Forbidden("You can only see your own walk list.")
+    await references.check_query(session, actor, {"user_id": MEMBER}, user_id=user_id)
     who = user_id if user_id is not None else (None if actor.can(Perm.manage_actions) else actor.user_id)
     return await walklist(session, organization_id=a.organization_id, action_id=a.id, user_id=who, turf_no=turf)

@@ -128,7 +128,7 @@ def to_read(e: Export) -> ExportRead:
 
 async def create(session: AsyncSession, body: ExportCreate, *, actor: Principal) -> ExportRead:
     region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, body.filter, actor.organization_id, region=region)  # validates now
+    conds = await resolve(session, body.filter, actor.organization_id, region=region, actor=actor)  # validates now
     n = await session.scalar(select(func.count()).select_from(Contact).where(and_(*conds)))
     e = Export(
         organization_id=actor.organization_id,

@@ -11,8 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
+from app.core import references
 from app.core.errors import NotFound
 from app.core.geo import parse_area, to_ewkt
+from app.core.references import SEGMENT, ZONE
 from app.models import Contact, Segment
 
 ConsentState = Literal["granted", "withdrawn", "unknown"]
@@ -202,10 +205,24 @@ def text_search(q: str, region: str) -> ColumnElement[bool]:
     return or_(*parts)
 
 
+# The ids a filter names (checked when the filter comes in a request: app/core/references.py).
+FILTER_REFS = {"zone_ids": ZONE, "segment_id": SEGMENT}
+
+
 async def resolve(
-    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str
+    session: AsyncSession,
+    f: SegmentFilter,
+    organization_id: uuid.UUID,
+    *,
+    region: str,
+    actor: Principal | None = None,
+    field: str = "filter",
 ) -> list[ColumnElement[bool]]:
-    """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now)."""
+    """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now). With `actor`,
+    the filter came in this request: its ids must name objects the actor may see (a 422 naming `field`.…);
+    a stored filter is evaluated as it is (a zone deleted since matches nothing)."""
+    if actor is not None:
+        await references.check(session, actor, f, FILTER_REFS, prefix=field)
     conds = compile_filter(f, organization_id, region=region)
     if f.segment_id is not None:
         saved = await session.scalar(

@@ -32,8 +32,10 @@ from app.contacts.schemas import (
     TagRead,
     TimelineEntry,
 )
+from app.core import references
 from app.core.db import SessionDep
 from app.core.pagination import CursorQ, LimitQ, Page
+from app.core.references import CONTACT
 from app.models import Contact
 
 router = APIRouter(tags=["contacts"])
@@ -144,6 +146,7 @@ async def record_consent(
 async def merge_contacts(
     body: MergeRequest, contact: VisibleContact, session: SessionDep, user: ContactManager
 ) -> ContactRead:
+    await references.check(session, user, body, {"other_id": CONTACT})
     other = await service.get(session, body.other_id, actor=user, for_update=True)
     return service.to_read(await merge(session, contact, other, actor=user))
 

@@ -318,7 +318,7 @@ async def search(
     with_total: bool = False,
 ) -> tuple[list[Contact], str | None, int | None]:
     region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region)
+    conds = await resolve(session, f, actor.organization_id, region=region, actor=actor)
     base = repo.visible_to(actor).where(and_(*conds))
     keys = (*_SORTS[sort], Contact.id)
     q = base
@@ -349,7 +349,7 @@ def _cast(col: Any, v: Any) -> Any:
 
 async def count(session: AsyncSession, f: SegmentFilter, *, actor: Principal) -> int:
     region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region)
+    conds = await resolve(session, f, actor.organization_id, region=region, actor=actor)
     q = select(func.count()).select_from(Contact).where(and_(*conds))
     vis = repo.visible_to(actor)
     if vis.whereclause is not None:

@@ -9,7 +9,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.contacts.filters import FILTER_REFS
 from app.contacts.schemas import CustomFieldCreate, SegmentCreate, SegmentRead, TagCreate, TagRead
+from app.core import references
 from app.core.errors import Conflict, NotFound
 from app.models import Contact, CustomFieldDef, Segment, Tag
 
@@ -84,6 +86,7 @@ def _seg(s: Segment) -> SegmentRead:
 
 
 async def create_segment(session: AsyncSession, body: SegmentCreate, *, actor: Principal) -> SegmentRead:
+    await references.check(session, actor, body.filter, FILTER_REFS, prefix="filter")
     exists = await session.scalar(
         select(Segment.id).where(Segment.organization_id == actor.organization_id, Segment.name == body.name)
     )

@@ -139,6 +139,27 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def _pg_error(exc: BaseException) -> BaseException | None:
+    orig = getattr(exc, "orig", None)
+    return next((e for e in (orig, getattr(orig, "__cause__", None)) if hasattr(e, "constraint_name")), None)
+
+
+def foreign_key_response(exc: BaseException) -> JSONResponse | None:
+    """A foreign key refused a write. Writing a reference to nothing (or to another organization's object) is a
+    422 naming the column; deleting what is still referenced is a 409. References are checked before writing
+    (app/core/references.py): this answers what gets past that (a race with a delete, a bug), never a 500."""
+    if sqlstate(exc) != "23503":
+        return None
+    pg = _pg_error(exc)
+    if str(getattr(pg, "message", "")).startswith("update or delete"):
+        return JSONResponse(error_body("conflict", "This is still referenced by other records."), status_code=409)
+    from app.core.references import constraint_field
+
+    field = constraint_field(getattr(pg, "constraint_name", None))
+    details = [{"field": field, "message": "not found"}] if field else []
+    return JSONResponse(error_body("validation_error", "A referenced object does not exist.", details), status_code=422)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The one rule for "a backing service is unavailable" (503), whatever layer the error surfaced in."""
     code = sqlstate(exc)
@@ -193,6 +214,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _backing_service(request: Request, exc: Exception) -> JSONResponse:
         # Registered per class so the 503 is a handled response (the generic handler re-raises after it).
+        if (refused := foreign_key_response(exc)) is not None:
+            return refused
         if sqlstate(exc) in _BAD_TEXT:
             return JSONResponse(
                 error_body("validation_error", "Text may not contain NUL (\\u0000) characters."), status_code=422

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, created_at, org_pk, tenant, updated_at, uuid_pk
+from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
 ACTION_TYPES = ("call", "door_to_door", "petition", "event", "leafleting", "digital")
 ACTION_STATUSES = ("draft", "scheduled", "active", "closed")
@@ -47,6 +47,7 @@ class Action(Base):
         CheckConstraint(f"type IN {ACTION_TYPES!r}", name="type"),
         CheckConstraint(f"status IN {ACTION_STATUSES!r}", name="status"),
         _org_fk(),
+        tenant_fk("survey_id", "surveys", ondelete="SET NULL"),
         Index(None, "organization_id", "starts_at"),
     )
 
@@ -129,6 +130,8 @@ class ActionTarget(Base):
         ForeignKeyConstraint(
             ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
         ),
+        member_fk("assignee_user_id"),
+        member_fk("lease_user_id"),
         Index(None, "organization_id", "action_id", "contact_id", unique=True),
         Index("ix_action_targets_claim_assignee", "organization_id", "action_id", "assignee_user_id", "status", "id"),
         Index("ix_action_targets_claim_status", "organization_id", "action_id", "status", "id"),
@@ -155,7 +158,7 @@ class ActionTarget(Base):
 
 class Turf(Base):
     __tablename__ = tenant("turfs")
-    __table_args__ = (_action_fk(),)
+    __table_args__ = (_action_fk(), member_fk("assignee_user_id"), member_fk("partner_user_id"))
 
     organization_id: Mapped[uuid.UUID] = org_pk()
     action_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +44,26 @@ def clock_at() -> Mapped[datetime]:
 
 def updated_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now())
+
+
+def tenant_fk(
+    column: str, table: str, *, ondelete: str | None = None, to: str = "id", **kw: object
+) -> ForeignKeyConstraint:
+    """`(organization_id, column) → table (organization_id, to)`: a row can only name an object of its own
+    organization. `ondelete="SET NULL"` nulls only `column` (PostgreSQL 15's column list), never the tenant."""
+    if ondelete == "SET NULL":
+        ondelete = f"SET NULL ({column})"
+    return ForeignKeyConstraint(
+        ["organization_id", column],
+        [f"{table}.organization_id", f"{table}.{to}"],
+        ondelete=ondelete,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def member_fk(column: str, *, ondelete: str | None = "SET NULL") -> ForeignKeyConstraint:
+    """A person of the organization (their membership): someone removed from it is no longer assigned."""
+    return tenant_fk(column, "memberships", ondelete=ondelete, to="user_id")
 
 
 # Tables that carry organization_id and are protected by row-level security.

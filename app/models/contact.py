@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, clock_at, created_at, org_pk, tenant, updated_at, uuid_pk
+from app.models.base import Base, clock_at, created_at, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
 SOURCES = ("app", "import", "petition", "api", "call", "visit")
 CHANNELS = ("email", "sms", "phone", "data_processing")
@@ -38,6 +38,7 @@ class Contact(Base):
         CheckConstraint("support_level BETWEEN 1 AND 5", name="support_level"),
         CheckConstraint(f"source IN {SOURCES!r}", name="source"),
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        tenant_fk("import_id", "imports", ondelete="SET NULL"),
         Index(None, "organization_id", "mobile_e164", postgresql_where=text("mobile_e164 IS NOT NULL")),
         Index(None, "organization_id", "home_e164", postgresql_where=text("home_e164 IS NOT NULL")),
         Index(None, "organization_id", "email", postgresql_where=text("email IS NOT NULL")),
@@ -131,6 +132,7 @@ class ContactEvent(Base):
         ForeignKeyConstraint(
             ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
         ),
+        tenant_fk("action_id", "actions", ondelete="SET NULL"),
         Index(None, "organization_id", "contact_id", "at"),
     )
 

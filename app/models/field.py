@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, created_at, org_pk, tenant, updated_at, uuid_pk
+from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
 CALL_OUTCOMES = ("refused", "absent", "answered", "callback", "wrong_number", "do_not_call", "other")
 VISIT_OUTCOMES = ("not_home", "opened", "refused", "moved", "inaccessible", "other")
@@ -41,6 +41,9 @@ class FieldReport(Base):
         ForeignKeyConstraint(
             ["organization_id", "action_id"], ["actions.organization_id", "actions.id"], ondelete="CASCADE"
         ),
+        tenant_fk("target_id", "action_targets", ondelete="SET NULL"),
+        tenant_fk("contact_id", "contacts", ondelete="SET NULL"),
+        tenant_fk("survey_id", "surveys", ondelete="SET NULL"),
         Index(None, "organization_id", "action_id", "created_at"),
         Index(None, "organization_id", "contact_id"),
         Index(None, "organization_id", "user_id", "created_at"),
@@ -106,6 +109,8 @@ class SurveyAnswer(Base):
         ForeignKeyConstraint(
             ["organization_id", "report_id"], ["field_reports.organization_id", "field_reports.id"], ondelete="CASCADE"
         ),
+        tenant_fk("survey_id", "surveys"),
+        tenant_fk("contact_id", "contacts", ondelete="SET NULL"),
         Index(None, "organization_id", "survey_id", "question_id"),
         Index(None, "organization_id", "contact_id"),
     )
@@ -143,6 +148,11 @@ class Opportunity(Base):
         ForeignKeyConstraint(
             ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
         ),
+        tenant_fk("action_id", "actions", ondelete="SET NULL"),
+        # Checked at commit: a call report inserts the opportunities it raised before the report row itself.
+        tenant_fk("report_id", "field_reports", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+        member_fk("assignee_user_id"),
+        tenant_fk("assignee_team_id", "teams", ondelete="SET NULL"),
         Index(None, "organization_id", "status", "created_at"),
         Index(None, "organization_id", "assignee_user_id", "status"),
     )

@@ -13,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts.events import add_event
-from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core import references
+from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page, decode_cursor, encode_cursor
-from app.models import Contact, Membership, Opportunity, OpportunityComment, OpportunityType, Team
+from app.core.references import (
+    ACTION,
+    ANY_OPPORTUNITY_TYPE,
+    CONTACT,
+    MEMBER,
+    OPPORTUNITY_TYPE,
+    VISIBLE_TEAM,
+)
+from app.models import Contact, Opportunity, OpportunityComment, OpportunityType
 from app.opportunities.schemas import (
     CommentCreate,
     CommentRead,
@@ -44,43 +53,11 @@ def visible_to(actor: Principal) -> Select[Opportunity]:
     return q.where(or_(*conds))
 
 
-async def check_refs(session: AsyncSession, org: uuid.UUID, items: Sequence[OpportunityIn], field: str) -> None:
-    type_ids = {o.type_id for o in items}
-    if type_ids:
-        found = set(
-            (
-                await session.scalars(
-                    select(OpportunityType.id).where(
-                        OpportunityType.organization_id == org,
-                        OpportunityType.id.in_(type_ids),
-                        OpportunityType.active.is_(True),
-                    )
-                )
-            ).all()
-        )
-        for i, o in enumerate(items):
-            if o.type_id not in found:
-                raise Unprocessable(
-                    "Unknown opportunity type.", details=[{"field": f"{field}.{i}.type_id", "message": "not found"}]
-                )
-    users = {o.assignee_user_id for o in items if o.assignee_user_id}
-    if users and len(
-        set(
-            (
-                await session.scalars(
-                    select(Membership.user_id).where(Membership.organization_id == org, Membership.user_id.in_(users))
-                )
-            ).all()
-        )
-    ) != len(users):
-        raise Unprocessable(
-            "Unknown assignee.", details=[{"field": f"{field}.assignee_user_id", "message": "not found"}]
-        )
-    teams = {o.assignee_team_id for o in items if o.assignee_team_id}
-    if teams and len(
-        set((await session.scalars(select(Team.id).where(Team.organization_id == org, Team.id.in_(teams)))).all())
-    ) != len(teams):
-        raise Unprocessable("Unknown team.", details=[{"field": f"{field}.assignee_team_id", "message": "not found"}])
+# Which kind of object each id names (see app/core/references.py): raised in the field, or by HQ.
+RAISED = {"type_id": OPPORTUNITY_TYPE, "assignee_user_id": MEMBER, "assignee_team_id": VISIBLE_TEAM}
+CREATED = {**RAISED, "contact_id": CONTACT, "action_id": ACTION}
+UPDATED = {"assignee_user_id": MEMBER, "assignee_team_id": VISIBLE_TEAM}
+LIST_QUERY = {"type_id": ANY_OPPORTUNITY_TYPE, "action_id": ACTION, "team_id": VISIBLE_TEAM}
 
 
 async def create_many(
@@ -92,11 +69,15 @@ async def create_many(
     action_id: uuid.UUID | None,
     report_id: uuid.UUID | None,
     timeline: bool = True,
+    field: str | None = "opportunities",
 ) -> list[uuid.UUID]:
-    """Insert in one statement. `timeline=False` when the caller writes its own timeline entry (a call or a
-    visit lists the opportunities it raised)."""
+    """Check the ids each item names (reported as `{field}.{i}.assignee_user_id`; `field=None` when the caller
+    checked them already), then insert in one statement. `timeline=False` when the caller writes its own
+    timeline entry (a call or a visit lists the opportunities it raised)."""
     if not items:
         return []
+    if field is not None:
+        await references.check(session, actor, items, {f"*.{k}": kind for k, kind in RAISED.items()}, prefix=field)
     ids = [uuid.uuid4() for _ in items]
     await session.execute(
         insert(Opportunity).values(
@@ -188,36 +169,22 @@ async def get(session: AsyncSession, opportunity_id: uuid.UUID, *, actor: Princi
 
 
 async def create(session: AsyncSession, body: OpportunityCreate, *, actor: Principal) -> Opportunity:
-    await check_refs(session, actor.organization_id, [body], "body")
-    if (
-        body.contact_id
-        and await session.scalar(
-            select(Contact.id).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
-        )
-        is None
-    ):
-        raise Unprocessable("Unknown contact.", details=[{"field": "contact_id", "message": "not found"}])
+    await references.check(session, actor, body, CREATED)
     (oid,) = await create_many(
-        session, [body], actor=actor, contact_id=body.contact_id, action_id=body.action_id, report_id=None
+        session,
+        [body],
+        actor=actor,
+        contact_id=body.contact_id,
+        action_id=body.action_id,
+        report_id=None,
+        field=None,
     )
     return await get(session, oid, actor=actor)
 
 
 async def update(session: AsyncSession, o: Opportunity, body: OpportunityUpdate, *, actor: Principal) -> Opportunity:
     data = body.model_dump(exclude_unset=True)
-    if data.get("assignee_user_id") or data.get("assignee_team_id"):
-        await check_refs(
-            session,
-            actor.organization_id,
-            [
-                OpportunityIn(
-                    type_id=o.type_id,
-                    assignee_user_id=data.get("assignee_user_id"),
-                    assignee_team_id=data.get("assignee_team_id"),
-                )
-            ],
-            "body",
-        )
+    await references.check(session, actor, body, UPDATED)
     for k, v in data.items():
         setattr(o, k, v)
     o.updated_at = datetime.now(UTC)
@@ -283,6 +250,9 @@ async def list_page(
     action_id: uuid.UUID | None,
     team_id: uuid.UUID | None,
 ) -> Page[OpportunityRead]:
+    await references.check_query(
+        session, actor, LIST_QUERY, type_id=type_id, action_id=action_id, team_id=team_id
+    )
     q = visible_to(actor)
     if mine:
         q = q.where(Opportunity.assignee_user_id == actor.user_id)

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core.errors import Conflict, NotFound, Unprocessable
-from app.models import Membership, Team, TeamMember
+from app.core import references
+from app.core.errors import Conflict, NotFound
+from app.core.references import MEMBER
+from app.models import Team, TeamMember
 from app.teams.schemas import TeamCreate, TeamRead, TeamUpdate
 
 
@@ -50,22 +52,6 @@ async def to_read(session: AsyncSession, team: Team) -> TeamRead:
     return TeamRead.model_validate(team).model_copy(update={"member_ids": members[team.id]})
 
 
-async def _check_member(session: AsyncSession, org: uuid.UUID, user_ids: list[uuid.UUID], field: str) -> None:
-    found = set(
-        (
-            await session.scalars(
-                select(Membership.user_id).where(Membership.organization_id == org, Membership.user_id.in_(user_ids))
-            )
-        ).all()
-    )
-    missing = [u for u in user_ids if u not in found]
-    if missing:
-        raise Unprocessable(
-            "Unknown user in this organization.",
-            details=[{"field": field, "message": f"no member {u}"} for u in missing],
-        )
-
-
 async def get(session: AsyncSession, team_id: uuid.UUID, *, actor: Principal) -> Team:
     team = await session.scalar(visible_to(actor).where(Team.id == team_id))
     if team is None:
@@ -80,8 +66,7 @@ async def list_teams(session: AsyncSession, *, actor: Principal) -> list[TeamRea
 
 
 async def create(session: AsyncSession, body: TeamCreate, *, actor: Principal) -> TeamRead:
-    if body.leader_user_id:
-        await _check_member(session, actor.organization_id, [body.leader_user_id], "leader_user_id")
+    await references.check(session, actor, body, {"leader_user_id": MEMBER})
     team = Team(organization_id=actor.organization_id, **body.model_dump())
     session.add(team)
     try:
@@ -95,8 +80,7 @@ async def create(session: AsyncSession, body: TeamCreate, *, actor: Principal) -
 
 async def update(session: AsyncSession, team: Team, body: TeamUpdate, *, actor: Principal) -> TeamRead:
     data = body.model_dump(exclude_unset=True)
-    if data.get("leader_user_id"):
-        await _check_member(session, actor.organization_id, [data["leader_user_id"]], "leader_user_id")
+    await references.check(session, actor, body, {"leader_user_id": MEMBER})
     for k, v in data.items():
         setattr(team, k, v)
     try:
@@ -114,7 +98,7 @@ async def remove(session: AsyncSession, team: Team, *, actor: Principal) -> None
 
 
 async def add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUID], *, actor: Principal) -> TeamRead:
-    await _check_member(session, actor.organization_id, user_ids, "user_ids")
+    await references.check(session, actor, {"user_ids": user_ids}, {"user_ids": MEMBER})
     await session.execute(
         pg_insert(TeamMember)
         .values([{"organization_id": team.organization_id, "team_id": team.id, "user_id": u} for u in user_ids])

@@ -15,10 +15,11 @@ from app.auth.permissions import Perm, can_grant, role_can
 from app.auth.principal import Principal
 from app.auth.schemas import OrganizationRead
 from app.config import Settings
-from app.core import paths
+from app.core import paths, references
 from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.core.references import TEAM
 from app.core.security import hash_token
-from app.models import AuthToken, Invitation, Membership, Organization, Team, TeamMember, User
+from app.models import AuthToken, Invitation, Membership, Organization, TeamMember, User
 from app.users.schemas import (
     InvitationCreate,
     InvitationCreated,
@@ -114,12 +115,7 @@ async def invite(
 ) -> InvitationCreated:
     if not can_grant(actor.role, body.role):
         raise Forbidden("Only an admin can invite admins or managers.")
-    if body.team_id is not None:
-        team = await session.scalar(
-            select(Team.id).where(Team.organization_id == actor.organization_id, Team.id == body.team_id)
-        )
-        if team is None:
-            raise Unprocessable("Unknown team.", details=[{"field": "team_id", "message": "not found"}])
+    await references.check(session, actor, body, {"team_id": TEAM})
     token = f"{actor.organization_id.hex}.{secrets.token_urlsafe(24)}"
     inv = Invitation(
         organization_id=actor.organization_id,

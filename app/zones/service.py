@@ -14,8 +14,10 @@ from sqlalchemy.orm import defer
 
 from app.audit import service as audit
 from app.auth.principal import Principal
+from app.core import references
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
+from app.core.references import ZONE
 from app.models import Zone
 from app.zones.schemas import FeatureCollectionImport, ZoneCreate, ZoneImportResult, ZoneRead, ZoneUpdate
 
@@ -42,14 +44,6 @@ async def _sync_pieces(session: AsyncSession, org: uuid.UUID, zone_id: uuid.UUID
     )
 
 
-async def _check_parent(session: AsyncSession, org: uuid.UUID, parent_id: uuid.UUID | None) -> None:
-    if (
-        parent_id is not None
-        and await session.scalar(select(Zone.id).where(Zone.organization_id == org, Zone.id == parent_id)) is None
-    ):
-        raise Unprocessable("Unknown parent zone.", details=[{"field": "parent_id", "message": "not found"}])
-
-
 async def _code_taken(session: AsyncSession, org: uuid.UUID, code: str | None, exclude: uuid.UUID | None) -> None:
     if code is None:
         return
@@ -62,7 +56,7 @@ async def _code_taken(session: AsyncSession, org: uuid.UUID, code: str | None, e
 
 async def create(session: AsyncSession, body: ZoneCreate, *, actor: Principal, repair: bool) -> Zone:
     area = parse_area(body.geometry, field="geometry", repair=repair)
-    await _check_parent(session, actor.organization_id, body.parent_id)
+    await references.check(session, actor, body, {"parent_id": ZONE})
     await _code_taken(session, actor.organization_id, body.code, None)
     z = Zone(
         organization_id=actor.organization_id,
@@ -101,7 +95,7 @@ async def update(session: AsyncSession, z: Zone, body: ZoneUpdate, *, actor: Pri
     if "parent_id" in data:
         if data["parent_id"] == z.id:
             raise Unprocessable("A zone cannot be its own parent.", details=[{"field": "parent_id", "message": "self"}])
-        await _check_parent(session, actor.organization_id, data["parent_id"])
+        await references.check(session, actor, body, {"parent_id": ZONE})
     if "code" in data:
         await _code_taken(session, actor.organization_id, data["code"], z.id)
     if body.geometry is not None:
@@ -210,6 +204,7 @@ async def list_zones(
     limit: int,
     with_geometry: bool,
 ) -> list[ZoneRead]:
+    await references.check_query(session, actor, {"parent_id": ZONE}, parent_id=parent_id)
     q = select(Zone).where(Zone.organization_id == actor.organization_id)
     if kind:
         q = q.where(Zone.kind == kind)

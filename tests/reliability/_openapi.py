@@ -144,3 +144,62 @@ class BodyMaker:
         if t == "null":
             return None
         return {}
+
+
+@dataclass(frozen=True)
+class IdField:
+    """An id a request carries: `where` is "body" or "query"; `path` its property names from the body's root,
+    "*" for a list's item; `many` when the property is itself a list of ids."""
+
+    where: str
+    path: tuple[str, ...]
+    many: bool
+
+    @property
+    def name(self) -> str:
+        """The field as the error shape names it for the first item: `opportunities.0.assignee_user_id`."""
+        return ".".join("0" if p == "*" else p for p in self.path) + (".0" if self.many else "")
+
+
+def _is_uuid(s: dict[str, Any], resolve: Any) -> bool:
+    s = resolve(s)
+    return s.get("format") == "uuid" or any(resolve(b).get("format") == "uuid" for b in s.get("anyOf", []))
+
+
+def _uuid_list(s: dict[str, Any], resolve: Any) -> bool:
+    s = resolve(s)
+    branches = [resolve(b) for b in s.get("anyOf", [])] or [s]
+    return any(b.get("type") == "array" and _is_uuid(b.get("items", {}), resolve) for b in branches)
+
+
+def id_fields(schema: dict[str, Any], op: Operation) -> list[IdField]:
+    """Every uuid the operation takes in its query string or JSON body, however deep (lists and nested objects)."""
+    maker = BodyMaker(schema)
+    out = [
+        IdField("query", (p["name"],), _uuid_list(p.get("schema", {}), maker.resolve))
+        for p in op.spec.get("parameters", [])
+        if p.get("in") == "query"
+        and (_is_uuid(p.get("schema", {}), maker.resolve) or _uuid_list(p.get("schema", {}), maker.resolve))
+    ]
+
+    def walk(s: dict[str, Any], path: tuple[str, ...], seen: frozenset[str]) -> None:
+        if "$ref" in s:
+            ref = s["$ref"].rsplit("/", 1)[-1]
+            if ref in seen:
+                return
+            seen = seen | {ref}
+        s = maker.resolve(s)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for b in s.get(key, []):
+                walk(b, path, seen)
+        if s.get("type") == "array" and "items" in s:
+            walk(s["items"], (*path, "*"), seen)
+        for name, prop in s.get("properties", {}).items():
+            if _is_uuid(prop, maker.resolve) or _uuid_list(prop, maker.resolve):
+                out.append(IdField("body", (*path, name), _uuid_list(prop, maker.resolve)))
+            else:
+                walk(prop, (*path, name), seen)
+
+    if op.content_type == "application/json":
+        walk(op.spec["requestBody"]["content"]["application/json"]["schema"], (), frozenset())
+    return out

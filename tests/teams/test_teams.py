@@ -41,7 +41,7 @@ async def test_adding_a_member_of_another_org_is_422_and_changes_nothing(
         json={"user_ids": [str(world.a["volunteer"].user_id), str(world.b["volunteer"].user_id)]},
     )
     assert r.status_code == 422
-    assert r.json()["error"]["details"][0]["field"] == "user_ids"
+    assert r.json()["error"]["details"][0]["field"] == "user_ids.1"  # the foreign one, by its index
     assert (await db.scalars(select(TeamMember.user_id).where(TeamMember.team_id == tid))).all() == []
 
 
