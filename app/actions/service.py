@@ -30,6 +30,7 @@ from app.actions.schemas import (
     RefreshResult,
 )
 from app.audit import service as audit
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.config import Settings
 from app.contacts.filters import SegmentFilter
@@ -98,6 +99,12 @@ async def _check_refs(
             raise Unprocessable("Unknown team.", details=[{"field": "team_ids", "message": str(m)} for m in missing])
 
 
+def _check_open_to_all(actor: Principal, value: bool | None) -> None:
+    """Opening an action's targets to every volunteer on it, beyond team-mates, is HQ's decision."""
+    if value and not actor.can(Perm.manage_actions):
+        raise Forbidden("Only managers can open an action to every volunteer on it.")
+
+
 def _point(mp: MeetingPoint | None) -> Any:
     if mp is None or mp.lat is None or mp.lon is None:
         return None
@@ -109,6 +116,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
     await _check_refs(session, org, survey_id=body.survey_id, teams=body.team_ids)
     if not actor.is_manager and not (set(body.team_ids) & set(actor.team_ids)):
         raise Forbidden("Team leaders create actions for their own teams.")
+    _check_open_to_all(actor, body.open_to_all_volunteers)
     a = Action(
         organization_id=org,
         id=uuid.uuid4(),
@@ -125,6 +133,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
         filter=body.filter.model_dump(mode="json", exclude_defaults=True),
         reached_tag=body.reached_tag,
         allow_others=body.allow_others,
+        open_to_all_volunteers=body.open_to_all_volunteers,
         max_attempts=body.max_attempts,
         retry_delay_minutes=body.retry_delay_minutes,
         created_by=actor.user_id,
@@ -190,7 +199,16 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
     data = body.model_dump(exclude_unset=True)
     nulls = [
         k
-        for k in ("title", "description", "brief", "status", "allow_others", "max_attempts", "retry_delay_minutes")
+        for k in (
+            "title",
+            "description",
+            "brief",
+            "status",
+            "allow_others",
+            "open_to_all_volunteers",
+            "max_attempts",
+            "retry_delay_minutes",
+        )
         if k in data and data[k] is None
     ]
     if nulls:
@@ -198,6 +216,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
             "These fields cannot be null.", details=[{"field": k, "message": "cannot be null"} for k in nulls]
         )
     await _check_refs(session, a.organization_id, survey_id=data.get("survey_id"), teams=data.get("team_ids") or [])
+    _check_open_to_all(actor, data.get("open_to_all_volunteers"))
     for k in (
         "title",
         "description",
@@ -208,6 +227,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
         "survey_id",
         "reached_tag",
         "allow_others",
+        "open_to_all_volunteers",
         "max_attempts",
         "retry_delay_minutes",
     ):
@@ -358,6 +378,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
                 volunteer_ids=vols[a.id],
                 reached_tag=a.reached_tag,
                 allow_others=a.allow_others,
+                open_to_all_volunteers=a.open_to_all_volunteers,
                 max_attempts=a.max_attempts,
                 retry_delay_minutes=a.retry_delay_minutes,
                 target_count=a.target_count,
