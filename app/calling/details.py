@@ -15,7 +15,6 @@ from app.calling.reports import ReportConflict
 from app.calling.schemas import ReportDetails, ReportResponse
 from app.calling.statuses import REACHED, ReportKind
 from app.core.errors import NotFound, Unprocessable
-from app.core.idempotency import serialize_on
 from app.models import Action, Contact, FieldReport
 
 
@@ -28,7 +27,8 @@ async def add_details(
     session: AsyncSession, report_id: uuid.UUID, body: ReportDetails, *, actor: Principal
 ) -> ReportResponse:
     org = actor.organization_id
-    await serialize_on(session, org, report_id)  # after the report itself, and after an identical details request
+    # The row lock serializes identical details sent at once: the second waits, then reads the row as the first
+    # left it (PostgreSQL re-reads a row it waited to lock) and replays the stored response.
     rep = await session.scalar(
         select(FieldReport)
         .where(FieldReport.organization_id == org, FieldReport.id == report_id, FieldReport.user_id == actor.user_id)

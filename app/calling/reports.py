@@ -1,6 +1,6 @@
 """Outcomes, exactly once. The report's id is the client's UUID: the same id with the same body returns the
 first response and changes nothing, however often and however concurrently it arrives (requests on one id are
-serialized, and the stored response is looked up once the lock is held); with another body it is a 409.
+serialized, see `replay`); with another body it is a 409.
 Everything a report changes (target, contact, survey answers, opportunities, timeline, counters) is written in
 the request's one transaction: the call flow and the visit flow below, over the steps in `effects`."""
 
@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -21,7 +21,6 @@ from app.calling.schemas import CallReport, NewContact, ReportResponse, VisitRep
 from app.calling.statuses import NEVER_AGAIN, REACHED, CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import ConsentInput, ContactCreate
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.idempotency import serialize_on
 from app.models import Action, Contact, FieldReport
 
 
@@ -48,14 +47,12 @@ def body_hash(body: CallReport | VisitReport, scope: str) -> str:
 
 
 async def replay(session: AsyncSession, org: uuid.UUID, report_id: uuid.UUID, h: str) -> ReportResponse | None:
-    """The first response for this report id (after waiting for any request on the same id to finish), or None
-    when it is new. Another body with the same id is a 409."""
-    await serialize_on(session, org, report_id)
+    """The first response for this report id, or None when it is new; another body with the same id is a 409.
+    `gg_report_first_response` (migration 0007) first waits for any transaction holding the same id, then looks
+    on a fresh snapshot: a resend that arrives while the first is still being written gets its response."""
     row = (
         await session.execute(
-            select(FieldReport.request_hash, FieldReport.response).where(
-                FieldReport.organization_id == org, FieldReport.id == report_id
-            )
+            text("SELECT request_hash, response FROM gg_report_first_response(:o, :r)"), {"o": org, "r": report_id}
         )
     ).first()
     if row is None:
