@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, and_, case, exists, func, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,7 +88,7 @@ def others_allowed(actor: Principal) -> ColumnElement[bool]:
     """A target assigned to someone else that the caller may take: the action is open to others, and the
     assignee is a team-mate, unless HQ opened the action to every volunteer on it (managers: anyone's)."""
     if actor.can(Perm.manage_actions):
-        return a.allow_others
+        return and_(a.allow_others)
     teammates = select(TeamMember.user_id).where(
         TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
     )
@@ -317,7 +317,14 @@ async def _why_not_callable(session: AsyncSession, actor: Principal, target_id: 
 # Writes made by reports. ----------------------------------------------------------------------------------------
 
 
-async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> Row[Any] | None:
+class CallTarget(NamedTuple):
+    contact_id: uuid.UUID
+    lease_user_id: uuid.UUID | None
+    attempts: int
+    action: Action
+
+
+async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> CallTarget | None:
     """The call target and its action, row-locked, if the caller may take it (else None: a 404, as for a
     random id)."""
     q = (
@@ -331,7 +338,8 @@ async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid
         )
         .with_for_update(of=t)
     )
-    return (await session.execute(q)).first()
+    row = (await session.execute(q)).first()
+    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a) if row else None
 
 
 async def finish_call(
@@ -380,9 +388,15 @@ async def close_everywhere(session: AsyncSession, org: uuid.UUID, contact_id: uu
     await session.execute(update(t).values(status=TargetStatus.closed, last_outcome=outcome).where(*conds))
 
 
-async def lock_for_visit(session: AsyncSession, action: Action, target_id: uuid.UUID) -> Row[Any] | None:
+class Door(NamedTuple):
+    contact_id: uuid.UUID
+    assignee_user_id: uuid.UUID | None
+    attempts: int
+
+
+async def lock_for_visit(session: AsyncSession, action: Action, target_id: uuid.UUID) -> Door | None:
     q = (
-        select(ActionTarget.id, ActionTarget.contact_id, ActionTarget.assignee_user_id, ActionTarget.attempts)
+        select(ActionTarget.contact_id, ActionTarget.assignee_user_id, ActionTarget.attempts)
         .where(
             ActionTarget.organization_id == action.organization_id,
             ActionTarget.action_id == action.id,
@@ -390,7 +404,8 @@ async def lock_for_visit(session: AsyncSession, action: Action, target_id: uuid.
         )
         .with_for_update()
     )
-    return (await session.execute(q)).first()
+    row = (await session.execute(q)).first()
+    return Door(row.contact_id, row.assignee_user_id, row.attempts) if row else None
 
 
 async def record_visit(

@@ -171,7 +171,7 @@ async def report_call(
         raise _target_not_found("not found")
     if row.lease_user_id != actor.user_id:
         raise TargetNotLeased()
-    action: Action = row.a
+    action = row.action
     contact = await _lock_contact(session, org, row.contact_id)
     now = datetime.now(UTC)
     version, answers = await effects.validate_survey(session, action, body)

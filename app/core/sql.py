@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, literal
+from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, bindparam, literal
 
 
 def const(value: Any) -> BindParameter[Any]:
     return literal(value, literal_execute=True)
 
 
-def one_of(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElement[bool]:
+def one_of(column: SQLColumnExpression[Any], values: Iterable[str]) -> ColumnElement[bool]:
     return column.in_(bindparam(None, [str(v) for v in values], expanding=True, literal_execute=True))
