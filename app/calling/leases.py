@@ -22,7 +22,7 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
 from app.calling.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
-from app.core.errors import Conflict, NotFound
+from app.core.errors import AppError, Conflict, NotFound
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
 
@@ -265,8 +265,7 @@ async def start(
     )
     row = (await session.execute(reveal)).first()
     if row is None:
-        await _why_not_callable(session, actor, target_id)
-    assert row is not None
+        raise await _refusal(session, actor, target_id)
     phones = [Phone(kind="mobile", e164=row.mobile)] if row.mobile else []
     if row.home:
         phones.append(Phone(kind="home", e164=row.home))
@@ -288,7 +287,8 @@ async def start(
     return StartCallResponse(target_id=row.id, lease_expires_at=row.lease_expires_at, contact=contact), row.action_id
 
 
-async def _why_not_callable(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> None:
+async def _refusal(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> AppError:
+    """Why start call refused (only on that path: the reveal itself is one statement)."""
     found = (
         await session.execute(
             select(
@@ -306,12 +306,12 @@ async def _why_not_callable(session: AsyncSession, actor: Principal, target_id: 
         )
     ).first()
     if found is None:
-        raise TargetNotFound()
+        return TargetNotFound()
     if not found.running:
-        raise ActionNotRunning()
+        return ActionNotRunning()
     if found.live and found.lease_user_id != actor.user_id:
-        raise TargetTaken()
-    raise Conflict("This person cannot be called now (done, closed or opted out).")
+        return TargetTaken()
+    return Conflict("This person cannot be called now (done, closed or opted out).")
 
 
 # Writes made by reports. ----------------------------------------------------------------------------------------
