@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -12,6 +12,7 @@ from app.actions.dependencies import EditableAction, VisibleAction
 from app.actions.schemas import (
     ActionCreate,
     ActionRead,
+    ActionStatus,
     ActionUpdate,
     Assignment,
     AssignResult,
@@ -55,7 +56,7 @@ async def list_actions(
     session: SessionDep,
     user: CurrentUser,
     mine: bool = False,
-    status: Literal["draft", "scheduled", "active", "closed"] | None = None,
+    status: ActionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[ActionRead]:
     rows = await service.list_actions(session, actor=user, mine=mine, status=status, limit=limit)

@@ -10,7 +10,7 @@ from app.auth.schemas import Strict
 from app.contacts.filters import SegmentFilter
 
 ActionType = Literal["call", "door_to_door", "petition", "event", "leafleting", "digital"]
-ActionStatus = Literal["draft", "scheduled", "active", "closed"]
+ActionStatus = Literal["draft", "scheduled", "active", "paused", "closed"]
 
 
 class MeetingPoint(Strict):
@@ -48,7 +48,12 @@ class ActionCreate(Strict):
     team_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     volunteer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=2000)
     reached_tag: str | None = Field(None, max_length=64, description="Tag given to every contact reached.")
-    allow_others: bool = True
+    allow_others: bool = Field(True, description="Volunteers may also call their team-mates' targets.")
+    open_to_all_volunteers: bool = Field(
+        False,
+        description="With allow_others: any volunteer on the action may call anyone's targets, not only their "
+        "team-mates'. Managers only.",
+    )
     max_attempts: int = Field(3, ge=1, le=20)
     retry_delay_minutes: int = Field(120, ge=0, le=60 * 24 * 14)
     assignment: Assignment | None = Field(None, description="Split the targets right away.")
@@ -73,6 +78,7 @@ class ActionUpdate(Strict):
     volunteer_ids: list[uuid.UUID] | None = Field(None, max_length=2000)
     reached_tag: str | None = Field(None, max_length=64)
     allow_others: bool | None = None
+    open_to_all_volunteers: bool | None = Field(None, description="See ActionCreate. Managers only.")
     max_attempts: int | None = Field(None, ge=1, le=20)
     retry_delay_minutes: int | None = Field(None, ge=0, le=60 * 24 * 14)
 
@@ -126,6 +132,7 @@ class ActionRead(BaseModel):
     volunteer_ids: list[uuid.UUID]
     reached_tag: str | None
     allow_others: bool
+    open_to_all_volunteers: bool
     max_attempts: int
     retry_delay_minutes: int
     target_count: int

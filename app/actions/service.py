@@ -90,6 +90,12 @@ def assign_refs(a: Action) -> dict[str, Kind]:
     return {**ASSIGNMENT_REFS, "target_ids": targets_of(a.id)}
 
 
+def _check_open_to_all(actor: Principal, value: bool | None) -> None:
+    """Opening an action's targets to every volunteer on it, beyond team-mates, is HQ's decision."""
+    if value and not actor.can(Perm.manage_actions):
+        raise Forbidden("Only managers can open an action to every volunteer on it.")
+
+
 def _point(mp: MeetingPoint | None) -> Any:
     if mp is None or mp.lat is None or mp.lon is None:
         return None
@@ -101,6 +107,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
     await references.check(session, actor, body, CREATE_REFS)
     if not actor.can(Perm.manage_actions) and not (set(body.team_ids) & set(actor.team_ids)):
         raise Forbidden("Team leaders create actions for their own teams.")
+    _check_open_to_all(actor, body.open_to_all_volunteers)
     a = Action(
         organization_id=org,
         id=uuid.uuid4(),
@@ -117,6 +124,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
         filter=body.filter.model_dump(mode="json", exclude_defaults=True),
         reached_tag=body.reached_tag,
         allow_others=body.allow_others,
+        open_to_all_volunteers=body.open_to_all_volunteers,
         max_attempts=body.max_attempts,
         retry_delay_minutes=body.retry_delay_minutes,
         created_by=actor.user_id,
@@ -182,7 +190,16 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
     data = body.model_dump(exclude_unset=True)
     nulls = [
         k
-        for k in ("title", "description", "brief", "status", "allow_others", "max_attempts", "retry_delay_minutes")
+        for k in (
+            "title",
+            "description",
+            "brief",
+            "status",
+            "allow_others",
+            "open_to_all_volunteers",
+            "max_attempts",
+            "retry_delay_minutes",
+        )
         if k in data and data[k] is None
     ]
     if nulls:
@@ -190,6 +207,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
             "These fields cannot be null.", details=[{"field": k, "message": "cannot be null"} for k in nulls]
         )
     await references.check(session, actor, body, UPDATE_REFS)
+    _check_open_to_all(actor, data.get("open_to_all_volunteers"))
     for k in (
         "title",
         "description",
@@ -200,6 +218,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
         "survey_id",
         "reached_tag",
         "allow_others",
+        "open_to_all_volunteers",
         "max_attempts",
         "retry_delay_minutes",
     ):
@@ -358,6 +377,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
                 volunteer_ids=vols[a.id],
                 reached_tag=a.reached_tag,
                 allow_others=a.allow_others,
+                open_to_all_volunteers=a.open_to_all_volunteers,
                 max_attempts=a.max_attempts,
                 retry_delay_minutes=a.retry_delay_minutes,
                 target_count=a.target_count,

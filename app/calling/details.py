@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.calling.reports import REACHED, ReportConflict, _contact_updates, _counters, insert_answers, validate_survey
+from app.calling import effects
+from app.calling.reports import ReportConflict
 from app.calling.schemas import ReportDetails, ReportResponse
-from app.contacts.events import add_event
+from app.calling.statuses import REACHED, ReportKind
 from app.core.errors import NotFound, Unprocessable
 from app.models import Action, Contact, FieldReport
-from app.opportunities import service as opportunities
 
 
 class ReportNotFound(NotFound):
@@ -27,6 +27,8 @@ async def add_details(
     session: AsyncSession, report_id: uuid.UUID, body: ReportDetails, *, actor: Principal
 ) -> ReportResponse:
     org = actor.organization_id
+    # The row lock serializes identical details sent at once: the second waits, then reads the row as the first
+    # left it (PostgreSQL re-reads a row it waited to lock) and replays the stored response.
     rep = await session.scalar(
         select(FieldReport)
         .where(FieldReport.organization_id == org, FieldReport.id == report_id, FieldReport.user_id == actor.user_id)
@@ -53,25 +55,16 @@ async def add_details(
         if rep.contact_id
         else None
     )
-    version, answers = await validate_survey(session, action, body)
-    if contact is not None and body.contact_updates is not None:
-        await _contact_updates(session, contact, body.contact_updates, actor=actor, source=rep.kind)
-    opp_ids = (
-        await opportunities.create_many(
-            session,
-            body.opportunities,
-            actor=actor,
-            contact_id=rep.contact_id,
-            action_id=rep.action_id,
-            report_id=rep.id,
-        )
-        if body.opportunities
-        else []
+    kind = ReportKind(rep.kind)
+    version, answers = await effects.validate_survey(session, action, body)
+    if contact is not None:
+        await effects.update_contact(session, contact, body.contact_updates, actor=actor, source=kind)
+    opp_ids = await effects.raise_opportunities(
+        session, body.opportunities, actor=actor, action=action, contact_id=rep.contact_id, report_id=rep.id
     )
-    if answers:
-        await insert_answers(
-            session, action, report_id=rep.id, contact_id=rep.contact_id, version=version, answers=answers
-        )
+    await effects.save_answers(
+        session, action, report_id=rep.id, contact_id=rep.contact_id, version=version, answers=answers
+    )
     for k in ("consent_given", "comment", "quality", "mobilized"):
         v = getattr(body, k)
         if v is not None:
@@ -79,19 +72,17 @@ async def add_details(
     if answers:
         rep.survey_id, rep.survey_version = action.survey_id, version
     if contact is not None:
-        await add_event(
+        await effects.add_to_timeline(
             session,
-            org,
+            action,
             contact.id,
-            kind=rep.kind,
+            kind=kind,
             actor=actor,
-            action_id=action.id,
             summary="Details of the conversation",
             data={"report_id": str(rep.id), "comment": body.comment, "survey": answers or None},
         )
     keys = (["mobilized"] if body.mobilized else []) + (["opportunities"] if opp_ids else [])
-    if keys:
-        await _counters(session, org, action.id, keys)
+    await effects.count(session, action, keys)
     first = ReportResponse.model_validate(rep.response)
     response = first.model_copy(update={"opportunity_ids": [*first.opportunity_ids, *opp_ids]})
     rep.details_hash, rep.details_response = h, response.model_dump(mode="json")

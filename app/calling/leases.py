@@ -1,32 +1,38 @@
-"""Calling lists and row-level claims. A lease is a row state (who, until when), never a lock held while
-someone is on the phone: a claim is one conditional UPDATE over a FOR UPDATE SKIP LOCKED pick."""
+"""Calling lists, row-level claims and every write to `action_targets` made by the field. A lease is a row state
+(who, until when), never a lock held while someone is on the phone: a claim is one conditional UPDATE over a
+FOR UPDATE SKIP LOCKED pick.
+
+Who may call whom, in one place (`may_take`): one's own targets, the unassigned pool, a target one already
+holds and, when the action is open to others, team-mates' (everyone's on the action when HQ opened it to every
+volunteer on it). Which actions: `actions.repository.workable`, the same visibility rule as every action
+loader, plus "running" (scheduled or active, within its dates)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Row, and_, case, exists, func, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from app.actions import repository as actions_repo
+from app.auth.permissions import Perm
+from app.auth.principal import Principal
 from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
-from app.core.errors import Conflict, NotFound
-from app.models import Action
+from app.calling.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
+from app.core.errors import AppError, Conflict, NotFound
+from app.core.sql import const, one_of
+from app.models import Action, ActionTarget, Contact, TeamMember, User
 
-LEASE_MINUTES = 15
+LEASE = timedelta(minutes=15)
 
-# A target can be called: its contact still has a valid number and no phone opt-out (never comes back), and
-# nobody is on the phone with that person in another action.
-CALLABLE = """
-  t.status IN ('pending', 'callback')
-  AND (t.available_at IS NULL OR t.available_at <= now())
-  AND (t.lease_expires_at IS NULL OR t.lease_expires_at < now() OR t.lease_user_id = :me)
-  AND NOT c.dnc_phone AND coalesce(c.consent_phone, '') <> 'withdrawn'
-  AND ((c.mobile_e164 IS NOT NULL AND NOT c.mobile_invalid) OR (c.home_e164 IS NOT NULL AND NOT c.home_invalid))
-  AND NOT EXISTS (SELECT 1 FROM action_targets o WHERE o.organization_id = t.organization_id
-                  AND o.contact_id = t.contact_id AND o.id <> t.id AND o.lease_expires_at > now()
-                  AND o.lease_user_id <> :me)
-"""
+t = aliased(ActionTarget, name="t")
+c = aliased(Contact, name="c")
+a = aliased(Action, name="a")
+_other = aliased(ActionTarget, name="o")
+_assignee = aliased(User, name="u")
 
 
 class NoTargetAvailable(NotFound):
@@ -44,10 +50,60 @@ class TargetTaken(Conflict):
     message = "Someone else is calling this person right now."
 
 
-def _status(r: Any) -> str:
-    if r.status in ("pending", "callback") and r.lease_expires_at is not None and r.lease_active:
-        return "in_progress"
-    return str(r.status)
+class ActionNotRunning(Conflict):
+    code = "action_not_running"
+    message = "This action is not open for calls right now (draft, paused, closed, or outside its dates)."
+
+
+def _same_contact() -> ColumnElement[bool]:
+    return and_(c.organization_id == t.organization_id, c.id == t.contact_id)
+
+
+def _same_action() -> ColumnElement[bool]:
+    return and_(a.organization_id == t.organization_id, a.id == t.action_id)
+
+
+def callable_now(me: uuid.UUID) -> ColumnElement[bool]:
+    """The target can be called: open and due, not leased by someone else, its contact still has a valid number
+    and no phone opt-out (never comes back), and nobody is on the phone with that person in another action."""
+    now = func.now()
+    return and_(
+        one_of(t.status, OPEN_TARGET),
+        or_(t.available_at.is_(None), t.available_at <= now),
+        or_(t.lease_expires_at.is_(None), t.lease_expires_at < now, t.lease_user_id == me),
+        ~c.dnc_phone,
+        func.coalesce(c.consent_phone, const("")) != const("withdrawn"),
+        or_(and_(c.mobile_e164.is_not(None), ~c.mobile_invalid), and_(c.home_e164.is_not(None), ~c.home_invalid)),
+        ~exists().where(
+            _other.organization_id == t.organization_id,
+            _other.contact_id == t.contact_id,
+            _other.id != t.id,
+            _other.lease_expires_at > now,
+            _other.lease_user_id != me,
+        ),
+    )
+
+
+def others_allowed(actor: Principal) -> ColumnElement[bool]:
+    """A target assigned to someone else that the caller may take: the action is open to others, and the
+    assignee is a team-mate, unless HQ opened the action to every volunteer on it (managers: anyone's)."""
+    if actor.can(Perm.manage_actions):
+        return and_(a.allow_others)
+    teammates = select(TeamMember.user_id).where(
+        TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
+    )
+    return and_(a.allow_others, or_(a.open_to_all_volunteers, t.assignee_user_id.in_(teammates)))
+
+
+def may_take(actor: Principal) -> ColumnElement[bool]:
+    me = actor.user_id
+    return or_(t.assignee_user_id == me, t.assignee_user_id.is_(None), t.lease_user_id == me, others_allowed(actor))
+
+
+def _status(r: Any) -> TargetStatus:
+    if r.status in OPEN_TARGET and r.lease_expires_at is not None and r.lease_active:
+        return TargetStatus.in_progress
+    return TargetStatus(r.status)
 
 
 def _row(r: Any, with_assignee: bool = False) -> CallTargetRead:
@@ -65,131 +121,151 @@ def _row(r: Any, with_assignee: bool = False) -> CallTargetRead:
     )
 
 
-_LIST = """
-  SELECT t.id, t.contact_id, c.first_name, c.last_name, coalesce(c.city, c.postal_code) AS area, t.status,
-         t.attempts, t.callback_at, t.last_outcome, t.lease_expires_at, t.lease_expires_at > now() AS lease_active,
-         u.full_name AS assignee_name
-  FROM action_targets t
-  JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
-  LEFT JOIN users u ON u.id = t.assignee_user_id
-  WHERE t.organization_id = :o AND t.action_id = :a AND {where}
-  ORDER BY (t.status IN ('done', 'closed')), t.callback_at NULLS LAST, c.last_name, c.first_name, t.id
-  LIMIT :limit
-"""
-
-
-async def mine(session: AsyncSession, action: Action, *, me: uuid.UUID, limit: int) -> list[CallTargetRead]:
-    rows = (
-        await session.execute(
-            text(_LIST.format(where="t.assignee_user_id = :me")),
-            {"o": action.organization_id, "a": action.id, "me": me, "limit": limit},
-        )
-    ).all()
-    return [_row(r) for r in rows]
-
-
-async def others(session: AsyncSession, action: Action, *, me: uuid.UUID, limit: int) -> list[CallTargetRead]:
-    where = "t.assignee_user_id IS NOT NULL AND t.assignee_user_id <> :me AND t.status IN ('pending', 'callback')"
-    rows = (
-        await session.execute(
-            text(_LIST.format(where=where)), {"o": action.organization_id, "a": action.id, "me": me, "limit": limit}
-        )
-    ).all()
-    return [_row(r, with_assignee=True) for r in rows]
-
-
-async def claim_next(session: AsyncSession, action: Action, *, me: uuid.UUID) -> CallTargetRead:
-    """Mine first, then the unassigned pool, then team-mates' (when the action allows): one statement each,
-    SKIP LOCKED so concurrent callers never wait on, or get, the same person."""
-    scopes = ["t.assignee_user_id = :me", "t.assignee_user_id IS NULL"]
-    if action.allow_others:
-        scopes.append("t.assignee_user_id <> :me")
-    for scope in scopes:
-        # Callbacks that are due come first; then pending people in id order (an index walk, no sort).
-        for due in ("t.status = 'callback' AND t.available_at <= now()", "t.status = 'pending'"):
-            row = (
-                await session.execute(
-                    text(f"""
-                WITH pick AS (
-                  SELECT t.id FROM action_targets t
-                  JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
-                  WHERE t.organization_id = :o AND t.action_id = :a AND {scope} AND {due} AND {CALLABLE}
-                  ORDER BY t.id
-                  LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
-                UPDATE action_targets t SET lease_user_id = :me,
-                       lease_expires_at = now() + make_interval(mins => {LEASE_MINUTES}),
-                       assignee_user_id = coalesce(t.assignee_user_id, :me)
-                FROM pick, contacts c
-                WHERE t.organization_id = :o AND t.id = pick.id AND c.organization_id = t.organization_id
-                  AND c.id = t.contact_id
-                RETURNING t.id, t.contact_id, c.first_name, c.last_name, coalesce(c.city, c.postal_code) AS area,
-                          t.status, t.attempts, t.callback_at, t.last_outcome, t.lease_expires_at,
-                          true AS lease_active, NULL AS assignee_name"""),
-                    {"o": action.organization_id, "a": action.id, "me": me},
-                )
-            ).first()
-            if row is not None:
-                return _row(row)
-    raise NoTargetAvailable()
-
-
-def visible_actions_sql(is_manager: bool) -> str:
-    """Actions the caller is on (params :o, :me, :teams); every action for managers."""
-    if is_manager:
-        return "SELECT id FROM actions WHERE organization_id = :o"
+def _entry_columns(*, lease_active: ColumnElement[bool], assignee: Any) -> tuple[Any, ...]:
     return (
-        "SELECT action_id FROM action_volunteers WHERE organization_id = :o AND user_id = :me "
-        "UNION SELECT action_id FROM action_teams WHERE organization_id = :o AND team_id = ANY(:teams)"
+        t.id,
+        t.contact_id,
+        c.first_name,
+        c.last_name,
+        func.coalesce(c.city, c.postal_code).label("area"),
+        t.status,
+        t.attempts,
+        t.callback_at,
+        t.last_outcome,
+        t.lease_expires_at,
+        lease_active.label("lease_active"),
+        assignee.label("assignee_name"),
     )
 
 
-async def start(
-    session: AsyncSession,
-    *,
-    organization_id: uuid.UUID,
-    target_id: uuid.UUID,
-    me: uuid.UUID,
-    is_manager: bool,
-    teams: list[uuid.UUID],
-) -> tuple[StartCallResponse, uuid.UUID]:
-    """Take (or renew) the lease and reveal the numbers. Fails if someone else holds a live lease."""
-    visible_actions = visible_actions_sql(is_manager)
-    params = {"o": organization_id, "t": target_id, "me": me, "teams": teams}
-    row = (
-        await session.execute(
-            text(f"""
-        UPDATE action_targets t SET lease_user_id = :me,
-               lease_expires_at = now() + make_interval(mins => {LEASE_MINUTES}),
-               last_attempt_at = now()
-        FROM contacts c, actions a
-        WHERE t.organization_id = :o AND t.id = :t AND c.organization_id = t.organization_id AND c.id = t.contact_id
-          AND a.organization_id = t.organization_id AND a.id = t.action_id AND a.type = 'call'
-          AND a.id IN ({visible_actions})
-          AND {CALLABLE}
-          AND (t.assignee_user_id = :me OR t.assignee_user_id IS NULL OR a.allow_others OR t.lease_user_id = :me)
-        RETURNING t.id, t.action_id, t.lease_expires_at, c.id AS contact_id, c.first_name, c.last_name,
-                  CASE WHEN NOT c.mobile_invalid THEN c.mobile_e164 END AS mobile,
-                  CASE WHEN NOT c.home_invalid THEN c.home_e164 END AS home, c.email,
-                  concat_ws(', ', nullif(concat_ws(' ', c.street, c.street_number), ''), c.building, c.postal_code,
-                            c.city) AS address, c.support_level, c.tags, c.consent_email, c.consent_sms,
-                  c.consent_phone"""),
-            params,
-        )
-    ).first()
-    if row is None:
-        exists = (
-            await session.execute(
-                text(f"""
-            SELECT t.lease_user_id, t.lease_expires_at > now() AS live FROM action_targets t
-            WHERE t.organization_id = :o AND t.id = :t AND t.action_id IN ({visible_actions})"""),
-                params,
+async def _list(session: AsyncSession, action: Action, where: ColumnElement[bool], *, limit: int) -> list[Row[Any]]:
+    q = (
+        select(*_entry_columns(lease_active=t.lease_expires_at > func.now(), assignee=_assignee.full_name))
+        .select_from(t)
+        .join(c, _same_contact())
+        .join(a, _same_action())
+        .outerjoin(_assignee, _assignee.id == t.assignee_user_id)
+        .where(t.organization_id == action.organization_id, t.action_id == action.id, where)
+        .order_by(one_of(t.status, FINISHED_TARGET), t.callback_at.nulls_last(), c.last_name, c.first_name, t.id)
+        .limit(limit)
+    )
+    return list((await session.execute(q)).all())
+
+
+async def mine(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
+    return [_row(r) for r in await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit)]
+
+
+async def others(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
+    """Open targets assigned to the people whose targets the caller may take (see `others_allowed`)."""
+    where = and_(
+        t.assignee_user_id.is_not(None),
+        t.assignee_user_id != actor.user_id,
+        one_of(t.status, OPEN_TARGET),
+        others_allowed(actor),
+    )
+    return [_row(r, with_assignee=True) for r in await _list(session, action, where, limit=limit)]
+
+
+async def claim_next(session: AsyncSession, action: Action, *, actor: Principal) -> CallTargetRead:
+    """Mine first, then the unassigned pool, then team-mates' (when the action allows): one statement each,
+    SKIP LOCKED so concurrent callers never wait on, or get, the same person. Refused (409) when the action is
+    not running."""
+    me, org = actor.user_id, action.organization_id
+    scopes = [t.assignee_user_id == me, t.assignee_user_id.is_(None)]
+    if action.allow_others:
+        scopes.append(and_(t.assignee_user_id != me, others_allowed(actor)))
+    # Callbacks that are due come first; then pending people in id order (an index walk, no sort).
+    dues = (
+        and_(t.status == const(TargetStatus.callback.value), t.available_at <= func.now()),
+        t.status == const(TargetStatus.pending.value),
+    )
+    for scope in scopes:
+        for due in dues:
+            pick = (
+                select(t.id)
+                .join(c, _same_contact())
+                .join(a, _same_action())
+                .where(
+                    t.organization_id == org,
+                    t.action_id == action.id,
+                    scope,
+                    due,
+                    callable_now(me),
+                    actions_repo.workable(actor, a),
+                )
+                .order_by(t.id)
+                .limit(const(1))
+                .with_for_update(of=t, skip_locked=True)
+                .cte("pick")
             )
-        ).first()
-        if exists is None:
-            raise TargetNotFound()
-        if exists.live and exists.lease_user_id != me:
-            raise TargetTaken()
-        raise Conflict("This person cannot be called now (done, closed, opted out or not assigned to you).")
+            claim = (
+                update(t)
+                .values(
+                    lease_user_id=me,
+                    lease_expires_at=func.now() + LEASE,
+                    assignee_user_id=func.coalesce(t.assignee_user_id, me),
+                )
+                .where(t.organization_id == org, t.id == pick.c.id, _same_contact())
+                .returning(*_entry_columns(lease_active=true(), assignee=null()))
+            )
+            row = (await session.execute(claim)).first()
+            if row is not None:
+                return _row(row)
+    if not await session.scalar(
+        select(actions_repo.running(Action)).where(Action.organization_id == org, Action.id == action.id)
+    ):
+        raise ActionNotRunning()
+    raise NoTargetAvailable()
+
+
+async def start(
+    session: AsyncSession, *, actor: Principal, target_id: uuid.UUID
+) -> tuple[StartCallResponse, uuid.UUID]:
+    """Take (or renew) the lease and reveal the numbers. A target of an action the caller cannot see, or one they
+    may not take, is a 404; an action that is not running a 409 `action_not_running`; someone else's live lease a
+    409 `target_taken`."""
+    me, org = actor.user_id, actor.organization_id
+    reveal = (
+        update(t)
+        .values(lease_user_id=me, lease_expires_at=func.now() + LEASE, last_attempt_at=func.now())
+        .where(
+            t.organization_id == org,
+            t.id == target_id,
+            _same_contact(),
+            _same_action(),
+            a.type == const("call"),
+            actions_repo.workable(actor, a),
+            callable_now(me),
+            may_take(actor),
+        )
+        .returning(
+            t.id,
+            t.action_id,
+            t.lease_expires_at,
+            c.id.label("contact_id"),
+            c.first_name,
+            c.last_name,
+            case((~c.mobile_invalid, c.mobile_e164)).label("mobile"),
+            case((~c.home_invalid, c.home_e164)).label("home"),
+            c.email,
+            func.concat_ws(
+                ", ",
+                func.nullif(func.concat_ws(" ", c.street, c.street_number), ""),
+                c.building,
+                c.postal_code,
+                c.city,
+            ).label("address"),
+            c.support_level,
+            c.tags,
+            c.consent_email,
+            c.consent_sms,
+            c.consent_phone,
+        )
+    )
+    row = (await session.execute(reveal)).first()
+    if row is None:
+        raise await _refusal(session, actor, target_id)
     phones = [Phone(kind="mobile", e164=row.mobile)] if row.mobile else []
     if row.home:
         phones.append(Phone(kind="home", e164=row.home))
@@ -209,3 +285,141 @@ async def start(
         },
     )
     return StartCallResponse(target_id=row.id, lease_expires_at=row.lease_expires_at, contact=contact), row.action_id
+
+
+async def _refusal(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> AppError:
+    """Why start call refused (only on that path: the reveal itself is one statement)."""
+    found = (
+        await session.execute(
+            select(
+                t.lease_user_id,
+                (t.lease_expires_at > func.now()).label("live"),
+                actions_repo.running(a).label("running"),
+            )
+            .join(a, _same_action())
+            .where(
+                t.organization_id == actor.organization_id,
+                t.id == target_id,
+                actions_repo.visible(actor, a),
+                may_take(actor),
+            )
+        )
+    ).first()
+    if found is None:
+        return TargetNotFound()
+    if not found.running:
+        return ActionNotRunning()
+    if found.live and found.lease_user_id != actor.user_id:
+        return TargetTaken()
+    return Conflict("This person cannot be called now (done, closed or opted out).")
+
+
+# Writes made by reports. ----------------------------------------------------------------------------------------
+
+
+class CallTarget(NamedTuple):
+    contact_id: uuid.UUID
+    lease_user_id: uuid.UUID | None
+    attempts: int
+    action: Action
+
+
+async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> CallTarget | None:
+    """The call target and its action, row-locked, if the caller may take it (else None: a 404, as for a
+    random id)."""
+    q = (
+        select(t.contact_id, t.lease_user_id, t.attempts, a)
+        .join(a, _same_action())
+        .where(
+            t.organization_id == actor.organization_id,
+            t.id == target_id,
+            actions_repo.visible(actor, a),
+            may_take(actor),
+        )
+        .with_for_update(of=t)
+    )
+    row = (await session.execute(q)).first()
+    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a) if row else None
+
+
+async def finish_call(
+    session: AsyncSession,
+    org: uuid.UUID,
+    target_id: uuid.UUID,
+    *,
+    status: TargetStatus,
+    attempts: int,
+    outcome: str,
+    callback_at: datetime | None,
+    available_at: datetime | None,
+) -> None:
+    """The call's outcome on its target; the lease is released."""
+    await session.execute(
+        update(ActionTarget)
+        .where(ActionTarget.organization_id == org, ActionTarget.id == target_id)
+        .values(
+            status=status,
+            attempts=attempts,
+            last_outcome=outcome,
+            callback_at=callback_at,
+            available_at=available_at,
+            lease_user_id=None,
+            lease_expires_at=None,
+            last_attempt_at=func.now(),
+        )
+    )
+
+
+async def close_everywhere(session: AsyncSession, org: uuid.UUID, contact_id: uuid.UUID, *, outcome: str) -> None:
+    """Never comes back in any action: close this contact's open call targets everywhere (for a wrong number,
+    only when the contact has no valid number left)."""
+    no_valid_number = ~exists().where(
+        Contact.organization_id == org,
+        Contact.id == contact_id,
+        or_(
+            and_(Contact.mobile_e164.is_not(None), ~Contact.mobile_invalid),
+            and_(Contact.home_e164.is_not(None), ~Contact.home_invalid),
+        ),
+    )
+    conds = [t.organization_id == org, t.contact_id == contact_id, one_of(t.status, OPEN_TARGET), _same_action()]
+    conds.append(a.type == const("call"))
+    if outcome != CallOutcome.do_not_call:
+        conds.append(no_valid_number)
+    await session.execute(update(t).values(status=TargetStatus.closed, last_outcome=outcome).where(*conds))
+
+
+class Door(NamedTuple):
+    contact_id: uuid.UUID
+    assignee_user_id: uuid.UUID | None
+    attempts: int
+
+
+async def lock_for_visit(session: AsyncSession, action: Action, target_id: uuid.UUID) -> Door | None:
+    q = (
+        select(ActionTarget.contact_id, ActionTarget.assignee_user_id, ActionTarget.attempts)
+        .where(
+            ActionTarget.organization_id == action.organization_id,
+            ActionTarget.action_id == action.id,
+            ActionTarget.id == target_id,
+        )
+        .with_for_update()
+    )
+    row = (await session.execute(q)).first()
+    return Door(row.contact_id, row.assignee_user_id, row.attempts) if row else None
+
+
+async def record_visit(
+    session: AsyncSession, org: uuid.UUID, target_id: uuid.UUID, *, status: TargetStatus, outcome: str, me: uuid.UUID
+) -> None:
+    """The visit's outcome on its door; a door visited from the pool becomes the visitor's."""
+    await session.execute(
+        update(ActionTarget)
+        .where(ActionTarget.organization_id == org, ActionTarget.id == target_id)
+        .values(
+            status=status,
+            attempts=ActionTarget.attempts + 1,
+            last_outcome=outcome,
+            last_attempt_at=func.now(),
+            assignee_user_id=func.coalesce(ActionTarget.assignee_user_id, me),
+        )
+    )

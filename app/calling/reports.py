@@ -1,34 +1,28 @@
 """Outcomes, exactly once. The report's id is the client's UUID: the same id with the same body returns the
-first response and changes nothing; with another body it is a 409. Everything a report changes (target,
-contact, survey answers, opportunities, timeline, counters) is written in the request's one transaction."""
+first response and changes nothing, however often and however concurrently it arrives (requests on one id are
+serialized, see `replay`); with another body it is a 409.
+Everything a report changes (target, contact, survey answers, opportunities, timeline, counters) is written in
+the request's one transaction: the call flow and the visit flow below, over the steps in `effects`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.calling.schemas import CallReport, ContactUpdates, ReportDetails, ReportResponse, VisitReport
-from app.contacts import consents as consent_service
-from app.contacts.events import add_event
-from app.contacts.schemas import ConsentInput, ContactCreate, ContactUpdate
-from app.contacts.service import apply_changes, org_region
+from app.calling import effects, leases
+from app.calling.schemas import CallReport, NewContact, ReportResponse, VisitReport
+from app.calling.statuses import NEVER_AGAIN, REACHED, CallOutcome, ReportKind, TargetStatus, VisitOutcome
+from app.contacts.schemas import ConsentInput, ContactCreate
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.models import Action, ActionCounter, ActionTarget, Contact, FieldReport, Survey, SurveyAnswer, SurveyVersion
-from app.opportunities import service as opportunities
-from app.surveys import service as surveys
-
-COUNTER_SHARDS = 16
-REACHED = {"answered", "opened"}
+from app.models import Action, Contact, FieldReport
 
 
 class ReportConflict(Conflict):
@@ -41,17 +35,25 @@ class TargetNotLeased(Conflict):
     message = "Start the call first: this target is not leased by you."
 
 
+def _target_not_found(message: str) -> NotFound:
+    return NotFound("Target not found.", details=[{"field": "target_id", "message": message}])
+
+
+# Idempotency ------------------------------------------------------------------------------------------------
+
+
 def body_hash(body: CallReport | VisitReport, scope: str) -> str:
     raw = json.dumps({"scope": scope, "body": body.model_dump(mode="json")}, sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 async def replay(session: AsyncSession, org: uuid.UUID, report_id: uuid.UUID, h: str) -> ReportResponse | None:
+    """The first response for this report id, or None when it is new; another body with the same id is a 409.
+    `gg_report_first_response` (migration 0007) first waits for any transaction holding the same id, then looks
+    on a fresh snapshot: a resend that arrives while the first is still being written gets its response."""
     row = (
         await session.execute(
-            select(FieldReport.request_hash, FieldReport.response).where(
-                FieldReport.organization_id == org, FieldReport.id == report_id
-            )
+            text("SELECT request_hash, response FROM gg_report_first_response(:o, :r)"), {"o": org, "r": report_id}
         )
     ).first()
     if row is None:
@@ -61,181 +63,49 @@ async def replay(session: AsyncSession, org: uuid.UUID, report_id: uuid.UUID, h:
     return ReportResponse.model_validate(row.response)
 
 
-_VERSIONS: dict[tuple[uuid.UUID, uuid.UUID, int], list[dict[str, Any]]] = {}
+# The stored report ------------------------------------------------------------------------------------------
 
 
-async def validate_survey(
-    session: AsyncSession, action: Action, body: CallReport | VisitReport | ReportDetails
-) -> tuple[int | None, dict[str, Any]]:
-    """Validate the answers against the survey version used. A version never changes once answered, so its
-    questions are cached per process (a statement saved per report)."""
-    if not body.survey_answers:
-        return None, {}
-    if action.survey_id is None:
-        raise Unprocessable("This action has no survey.", details=[{"field": "survey_answers", "message": "no survey"}])
-    questions = _VERSIONS.get((action.organization_id, action.survey_id, body.survey_version or 0))
-    version = body.survey_version
-    if questions is None:
-        row = (
-            await session.execute(
-                select(SurveyVersion.version, SurveyVersion.questions)
-                .join(
-                    Survey,
-                    (Survey.organization_id == SurveyVersion.organization_id) & (Survey.id == SurveyVersion.survey_id),
-                )
-                .where(
-                    SurveyVersion.organization_id == action.organization_id,
-                    SurveyVersion.survey_id == action.survey_id,
-                    SurveyVersion.version == (body.survey_version or Survey.current_version),
-                )
-            )
-        ).first()
-        if row is None:
-            raise Unprocessable(
-                "Unknown survey version.", details=[{"field": "survey_version", "message": "not found"}]
-            )
-        version, questions = row.version, row.questions
-        if len(_VERSIONS) < 10_000:
-            _VERSIONS[(action.organization_id, action.survey_id, row.version)] = questions
-    return version, surveys.validate_answers(questions, body.survey_answers)
-
-
-async def insert_answers(
-    session: AsyncSession,
-    action: Action,
-    *,
-    report_id: uuid.UUID,
-    contact_id: uuid.UUID | None,
-    version: int | None,
-    answers: dict[str, Any],
-) -> None:
-    await session.execute(
-        pg_insert(SurveyAnswer).values(
-            [
-                {
-                    "organization_id": action.organization_id,
-                    "report_id": report_id,
-                    "question_id": q,
-                    "survey_id": action.survey_id,
-                    "survey_version": version,
-                    "contact_id": contact_id,
-                    "value": v,
-                }
-                for q, v in answers.items()
-            ]
-        )
-    )
-
-
-async def _contact_updates(
-    session: AsyncSession, contact: Contact, upd: ContactUpdates, *, actor: Principal, source: str
-) -> None:
-    region = await org_region(session, contact.organization_id)
-    data: dict[str, Any] = {}
-    for k in ("email", "mobile", "home_phone", "address", "support_level"):
-        v = getattr(upd, k)
-        if v is not None:
-            data[k] = v
-    if data:
-        cu = ContactUpdate(**data)
-        try:
-            await apply_changes(session, contact, cu.model_dump(exclude_unset=True), cu, region)
-        except Unprocessable as e:
-            for d in e.details:
-                d["field"] = f"contact_updates.{d['field']}"
-            raise
-    if upd.tags_add:
-        contact.tags = sorted(set(contact.tags or []) | set(upd.tags_add))
-    if upd.consents:
-        await consent_service.record_many(
-            session,
-            contact,
-            [
-                ConsentInput(channel=ch, status=st, source=source, proof=f"Given during a {source}")
-                for ch, st in upd.consents.items()
-            ],
-            actor=actor,
-        )
-
-
-async def _counters(session: AsyncSession, org: uuid.UUID, action_id: uuid.UUID, keys: list[str]) -> None:
-    shard = random.randrange(COUNTER_SHARDS)  # spreading writes, not security
-    stmt = pg_insert(ActionCounter).values(
-        [{"organization_id": org, "action_id": action_id, "key": k, "shard": shard, "value": 1} for k in keys]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["organization_id", "action_id", "key", "shard"], set_={"value": ActionCounter.value + 1}
-        )
-    )
-
-
-async def _write(
+async def store(
     session: AsyncSession,
     *,
-    kind: str,
+    kind: ReportKind,
     action: Action,
     body: CallReport | VisitReport,
     h: str,
     actor: Principal,
     target_id: uuid.UUID | None,
     contact: Contact | None,
-    target_status: str | None,
+    target_status: TargetStatus | None,
+    opportunity_ids: list[uuid.UUID],
+    survey: tuple[int | None, dict[str, Any]],
+    at: datetime,
 ) -> ReportResponse:
-    version, answers = await validate_survey(session, action, body)
-    now = datetime.now(UTC)
-    org = action.organization_id
-    source = "call" if kind == "call" else "visit"
-    if contact is not None and body.contact_updates is not None:
-        await _contact_updates(session, contact, body.contact_updates, actor=actor, source=source)
-    reached = body.outcome in REACHED
-    if contact is not None:
-        contact.last_contacted_at = now
-        if reached and action.reached_tag:
-            contact.tags = sorted(set(contact.tags or []) | {action.reached_tag})
-        if isinstance(body, CallReport):
-            if body.outcome == "do_not_call":
-                contact.dnc_phone = True
-            if body.outcome == "wrong_number":
-                if body.wrong_number == "home" or (body.wrong_number is None and not contact.mobile_e164):
-                    contact.home_invalid = True
-                else:
-                    contact.mobile_invalid = True
-    opp_ids = (
-        await opportunities.create_many(
-            session,
-            body.opportunities,
-            actor=actor,
-            contact_id=contact.id if contact else None,
-            action_id=action.id,
-            report_id=body.id,
-            timeline=contact is None,
-        )
-        if body.opportunities
-        else []
-    )
+    """The report row with the response a replay returns; flushed (with the contact's changes)."""
+    version, answers = survey
+    contact_id = contact.id if contact else None
     response = ReportResponse(
         id=body.id,
         kind=kind,
         target_id=target_id,
-        contact_id=contact.id if contact else None,
+        contact_id=contact_id,
         outcome=body.outcome,
         target_status=target_status,
-        opportunity_ids=opp_ids,
-        created_at=now,
+        opportunity_ids=opportunity_ids,
+        created_at=at,
     )
     session.add(
         FieldReport(
-            organization_id=org,
+            organization_id=action.organization_id,
             id=body.id,
             kind=kind,
             action_id=action.id,
             target_id=target_id,
-            contact_id=contact.id if contact else None,
+            contact_id=contact_id,
             user_id=actor.user_id,
             outcome=body.outcome,
             outcome_text=body.outcome_text,
-            callback_at=getattr(body, "callback_at", None),
+            callback_at=body.callback_at if isinstance(body, CallReport) else None,
             consent_given=body.consent_given,
             comment=body.comment,
             quality=body.quality,
@@ -244,51 +114,49 @@ async def _write(
             survey_version=version,
             request_hash=h,
             response=response.model_dump(mode="json"),
-            created_at=now,
+            created_at=at,
         )
     )
     await session.flush()
-    if answers:
-        await insert_answers(
-            session,
-            action,
-            report_id=body.id,
-            contact_id=contact.id if contact else None,
-            version=version,
-            answers=answers,
-        )
-    if contact is not None:
-        summary = f"{kind.capitalize()}: {body.outcome.replace('_', ' ')}"
-        await add_event(
-            session,
-            org,
-            contact.id,
-            kind=kind,
-            actor=actor,
-            action_id=action.id,
-            summary=summary,
-            data={
-                "report_id": str(body.id),
-                "outcome": body.outcome,
-                "comment": body.comment,
-                "quality": body.quality,
-                "mobilized": body.mobilized,
-                "survey": answers or None,
-                "opportunity_ids": [str(i) for i in opp_ids],
-            },
-        )
-    keys = [f"{kind}s", f"outcome:{body.outcome}"]
-    if reached:
-        keys.append("reached")
-        level = contact.support_level if contact else None
-        if level is not None:
-            keys.append(f"support:{level}")
-    if body.mobilized:
-        keys.append("mobilized")
-    if opp_ids:
-        keys.append("opportunities")
-    await _counters(session, org, action.id, keys)
     return response
+
+
+def timeline_data(body: CallReport | VisitReport, answers: dict[str, Any], opp_ids: list[uuid.UUID]) -> dict[str, Any]:
+    return {
+        "report_id": str(body.id),
+        "outcome": body.outcome,
+        "comment": body.comment,
+        "quality": body.quality,
+        "mobilized": body.mobilized,
+        "survey": answers or None,
+        "opportunity_ids": [str(i) for i in opp_ids],
+    }
+
+
+async def _lock_contact(session: AsyncSession, org: uuid.UUID, contact_id: uuid.UUID) -> Contact:
+    contact = await session.scalar(
+        select(Contact).where(Contact.organization_id == org, Contact.id == contact_id).with_for_update()
+    )
+    assert contact is not None  # the target's foreign key
+    return contact
+
+
+# The call flow ----------------------------------------------------------------------------------------------
+
+
+def call_target_status(
+    outcome: CallOutcome, *, attempts: int, action: Action, callback_at: datetime | None
+) -> tuple[TargetStatus, datetime | None]:
+    """Where the target goes after this call, and when it may be called again."""
+    if outcome == CallOutcome.absent:
+        if attempts < action.max_attempts:
+            return TargetStatus.pending, datetime.now(UTC) + timedelta(minutes=action.retry_delay_minutes)
+        return TargetStatus.done, None
+    if outcome == CallOutcome.callback:
+        return TargetStatus.callback, callback_at
+    if outcome in NEVER_AGAIN:
+        return TargetStatus.closed, None
+    return TargetStatus.done, None
 
 
 async def report_call(
@@ -299,38 +167,34 @@ async def report_call(
     previous = await replay(session, org, body.id, h)
     if previous is not None:
         return previous
-    row = (
-        await session.execute(
-            select(ActionTarget.contact_id, ActionTarget.lease_user_id, ActionTarget.attempts, Action)
-            .join(
-                Action, (Action.organization_id == ActionTarget.organization_id) & (Action.id == ActionTarget.action_id)
-            )
-            .where(ActionTarget.organization_id == org, ActionTarget.id == target_id)
-            .with_for_update(of=ActionTarget)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("Target not found.", details=[{"field": "target_id", "message": "not found"}])
+    row = await leases.lock_for_call(session, actor, target_id)
+    if row is None:  # a random id, or a target the caller may not call: the same answer
+        raise _target_not_found("not found")
     if row.lease_user_id != actor.user_id:
         raise TargetNotLeased()
-    action = row.Action
-    contact = await session.scalar(
-        select(Contact).where(Contact.organization_id == org, Contact.id == row.contact_id).with_for_update()
-    )
-    assert action is not None
-    assert contact is not None
+    action = row.action
+    contact = await _lock_contact(session, org, row.contact_id)
+    now = datetime.now(UTC)
+    version, answers = await effects.validate_survey(session, action, body)
     attempts = row.attempts + 1
-    status, available = "done", None
-    if body.outcome == "absent":
-        if attempts < action.max_attempts:
-            status, available = "pending", datetime.now(UTC) + timedelta(minutes=action.retry_delay_minutes)
-    elif body.outcome == "callback":
-        status, available = "callback", body.callback_at
-    elif body.outcome in ("wrong_number", "do_not_call"):
-        status = "closed"
-    resp = await _write(
+    status, available = call_target_status(body.outcome, attempts=attempts, action=action, callback_at=body.callback_at)
+    reached = body.outcome in REACHED
+
+    await effects.update_contact(session, contact, body.contact_updates, actor=actor, source=ReportKind.call)
+    effects.mark_contacted(contact, action, reached=reached, at=now)
+    effects.mark_numbers(contact, body.outcome, body.wrong_number)
+    opp_ids = await effects.raise_opportunities(
         session,
-        kind="call",
+        body.opportunities,
+        actor=actor,
+        action=action,
+        contact_id=contact.id,
+        report_id=body.id,
+        timeline=False,
+    )
+    response = await store(
+        session,
+        kind=ReportKind.call,
         action=action,
         body=body,
         h=h,
@@ -338,35 +202,129 @@ async def report_call(
         target_id=target_id,
         contact=contact,
         target_status=status,
+        opportunity_ids=opp_ids,
+        survey=(version, answers),
+        at=now,
     )
-    await session.execute(
-        text("""
-        UPDATE action_targets SET status = :s, attempts = :n, last_outcome = :out, callback_at = :cb,
-               available_at = :av, lease_user_id = NULL, lease_expires_at = NULL, last_attempt_at = now()
-        WHERE organization_id = :o AND id = :t"""),
-        {
-            "s": status,
-            "n": attempts,
-            "out": body.outcome,
-            "cb": body.callback_at,
-            "av": available,
-            "o": org,
-            "t": target_id,
-        },
+    await effects.save_answers(
+        session, action, report_id=body.id, contact_id=contact.id, version=version, answers=answers
     )
-    if body.outcome in ("wrong_number", "do_not_call"):
-        # Never comes back in any action: close this contact's open call targets everywhere.
-        await session.execute(
-            text("""
-            UPDATE action_targets t SET status = 'closed', last_outcome = :out FROM actions a
-            WHERE t.organization_id = :o AND t.contact_id = :c AND t.status IN ('pending', 'callback')
-              AND a.organization_id = t.organization_id AND a.id = t.action_id AND a.type = 'call'
-              AND (:out = 'do_not_call' OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.organization_id = :o
-                   AND c.id = :c AND ((c.mobile_e164 IS NOT NULL AND NOT c.mobile_invalid)
-                                      OR (c.home_e164 IS NOT NULL AND NOT c.home_invalid))))"""),
-            {"o": org, "c": contact.id, "out": body.outcome},
+    await effects.add_to_timeline(
+        session,
+        action,
+        contact.id,
+        kind=ReportKind.call,
+        actor=actor,
+        summary=f"Call: {body.outcome.replace('_', ' ')}",
+        data=timeline_data(body, answers, opp_ids),
+    )
+    await effects.count(
+        session,
+        action,
+        effects.report_counters(
+            ReportKind.call,
+            body.outcome,
+            reached=reached,
+            support_level=contact.support_level,
+            mobilized=body.mobilized,
+            opportunities=bool(opp_ids),
+        ),
+    )
+    await leases.finish_call(
+        session,
+        org,
+        target_id,
+        status=status,
+        attempts=attempts,
+        outcome=body.outcome,
+        callback_at=body.callback_at,
+        available_at=available,
+    )
+    if body.outcome in NEVER_AGAIN:
+        await leases.close_everywhere(session, org, contact.id, outcome=body.outcome)
+    return response
+
+
+# The visit flow ---------------------------------------------------------------------------------------------
+
+
+def visit_target_status(outcome: VisitOutcome, *, attempts: int, action: Action) -> TargetStatus:
+    if outcome == VisitOutcome.moved:
+        return TargetStatus.closed
+    if outcome == VisitOutcome.not_home and attempts < action.max_attempts:
+        return TargetStatus.pending
+    return TargetStatus.done
+
+
+async def _visit_door(
+    session: AsyncSession, action: Action, target_id: uuid.UUID, outcome: VisitOutcome, *, actor: Principal
+) -> tuple[Contact, TargetStatus]:
+    row = await leases.lock_for_visit(session, action, target_id)
+    if row is None:
+        raise _target_not_found("not in this action")
+    if row.assignee_user_id not in (None, actor.user_id) and not actor.can(Perm.lead_actions):
+        raise Conflict("This door is on someone else's walk list.")
+    contact = await _lock_contact(session, action.organization_id, row.contact_id)
+    status = visit_target_status(outcome, attempts=row.attempts + 1, action=action)
+    await leases.record_visit(
+        session, action.organization_id, target_id, status=status, outcome=outcome, me=actor.user_id
+    )
+    return contact, status
+
+
+async def _met_at_the_door(
+    session: AsyncSession,
+    action: Action,
+    nc: NewContact,
+    *,
+    door: Contact | None,
+    report_id: uuid.UUID,
+    actor: Principal,
+) -> Contact:
+    """A person met at the door, with their consent to keep their details; merged with an existing contact of the
+    same number. They live at the door's address when they gave none."""
+    from app.contacts.service import create as create_contact
+
+    consents = [ConsentInput(channel="data_processing", status="granted", source="visit", proof="Agreed at the door")]
+    consents += [
+        ConsentInput(channel=ch, status=st, source="visit", proof="Given at the door") for ch, st in nc.consents.items()
+    ]
+    try:
+        created, _ = await create_contact(
+            session,
+            ContactCreate(
+                first_name=nc.first_name,
+                last_name=nc.last_name,
+                mobile=nc.mobile,
+                email=nc.email,
+                support_level=nc.support_level,
+                consents=consents,
+                source="visit",
+                address=None,
+                location=None,
+            ),
+            actor=actor,
+            merge=True,
+            source="visit",
         )
-    return resp
+    except Unprocessable as e:
+        for d in e.details:
+            d["field"] = f"new_contact.{d['field']}"
+        raise
+    if door is not None and created.location is None:
+        created.street, created.street_number, created.building = door.street, door.street_number, door.building
+        created.postal_code, created.city, created.location = door.postal_code, door.city, door.location
+    if door is not None and door is not created:
+        await effects.add_to_timeline(
+            session,
+            action,
+            created.id,
+            kind=ReportKind.visit,
+            actor=actor,
+            summary="Met at the door",
+            data={"report_id": str(report_id)},
+        )
+    return created
 
 
 async def report_visit(session: AsyncSession, action: Action, body: VisitReport, *, actor: Principal) -> ReportResponse:
@@ -380,88 +338,32 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
             "Visits are for door-to-door actions.", details=[{"field": "action", "message": action.type}]
         )
     contact: Contact | None = None
-    status: str | None = None
+    status: TargetStatus | None = None
     if body.target_id is not None:
-        row = (
-            await session.execute(
-                text("""
-            SELECT id, contact_id, assignee_user_id, attempts FROM action_targets
-            WHERE organization_id = :o AND action_id = :a AND id = :t FOR UPDATE"""),
-                {"o": org, "a": action.id, "t": body.target_id},
-            )
-        ).first()
-        if row is None:
-            raise NotFound("Target not found.", details=[{"field": "target_id", "message": "not in this action"}])
-        if row.assignee_user_id not in (None, actor.user_id) and not actor.can(Perm.lead_actions):
-            raise Conflict("This door is on someone else's walk list.")
-        contact = await session.scalar(
-            select(Contact).where(Contact.organization_id == org, Contact.id == row.contact_id).with_for_update()
-        )
-        status = "pending" if body.outcome == "not_home" and row.attempts + 1 < action.max_attempts else "done"
-        if body.outcome == "moved":
-            status = "closed"
-        await session.execute(
-            text("""
-            UPDATE action_targets SET status = :s, attempts = attempts + 1, last_outcome = :out,
-                   last_attempt_at = now(), assignee_user_id = coalesce(assignee_user_id, :me)
-            WHERE organization_id = :o AND id = :t"""),
-            {"s": status, "out": body.outcome, "o": org, "t": body.target_id, "me": actor.user_id},
-        )
+        contact, status = await _visit_door(session, action, body.target_id, body.outcome, actor=actor)
     if body.new_contact is not None:
-        nc = body.new_contact
-        from app.contacts.service import create as create_contact
+        met = await _met_at_the_door(session, action, body.new_contact, door=contact, report_id=body.id, actor=actor)
+        contact = contact or met
+    now = datetime.now(UTC)
+    version, answers = await effects.validate_survey(session, action, body)
+    reached = body.outcome in REACHED
 
-        consents = [
-            ConsentInput(channel="data_processing", status="granted", source="visit", proof="Agreed at the door")
-        ]
-        consents += [
-            ConsentInput(channel=ch, status=st, source="visit", proof="Given at the door")
-            for ch, st in nc.consents.items()
-        ]
-        try:
-            created, _ = await create_contact(
-                session,
-                ContactCreate(
-                    first_name=nc.first_name,
-                    last_name=nc.last_name,
-                    mobile=nc.mobile,
-                    email=nc.email,
-                    support_level=nc.support_level,
-                    consents=consents,
-                    source="visit",
-                    address=None,
-                    location=None,
-                ),
-                actor=actor,
-                merge=True,
-                source="visit",
-            )
-        except Unprocessable as e:
-            for d in e.details:
-                d["field"] = f"new_contact.{d['field']}"
-            raise
-        if contact is not None and created.location is None:
-            created.street, created.street_number, created.building = (
-                contact.street,
-                contact.street_number,
-                contact.building,
-            )
-            created.postal_code, created.city, created.location = contact.postal_code, contact.city, contact.location
-        contact = contact or created
-        if contact is not created:
-            await add_event(
-                session,
-                org,
-                created.id,
-                kind="visit",
-                actor=actor,
-                action_id=action.id,
-                summary="Met at the door",
-                data={"report_id": str(body.id)},
-            )
-    return await _write(
+    if contact is not None:
+        await effects.update_contact(session, contact, body.contact_updates, actor=actor, source=ReportKind.visit)
+        effects.mark_contacted(contact, action, reached=reached, at=now)
+    contact_id = contact.id if contact else None
+    opp_ids = await effects.raise_opportunities(
         session,
-        kind="visit",
+        body.opportunities,
+        actor=actor,
+        action=action,
+        contact_id=contact_id,
+        report_id=body.id,
+        timeline=contact is None,
+    )
+    response = await store(
+        session,
+        kind=ReportKind.visit,
         action=action,
         body=body,
         h=h,
@@ -469,4 +371,33 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         target_id=body.target_id,
         contact=contact,
         target_status=status,
+        opportunity_ids=opp_ids,
+        survey=(version, answers),
+        at=now,
     )
+    await effects.save_answers(
+        session, action, report_id=body.id, contact_id=contact_id, version=version, answers=answers
+    )
+    if contact is not None:
+        await effects.add_to_timeline(
+            session,
+            action,
+            contact.id,
+            kind=ReportKind.visit,
+            actor=actor,
+            summary=f"Visit: {body.outcome.replace('_', ' ')}",
+            data=timeline_data(body, answers, opp_ids),
+        )
+    await effects.count(
+        session,
+        action,
+        effects.report_counters(
+            ReportKind.visit,
+            body.outcome,
+            reached=reached,
+            support_level=contact.support_level if contact else None,
+            mobilized=body.mobilized,
+            opportunities=bool(opp_ids),
+        ),
+    )
+    return response

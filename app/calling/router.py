@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
 from app.auth.dependencies import FieldWorker, limiter
-from app.auth.permissions import Perm
 from app.calling import leases, reports
 from app.calling.details import add_details
 from app.calling.schemas import (
@@ -44,23 +43,25 @@ CallAction = Annotated[VisibleAction, Depends(_call_action)]
 async def calls_mine(
     action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.mine(session, action, me=user.user_id, limit=limit))
+    return Page[CallTargetRead](items=await leases.mine(session, action, actor=user, limit=limit))
 
 
 @router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
 async def calls_others(
     action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.others(session, action, me=user.user_id, limit=limit))
+    return Page[CallTargetRead](items=await leases.others(session, action, actor=user, limit=limit))
 
 
-@router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}})
+@router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}, 409: {}})
 async def calls_next(action: CallAction, session: SessionDep, user: FieldWorker) -> CallTargetRead:
-    """Claim the next person to call: mine first, then the unassigned pool, then team-mates'."""
-    return await leases.claim_next(session, action, me=user.user_id)
+    """Claim the next person to call: mine first, then the unassigned pool, then team-mates' (everyone's when HQ
+    opened the action to every volunteer on it). 409 `action_not_running` when the action is paused, closed, a
+    draft or outside its dates."""
+    return await leases.claim_next(session, action, actor=user)
 
 
-@router.post("/calls/{target_id}/start", operation_id="calls-start", responses={409: {}, 429: {}})
+@router.post("/calls/{target_id}/start", operation_id="calls-start", responses={404: {}, 409: {}, 429: {}})
 async def start_call(
     target_id: uuid.UUID,
     request: Request,
@@ -68,20 +69,15 @@ async def start_call(
     user: FieldWorker,
     rl: Annotated[RateLimiter, Depends(limiter)],
 ) -> StartCallResponse:
-    """Leases the target and reveals the phone numbers: the only response that carries them. Audited."""
+    """Leases the target and reveals the phone numbers: the only response that carries them. Audited. 404 for a
+    target the caller may not call (not on its action, a draft, another team's); 409 `action_not_running` when
+    the action is paused, closed or outside its dates, `target_taken` when someone else is on the call."""
     await rl.check(
         f"reveal:{user.organization_id}:{user.user_id}",
         limit=request.app.state.settings.limits.phone_reveals_per_minute,
         message="Too many phone numbers revealed in a minute.",
     )
-    resp, action_id = await leases.start(
-        session,
-        organization_id=user.organization_id,
-        target_id=target_id,
-        me=user.user_id,
-        is_manager=user.can(Perm.manage_actions),
-        teams=list(user.team_ids),
-    )
+    resp, action_id = await leases.start(session, actor=user, target_id=target_id)
     await audit.record(
         session,
         actor=user,

@@ -7,12 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
 from app.auth.schemas import Strict
+from app.calling.statuses import CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import Address, Channel, ConsentStatus
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
-
-CallOutcome = Literal["refused", "absent", "answered", "callback", "wrong_number", "do_not_call", "other"]
-VisitOutcome = Literal["not_home", "opened", "refused", "moved", "inaccessible", "other"]
 
 
 class CallTargetRead(BaseModel):
@@ -23,7 +21,7 @@ class CallTargetRead(BaseModel):
     first_name: str
     last_name: str
     area: str | None
-    status: Literal["pending", "in_progress", "callback", "done", "closed"]
+    status: TargetStatus
     attempts: int
     callback_at: datetime | None
     last_outcome: str | None
@@ -124,11 +122,11 @@ class VisitReport(ReportBase):
 
 class ReportResponse(BaseModel):
     id: uuid.UUID
-    kind: Literal["call", "visit"]
+    kind: ReportKind
     target_id: uuid.UUID | None
     contact_id: uuid.UUID | None
     outcome: str
-    target_status: str | None
+    target_status: TargetStatus | None
     opportunity_ids: list[uuid.UUID]
     created_at: datetime
 

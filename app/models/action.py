@@ -23,11 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.calling.statuses import TargetStatus
 from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
 ACTION_TYPES = ("call", "door_to_door", "petition", "event", "leafleting", "digital")
-ACTION_STATUSES = ("draft", "scheduled", "active", "closed")
-TARGET_STATUSES = ("pending", "in_progress", "callback", "done", "closed")
+ACTION_STATUSES = ("draft", "scheduled", "active", "paused", "closed")
+TARGET_STATUSES = tuple(s.value for s in TargetStatus)
 PARTICIPATION = ("going", "maybe", "not_going")
 
 
@@ -66,6 +67,8 @@ class Action(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     reached_tag: Mapped[str | None] = mapped_column(String(64))
     allow_others: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # With allow_others: any volunteer on the action may take anyone's targets, not only their team-mates'.
+    open_to_all_volunteers: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     max_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="3")
     retry_delay_minutes: Mapped[int] = mapped_column(Integer, server_default="120")
     target_count: Mapped[int] = mapped_column(Integer, server_default="0")

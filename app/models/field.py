@@ -24,10 +24,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.calling.statuses import CallOutcome, ReportKind, VisitOutcome
 from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
-CALL_OUTCOMES = ("refused", "absent", "answered", "callback", "wrong_number", "do_not_call", "other")
-VISIT_OUTCOMES = ("not_home", "opened", "refused", "moved", "inaccessible", "other")
+CALL_OUTCOMES = tuple(o.value for o in CallOutcome)
+VISIT_OUTCOMES = tuple(o.value for o in VisitOutcome)
+REPORT_KINDS = tuple(k.value for k in ReportKind)
 OPPORTUNITY_STATUSES = ("open", "in_progress", "done", "dropped")
 
 
@@ -36,7 +38,7 @@ class FieldReport(Base):
 
     __tablename__ = tenant("field_reports")
     __table_args__ = (
-        CheckConstraint("kind IN ('call', 'visit')", name="kind"),
+        CheckConstraint(f"kind IN {REPORT_KINDS!r}", name="kind"),
         CheckConstraint("quality BETWEEN 1 AND 5", name="quality"),
         ForeignKeyConstraint(
             ["organization_id", "action_id"], ["actions.organization_id", "actions.id"], ondelete="CASCADE"

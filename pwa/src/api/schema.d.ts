@@ -106,7 +106,9 @@ export interface paths {
         put?: never;
         /**
          * Calls Next
-         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates'.
+         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates' (everyone's when HQ
+         *     opened the action to every volunteer on it). 409 `action_not_running` when the action is paused, closed, a
+         *     draft or outside its dates.
          */
         post: operations["calls-next"];
         delete?: never;
@@ -361,7 +363,9 @@ export interface paths {
         put?: never;
         /**
          * Start Call
-         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited.
+         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited. 404 for a
+         *     target the caller may not call (not on its action, a draft, another team's); 409 `action_not_running` when
+         *     the action is paused, closed or outside its dates, `target_taken` when someone else is on the call.
          */
         post: operations["calls-start"];
         delete?: never;
@@ -1263,6 +1267,7 @@ export interface components {
         ActionCreate: {
             /**
              * Allow Others
+             * @description Volunteers may also call their team-mates' targets.
              * @default true
              */
             allow_others: boolean;
@@ -1289,6 +1294,12 @@ export interface components {
             max_attempts: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
             /**
+             * Open To All Volunteers
+             * @description With allow_others: any volunteer on the action may call anyone's targets, not only their team-mates'. Managers only.
+             * @default false
+             */
+            open_to_all_volunteers: boolean;
+            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1305,7 +1316,7 @@ export interface components {
              * @default scheduled
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "closed";
+            status: "draft" | "scheduled" | "active" | "paused" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
@@ -1355,6 +1366,8 @@ export interface components {
             max_attempts: number;
             meeting_point: components["schemas"]["MeetingPoint"] | null;
             my_participation: components["schemas"]["Participation"] | null;
+            /** Open To All Volunteers */
+            open_to_all_volunteers: boolean;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -1365,7 +1378,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "closed";
+            status: "draft" | "scheduled" | "active" | "paused" | "closed";
             /** Survey Id */
             survey_id: string | null;
             /** Target Count */
@@ -1425,6 +1438,11 @@ export interface components {
             /** Max Attempts */
             max_attempts?: number | null;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
+            /**
+             * Open To All Volunteers
+             * @description See ActionCreate. Managers only.
+             */
+            open_to_all_volunteers?: boolean | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
@@ -1432,7 +1450,7 @@ export interface components {
             /** Starts At */
             starts_at?: string | null;
             /** Status */
-            status?: ("draft" | "scheduled" | "active" | "closed") | null;
+            status?: ("draft" | "scheduled" | "active" | "paused" | "closed") | null;
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
@@ -1610,6 +1628,11 @@ export interface components {
             /** Number */
             number: string | null;
         };
+        /**
+         * CallOutcome
+         * @enum {string}
+         */
+        CallOutcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
         /** CallReport */
         CallReport: {
             /** Callback At */
@@ -1629,11 +1652,7 @@ export interface components {
             mobilized?: boolean | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            /**
-             * Outcome
-             * @enum {string}
-             */
-            outcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
+            outcome: components["schemas"]["CallOutcome"];
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -1680,11 +1699,7 @@ export interface components {
             last_name: string;
             /** Last Outcome */
             last_outcome: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "in_progress" | "callback" | "done" | "closed";
+            status: components["schemas"]["TargetStatus"];
         };
         /** CommentCreate */
         CommentCreate: {
@@ -2767,6 +2782,11 @@ export interface components {
             /** Survey Version */
             survey_version?: number | null;
         };
+        /**
+         * ReportKind
+         * @enum {string}
+         */
+        ReportKind: "call" | "visit";
         /** ReportResponse */
         ReportResponse: {
             /** Contact Id */
@@ -2781,19 +2801,14 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "call" | "visit";
+            kind: components["schemas"]["ReportKind"];
             /** Opportunity Ids */
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
             /** Target Id */
             target_id: string | null;
-            /** Target Status */
-            target_status: string | null;
+            target_status: components["schemas"]["TargetStatus"] | null;
         };
         /** RevealedContact */
         RevealedContact: {
@@ -3023,6 +3038,11 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * TargetStatus
+         * @enum {string}
+         */
+        TargetStatus: "pending" | "in_progress" | "callback" | "done" | "closed";
         /** TeamCreate */
         TeamCreate: {
             /** Leader User Id */
@@ -3168,6 +3188,11 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VisitOutcome
+         * @enum {string}
+         */
+        VisitOutcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
         /** VisitReport */
         VisitReport: {
             /** Comment */
@@ -3186,11 +3211,7 @@ export interface components {
             new_contact?: components["schemas"]["NewContact"] | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            /**
-             * Outcome
-             * @enum {string}
-             */
-            outcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
+            outcome: components["schemas"]["VisitOutcome"];
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -3329,7 +3350,7 @@ export interface operations {
         parameters: {
             query?: {
                 mine?: boolean;
-                status?: ("draft" | "scheduled" | "active" | "closed") | null;
+                status?: ("draft" | "scheduled" | "active" | "paused" | "closed") | null;
                 limit?: number;
             };
             header?: never;
@@ -3609,6 +3630,13 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4126,6 +4154,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Conflict */
             409: {
