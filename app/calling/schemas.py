@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
-from app.auth.schemas import Strict
 from app.contacts.schemas import Address, Channel, ConsentStatus
+from app.core.schemas import Id, Strict, Timestamp
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
 
@@ -64,7 +64,7 @@ class ContactUpdates(Strict):
 
 
 class ReportBase(Strict):
-    id: uuid.UUID = Field(description="Client-generated UUID: replaying it returns the first response.")
+    id: Id = Field(description="Client-generated UUID: replaying it returns the first response.")
     outcome_text: str | None = Field(None, max_length=2000)
     consent_given: bool | None = None
     survey_version: int | None = Field(None, ge=1, description="The version the answers were given against.")
@@ -78,7 +78,7 @@ class ReportBase(Strict):
 
 class CallReport(ReportBase):
     outcome: CallOutcome
-    callback_at: datetime | None = None
+    callback_at: Timestamp | None = None
     wrong_number: Literal["mobile", "home"] | None = Field(None, description="Which number was wrong.")
 
     @model_validator(mode="after")
@@ -105,7 +105,7 @@ class NewContact(Strict):
 
 
 class VisitReport(ReportBase):
-    target_id: uuid.UUID | None = None
+    target_id: Id | None = None
     outcome: VisitOutcome
     new_contact: NewContact | None = None
 

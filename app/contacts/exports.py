@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.auth.schemas import Strict
 from app.contacts.filters import SegmentFilter, resolve
 from app.contacts.service import org_region
 from app.core.db import set_tenant
 from app.core.errors import NotFound
+from app.core.schemas import Strict
 from app.models import Contact, Export
 
 Column = Literal[

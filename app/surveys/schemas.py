@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.auth.schemas import Strict
+from app.core.schemas import Strict
 
 Kind = Literal["single_choice", "multiple_choice", "text", "number", "scale", "yes_no"]
 AnswerValue = str | int | float | bool | list[str]
