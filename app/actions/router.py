@@ -30,6 +30,7 @@ from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Forbidden
 from app.core.pagination import Page
+from app.core.schemas import INT4_MAX
 from app.models import Action
 
 router = APIRouter(prefix="/actions", tags=["actions"])
@@ -122,7 +123,7 @@ async def get_walklist(
     session: SessionDep,
     user: CurrentUser,
     user_id: uuid.UUID | None = None,
-    turf: int | None = None,
+    turf: Annotated[int | None, Query(ge=1, le=INT4_MAX, description="A turf number (1, 2, …).")] = None,
 ) -> WalkList:
     if user_id is not None and user_id != user.user_id and not (user.is_manager or user.role == "team_leader"):
         raise Forbidden("You can only see your own walk list.")

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
 from app.contacts.schemas import Address, Channel, ConsentStatus
-from app.core.schemas import Id, Strict, Timestamp
+from app.core.schemas import INT4_MAX, Id, Strict, Timestamp
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
 
@@ -67,7 +67,9 @@ class ReportBase(Strict):
     id: Id = Field(description="Client-generated UUID: replaying it returns the first response.")
     outcome_text: str | None = Field(None, max_length=2000)
     consent_given: bool | None = None
-    survey_version: int | None = Field(None, ge=1, description="The version the answers were given against.")
+    survey_version: int | None = Field(
+        None, ge=1, le=INT4_MAX, description="The version the answers were given against."
+    )
     survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
     contact_updates: ContactUpdates | None = None
     comment: str | None = Field(None, max_length=5000)
@@ -138,7 +140,7 @@ class ReportDetails(Strict):
     the same details again return the first response; different details are a 409."""
 
     consent_given: bool | None = None
-    survey_version: int | None = Field(None, ge=1)
+    survey_version: int | None = Field(None, ge=1, le=INT4_MAX)
     survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
     contact_updates: ContactUpdates | None = None
     comment: str | None = Field(None, max_length=5000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
@@ -57,7 +57,7 @@ class SegmentFilter(Strict):
     tags_any: list[str] = Field(default_factory=list, max_length=100)
     tags_all: list[str] = Field(default_factory=list, max_length=100)
     tags_none: list[str] = Field(default_factory=list, max_length=100)
-    support_levels: list[int | None] = Field(
+    support_levels: list[Annotated[int, Field(ge=1, le=5)] | None] = Field(
         default_factory=list, max_length=6, description="1 strong supporter … 5 opposed; null = unknown"
     )
     flags: Flags = Field(default_factory=Flags)

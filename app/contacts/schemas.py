@@ -51,7 +51,7 @@ class ContactBase(Strict):
     mobile: str | None = Field(None, max_length=64, description="Any format; normalized to E.164.")
     home_phone: str | None = Field(None, max_length=64)
     email: EmailStr | None = None
-    address: Address = Unset()
+    address: Address | None = Field(None, description="null leaves the address as it is")
     location: Point | None = None
     birth_year: int | None = Field(None, ge=1900, le=2030)
     birth_date: Day | None = None

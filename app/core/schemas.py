@@ -48,6 +48,7 @@ def _not_a_number(v: Any) -> Any:
     return v
 
 
+Int = Annotated[int, Field(ge=-INT4_MAX - 1, le=INT4_MAX)]  # an integer with no narrower bounds of its own
 Id = Annotated[uuid.UUID, StrictMode(False)]
 Timestamp = Annotated[datetime, StrictMode(False), BeforeValidator(_not_a_number)]
 Day = Annotated[date, StrictMode(False), BeforeValidator(_not_a_number)]
