@@ -15,6 +15,7 @@ import pytest
 from httpx import AsyncClient, Response
 
 from app.core.schemas import INT4_MAX
+from app.models import Action, Contact, Opportunity, Organization, Team, Zone
 from tests.reliability._openapi import BodyMaker, Operation, operations
 from tests.reliability.conftest import Rel
 
@@ -184,3 +185,37 @@ async def test_values_of_the_wrong_type_are_refused_not_coerced(client: AsyncCli
             failures.append(f"contacts-count filter.{prop}={v!r}: {r.status_code} {r.text[:200]}")
     assert checked > 50, checked
     assert not failures, "\n".join(failures)
+
+
+# PATCH bodies and the table they write: a property named like a column is nullable exactly when the column is.
+PATCHED_TABLES = {
+    "organization-update": Organization,
+    "zones-update": Zone,
+    "teams-update": Team,
+    "actions-update": Action,
+    "opportunities-update": Opportunity,
+    "contacts-update": Contact,
+}
+# Properties that are nullable in the body for a documented reason other than "store a null".
+NULL_MEANS_SOMETHING = {
+    ("contacts-update", "first_name"): "null clears the name (stored as '')",
+    ("contacts-update", "last_name"): "null clears the name (stored as '')",
+    ("contacts-update", "tags"): "null clears the tags (stored as {})",
+}
+
+
+def test_patch_bodies_and_the_tables_they_write_agree_on_what_may_be_null(app: Any) -> None:
+    schema = app.openapi()
+    maker = BodyMaker(schema)
+    ops = {o.op_id: o for o in operations(schema)}
+    disagree, compared = [], 0
+    for op_id, model in PATCHED_TABLES.items():
+        columns = {c.key: c for c in model.__table__.columns}
+        for prop, s in (maker.body_schema(ops[op_id]) or {}).get("properties", {}).items():
+            if prop not in columns or (op_id, prop) in NULL_MEANS_SOMETHING:
+                continue
+            compared += 1
+            if _nullable(maker, s) != bool(columns[prop].nullable):
+                disagree.append(f"{op_id}.{prop}: body nullable {_nullable(maker, s)}, column {columns[prop].nullable}")
+    assert compared > 20, compared
+    assert not disagree, "\n".join(disagree)
