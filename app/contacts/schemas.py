@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from app.contacts.fields import KEY_RE
 from app.contacts.filters import SegmentFilter
 from app.core.schemas import Day, Id, Strict, Timestamp, Unset
 
@@ -205,7 +206,7 @@ class TagRead(BaseModel):
 
 
 class CustomFieldCreate(Strict):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    key: str = Field(pattern=KEY_RE.pattern)
     label: str = Field(min_length=1, max_length=200)
     type: Literal["text", "number", "boolean", "Day", "choice"]
     options: list[str] = Field(default_factory=list, max_length=200)

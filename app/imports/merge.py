@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.imports.fastpath import Source
-from app.imports.mapping import TARGETS
+from app.contacts.fields import BY_NAME, IMPORTED, checked
+from app.imports.fastpath import Source, lit
 
-FIELDS = [t for t in TARGETS if t != "full_name"]
+FIELDS = [t for t in IMPORTED if t != "full_name"]
 _NUM = r"^\s*-?[0-9]+([.,][0-9]+)?\s*$"
 _INT = r"^\s*[0-9]{1,4}\s*$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -36,10 +36,23 @@ def stored_targets(columns: dict[str, int]) -> list[str]:
 
 
 def col_name(t: str) -> str:
+    """The staged column of a mapped field: an SQL identifier, so only from the list of contact fields."""
+    checked(t)
     return "c_" + t[7:] if t.startswith("custom:") else "f_" + t
 
 
-def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
+def _too_long(e: dict[str, str], have: set[str], headers: dict[str, str]) -> str:
+    """One check per mapped text field, as wide as its column, naming the field and the file's column."""
+    out = []
+    for t in FIELDS:
+        n = BY_NAME[t].max_length
+        if t in have and n is not None and t != "country":  # country: checked as a 2-letter code
+            label = lit(f'{t}: longer than {n} characters (column "{headers.get(t, t)}")')
+            out.append(f"WHEN length({e[t]}) > {n} THEN {label} ")
+    return "".join(out)
+
+
+def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags_param: str) -> str:
     e = {t: (col_name(t) if t in have else "NULL::text") for t in FIELDS}
     year = datetime.now(UTC).year
     phone_checks = "".join(
@@ -61,8 +74,7 @@ def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
         WHEN {e["country"]} IS NOT NULL AND upper({e["country"]}) !~ '^[A-Z]{{2}}$' THEN 'country: expected ISO code'
         WHEN coalesce({e["first_name"]}, {e["last_name"]}, mobile_e164, home_e164, {e["email"]}) IS NULL
              THEN 'no name, phone or email'
-        WHEN length(coalesce({e["first_name"]}, '')) > 200 OR length(coalesce({e["last_name"]}, '')) > 200
-             OR length(coalesce({e["street"]}, '')) > 200 THEN 'a value is too long'
+        {_too_long(e, have, headers)}
         END)"""
     tags = (  # one tag (the usual case) without a subquery; a list split, trimmed and deduplicated
         f"(CASE WHEN {e['tags']} IS NULL THEN {default_tags_param} "
@@ -109,7 +121,12 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
     existing contact each first line matches (by mobile, then email, then home phone; rows with neither by name
     + address; among several contacts, one with the same name, then the oldest). Set-based: one hash join per
     key, not a probe per row."""
-    have = set(stored_targets(imp["mapping"]["columns"]))
+    columns: dict[str, int] = imp["mapping"]["columns"]
+    have = set(stored_targets(columns))
+    file_headers: list[str] = imp["mapping"]["headers"]
+    headers = {t: file_headers[i] for t, i in columns.items() if i < len(file_headers)}
+    if "full_name" in headers:  # first and last name split from it
+        headers = {"first_name": headers["full_name"], "last_name": headers["full_name"]} | headers
     # Grouping needs equality only: byte order (COLLATE "C") sorts a million keys a third faster than the
     # database's collation, and groups them the same way.
     dkey = (
@@ -122,7 +139,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
         SELECT w.*, CASE WHEN w.reject IS NULL
                     THEN row_number() OVER (PARTITION BY w.reject IS NULL, ({dkey}) COLLATE "C" ORDER BY w.line_no)
                     END AS rn
-        FROM ({_rows_sql(src, have, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),
+        FROM ({_rows_sql(src, have, headers, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),
         p,
     )
     await conn.execute(text("ANALYZE import_rows"))

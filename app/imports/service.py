@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import UploadFile
 from sqlalchemy import select, update
@@ -17,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import Settings
+from app.core.csvout import SafeWriter, safe_writer
 from app.core.db import set_tenant
 from app.core.errors import AppError, Conflict, NotFound, Unprocessable
 from app.imports import csvio, mapping
@@ -87,11 +86,12 @@ async def preview(file: UploadFile, *, actor: Principal, settings: Settings) -> 
     tmp = upload_dir(settings, actor.organization_id) / f"preview-{uuid.uuid4()}.csv"
     try:
         await save_upload(file, tmp, limit=settings.limits.max_upload_bytes)
+        was = csvio.to_utf8(tmp)
         s = csvio.sniff(tmp)
     finally:
         tmp.unlink(missing_ok=True)
     return ImportPreview(
-        encoding=s.encoding,
+        encoding=was or s.encoding,
         delimiter=s.delimiter,
         headers=s.headers,
         sample_rows=s.sample,
@@ -139,6 +139,8 @@ async def create(
     dest = upload_dir(settings, actor.organization_id) / f"{import_id}.csv"
     size = await save_upload(file, dest, limit=settings.limits.max_upload_bytes)
     try:
+        if csvio.to_utf8(dest):  # UTF-16, now UTF-8: whatever encoding was chosen, the file is UTF-8
+            encoding = None
         sniffed = csvio.sniff(dest, encoding=encoding, delimiter=delimiter, sample_rows=0)
         custom = set(
             (
@@ -218,7 +220,7 @@ async def cancel(session: AsyncSession, imp: Import, *, actor: Principal) -> Imp
 async def rejected_csv(maker: async_sessionmaker[AsyncSession], imp: Import) -> AsyncIterator[bytes]:
     """Streamed from a server-side cursor in its own transaction (the response outlives the request's)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = safe_writer(buf)
     w.writerow(["line", "reason", "row"])
     yield ("\ufeff" + buf.getvalue()).encode()
     async with maker() as session, session.begin():
@@ -227,7 +229,7 @@ async def rejected_csv(maker: async_sessionmaker[AsyncSession], imp: Import) -> 
             yield chunk
 
 
-async def _reject_rows(session: AsyncSession, imp: Import, w: Any, buf: io.StringIO) -> AsyncIterator[bytes]:
+async def _reject_rows(session: AsyncSession, imp: Import, w: SafeWriter, buf: io.StringIO) -> AsyncIterator[bytes]:
     result = await session.stream(
         select(ImportReject.line_no, ImportReject.reason, ImportReject.raw)
         .where(ImportReject.organization_id == imp.organization_id, ImportReject.import_id == imp.id)
