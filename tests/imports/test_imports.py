@@ -421,3 +421,14 @@ async def test_a_value_too_long_for_its_column_is_rejected_naming_the_column(
     assert (result["status"], result["created"], result["rejected"]) == ("done", 1, 1), result
     [(line, reason, _raw)] = await _rejected(live_client, m, result["id"])
     assert (line, reason) == ("3", 'number: longer than 20 characters (column "Nr")')
+
+
+async def test_the_rejected_rows_file_writes_no_cell_a_spreadsheet_would_run(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = b'Prenume,Nume,Telefon\nAna,Pop,0733111222\n=HYPERLINK("http://evil.example"),x,12345\n'
+    result = await _run_with(live_client, m, data, PHONEBOOK)
+    assert (result["created"], result["rejected"]) == (1, 1), result
+    [(line, _reason, raw)] = await _rejected(live_client, m, result["id"])
+    assert line == "3" and raw.startswith("'=HYPERLINK(")
