@@ -29,7 +29,7 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Forbidden
-from app.core.pagination import Page
+from app.core.pagination import CursorQ, Page
 from app.core.schemas import INT4_MAX
 from app.models import Action
 
@@ -124,12 +124,20 @@ async def get_walklist(
     user: CurrentUser,
     user_id: uuid.UUID | None = None,
     turf: Annotated[int | None, Query(ge=1, le=INT4_MAX, description="A turf number (1, 2, …).")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Households per page.")] = 1000,
+    cursor: CursorQ = None,
 ) -> WalkList:
     if user_id is not None and user_id != user.user_id and not (user.is_manager or user.role == "team_leader"):
         raise Forbidden("You can only see your own walk list.")
     who = user_id if user_id is not None else (None if user.is_manager else user.user_id)
     return await walklist(
-        session, organization_id=action.organization_id, action_id=action.id, user_id=who, turf_no=turf
+        session,
+        organization_id=action.organization_id,
+        action_id=action.id,
+        user_id=who,
+        turf_no=turf,
+        limit=limit,
+        cursor=cursor,
     )
 
 
