@@ -6,10 +6,11 @@ import io
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import UploadFile
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
@@ -18,6 +19,7 @@ from app.config import Settings
 from app.core.csvout import SafeWriter, safe_writer
 from app.core.db import set_tenant
 from app.core.errors import AppError, Conflict, NotFound, Unprocessable
+from app.core.pagination import decode_cursor, encode_cursor
 from app.imports import csvio, mapping
 from app.imports.schemas import ImportPreview, ImportRead
 from app.models import CustomFieldDef, Import, ImportReject
@@ -178,17 +180,22 @@ async def create(
     return imp
 
 
-async def recent(session: AsyncSession, *, actor: Principal, limit: int) -> list[Import]:
-    return list(
-        (
-            await session.scalars(
-                select(Import)
-                .where(Import.organization_id == actor.organization_id)
-                .order_by(Import.created_at.desc())
-                .limit(limit)
-            )
-        ).all()
+async def recent(
+    session: AsyncSession, *, actor: Principal, limit: int, cursor: str | None
+) -> tuple[list[Import], str | None]:
+    """Newest first; keyset pages on (created_at, id)."""
+    q = select(Import).where(Import.organization_id == actor.organization_id)
+    if (after := decode_cursor(cursor)) is not None:
+        try:
+            at, last = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        except (IndexError, TypeError, ValueError) as e:
+            raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+        q = q.where(tuple_(Import.created_at, Import.id) < tuple_(literal(at), literal(last)))
+    rows = list((await session.scalars(q.order_by(Import.created_at.desc(), Import.id.desc()).limit(limit + 1))).all())
+    nxt = (
+        encode_cursor([rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id)]) if len(rows) > limit else None
     )
+    return rows[:limit], nxt
 
 
 async def get(session: AsyncSession, import_id: uuid.UUID, *, actor: Principal) -> Import:

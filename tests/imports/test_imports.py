@@ -432,3 +432,19 @@ async def test_the_rejected_rows_file_writes_no_cell_a_spreadsheet_would_run(
     assert (result["created"], result["rejected"]) == (1, 1), result
     [(line, _reason, raw)] = await _rejected(live_client, m, result["id"])
     assert line == "3" and raw.startswith("'=HYPERLINK(")
+
+
+async def test_the_list_of_imports_pages_past_its_page_size(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    made = {
+        str((await _run_with(live_client, m, b"Prenume\nAna%d\n" % i, {"first_name": "Prenume"}))["id"])
+        for i in range(3)
+    }
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await live_client.get("/api/v1/imports", params=params, headers=m.headers)).json()
+        seen += [i["id"] for i in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert set(seen) == made and len(seen) == 3

@@ -1,4 +1,4 @@
-"""Walk lists: every household, page after page, in walking order."""
+"""Lists that page: every household of a walk list, every action, in a stable order."""
 
 from __future__ import annotations
 
@@ -64,3 +64,26 @@ async def test_a_walk_list_past_5000_households_pages_through_all_of_them_with_t
     assert [t for p in await _pages(client, url, h, limit=777) for t in _targets(p)] == seen
     bad = await client.get(url, params={"cursor": "WyJ4Il0"}, headers=h)
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "cursor"
+
+
+async def test_the_list_of_actions_pages_past_its_page_size(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    h = world.a["manager"].headers
+    made = []
+    for i in range(7):
+        starts = None if i % 3 == 0 else f"2026-12-{10 + i % 2:02d}T09:00:00+00:00"  # ties and undated ones
+        body = {"type": "event", "title": f"E{i}", "starts_at": starts}
+        r = await client.post("/api/v1/actions", headers=h, json={k: v for k, v in body.items() if v is not None})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    seen, cursor = [], None
+    while True:
+        r = await client.get("/api/v1/actions", params={"limit": 2} | ({"cursor": cursor} if cursor else {}), headers=h)
+        assert r.status_code == 200, r.text
+        seen += [a["id"] for a in r.json()["items"]]
+        if (cursor := r.json()["next_cursor"]) is None:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == 7
+    whole = (await client.get("/api/v1/actions", params={"limit": 500}, headers=h)).json()["items"]
+    assert [a["id"] for a in whole] == seen
