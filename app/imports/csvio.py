@@ -45,7 +45,7 @@ def detect_encoding(head: bytes) -> str:
 
 
 def utf16(head: bytes) -> str | None:
-    """"utf-16" (with a BOM), "utf-16-le" / "utf-16-be" (without: text with a NUL beside every ASCII byte), or
+    """ "utf-16" (with a BOM), "utf-16-le" / "utf-16-be" (without: text with a NUL beside every ASCII byte), or
     None. Spreadsheets save "Unicode text" that way."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
