@@ -31,7 +31,8 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core import references
 from app.core.db import SessionDep
-from app.core.pagination import Page
+from app.core.pagination import CursorQ, Page
+from app.core.schemas import INT4_MAX
 
 router = APIRouter(prefix="/actions", tags=["actions"])
 Leader = Annotated[Principal, require(Perm.lead_actions)]
@@ -58,9 +59,10 @@ async def list_actions(
     mine: bool = False,
     status: ActionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: CursorQ = None,
 ) -> Page[ActionRead]:
-    rows = await service.list_actions(session, actor=user, mine=mine, status=status, limit=limit)
-    return Page[ActionRead](items=await service.to_read_many(session, rows, actor=user))
+    rows, nxt = await service.list_actions(session, actor=user, mine=mine, status=status, limit=limit, cursor=cursor)
+    return Page[ActionRead](items=await service.to_read_many(session, rows, actor=user), next_cursor=nxt)
 
 
 @router.post("", status_code=201, operation_id="actions-create")
@@ -110,9 +112,13 @@ async def get_walklist(
     session: SessionDep,
     user: CurrentUser,
     user_id: uuid.UUID | None = None,
-    turf: int | None = None,
+    turf: Annotated[int | None, Query(ge=1, le=INT4_MAX, description="A turf number (1, 2, …).")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Households per page.")] = 1000,
+    cursor: CursorQ = None,
 ) -> WalkList:
-    return await walklist_for(session, action, actor=user, user_id=user_id, turf=turf)
+    return await walklist_for(
+        session, action, actor=user, user_id=user_id, turf=turf, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/{action_id}/participation", operation_id="actions-participation-read")

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.auth.schemas import Strict
 from app.contacts.filters import SegmentFilter
+from app.core.schemas import Id, Strict, Timestamp, Unset
 
 ActionType = Literal["call", "door_to_door", "petition", "event", "leafleting", "digital"]
 ActionStatus = Literal["draft", "scheduled", "active", "paused", "closed"]
@@ -25,13 +25,13 @@ class Assignment(Strict):
     `user_id` (null = back to the unassigned pool); unassign: everything back to the pool."""
 
     strategy: Literal["round_robin", "geographic", "manual", "unassign"]
-    volunteer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=2000)
-    team_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    volunteer_ids: list[Id] = Field(default_factory=list, max_length=2000)
+    team_ids: list[Id] = Field(default_factory=list, max_length=100)
     doors_per_turf: int = Field(50, ge=1, le=5000)
     pairs: bool = False
     only_unassigned: bool = False
-    target_ids: list[uuid.UUID] = Field(default_factory=list, max_length=5000)
-    user_id: uuid.UUID | None = None
+    target_ids: list[Id] = Field(default_factory=list, max_length=5000)
+    user_id: Id | None = None
 
 
 class ActionCreate(Strict):
@@ -39,14 +39,14 @@ class ActionCreate(Strict):
     title: str = Field(min_length=1, max_length=200, examples=["Saturday phone bank: pensions"])
     description: str = Field("", max_length=5000)
     brief: str = Field("", max_length=50000, description="Markdown shown to volunteers.")
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     meeting_point: MeetingPoint | None = None
     status: ActionStatus = "scheduled"
-    survey_id: uuid.UUID | None = None
+    survey_id: Id | None = None
     filter: SegmentFilter = Field(default_factory=SegmentFilter)
-    team_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    volunteer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=2000)
+    team_ids: list[Id] = Field(default_factory=list, max_length=100)
+    volunteer_ids: list[Id] = Field(default_factory=list, max_length=2000)
     reached_tag: str | None = Field(None, max_length=64, description="Tag given to every contact reached.")
     allow_others: bool = Field(True, description="Volunteers may also call their team-mates' targets.")
     open_to_all_volunteers: bool = Field(
@@ -66,21 +66,21 @@ class ActionCreate(Strict):
 
 
 class ActionUpdate(Strict):
-    title: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=5000)
-    brief: str | None = Field(None, max_length=50000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    title: str = Unset(min_length=1, max_length=200)
+    description: str = Unset(max_length=5000)
+    brief: str = Unset(max_length=50000)
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     meeting_point: MeetingPoint | None = None
-    status: ActionStatus | None = None
-    survey_id: uuid.UUID | None = None
-    team_ids: list[uuid.UUID] | None = Field(None, max_length=100)
-    volunteer_ids: list[uuid.UUID] | None = Field(None, max_length=2000)
+    status: ActionStatus = Unset()
+    survey_id: Id | None = None
+    team_ids: list[Id] = Unset(max_length=100)
+    volunteer_ids: list[Id] = Unset(max_length=2000)
     reached_tag: str | None = Field(None, max_length=64)
-    allow_others: bool | None = None
-    open_to_all_volunteers: bool | None = Field(None, description="See ActionCreate. Managers only.")
-    max_attempts: int | None = Field(None, ge=1, le=20)
-    retry_delay_minutes: int | None = Field(None, ge=0, le=60 * 24 * 14)
+    allow_others: bool = Unset()
+    open_to_all_volunteers: bool = Unset(description="See ActionCreate. Managers only.")
+    max_attempts: int = Unset(ge=1, le=20)
+    retry_delay_minutes: int = Unset(ge=0, le=60 * 24 * 14)
 
 
 class Participation(BaseModel):

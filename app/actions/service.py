@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from app.auth.principal import Principal
 from app.contacts.filters import SegmentFilter
 from app.core import paths, references
 from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.core.pagination import decode_cursor, encode_cursor
 from app.core.references import MEMBER, SURVEY, TEAM, Kind, targets_of
 from app.models import (
     Action,
@@ -436,8 +437,9 @@ async def participation(session: AsyncSession, a: Action, *, actor: Principal) -
 
 
 async def list_actions(
-    session: AsyncSession, *, actor: Principal, mine: bool, status: str | None, limit: int
-) -> list[Action]:
+    session: AsyncSession, *, actor: Principal, mine: bool, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Action], str | None]:
+    """Newest start first, undated last; keyset pages on (starts_at, id)."""
     from app.actions.repository import on_action
 
     q = visible_to(actor)
@@ -445,4 +447,26 @@ async def list_actions(
         q = q.where(Action.id.in_(on_action(actor)))
     if status:
         q = q.where(Action.status == status)
-    return list((await session.scalars(q.order_by(Action.starts_at.desc().nulls_last(), Action.id).limit(limit))).all())
+    if (after := decode_cursor(cursor)) is not None:
+        try:
+            starts, last = (datetime.fromisoformat(after[0]) if after[0] else None), uuid.UUID(after[1])
+        except (IndexError, TypeError, ValueError) as e:
+            raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+        undated_after = and_(Action.starts_at.is_(None), Action.id > last)
+        q = q.where(
+            undated_after
+            if starts is None
+            else or_(
+                Action.starts_at < starts,
+                and_(Action.starts_at == starts, Action.id > last),
+                Action.starts_at.is_(None),
+            )
+        )
+    rows = list(
+        (await session.scalars(q.order_by(Action.starts_at.desc().nulls_last(), Action.id).limit(limit + 1))).all()
+    )
+    nxt = None
+    if len(rows) > limit:
+        a = rows[limit - 1]
+        nxt = encode_cursor([a.starts_at.isoformat() if a.starts_at else None, str(a.id)])
+    return rows[:limit], nxt

@@ -4,17 +4,20 @@ order (street, odd side then even side, house number), with GeoJSON for the map.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core import references
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, Unprocessable
+from app.core.pagination import decode_cursor, encode_cursor
 from app.core.references import MEMBER
+from app.core.schemas import INT4_MAX
 from app.models import Action
 
 
@@ -45,7 +48,59 @@ class Street(BaseModel):
 class WalkList(BaseModel):
     streets: list[Street]
     geojson: dict[str, Any]
-    total: int
+    total: int = Field(description="Households in the whole walk list (every page).")
+    next_cursor: str | None = Field(None, description="The next page, in walking order; null on the last page.")
+
+
+# The walking order as a key of non-null values, all ascending, so that a page ends and the next one starts with
+# one row comparison: city (nulls last), street, odd side then even side (numbers first), house number, the rest of
+# the number, building (none first), name, then the target for uniqueness. Up to 9 digits of a house number are
+# read as a number (a longer one still sorts, by its text).
+_NUM = "NULLIF(substring(c.street_number from '^[0-9]{1,9}'), '')::int"
+_KEY = [
+    "(c.city IS NULL)",
+    "coalesce(c.city, '')",
+    "coalesce(c.street, '')",
+    f"(CASE {_NUM} % 2 WHEN 1 THEN 0 WHEN 0 THEN 1 ELSE 2 END)",
+    f"coalesce({_NUM}, 0)",
+    "coalesce(c.street_number, '')",
+    "(c.building IS NOT NULL)",
+    "coalesce(c.building, '')",
+    "c.last_name",
+    "c.first_name",
+    "t.id",
+]
+_KEY_TYPES = ["boolean", "text", "text", "int", "int", "text", "boolean", "text", "text", "text", "uuid"]
+
+
+def _after(cursor: str | None) -> tuple[str, dict[str, Any]]:
+    values = decode_cursor(cursor)
+    if values is None:
+        return "", {}
+    if len(values) != len(_KEY):
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
+    try:
+        keys = {f"k{i}": _PARSE[t](str(v)) for i, (t, v) in enumerate(zip(_KEY_TYPES, values, strict=True))}
+    except ValueError as e:
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+    marks = ", ".join(f"CAST(:k{i} AS {t})" for i, t in enumerate(_KEY_TYPES))
+    return f" AND ({', '.join(_KEY)}) > ({marks})", keys
+
+
+def _int4(v: str) -> int:
+    n = int(v)
+    if abs(n) > INT4_MAX:
+        raise ValueError(v)
+    return n
+
+
+def _bool(v: str) -> bool:
+    if v not in ("true", "false"):
+        raise ValueError(v)
+    return v == "true"
+
+
+_PARSE: dict[str, Callable[[str], Any]] = {"boolean": _bool, "text": str, "int": _int4, "uuid": uuid.UUID}
 
 
 async def walklist(
@@ -55,6 +110,8 @@ async def walklist(
     action_id: uuid.UUID,
     user_id: uuid.UUID | None,
     turf_no: int | None,
+    limit: int = 1000,
+    cursor: str | None = None,
 ) -> WalkList:
     where = ["t.organization_id = :o", "t.action_id = :a"]
     p: dict[str, Any] = {"o": organization_id, "a": action_id}
@@ -64,27 +121,33 @@ async def walklist(
     if turf_no is not None:
         where.append("t.turf_no = :t")
         p["t"] = turf_no
+    after, keys = _after(cursor)
+    scope = " AND ".join(where)
     rows = (
         (
             await session.execute(
                 text(f"""
         SELECT t.id AS target_id, c.id AS contact_id, c.first_name, c.last_name, t.status, t.last_outcome,
                coalesce(c.street, '') AS street, c.city, c.street_number, c.building,
-               ST_Y(c.location) AS lat, ST_X(c.location) AS lon,
-               NULLIF(substring(c.street_number from '^[0-9]+'), '')::int AS num
+               ST_Y(c.location) AS lat, ST_X(c.location) AS lon, ARRAY[{", ".join(f"({k})::text" for k in _KEY)}] AS key
         FROM action_targets t JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
-        WHERE {" AND ".join(where)}
-        ORDER BY c.city NULLS LAST, coalesce(c.street, ''),
-                 (NULLIF(substring(c.street_number from '^[0-9]+'), '')::int % 2) DESC NULLS LAST,
-                 NULLIF(substring(c.street_number from '^[0-9]+'), '')::int NULLS LAST, c.street_number,
-                 c.building NULLS FIRST, c.last_name, c.first_name
-        LIMIT 5000"""),  # noqa: S608 - constant clauses, values bound
-                p,
+        WHERE {scope}{after}
+        ORDER BY {", ".join(_KEY)}
+        LIMIT :limit"""),  # noqa: S608 - constant clauses, values bound
+                {**p, **keys, "limit": limit + 1},
             )
         )
         .mappings()
         .all()
     )
+    total = (
+        await session.execute(
+            text(f"SELECT count(*) FROM action_targets t WHERE {scope}"),  # noqa: S608 - constant clauses
+            p,
+        )
+    ).scalar_one()
+    nxt = encode_cursor(list(rows[limit - 1]["key"])) if len(rows) > limit else None
+    rows = rows[:limit]
     streets: list[Street] = []
     features: list[dict[str, Any]] = []
     for r in rows:
@@ -121,15 +184,32 @@ async def walklist(
                     "properties": {"target_id": str(r["target_id"]), "building_key": key, "status": r["status"]},
                 }
             )
-    return WalkList(streets=streets, geojson={"type": "FeatureCollection", "features": features}, total=len(rows))
+    return WalkList(
+        streets=streets, geojson={"type": "FeatureCollection", "features": features}, total=total, next_cursor=nxt
+    )
 
 
 async def walklist_for(
-    session: AsyncSession, a: Action, *, actor: Principal, user_id: uuid.UUID | None, turf: int | None
+    session: AsyncSession,
+    a: Action,
+    *,
+    actor: Principal,
+    user_id: uuid.UUID | None,
+    turf: int | None,
+    limit: int,
+    cursor: str | None,
 ) -> WalkList:
     """One's own walk list; leaders may read a volunteer's, and with no `user_id` managers get the whole action."""
     if user_id is not None and user_id != actor.user_id and not actor.can(Perm.lead_actions):
         raise Forbidden("You can only see your own walk list.")
     await references.check_query(session, actor, {"user_id": MEMBER}, user_id=user_id)
     who = user_id if user_id is not None else (None if actor.can(Perm.manage_actions) else actor.user_id)
-    return await walklist(session, organization_id=a.organization_id, action_id=a.id, user_id=who, turf_no=turf)
+    return await walklist(
+        session,
+        organization_id=a.organization_id,
+        action_id=a.id,
+        user_id=who,
+        turf_no=turf,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.permissions import Role
-
-
-def _has_nul(v: Any) -> bool:
-    if isinstance(v, str):
-        return "\x00" in v
-    if isinstance(v, dict):
-        return any(_has_nul(k) or _has_nul(x) for k, x in v.items())
-    return isinstance(v, list | tuple) and any(_has_nul(x) for x in v)
-
-
-class Strict(BaseModel):
-    """Input bodies: unknown fields refused (no mass assignment), NUL characters refused (PostgreSQL can't
-    store them)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("NUL characters (\\u0000) are not allowed")
-        return data
+from app.core.schemas import Strict
 
 
 class LoginRequest(Strict):

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
-from app.auth.schemas import Strict
 from app.calling.statuses import CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import Address, Channel, ConsentStatus
+from app.core.schemas import INT4_MAX, Id, Strict, Timestamp
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
 
@@ -62,10 +62,12 @@ class ContactUpdates(Strict):
 
 
 class ReportBase(Strict):
-    id: uuid.UUID = Field(description="Client-generated UUID: replaying it returns the first response.")
+    id: Id = Field(description="Client-generated UUID: replaying it returns the first response.")
     outcome_text: str | None = Field(None, max_length=2000)
     consent_given: bool | None = None
-    survey_version: int | None = Field(None, ge=1, description="The version the answers were given against.")
+    survey_version: int | None = Field(
+        None, ge=1, le=INT4_MAX, description="The version the answers were given against."
+    )
     survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
     contact_updates: ContactUpdates | None = None
     comment: str | None = Field(None, max_length=5000)
@@ -76,7 +78,7 @@ class ReportBase(Strict):
 
 class CallReport(ReportBase):
     outcome: CallOutcome
-    callback_at: datetime | None = None
+    callback_at: Timestamp | None = None
     wrong_number: Literal["mobile", "home"] | None = Field(None, description="Which number was wrong.")
 
     @model_validator(mode="after")
@@ -103,7 +105,7 @@ class NewContact(Strict):
 
 
 class VisitReport(ReportBase):
-    target_id: uuid.UUID | None = None
+    target_id: Id | None = None
     outcome: VisitOutcome
     new_contact: NewContact | None = None
 
@@ -136,7 +138,7 @@ class ReportDetails(Strict):
     the same details again return the first response; different details are a 409."""
 
     consent_given: bool | None = None
-    survey_version: int | None = Field(None, ge=1)
+    survey_version: int | None = Field(None, ge=1, le=INT4_MAX)
     survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
     contact_updates: ContactUpdates | None = None
     comment: str | None = Field(None, max_length=5000)

@@ -2,53 +2,36 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.principal import Principal
-from app.auth.schemas import Strict
+from app.contacts.fields import EXPORTED, FIELDS
 from app.contacts.filters import SegmentFilter, resolve
 from app.contacts.service import org_region
 from app.core import paths
+from app.core.csvout import safe_writer
 from app.core.db import set_tenant
 from app.core.errors import NotFound
+from app.core.schemas import Strict
 from app.models import Contact, Export
 
-Column = Literal[
-    "id",
-    "first_name",
-    "last_name",
-    "mobile",
-    "home_phone",
-    "email",
-    "street",
-    "number",
-    "building",
-    "postal_code",
-    "city",
-    "country",
-    "lat",
-    "lon",
-    "birth_year",
-    "support_level",
-    "tags",
-    "donor",
-    "volunteer",
-    "member",
-    "consent_email",
-    "consent_sms",
-    "consent_phone",
-    "created_at",
-]
+
+def _exportable(v: str) -> str:
+    if v not in EXPORTED:
+        raise ValueError("not a column an export can write")
+    return v
+
+
+Column = Annotated[str, AfterValidator(_exportable), Field(json_schema_extra={"enum": list(EXPORTED)})]
 DEFAULT_COLUMNS: list[Column] = [
     "id",
     "first_name",
@@ -66,32 +49,14 @@ DEFAULT_COLUMNS: list[Column] = [
     "consent_sms",
     "consent_phone",
 ]
-_SQL: dict[str, Any] = {
-    "id": Contact.id,
-    "first_name": Contact.first_name,
-    "last_name": Contact.last_name,
-    "mobile": Contact.mobile_e164,
+_SQL: dict[str, Any] = {f.name: getattr(Contact, f.column) for f in FIELDS if f.exported and f.column} | {
+    "mobile": Contact.mobile_e164,  # exports give the normalized number
     "home_phone": Contact.home_e164,
-    "email": Contact.email,
-    "street": Contact.street,
-    "number": Contact.street_number,
-    "building": Contact.building,
-    "postal_code": Contact.postal_code,
-    "city": Contact.city,
-    "country": Contact.country,
     "lat": func.ST_Y(Contact.location),
     "lon": func.ST_X(Contact.location),
-    "birth_year": Contact.birth_year,
-    "support_level": Contact.support_level,
     "tags": func.array_to_string(Contact.tags, "|"),
-    "donor": Contact.is_donor,
-    "volunteer": Contact.is_volunteer,
-    "member": Contact.is_member,
-    "consent_email": Contact.consent_email,
-    "consent_sms": Contact.consent_sms,
-    "consent_phone": Contact.consent_phone,
-    "created_at": Contact.created_at,
 }
+assert set(_SQL) == set(EXPORTED), "every exportable field has its SQL expression"
 
 
 class ExportCreate(Strict):
@@ -174,7 +139,7 @@ async def stream_csv(maker: async_sessionmaker[AsyncSession], e: Export, region:
     """Rows straight from a server-side cursor, in its own transaction: memory stays flat."""
     cols = [_SQL[c] for c in e.columns]
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = safe_writer(buf)
     writer.writerow(e.columns)
     yield ("\ufeff" + buf.getvalue()).encode()
     async with maker() as session, session.begin():

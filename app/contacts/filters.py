@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,27 +16,26 @@ from app.core import references
 from app.core.errors import NotFound
 from app.core.geo import parse_area, to_ewkt
 from app.core.references import SEGMENT, ZONE
+from app.core.schemas import Id, Strict, Timestamp
 from app.models import Contact, Segment
 
 ConsentState = Literal["granted", "withdrawn", "unknown"]
 
 
-class Flags(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Flags(Strict):
     donor: bool | None = None
     volunteer: bool | None = None
     member: bool | None = None
 
 
-class Consents(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Consents(Strict):
     email: ConsentState | None = None
     sms: ConsentState | None = None
     phone: ConsentState | None = None
     data_processing: ConsentState | None = None
 
 
-class SegmentFilter(BaseModel):
+class SegmentFilter(Strict):
     """Every field optional; fields combine with AND."""
 
     model_config = ConfigDict(
@@ -55,13 +54,13 @@ class SegmentFilter(BaseModel):
         },
     )
 
-    segment_id: uuid.UUID | None = Field(None, description="A saved segment, re-evaluated now (ANDed).")
-    zone_ids: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+    segment_id: Id | None = Field(None, description="A saved segment, re-evaluated now (ANDed).")
+    zone_ids: list[Id] = Field(default_factory=list, max_length=200)
     polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (WGS 84).")
     tags_any: list[str] = Field(default_factory=list, max_length=100)
     tags_all: list[str] = Field(default_factory=list, max_length=100)
     tags_none: list[str] = Field(default_factory=list, max_length=100)
-    support_levels: list[int | None] = Field(
+    support_levels: list[Annotated[int, Field(ge=1, le=5)] | None] = Field(
         default_factory=list, max_length=6, description="1 strong supporter … 5 opposed; null = unknown"
     )
     flags: Flags = Field(default_factory=Flags)
@@ -74,8 +73,8 @@ class SegmentFilter(BaseModel):
     has_phone: bool | None = None
     has_email: bool | None = None
     consents: Consents = Field(default_factory=Consents)
-    contacted_since: datetime | None = None
-    not_contacted_since: datetime | None = None
+    contacted_since: Timestamp | None = None
+    not_contacted_since: Timestamp | None = None
     sources: list[Literal["app", "import", "petition", "api", "call", "visit"]] = Field(default_factory=list)
     q: str | None = Field(None, max_length=200)
 

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from app.auth.schemas import Strict
+from app.contacts.fields import KEY_RE
 from app.contacts.filters import SegmentFilter
+from app.core.schemas import Day, Id, Strict, Timestamp, Unset
 
 Source = Literal["app", "import", "petition", "api", "call", "visit"]
 Channel = Literal["email", "sms", "phone", "data_processing"]
@@ -51,19 +52,19 @@ class ContactBase(Strict):
     mobile: str | None = Field(None, max_length=64, description="Any format; normalized to E.164.")
     home_phone: str | None = Field(None, max_length=64)
     email: EmailStr | None = None
-    address: Address | None = None
+    address: Address | None = Field(None, description="null leaves the address as it is")
     location: Point | None = None
     birth_year: int | None = Field(None, ge=1900, le=2030)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     gender: str | None = Field(None, max_length=20)
     language: str | None = Field(None, max_length=10)
     support_level: int | None = Field(None, ge=1, le=5)
-    donor: bool | None = None
-    volunteer: bool | None = None
-    member: bool | None = None
-    tags: list[str] | None = Field(None, max_length=100)
-    custom_fields: dict[str, Any] | None = None
-    do_not_contact: DoNotContact | None = None
+    donor: bool = Unset()
+    volunteer: bool = Unset()
+    member: bool = Unset()
+    tags: list[str] | None = Field(None, max_length=100, description="null clears the tags")
+    custom_fields: dict[str, Any] = Unset(description="Merged into the contact's custom fields.")
+    do_not_contact: DoNotContact = Unset()
 
     @field_validator("tags")
     @classmethod
@@ -153,13 +154,13 @@ class CountResponse(BaseModel):
 
 
 class MergeRequest(Strict):
-    other_id: uuid.UUID = Field(description="This contact is merged into the one in the path, then removed.")
+    other_id: Id = Field(description="This contact is merged into the one in the path, then removed.")
 
 
 class NoteCreate(Strict):
     kind: Literal["note", "meeting"] = "note"
     text: str = Field(min_length=1, max_length=5000)
-    at: datetime | None = None
+    at: Timestamp | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -205,9 +206,9 @@ class TagRead(BaseModel):
 
 
 class CustomFieldCreate(Strict):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    key: str = Field(pattern=KEY_RE.pattern)
     label: str = Field(min_length=1, max_length=200)
-    type: Literal["text", "number", "boolean", "date", "choice"]
+    type: Literal["text", "number", "boolean", "Day", "choice"]
     options: list[str] = Field(default_factory=list, max_length=200)
 
 

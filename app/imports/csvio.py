@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,47 @@ def detect_encoding(head: bytes) -> str:
     return "latin-1"
 
 
+def utf16(head: bytes) -> str | None:
+    """ "utf-16" (with a BOM), "utf-16-le" / "utf-16-be" (without: text with a NUL beside every ASCII byte), or
+    None. Spreadsheets save "Unicode text" that way."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4 and even.count(0) == 0 and odd.count(0) > len(odd) // 2:
+        return "utf-16-le"
+    if len(head) >= 4 and odd.count(0) == 0 and even.count(0) > len(even) // 2:
+        return "utf-16-be"
+    return None
+
+
+def to_utf8(path: Path) -> str | None:
+    """A UTF-16 file is rewritten as UTF-8 in place (PostgreSQL reads no UTF-16); returns the encoding it had."""
+    with path.open("rb") as f:
+        enc = utf16(f.read(4096))
+    if enc is None:
+        return None
+    tmp = path.with_name(path.name + ".utf8")
+    try:
+        with path.open("r", encoding=enc, newline="") as src, tmp.open("w", encoding="utf-8", newline="") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except UnicodeDecodeError as e:
+        tmp.unlink(missing_ok=True)
+        raise BadCsv(
+            "The file looks like UTF-16 text but is not valid UTF-16.",
+            details=[{"field": "file", "message": f"invalid UTF-16 at byte {e.start}"}],
+        ) from e
+    tmp.replace(path)
+    return enc
+
+
+def _decodes(head: bytes, enc: str) -> bool:
+    try:
+        head.decode(enc)
+    except UnicodeDecodeError as e:
+        return enc.startswith("utf-8") and e.start > len(head) - 4  # a character cut by the sample's end
+    return True
+
+
 def detect_delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -59,10 +101,16 @@ def sniff(path: Path, *, encoding: str | None = None, delimiter: str | None = No
     enc = encoding or detect_encoding(head)
     if enc not in ENCODINGS:
         raise BadCsv(f"Unsupported encoding {enc}.", details=[{"field": "encoding", "message": "unsupported"}])
-    text = head.decode(enc, errors="replace")
+    if not _decodes(head, enc):  # a forced encoding the bytes contradict: nothing would be stored right
+        found = detect_encoding(head)
+        raise BadCsv(
+            f"The file is not valid {enc}: it looks like {found}. Choose {found}, or leave the encoding empty.",
+            details=[{"field": "encoding", "message": f"not valid {enc}; detected {found}"}],
+        )
+    text = head.decode(enc, errors="replace")  # only a character cut by the sample's end is replaced
     first_line = text.splitlines()[0] if text.splitlines() else ""
     delim = delimiter or detect_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)  # any line ending: \n, \r\n or \r
     try:
         headers = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as e:

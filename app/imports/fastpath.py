@@ -10,16 +10,15 @@ import asyncio
 import codecs
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.config import get_settings
 from app.core.phones import InvalidPhone, country_code, metadata_rows, national_prefix, normalize
 from app.imports import rectify
+from app.imports.spec import ImportSpec
 
 PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "latin-1": "LATIN1", "windows-1250": "WIN1250"}
 COPY_ERRORS = (
@@ -112,13 +111,13 @@ async def _create_raw(conn: AsyncConnection, width: int) -> list[str]:
     return raw_cols
 
 
-async def copy_raw(conn: AsyncConnection, imp: Any) -> int:
+async def copy_raw(conn: AsyncConnection, imp: ImportSpec) -> int:
     """COPY the file into import_raw (c0…cN text). Raises one of COPY_ERRORS for a file the CSV parser refuses."""
-    raw_cols = await _create_raw(conn, len(imp["mapping"]["headers"]))
+    raw_cols = await _create_raw(conn, imp.width)
     raw_conn = (await conn.get_raw_connection()).driver_connection
     assert raw_conn is not None
-    with Path(imp["file_path"]).open("rb") as f:
-        if imp["encoding"] == "utf-8-sig" and f.read(3) != codecs.BOM_UTF8:
+    with imp.file_path.open("rb") as f:
+        if imp.encoding == "utf-8-sig" and f.read(3) != codecs.BOM_UTF8:
             f.seek(0)
         res = await raw_conn.copy_to_table(
             "import_raw",
@@ -126,19 +125,19 @@ async def copy_raw(conn: AsyncConnection, imp: Any) -> int:
             columns=raw_cols,
             format="csv",
             header=True,
-            delimiter=imp["delimiter"],
-            encoding=PG_ENCODING[imp["encoding"]],
+            delimiter=imp.delimiter,
+            encoding=PG_ENCODING[imp.encoding],
         )
     return int(res.split()[-1])
 
 
-async def copy_rectified(conn: AsyncConnection, imp: Any, on_chunk: Callable[[int], Awaitable[None]]) -> int:
+async def copy_rectified(conn: AsyncConnection, imp: ImportSpec, on_chunk: Callable[[int], Awaitable[None]]) -> int:
     """The file as `rectify` re-emits it, COPYed into import_raw; `on_chunk(rows so far)` after each chunk."""
-    width = len(imp["mapping"]["headers"])
+    width = imp.width
     raw_cols = await _create_raw(conn, width)
     raw_conn = (await conn.get_raw_connection()).driver_connection
     assert raw_conn is not None
-    it = rectify.chunks(Path(imp["file_path"]), imp["encoding"], imp["delimiter"], width)
+    it = rectify.chunks(imp.file_path, imp.encoding, imp.delimiter, width)
     n = 0
     # Python reads the next chunk in a thread while PostgreSQL COPYs this one: two cores, one pipeline.
     ahead = asyncio.ensure_future(asyncio.to_thread(next, it, None))
@@ -151,7 +150,7 @@ async def copy_rectified(conn: AsyncConnection, imp: Any, on_chunk: Callable[[in
                 source=_once(data),
                 columns=[*raw_cols, "line_no", "reject", "raw"],
                 format="csv",
-                delimiter=imp["delimiter"],
+                delimiter=imp.delimiter,
             )
             n += rows
             await on_chunk(n)
@@ -172,9 +171,9 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def _trimmed(imp: Any, col_name: Callable[[str], str]) -> dict[str, str]:
+def _trimmed(imp: ImportSpec, col_name: Callable[[str], str]) -> dict[str, str]:
     """Target → its trimmed raw column (full_name split into first and last name when those are not mapped)."""
-    mapping: dict[str, int] = imp["mapping"]["columns"]
+    mapping = imp.columns
     src = {t: f"nullif(btrim(r.c{i}), '')" for t, i in mapping.items() if t != "full_name"}
     if "full_name" in mapping and "first_name" not in mapping:
         full = f"btrim(r.c{mapping['full_name']})"
@@ -183,9 +182,9 @@ def _trimmed(imp: Any, col_name: Callable[[str], str]) -> dict[str, str]:
     return {col_name(t): e for t, e in src.items()}
 
 
-async def source(conn: AsyncConnection, imp: Any, col_name: Callable[[str], str]) -> Source:
+async def source(conn: AsyncConnection, imp: ImportSpec, col_name: Callable[[str], str]) -> Source:
     """Fill import_phone_fix for the foreign numbers, and describe the normalized rows of import_raw."""
-    region = imp["default_region"] or get_settings().default_region
+    region = imp.region
     trimmed = _trimmed(imp, col_name)
     phones = [t for t in PHONES if f"f_{t}" in trimmed]
     await _fix_foreign_numbers(conn, imp, phones, region)
@@ -194,16 +193,16 @@ async def source(conn: AsyncConnection, imp: Any, col_name: Callable[[str], str]
     layers = [[layer(t) for t in phones] for layer in e164_layers(phones, region)]
     missing = [f"NULL::text AS {t_e164(t)}" for t in PHONES if t not in phones]
     sql = layered(base, layers + ([missing] if missing else []))
-    width = len(imp["mapping"]["headers"])
+    width = imp.width
     fields = "ARRAY[" + ", ".join(f"r.c{i}" for i in range(width)) + "]"
-    raw = f"coalesce(r.raw, array_to_string({fields}, {lit(imp['delimiter'])}, ''))"
+    raw = f"coalesce(r.raw, array_to_string({fields}, {lit(imp.delimiter)}, ''))"
     return Source(sql=sql, raw_sql=f"SELECT r.line_no, {raw} AS raw FROM import_raw r")
 
 
-async def _fix_foreign_numbers(conn: AsyncConnection, imp: Any, phones: list[str], region: str) -> None:
+async def _fix_foreign_numbers(conn: AsyncConnection, imp: ImportSpec, phones: list[str], region: str) -> None:
     """Numbers with another country code: the library decides, once per distinct number."""
     await conn.execute(text("CREATE TEMP TABLE import_phone_fix (raw text PRIMARY KEY, e164 text)"))
-    mapping: dict[str, int] = imp["mapping"]["columns"]
+    mapping = imp.columns
     cc = str(country_code(region))
     found: set[str] = set()
     for t in phones:

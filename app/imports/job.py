@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.config import get_settings
 from app.core.db import set_tenant
 from app.imports import fastpath, merge
+from app.imports.spec import Counts, ImportOutcome, ImportSpec
 
 log = logging.getLogger("groundgame.imports")
 
@@ -53,7 +55,7 @@ async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any
         )
 
 
-async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) -> str:
+async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) -> ImportOutcome:
     org, iid = str(organization_id), str(import_id)
     async with engine.connect() as conn:
         await set_tenant(conn, org, whole_connection=True)
@@ -64,7 +66,7 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(hashtext('import:' || :i))"), {"i": iid})).scalar()
         await conn.commit()
         if not got:
-            return "busy"
+            return ImportOutcome.busy
         try:
             return await _run(engine, conn, org, iid)
         finally:
@@ -77,7 +79,7 @@ async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) 
             await conn.commit()
 
 
-async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -> str:
+async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -> ImportOutcome:
     row = (
         (
             await conn.execute(
@@ -92,16 +94,19 @@ async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -
         .first()
     )
     await conn.commit()
-    if row is None or row["status"] in ("done", "failed", "cancelled"):
-        return row["status"] if row else "missing"
+    if row is None:
+        return ImportOutcome.missing
+    if row["status"] in ("done", "failed", "cancelled"):
+        return ImportOutcome(row["status"])
+    imp = ImportSpec.from_row(row)
     await _progress(engine, org, iid, status="running", phase="reading", started_at=datetime.now(UTC), rows_done=0)
     try:
-        src, total = await _stage(engine, conn, org, iid, row)
-        result = await _merge(engine, conn, org, iid, row, src)
+        src, total = await _stage(engine, conn, imp)
+        result = await _merge(engine, conn, imp, src)
     except Cancelled:
         await conn.rollback()
         log.info("import cancelled", extra={"job": "import"})
-        return "cancelled"
+        return ImportOutcome.cancelled
     except Exception as e:
         await conn.rollback()
         log.exception("import failed", extra={"job": "import"})
@@ -113,16 +118,16 @@ async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -
             error=f"{type(e).__name__}: the import stopped and nothing was changed",
             finished_at=datetime.now(UTC),
         )
-        return "failed"
-    log.info("import done", extra={"job": "import"})
-    return f"done:{total}:{result}"
+        return ImportOutcome.failed
+    counts = {f"{k}_count": v for k, v in asdict(result).items()}  # `created` is a LogRecord attribute
+    log.info("import done", extra={"job": "import", "rows": total, **counts})
+    return ImportOutcome.done
 
 
-async def _stage(
-    engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str, imp: Any
-) -> tuple[fastpath.Source, int]:
+async def _stage(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec) -> tuple[fastpath.Source, int]:
     """COPY parses well-formed files; a file it refuses is re-read leniently (`rectify`) and COPYed again, its bad
     lines carrying their reason."""
+    org, iid = imp.organization_id, imp.id
     try:
         async with timed("copy"):
             n = await fastpath.copy_raw(conn, imp)
@@ -146,29 +151,27 @@ async def _stage(
     return src, n
 
 
-async def _merge(
-    engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str, imp: Any, src: fastpath.Source
-) -> dict[str, int]:
-    p: dict[str, Any] = {"org": org, "iid": iid, "default_tags": list(imp["default_tags"] or [])}
+async def _merge(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec, src: fastpath.Source) -> Counts:
     async with timed("validate, rank, match"):
-        await merge.build_rows(conn, src, imp, p)
+        await merge.build_rows(conn, src, imp)
     async with timed("rejects"):
-        await merge.write_rejects(conn, src, p)
-    await _progress(engine, org, iid, phase="writing")
+        await merge.write_rejects(conn, src, imp)
+    await _progress(engine, imp.organization_id, imp.id, phase="writing")
     async with timed("insert"):
-        created = await merge.insert_new(conn, imp, p)
+        created = await merge.insert_new(conn, imp)
     async with timed("update"):
-        updated = await merge.update_matched(conn, imp, p)
-    c = await merge.counts(conn, p)
+        updated = await merge.update_matched(conn, imp)
+    c = await merge.counts(conn, imp)
+    result = Counts(created=created, updated=updated, skipped=c.duplicates + c.matched - updated, rejected=c.rejected)
     done = await conn.execute(
         text("""
         UPDATE imports SET status = 'done', phase = NULL, created_count = :c, updated_count = :u, skipped_count = :s,
           rejected_count = :r, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
         WHERE organization_id = :org AND id = :iid AND status = 'running'"""),
-        {**p, "c": created, "u": updated, "s": c["duplicates"] + c["matched"] - updated, "r": c["rejected"]},
+        {**imp.binds(), "c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected},
     )
     if done.rowcount != 1:
         raise Cancelled()
     async with timed("commit"):
         await conn.commit()
-    return {"created": created, "updated": updated, "rejected": c["rejected"]}
+    return result

@@ -3,40 +3,35 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
+from app.contacts import fields
 from app.core.errors import Unprocessable
 
-TARGETS = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "mobile",
-    "home_phone",
-    "email",
-    "street",
-    "number",
-    "building",
-    "postal_code",
-    "city",
-    "country",
-    "lat",
-    "lon",
-    "birth_year",
-    "birth_date",
-    "gender",
-    "language",
-    "support_level",
-    "tags",
-    "donor",
-    "volunteer",
-    "member",
-)
+TARGETS = fields.IMPORTED
 
 _GUESSES = {
     "first_name": ["first_name", "firstname", "first name", "prenume", "prénom", "prenom", "vorname", "given name"],
     "last_name": ["last_name", "lastname", "last name", "nume", "nom", "surname", "family name", "nachname"],
     "full_name": ["name", "full name", "nume complet", "nom complet"],
-    "mobile": ["mobile", "mobil", "cell", "gsm", "telefon mobil", "portable", "mobile phone", "phone"],
+    "mobile": [
+        "mobile",
+        "mobil",
+        "cell",
+        "gsm",
+        "telefon mobil",
+        "portable",
+        "mobile phone",
+        "phone",
+        "telefon",
+        "téléphone",
+        "tel",
+        "phone number",
+        "numar telefon",
+        "număr de telefon",
+        "handy",
+        "telefonnummer",
+    ],
     "home_phone": ["home_phone", "home phone", "telefon fix", "fix", "landline", "téléphone fixe"],
     "email": ["email", "e-mail", "mail", "courriel"],
     "street": ["street", "strada", "rue", "straße", "strasse", "address"],
@@ -60,7 +55,9 @@ _GUESSES = {
 
 
 def _norm(h: str) -> str:
-    return re.sub(r"\s+", " ", h.strip().lower().replace("_", " "))
+    """Case, spacing, underscores, dots and accents aside ("Téléphone" is "telephone", "Tel." is "tel")."""
+    h = unicodedata.normalize("NFKD", h.strip().casefold().replace("_", " ").rstrip("."))
+    return re.sub(r"\s+", " ", "".join(c for c in h if not unicodedata.combining(c)))
 
 
 def suggest(headers: list[str]) -> dict[str, str]:
@@ -84,7 +81,7 @@ def validate(mapping: dict[str, str], headers: list[str], custom_keys: set[str])
     errors = []
     out: dict[str, int] = {}
     for target, header in mapping.items():
-        if target not in TARGETS and not (target.startswith("custom:") and target[7:] in custom_keys):
+        if not fields.is_importable(target) or (target.startswith(fields.CUSTOM) and target[7:] not in custom_keys):
             errors.append({"field": f"mapping.{target}", "message": "unknown contact field"})
             continue
         positions = [i for i, h in enumerate(headers) if h == header]

@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.imports.fastpath import Source
-from app.imports.mapping import TARGETS
+from app.contacts.fields import BY_NAME, IMPORTED, checked
+from app.imports.fastpath import Source, lit
+from app.imports.spec import ImportSpec
 
-FIELDS = [t for t in TARGETS if t != "full_name"]
+FIELDS = [t for t in IMPORTED if t != "full_name"]
 _NUM = r"^\s*-?[0-9]+([.,][0-9]+)?\s*$"
 _INT = r"^\s*[0-9]{1,4}\s*$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TRUE = "('1','y','yes','true','da','oui','x','ja')"
 CONSENT_COLUMNS = {ch: f"consent_{ch}" for ch in ("email", "sms", "phone", "data_processing")}
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    duplicates: int  # lines after the first of the same key in the file
+    matched: int  # first lines that found an existing contact
+    rejected: int
 
 
 def stored_targets(columns: dict[str, int]) -> list[str]:
@@ -36,10 +45,23 @@ def stored_targets(columns: dict[str, int]) -> list[str]:
 
 
 def col_name(t: str) -> str:
+    """The staged column of a mapped field: an SQL identifier, so only from the list of contact fields."""
+    checked(t)
     return "c_" + t[7:] if t.startswith("custom:") else "f_" + t
 
 
-def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
+def _too_long(e: dict[str, str], have: set[str], headers: dict[str, str]) -> str:
+    """One check per mapped text field, as wide as its column, naming the field and the file's column."""
+    out = []
+    for t in FIELDS:
+        n = BY_NAME[t].max_length
+        if t in have and n is not None and t != "country":  # country: checked as a 2-letter code
+            label = lit(f'{t}: longer than {n} characters (column "{headers.get(t, t)}")')
+            out.append(f"WHEN length({e[t]}) > {n} THEN {label} ")
+    return "".join(out)
+
+
+def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags_param: str) -> str:
     e = {t: (col_name(t) if t in have else "NULL::text") for t in FIELDS}
     year = datetime.now(UTC).year
     phone_checks = "".join(
@@ -61,8 +83,7 @@ def _rows_sql(src: Source, have: set[str], default_tags_param: str) -> str:
         WHEN {e["country"]} IS NOT NULL AND upper({e["country"]}) !~ '^[A-Z]{{2}}$' THEN 'country: expected ISO code'
         WHEN coalesce({e["first_name"]}, {e["last_name"]}, mobile_e164, home_e164, {e["email"]}) IS NULL
              THEN 'no name, phone or email'
-        WHEN length(coalesce({e["first_name"]}, '')) > 200 OR length(coalesce({e["last_name"]}, '')) > 200
-             OR length(coalesce({e["street"]}, '')) > 200 THEN 'a value is too long'
+        {_too_long(e, have, headers)}
         END)"""
     tags = (  # one tag (the usual case) without a subquery; a list split, trimmed and deduplicated
         f"(CASE WHEN {e['tags']} IS NULL THEN {default_tags_param} "
@@ -104,12 +125,16 @@ def _key_join(pri: int, contact_col: str, row_col: str) -> str:
     )
 
 
-async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, Any]) -> None:
+async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> None:
     """import_rows: every line with its reject reason and its rank among same-key lines (rn); import_match: the
     existing contact each first line matches (by mobile, then email, then home phone; rows with neither by name
     + address; among several contacts, one with the same name, then the oldest). Set-based: one hash join per
     key, not a probe per row."""
-    have = set(stored_targets(imp["mapping"]["columns"]))
+    p = imp.binds()
+    have = set(stored_targets(imp.columns))
+    headers = {t: imp.headers[i] for t, i in imp.columns.items() if i < imp.width}
+    if "full_name" in headers:  # first and last name split from it
+        headers = {"first_name": headers["full_name"], "last_name": headers["full_name"]} | headers
     # Grouping needs equality only: byte order (COLLATE "C") sorts a million keys a third faster than the
     # database's collation, and groups them the same way.
     dkey = (
@@ -122,7 +147,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
         SELECT w.*, CASE WHEN w.reject IS NULL
                     THEN row_number() OVER (PARTITION BY w.reject IS NULL, ({dkey}) COLLATE "C" ORDER BY w.line_no)
                     END AS rn
-        FROM ({_rows_sql(src, have, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),
+        FROM ({_rows_sql(src, have, headers, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),
         p,
     )
     await conn.execute(text("ANALYZE import_rows"))
@@ -151,7 +176,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: Any, p: dict[str, 
     await conn.execute(text("ANALYZE import_match"))
 
 
-async def write_rejects(conn: AsyncConnection, src: Source, p: dict[str, Any]) -> None:
+async def write_rejects(conn: AsyncConnection, src: Source, imp: ImportSpec) -> None:
     await conn.execute(
         text(f"""
         INSERT INTO import_rejects (organization_id, import_id, line_no, reason, raw)
@@ -159,19 +184,20 @@ async def write_rejects(conn: AsyncConnection, src: Source, p: dict[str, Any]) -
         FROM import_rows x JOIN ({src.raw_sql}) r ON r.line_no = x.line_no
         WHERE x.reject IS NOT NULL
         ON CONFLICT DO NOTHING"""),
-        p,
+        imp.binds(),
     )
 
 
-async def insert_new(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> int:
+async def insert_new(conn: AsyncConnection, imp: ImportSpec) -> int:
     """New contacts, with the import's consent (and its log) where the import carries one."""
+    p = imp.binds()
     await conn.execute(
         text("""
         INSERT INTO tags (organization_id, name)
         SELECT DISTINCT CAST(:org AS uuid), t FROM import_rows, unnest(tags) t WHERE rn = 1 ON CONFLICT DO NOTHING"""),
         p,
     )
-    channels = _channels(imp)
+    channels = imp.channels
     consent = ", ".join(f"CASE WHEN :ch_{ch} THEN 'granted' END" for ch in CONSENT_COLUMNS)
     flags = {f"ch_{ch}": ch in channels for ch in CONSENT_COLUMNS}
     point = "CASE WHEN lat IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END"
@@ -199,17 +225,18 @@ async def insert_new(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> int:
           FROM ins, unnest(CAST(:channels AS text[])) ch
           RETURNING 1)
         SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM cl)"""),
-            {**p, **flags, **_id_block(), "channels": channels, "proof": imp["consent_source"]},
+            {**p, **flags, **_id_block(), "channels": channels, "proof": imp.consent_source},
         )
     ).scalar()
     return int(created or 0)
 
 
-async def update_matched(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> int:
+async def update_matched(conn: AsyncConnection, imp: ImportSpec) -> int:
     """Matched contacts take the file's non-empty values (policy "update"); when several lines match the same
     contact, the one matched on the strongest key wins, then the first. Returns how many contacts changed."""
+    p = imp.binds()
     updated = 0
-    if imp["dedupe_policy"] == "update":
+    if imp.dedupe_policy == "update":
         point = "CASE WHEN r.lat IS NOT NULL THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END"
         updated = (
             await conn.execute(
@@ -249,7 +276,7 @@ async def update_matched(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> 
                 p,
             )
         ).scalar() or 0
-    for ch in _channels(imp):
+    for ch in imp.channels:
         # Consent from the import's source, only where the person has not answered yet: an old file never
         # overrides a withdrawal.
         await conn.execute(
@@ -260,12 +287,12 @@ async def update_matched(conn: AsyncConnection, imp: Any, p: dict[str, Any]) -> 
               RETURNING c.id)
             INSERT INTO consent_log (organization_id, contact_id, channel, status, source, proof)
             SELECT CAST(:org AS uuid), id, :ch, 'granted', 'import', :proof FROM upd"""),
-            {**p, "ch": ch, "proof": imp["consent_source"]},
+            {**p, "ch": ch, "proof": imp.consent_source},
         )
     return int(updated)
 
 
-async def counts(conn: AsyncConnection, p: dict[str, Any]) -> dict[str, int]:
+async def counts(conn: AsyncConnection, imp: ImportSpec) -> MergeCounts:
     row = (
         await conn.execute(
             text("""
@@ -274,10 +301,10 @@ async def counts(conn: AsyncConnection, p: dict[str, Any]) -> dict[str, int]:
                    (SELECT count(*) FROM import_rejects WHERE organization_id = CAST(:org AS uuid)
                       AND import_id = CAST(:iid AS uuid)) AS rejected
             FROM import_rows"""),
-            p,
+            imp.binds(),
         )
     ).one()
-    return {"duplicates": int(row.duplicates), "matched": int(row.matched), "rejected": int(row.rejected)}
+    return MergeCounts(duplicates=int(row.duplicates), matched=int(row.matched), rejected=int(row.rejected))
 
 
 def _id_block() -> dict[str, Any]:
@@ -290,7 +317,3 @@ def _id_block() -> dict[str, Any]:
     variant = 0x8000 | (rand & 0x3FFF)
     prefix = f"{h[:8]}-{h[8:12]}-7{(rand >> 14) & 0xFFF:03x}-{variant:04x}-"
     return {"id_prefix": prefix, "id_base": secrets.randbits(46)}
-
-
-def _channels(imp: Any) -> list[str]:
-    return list(imp["consent_channels"] or []) if imp["consent_source"] else []

@@ -11,7 +11,7 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
-from app.core.pagination import LimitQ, Page
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.imports import service
 from app.imports.schemas import ImportPreview, ImportRead
 
@@ -66,9 +66,11 @@ async def create_import(
 
 
 @router.get("", operation_id="imports-list")
-async def list_imports(session: SessionDep, user: Importer, limit: LimitQ = 50) -> Page[ImportRead]:
-    rows = await service.recent(session, actor=user, limit=limit)
-    return Page[ImportRead](items=[service.to_read(i) for i in rows])
+async def list_imports(
+    session: SessionDep, user: Importer, limit: LimitQ = 50, cursor: CursorQ = None
+) -> Page[ImportRead]:
+    rows, nxt = await service.recent(session, actor=user, limit=limit, cursor=cursor)
+    return Page[ImportRead](items=[service.to_read(i) for i in rows], next_cursor=nxt)
 
 
 @router.get("/{import_id}", operation_id="imports-read")

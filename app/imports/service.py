@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import UploadFile
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import Settings
 from app.core import uploads
+from app.core.csvout import SafeWriter, safe_writer
 from app.core.db import set_tenant
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.pagination import decode_cursor, encode_cursor
 from app.core.uploads import upload_dir
 from app.imports import csvio, mapping
 from app.imports.schemas import ImportPreview, ImportRead
@@ -69,11 +70,12 @@ async def preview(file: UploadFile, *, actor: Principal, settings: Settings) -> 
     tmp = upload_dir(settings, actor.organization_id) / f"preview-{uuid.uuid4()}.csv"
     try:
         await save_upload(file, tmp, limit=settings.limits.max_upload_bytes)
+        was = csvio.to_utf8(tmp)
         s = csvio.sniff(tmp)
     finally:
         tmp.unlink(missing_ok=True)
     return ImportPreview(
-        encoding=s.encoding,
+        encoding=was or s.encoding,
         delimiter=s.delimiter,
         headers=s.headers,
         sample_rows=s.sample,
@@ -121,6 +123,8 @@ async def create(
     dest = upload_dir(settings, actor.organization_id) / f"{import_id}.csv"
     size = await save_upload(file, dest, limit=settings.limits.max_upload_bytes)
     try:
+        if csvio.to_utf8(dest):  # UTF-16, now UTF-8: whatever encoding was chosen, the file is UTF-8
+            encoding = None
         sniffed = csvio.sniff(dest, encoding=encoding, delimiter=delimiter, sample_rows=0)
         custom = set(
             (
@@ -158,17 +162,22 @@ async def create(
     return imp
 
 
-async def recent(session: AsyncSession, *, actor: Principal, limit: int) -> list[Import]:
-    return list(
-        (
-            await session.scalars(
-                select(Import)
-                .where(Import.organization_id == actor.organization_id)
-                .order_by(Import.created_at.desc())
-                .limit(limit)
-            )
-        ).all()
+async def recent(
+    session: AsyncSession, *, actor: Principal, limit: int, cursor: str | None
+) -> tuple[list[Import], str | None]:
+    """Newest first; keyset pages on (created_at, id)."""
+    q = select(Import).where(Import.organization_id == actor.organization_id)
+    if (after := decode_cursor(cursor)) is not None:
+        try:
+            at, last = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+        except (IndexError, TypeError, ValueError) as e:
+            raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+        q = q.where(tuple_(Import.created_at, Import.id) < tuple_(literal(at), literal(last)))
+    rows = list((await session.scalars(q.order_by(Import.created_at.desc(), Import.id.desc()).limit(limit + 1))).all())
+    nxt = (
+        encode_cursor([rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id)]) if len(rows) > limit else None
     )
+    return rows[:limit], nxt
 
 
 async def get(session: AsyncSession, import_id: uuid.UUID, *, actor: Principal) -> Import:
@@ -200,7 +209,7 @@ async def cancel(session: AsyncSession, imp: Import, *, actor: Principal) -> Imp
 async def rejected_csv(maker: async_sessionmaker[AsyncSession], imp: Import) -> AsyncIterator[bytes]:
     """Streamed from a server-side cursor in its own transaction (the response outlives the request's)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = safe_writer(buf)
     w.writerow(["line", "reason", "row"])
     yield ("\ufeff" + buf.getvalue()).encode()
     async with maker() as session, session.begin():
@@ -209,7 +218,7 @@ async def rejected_csv(maker: async_sessionmaker[AsyncSession], imp: Import) -> 
             yield chunk
 
 
-async def _reject_rows(session: AsyncSession, imp: Import, w: Any, buf: io.StringIO) -> AsyncIterator[bytes]:
+async def _reject_rows(session: AsyncSession, imp: Import, w: SafeWriter, buf: io.StringIO) -> AsyncIterator[bytes]:
     result = await session.stream(
         select(ImportReject.line_no, ImportReject.reason, ImportReject.raw)
         .where(ImportReject.organization_id == imp.organization_id, ImportReject.import_id == imp.id)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.schemas import Strict
+from app.core.schemas import Id, Strict, Timestamp, Unset
 
 Status = Literal["open", "in_progress", "done", "dropped"]
 
@@ -25,24 +25,24 @@ class OpportunityTypeRead(BaseModel):
 class OpportunityIn(Strict):
     """An opportunity raised in the field (inside a call or visit report)."""
 
-    type_id: uuid.UUID
+    type_id: Id
     note: str = Field("", max_length=2000)
-    assignee_user_id: uuid.UUID | None = None
-    assignee_team_id: uuid.UUID | None = None
-    due_at: datetime | None = None
+    assignee_user_id: Id | None = None
+    assignee_team_id: Id | None = None
+    due_at: Timestamp | None = None
 
 
 class OpportunityCreate(OpportunityIn):
-    contact_id: uuid.UUID | None = None
-    action_id: uuid.UUID | None = None
+    contact_id: Id | None = None
+    action_id: Id | None = None
 
 
 class OpportunityUpdate(Strict):
-    status: Status | None = None
-    note: str | None = Field(None, max_length=2000)
-    assignee_user_id: uuid.UUID | None = None
-    assignee_team_id: uuid.UUID | None = None
-    due_at: datetime | None = None
+    status: Status = Unset()
+    note: str = Unset(max_length=2000)
+    assignee_user_id: Id | None = None
+    assignee_team_id: Id | None = None
+    due_at: Timestamp | None = None
 
 
 class OpportunityRead(BaseModel):

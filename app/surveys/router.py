@@ -9,6 +9,7 @@ from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
+from app.core.schemas import INT4_MAX
 from app.surveys import service
 from app.surveys.schemas import SurveyCreate, SurveyRead, SurveyResults
 
@@ -29,7 +30,10 @@ async def create_survey(body: SurveyCreate, session: SessionDep, user: Builder) 
 
 @router.get("/{survey_id}", operation_id="surveys-read")
 async def read_survey(
-    survey_id: uuid.UUID, session: SessionDep, user: CurrentUser, version: Annotated[int | None, Query(ge=1)] = None
+    survey_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> SurveyRead:
     """Any member may read a survey's questions (volunteers render it in the call flow)."""
     return await service.read(

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.auth.schemas import Strict
+from app.core.schemas import Int, Strict
 
 Kind = Literal["single_choice", "multiple_choice", "text", "number", "scale", "yes_no"]
-AnswerValue = str | int | float | bool | list[str]
+AnswerValue = str | Int | float | bool | list[str]
 
 
 class Option(Strict):
@@ -18,7 +18,7 @@ class Option(Strict):
 
 
 class SkipRule(Strict):
-    equals: str | int | float | bool
+    equals: str | Int | float | bool
     goto_question_id: str | None = Field(None, description="null = end of the survey")
 
 

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import Strict as StrictMode
 
 from app.auth.permissions import Role
-from app.auth.schemas import Strict
+from app.core.schemas import Id, Region, Strict, Unset
+
+RoleIn = Annotated[Role, StrictMode(False)]  # JSON gives the role as a string
 
 
 class UserRead(BaseModel):
@@ -20,13 +23,13 @@ class UserRead(BaseModel):
 
 
 class MembershipUpdate(Strict):
-    role: Role
+    role: RoleIn
 
 
 class InvitationCreate(Strict):
     email: EmailStr
-    role: Role = Role.volunteer
-    team_id: uuid.UUID | None = None
+    role: RoleIn = Role.volunteer
+    team_id: Id | None = None
 
 
 class InvitationRead(BaseModel):
@@ -46,10 +49,10 @@ class InvitationCreated(InvitationRead):
 
 
 class OrganizationUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    timezone: str | None = Field(None, max_length=64)
-    default_region: str | None = Field(None, pattern=r"^[A-Z]{2}$")
-    require_2fa_for_staff: bool | None = None
+    name: str = Unset(min_length=1, max_length=200)
+    timezone: str = Unset(max_length=64)
+    default_region: Region = Unset()
+    require_2fa_for_staff: bool = Unset()
     contact_retention_days: int | None = Field(
         None, ge=1, le=36500, description="Erase contacts with no activity for this many days (null: keep them)."
     )

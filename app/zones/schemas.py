@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.auth.schemas import Strict
+from app.core.schemas import Id, Strict, Unset
 
 ZoneKind = Literal["district", "neighbourhood", "polling_station", "custom"]
 
@@ -15,18 +15,18 @@ class ZoneCreate(Strict):
     name: str = Field(min_length=1, max_length=200, examples=["Sector 3"])
     code: str | None = Field(None, max_length=64, description="Your key for the zone (e.g. SIRUTA code).")
     kind: ZoneKind = "custom"
-    parent_id: uuid.UUID | None = None
+    parent_id: Id | None = None
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, WGS 84, [lon, lat].")
     attributes: dict[str, Any] = Field(default_factory=dict, description="Turnout, past results, population…")
 
 
 class ZoneUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Unset(min_length=1, max_length=200)
     code: str | None = Field(None, max_length=64)
-    kind: ZoneKind | None = None
-    parent_id: uuid.UUID | None = None
-    geometry: dict[str, Any] | None = None
-    attributes: dict[str, Any] | None = None
+    kind: ZoneKind = Unset()
+    parent_id: Id | None = None
+    geometry: dict[str, Any] = Unset()
+    attributes: dict[str, Any] = Unset(description="Merged into the zone's attributes.")
 
 
 class ZoneRead(BaseModel):

@@ -320,3 +320,132 @@ async def test_bulk_phone_normalization_agrees_with_the_phonenumbers_library(
             assert r[3] not in stored, r[2]
         else:
             assert stored.get(r[3]) == expected, r[2]
+
+
+PHONEBOOK = {"first_name": "Prenume", "last_name": "Nume", "mobile": "Telefon"}
+
+
+async def _run_with(
+    client: AsyncClient, m: Actor, data: bytes, mapping: dict[str, str], **form: str
+) -> dict[str, object]:
+    r = await client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("people.csv", data, "text/csv")},
+        data={"mapping": json.dumps(mapping), **form},
+    )
+    assert r.status_code == 202, r.text
+    for _ in range(200):
+        body = (await client.get(f"/api/v1/imports/{r.json()['id']}", headers=m.headers)).json()
+        if body["status"] in ("done", "failed", "cancelled"):
+            return dict(body)
+        await asyncio.sleep(0.1)
+    raise AssertionError("import did not finish")
+
+
+async def _rejected(client: AsyncClient, m: Actor, iid: object) -> list[list[str]]:
+    rej = await client.get(f"/api/v1/imports/{iid}/rejected", headers=m.headers)
+    return list(csv.reader(io.StringIO(rej.text.lstrip("\ufeff"))))[1:]
+
+
+async def test_an_unbalanced_quote_rejects_its_own_line_and_not_the_next(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = b'Prenume,Nume,Telefon\nAna,GoodOne,0723900001\nQuentin,"Broken-Quote,0723111222\nBob,GoodTwo,0723900002\n'
+    result = await _run_with(live_client, m, data, PHONEBOOK)
+    assert result["status"] == "done", result
+    assert (result["created"], result["rejected"], result["rows_total"]) == (2, 1, 3)
+    assert {c.last_name for c in await _contacts(live_db, m)} == {"GoodOne", "GoodTwo"}
+    [(line, reason, raw)] = await _rejected(live_client, m, result["id"])
+    assert (line, raw) == ("3", 'Quentin,"Broken-Quote,0723111222')
+    assert "quote" in reason
+
+
+async def test_a_forced_encoding_the_file_contradicts_is_refused_and_never_stored_as_replacement_characters(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = "Prenume,Nume,Telefon\nŞerban,Ţepeş,0744111222\n".encode("windows-1250")
+    r = await live_client.post(
+        "/api/v1/imports",
+        headers=m.headers,
+        files={"file": ("p.csv", data, "text/csv")},
+        data={"mapping": json.dumps(PHONEBOOK), "encoding": "utf-8"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == [{"field": "encoding", "message": "not valid utf-8; detected windows-1250"}]
+    # past the first 64 KB the upload does not read: the line is rejected, the others imported
+    filler = b"".join(b"Ana%d,Pop,07331%05d\n" % (i, i) for i in range(4000))
+    late = "Ştefan,Ţurcanu,0744111333\n".encode("windows-1250")
+    result = await _run_with(live_client, m, b"Prenume,Nume,Telefon\n" + filler + late, PHONEBOOK, encoding="utf-8")
+    assert result["status"] == "done", result
+    assert (result["created"], result["rejected"]) == (4000, 1)
+    people = await _contacts(live_db, m)
+    assert not [c for c in people if "\ufffd" in c.first_name + c.last_name]
+    [(line, reason, raw)] = await _rejected(live_client, m, result["id"])
+    assert line == "4002" and "windows-1250" in reason and "\ufffd" not in raw
+
+
+async def test_cr_only_line_endings_are_read(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    data = b"Prenume,Nume,Telefon\rAna,Pop,0733111222\rIon,Ionescu,0733111223\r"
+    preview = await live_client.post("/api/v1/imports/preview", headers=m.headers, files={"file": ("p.csv", data)})
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["headers"] == ["Prenume", "Nume", "Telefon"]
+    assert preview.json()["sample_rows"] == [["Ana", "Pop", "0733111222"], ["Ion", "Ionescu", "0733111223"]]
+    result = await _run_with(live_client, m, data, PHONEBOOK)
+    assert (result["status"], result["created"], result["rejected"]) == ("done", 2, 0), result
+    assert {c.last_name for c in await _contacts(live_db, m)} == {"Pop", "Ionescu"}
+
+
+async def test_phone_columns_are_suggested_and_utf16_is_read(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    for header, name in (("Telefon", "Telefon"), ("Mobil", "Mobil"), ("Téléphone", "Téléphone")):
+        data = f"Prenume\tNume\t{header}\nȘtefan\tȚurcanu\t0733111222\n".encode("utf-16")
+        preview = await live_client.post("/api/v1/imports/preview", headers=m.headers, files={"file": ("u.txt", data)})
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["encoding"] == "utf-16"
+        assert preview.json()["suggested_mapping"]["mobile"] == name
+    result = await _run_with(live_client, m, data, {**PHONEBOOK, "mobile": "Téléphone"})
+    assert (result["status"], result["created"]) == ("done", 1), result
+    [c] = await _contacts(live_db, m)
+    assert (c.first_name, c.last_name, c.mobile_e164) == ("Ștefan", "Țurcanu", "+40733111222")
+
+
+async def test_a_value_too_long_for_its_column_is_rejected_naming_the_column(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = b"Prenume,Nume,Telefon,Nr\nAna,Pop,0733111222,12\nIon,Ionescu,0733111223," + b"9" * 30 + b"\n"
+    result = await _run_with(live_client, m, data, {**PHONEBOOK, "number": "Nr"})
+    assert (result["status"], result["created"], result["rejected"]) == ("done", 1, 1), result
+    [(line, reason, _raw)] = await _rejected(live_client, m, result["id"])
+    assert (line, reason) == ("3", 'number: longer than 20 characters (column "Nr")')
+
+
+async def test_the_rejected_rows_file_writes_no_cell_a_spreadsheet_would_run(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = b'Prenume,Nume,Telefon\nAna,Pop,0733111222\n=HYPERLINK("http://evil.example"),x,12345\n'
+    result = await _run_with(live_client, m, data, PHONEBOOK)
+    assert (result["created"], result["rejected"]) == (1, 1), result
+    [(line, _reason, raw)] = await _rejected(live_client, m, result["id"])
+    assert line == "3" and raw.startswith("'=HYPERLINK(")
+
+
+async def test_the_list_of_imports_pages_past_its_page_size(live_client: AsyncClient, live_db: AsyncSession) -> None:
+    m = await _manager(live_db)
+    made = {
+        str((await _run_with(live_client, m, b"Prenume\nAna%d\n" % i, {"first_name": "Prenume"}))["id"])
+        for i in range(3)
+    }
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await live_client.get("/api/v1/imports", params=params, headers=m.headers)).json()
+        seen += [i["id"] for i in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert set(seen) == made and len(seen) == 3
