@@ -25,6 +25,7 @@ class LimitSettings(BaseModel):
     public_requests_per_minute: int = 30
     statement_timeout_ms: int = 30_000
     preview_statement_timeout_ms: int = 10_000
+    tile_statement_timeout_ms: int = 5_000
 
 
 class Settings(BaseSettings):

@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
+from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
 from app.models import Contact, Segment
 
@@ -218,3 +218,21 @@ async def resolve(
             inner.segment_id = None  # no recursion
         conds.extend(compile_filter(inner, organization_id, region=region))
     return conds
+
+
+def from_query(raw: str | None, segment_id: uuid.UUID | None, *, field: str = "filter") -> SegmentFilter:
+    """The filter of a GET (map layers): `filter` as JSON in the query string, and/or a saved segment's id."""
+    try:
+        f = SegmentFilter.model_validate_json(raw) if raw else SegmentFilter()
+    except ValidationError as e:
+        details = [
+            {"field": ".".join([field, *(str(p) for p in err["loc"])]), "message": err["msg"]} for err in e.errors()
+        ]
+        raise Unprocessable("Invalid filter.", details=details) from e
+    if segment_id is not None:
+        if f.segment_id is not None and f.segment_id != segment_id:
+            raise Unprocessable(
+                "Two different saved segments.", details=[{"field": "segment_id", "message": "differs from filter"}]
+            )
+        f.segment_id = segment_id
+    return f
