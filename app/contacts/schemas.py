@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from app.auth.schemas import Strict
 from app.contacts.filters import SegmentFilter
+from app.contacts.sorting import SortName, SortOrder
 
 Source = Literal["app", "import", "petition", "api", "call", "visit"]
 Channel = Literal["email", "sms", "phone", "data_processing"]
@@ -139,8 +140,10 @@ class ContactRead(BaseModel):
 
 class SearchRequest(Strict):
     filter: SegmentFilter = Field(default_factory=SegmentFilter)
+    sort: SortName = Field("name", description="Column the page is ordered by (then the id); index-backed.")
+    order: SortOrder = "asc"
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page (same sort).")
     with_total: bool = False
 
 
