@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -218,6 +219,13 @@ async def resolve(
             inner.segment_id = None  # no recursion
         conds.extend(compile_filter(inner, organization_id, region=region))
     return conds
+
+
+FilterQ = Annotated[
+    str | None,
+    Query(max_length=100_000, description="The segment filter as JSON (the body of POST /contacts/count)."),
+]
+SegmentQ = Annotated[uuid.UUID | None, Query(description="A saved segment, ANDed with `filter`.")]
 
 
 def from_query(raw: str | None, segment_id: uuid.UUID | None, *, field: str = "filter") -> SegmentFilter:

@@ -1,22 +1,14 @@
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.auth.dependencies import CurrentUser
-from app.contacts.filters import from_query
+from app.contacts.filters import FilterQ, SegmentQ, from_query
 from app.core.db import SessionDep
 from app.tiles import service
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
-FilterQ = Annotated[
-    str | None,
-    Query(max_length=100_000, description="The segment filter as JSON (the body of POST /contacts/count)."),
-]
-SegmentQ = Annotated[uuid.UUID | None, Query(description="A saved segment, ANDed with `filter`.")]
 
 
 @router.get(
