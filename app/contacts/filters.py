@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
-from app.models import Contact, Segment
+from app.models import Contact, Organization, Segment
 
 ConsentState = Literal["granted", "withdrawn", "unknown"]
 
@@ -204,10 +204,11 @@ def text_search(q: str, region: str = "RO") -> ColumnElement[bool]:
 
 
 async def resolve(
-    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str = "RO"
+    session: AsyncSession, f: SegmentFilter, organization_id: uuid.UUID, *, region: str | None = None
 ) -> list[ColumnElement[bool]]:
-    """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now)."""
-    conds = compile_filter(f, organization_id, region=region)
+    """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now). Without a
+    `region`, the organization's phone region is read only when a free-text search needs it."""
+    filters = [f]
     if f.segment_id is not None:
         saved = await session.scalar(
             select(Segment.filter).where(Segment.organization_id == organization_id, Segment.id == f.segment_id)
@@ -215,10 +216,14 @@ async def resolve(
         if saved is None:
             raise NotFound("Saved segment not found.", details=[{"field": "filter.segment_id", "message": "not found"}])
         inner = SegmentFilter.model_validate(saved)
-        if inner.segment_id is not None:
-            inner.segment_id = None  # no recursion
-        conds.extend(compile_filter(inner, organization_id, region=region))
-    return conds
+        inner.segment_id = None  # no recursion
+        filters.append(inner)
+    if region is None:
+        region = "RO"
+        if any(x.q for x in filters):
+            found = await session.scalar(select(Organization.default_region).where(Organization.id == organization_id))
+            region = found or region
+    return [c for x in filters for c in compile_filter(x, organization_id, region=region)]
 
 
 FilterQ = Annotated[

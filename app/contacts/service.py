@@ -314,8 +314,7 @@ async def search(
     order: str = "asc",
     with_total: bool = False,
 ) -> tuple[list[Contact], str | None, int | None]:
-    region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region)
+    conds = await resolve(session, f, actor.organization_id)
     base = repo.visible_to(actor).where(and_(*conds))
     q = sorting.apply(base, sort=sort, order=order, cursor=cursor, limit=limit)
     rows = list((await session.scalars(q)).all())
@@ -327,8 +326,7 @@ async def search(
 
 
 async def count(session: AsyncSession, f: SegmentFilter, *, actor: Principal) -> int:
-    region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region)
+    conds = await resolve(session, f, actor.organization_id)
     q = select(func.count()).select_from(Contact).where(and_(*conds))
     vis = repo.visible_to(actor)
     if vis.whereclause is not None:

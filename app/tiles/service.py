@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.contacts import repository as repo
 from app.contacts.filters import SegmentFilter, resolve
-from app.contacts.service import org_region
 from app.core.errors import ServiceUnavailable, Unprocessable
 from app.tiles.queries import Tile, tile_query
 
@@ -36,8 +35,7 @@ async def contacts_tile(
     session: AsyncSession, tile: Tile, f: SegmentFilter, *, actor: Principal, timeout_ms: int
 ) -> bytes:
     """The MVT bytes (empty when no visible contact falls in the tile)."""
-    region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region)
+    conds = await resolve(session, f, actor.organization_id)
     vis = repo.visible_to(actor).whereclause
     if vis is not None:
         conds.append(vis)

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.contacts import repository as repo
 from app.contacts.filters import SegmentFilter, resolve
-from app.contacts.service import org_region
 from app.models import ActionTarget, Contact, Zone, ZonePiece
 from app.zones.schemas import ZoneFeature, ZoneFigureCollection, ZoneFigures
 
@@ -22,7 +21,7 @@ GEOJSON_DIGITS = 6  # ~10 cm
 
 
 async def _conditions(session: AsyncSession, f: SegmentFilter, actor: Principal) -> list[ColumnElement[bool]]:
-    conds = await resolve(session, f, actor.organization_id, region=await org_region(session, actor.organization_id))
+    conds = await resolve(session, f, actor.organization_id)
     vis = repo.visible_to(actor).whereclause
     return [*conds, vis] if vis is not None else conds
 
