@@ -44,6 +44,7 @@ async def run(ctx: Ctx) -> list[Row]:
     reps = ctx.reps(15, 3)
     body = {"filter": {"zone_ids": [zone_id], "tags_any": TAGS}, "sort": "name", "limit": LIMIT}
     conn = await ctx.app_conn()
+    await conn.execute("SET jit = off")  # as the app's connections (app/core/db.py)
     try:
         async with ctx.asgi_client() as (app, client):
             if not has_route(app, "/api/v1/contacts/search"):

@@ -77,6 +77,7 @@ async def run(ctx: Ctx) -> list[Row]:
     sql = bare_tile_sql(x, y)
     reps = ctx.reps(9, 3)
     conn = await ctx.app_conn()
+    await conn.execute("SET jit = off")  # as the app's connections (app/core/db.py)
     try:
         async with ctx.asgi_client() as (app, client):
             path = f"/api/v1/tiles/contacts/{Z}/{x}/{y}.mvt"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, tuple_
+from sqlalchemy import ColumnClause, ColumnElement, Select, func, literal_column, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import Unprocessable
 from app.core.pagination import decode_cursor, encode_cursor
@@ -23,7 +24,7 @@ SortOrder = Literal["asc", "desc"]
 
 @dataclass(frozen=True)
 class Key:
-    expr: ColumnElement[Any]
+    expr: ColumnElement[Any] | InstrumentedAttribute[Any]
     value: Callable[[Contact], Any]  # the key of a loaded row, as it goes into the cursor (JSON)
     parse: Callable[[Any], Any]  # the cursor's value back into a bind parameter (None: the sentinel)
     sentinel: ColumnElement[Any] | None = None  # what a null cursor value stands for
@@ -39,7 +40,7 @@ def _time(v: Any) -> datetime | None:
     return None if v is None else datetime.fromisoformat(str(v))
 
 
-_NEVER = literal_column("'-infinity'::timestamptz")
+_NEVER: ColumnClause[Any] = literal_column("'-infinity'::timestamptz")
 _ID = Key(Contact.id, lambda c: str(c.id), lambda v: uuid.UUID(str(v)))
 SORTS: dict[str, tuple[Key, ...]] = {
     "name": (
