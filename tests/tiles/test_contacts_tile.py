@@ -5,6 +5,7 @@ import random
 import uuid
 from urllib.parse import quote
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -187,3 +188,18 @@ async def test_team_leader_sees_their_region_and_a_volunteer_only_their_targets(
     )
     assert r.status_code == 201, r.text
     assert await seen(volunteer.headers) == {iasi[0]}
+
+
+async def test_a_tile_over_its_statement_timeout_is_a_503_saying_so(
+    app: object, client: AsyncClient, db: AsyncSession, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rnd = random.Random(3)
+    await insert_contacts(db, world.org_a.id, [(CLUJ[0] + rnd.uniform(-0.2, 0.2), CLUJ[1]) for _ in range(20000)])
+    z, x, y = tile_of(*CLUJ, 9)
+    monkeypatch.setattr(app.state.settings.limits, "tile_statement_timeout_ms", 1)  # type: ignore[attr-defined]
+    r = await client.get(_url(z, x, y), headers=world.a["manager"].headers)
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "tile_too_slow"
+    monkeypatch.undo()
+    ok = await client.get(_url(z, x, y), headers=world.a["manager"].headers)
+    assert sum(f["props"]["count"] for f in features(ok.content)) == 20000
