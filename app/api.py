@@ -13,6 +13,7 @@ from app.imports.router import router as imports_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
+from app.tiles.router import router as tiles_router
 from app.users.router import router as users_router
 from app.zones.router import router as zones_router
 
@@ -28,5 +29,6 @@ for r in (
     calling_router,
     surveys_router,
     opportunities_router,
+    tiles_router,
 ):
     api_router.include_router(r)

@@ -28,6 +28,7 @@ class LimitSettings(BaseModel):
     preview_statement_timeout_ms: int = 10_000
     # The import job ranks in-file duplicates and orders new contacts spatially on a million rows: in memory.
     import_work_mem: str = "512MB"
+    tile_statement_timeout_ms: int = 5_000
 
 
 class Settings(BaseSettings):

@@ -32,11 +32,13 @@ Workload = Callable[[Ctx], Awaitable[list[Row]]]
 
 
 def workloads() -> list[tuple[str, Workload]]:
-    from bench import wl_calling, wl_count, wl_dashboard, wl_import, wl_pwa, wl_targeting
+    from bench import wl_calling, wl_count, wl_dashboard, wl_import, wl_pwa, wl_table, wl_targeting, wl_tiles
 
     return [
         ("pwa", wl_pwa.run),
         ("count", wl_count.run),
+        ("tiles", wl_tiles.run),
+        ("table", wl_table.run),
         ("targeting", wl_targeting.run),
         ("calling", wl_calling.run),
         ("dashboard", wl_dashboard.run),

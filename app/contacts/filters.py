@@ -7,17 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from fastapi import Query
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.config import get_settings
 from app.core import references
-from app.core.errors import NotFound
+from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
 from app.core.references import SEGMENT, ZONE
 from app.core.schemas import Id, Strict, Timestamp
-from app.models import Contact, Segment
+from app.models import Contact, Organization, Segment
 
 ConsentState = Literal["granted", "withdrawn", "unknown"]
 
@@ -213,16 +215,17 @@ async def resolve(
     f: SegmentFilter,
     organization_id: uuid.UUID,
     *,
-    region: str,
+    region: str | None = None,
     actor: Principal | None = None,
     field: str = "filter",
 ) -> list[ColumnElement[bool]]:
     """compile_filter, plus the saved segment it refers to (segments are dynamic: evaluated now). With `actor`,
     the filter came in this request: its ids must name objects the actor may see (a 422 naming `field`.…);
-    a stored filter is evaluated as it is (a zone deleted since matches nothing)."""
+    a stored filter is evaluated as it is (a zone deleted since matches nothing). Without a `region`, the
+    organization's phone region is read only when a free-text search needs it."""
     if actor is not None:
         await references.check(session, actor, f, FILTER_REFS, prefix=field)
-    conds = compile_filter(f, organization_id, region=region)
+    filters = [f]
     if f.segment_id is not None:
         saved = await session.scalar(
             select(Segment.filter).where(Segment.organization_id == organization_id, Segment.id == f.segment_id)
@@ -230,7 +233,36 @@ async def resolve(
         if saved is None:
             raise NotFound("Saved segment not found.", details=[{"field": "filter.segment_id", "message": "not found"}])
         inner = SegmentFilter.model_validate(saved)
-        if inner.segment_id is not None:
-            inner.segment_id = None  # no recursion
-        conds.extend(compile_filter(inner, organization_id, region=region))
-    return conds
+        inner.segment_id = None  # no recursion
+        filters.append(inner)
+    if region is None:
+        region = get_settings().default_region
+        if any(x.q for x in filters):
+            found = await session.scalar(select(Organization.default_region).where(Organization.id == organization_id))
+            region = found or region
+    return [c for x in filters for c in compile_filter(x, organization_id, region=region)]
+
+
+FilterQ = Annotated[
+    str | None,
+    Query(max_length=100_000, description="The segment filter as JSON (the body of POST /contacts/count)."),
+]
+SegmentQ = Annotated[uuid.UUID | None, Query(description="A saved segment, ANDed with `filter`.")]
+
+
+def from_query(raw: str | None, segment_id: uuid.UUID | None, *, field: str = "filter") -> SegmentFilter:
+    """The filter of a GET (map layers): `filter` as JSON in the query string, and/or a saved segment's id."""
+    try:
+        f = SegmentFilter.model_validate_json(raw) if raw else SegmentFilter()
+    except ValidationError as e:
+        details = [
+            {"field": ".".join([field, *(str(p) for p in err["loc"])]), "message": err["msg"]} for err in e.errors()
+        ]
+        raise Unprocessable("Invalid filter.", details=details) from e
+    if segment_id is not None:
+        if f.segment_id is not None and f.segment_id != segment_id:
+            raise Unprocessable(
+                "Two different saved segments.", details=[{"field": "segment_id", "message": "differs from filter"}]
+            )
+        f.segment_id = segment_id
+    return f

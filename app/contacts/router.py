@@ -32,6 +32,7 @@ from app.contacts.schemas import (
     TagRead,
     TimelineEntry,
 )
+from app.contacts.sorting import SortName, SortOrder
 from app.core import references
 from app.core.db import SessionDep
 from app.core.pagination import CursorQ, LimitQ, Page
@@ -58,11 +59,14 @@ async def list_contacts(
     limit: LimitQ = 50,
     cursor: CursorQ = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Annotated[str, Query(pattern="^(name|created_at)$")] = "name",
+    sort: SortName = "name",
+    order: SortOrder = "asc",
 ) -> Page[ContactRead]:
     from app.contacts.filters import SegmentFilter
 
-    rows, nxt, _ = await service.search(session, SegmentFilter(q=q), actor=user, limit=limit, cursor=cursor, sort=sort)
+    rows, nxt, _ = await service.search(
+        session, SegmentFilter(q=q), actor=user, limit=limit, cursor=cursor, sort=sort, order=order
+    )
     return Page[ContactRead](items=[service.to_read(c) for c in rows], next_cursor=nxt)
 
 
@@ -83,7 +87,14 @@ async def create_contact(
 @router.post("/contacts/search", operation_id="contacts-search")
 async def search_contacts(body: SearchRequest, session: SessionDep, user: CurrentUser) -> Page[ContactRead]:
     rows, nxt, total = await service.search(
-        session, body.filter, actor=user, limit=body.limit, cursor=body.cursor, with_total=body.with_total
+        session,
+        body.filter,
+        actor=user,
+        limit=body.limit,
+        cursor=body.cursor,
+        sort=body.sort,
+        order=body.order,
+        with_total=body.with_total,
     )
     return Page[ContactRead](items=[service.to_read(c) for c in rows], next_cursor=nxt, total=total)
 

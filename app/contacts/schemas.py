@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from app.contacts.fields import KEY_RE
 from app.contacts.filters import SegmentFilter
+from app.contacts.sorting import SortName, SortOrder
 from app.core.schemas import Day, Id, Strict, Timestamp, Unset
 
 Source = Literal["app", "import", "petition", "api", "call", "visit"]
@@ -140,8 +141,10 @@ class ContactRead(BaseModel):
 
 class SearchRequest(Strict):
     filter: SegmentFilter = Field(default_factory=SegmentFilter)
+    sort: SortName = Field("name", description="Column the page is ordered by (then the id); index-backed.")
+    order: SortOrder = "asc"
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page (same sort).")
     with_total: bool = False
 
 

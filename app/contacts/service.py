@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +17,11 @@ from app.auth.principal import Principal
 from app.config import get_settings
 from app.contacts import consents as consent_service
 from app.contacts import repository as repo
+from app.contacts import sorting
 from app.contacts.events import add_event
 from app.contacts.filters import SegmentFilter, resolve
 from app.contacts.schemas import Address, ContactCreate, ContactRead, ContactUpdate, DoNotContact, Point
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.pagination import decode_cursor, encode_cursor
 from app.core.phones import InvalidPhone, normalize
 from app.models import Contact, CustomFieldDef, Organization, Tag
 
@@ -304,9 +304,6 @@ async def remove(session: AsyncSession, c: Contact, *, actor: Principal) -> None
     await audit.record(session, actor=actor, action="contact.deleted", object_type="contact", object_id=c.id)
 
 
-_SORTS = {"name": (Contact.last_name, Contact.first_name), "created_at": (Contact.created_at,)}
-
-
 async def search(
     session: AsyncSession,
     f: SegmentFilter,
@@ -315,41 +312,22 @@ async def search(
     limit: int,
     cursor: str | None,
     sort: str = "name",
+    order: str = "asc",
     with_total: bool = False,
 ) -> tuple[list[Contact], str | None, int | None]:
-    region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region, actor=actor)
+    conds = await resolve(session, f, actor.organization_id, actor=actor)
     base = repo.visible_to(actor).where(and_(*conds))
-    keys = (*_SORTS[sort], Contact.id)
-    q = base
-    after = decode_cursor(cursor)
-    if after is not None:
-        if len(after) != len(keys):
-            raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
-        q = q.where(tuple_(*keys) > tuple_(*[_cast(k, v) for k, v in zip(keys, after, strict=True)]))
-    rows = list((await session.scalars(q.order_by(*keys).limit(limit + 1))).all())
-    nxt = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        nxt = encode_cursor([getattr(last, k.key) for k in keys])
-        rows = rows[:limit]
+    q = sorting.apply(base, sort=sort, order=order, cursor=cursor, limit=limit)
+    rows = list((await session.scalars(q)).all())
+    nxt = sorting.next_cursor(rows, sort=sort, order=order, limit=limit)
     total = None
     if with_total:
         total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    return rows, nxt, total
-
-
-def _cast(col: Any, v: Any) -> Any:
-    if col.key == "id":
-        return uuid.UUID(str(v))
-    if col.key == "created_at":
-        return datetime.fromisoformat(str(v))
-    return v
+    return rows[:limit], nxt, total
 
 
 async def count(session: AsyncSession, f: SegmentFilter, *, actor: Principal) -> int:
-    region = await org_region(session, actor.organization_id)
-    conds = await resolve(session, f, actor.organization_id, region=region, actor=actor)
+    conds = await resolve(session, f, actor.organization_id, actor=actor)
     q = select(func.count()).select_from(Contact).where(and_(*conds))
     vis = repo.visible_to(actor)
     if vis.whereclause is not None:

@@ -46,6 +46,16 @@ class Contact(Base):
         Index(None, "organization_id", "city", "street"),
         Index(None, "organization_id", "postal_code"),
         Index("ix_contacts_location", "location", postgresql_using="gist"),
+        # Keyset sorts of the contacts table (app/contacts/sorting.py): nulls folded into a sentinel.
+        Index("ix_contacts_sort_city", "organization_id", text("coalesce(city, '')"), "id"),
+        Index("ix_contacts_sort_support", "organization_id", text("coalesce(support_level, 6)"), "id"),
+        Index(
+            "ix_contacts_sort_contacted",
+            "organization_id",
+            text("coalesce(last_contacted_at, '-infinity'::timestamptz)"),
+            "id",
+        ),
+        Index("ix_contacts_sort_created", "organization_id", "created_at", "id"),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index(
             "ix_contacts_name_trgm",

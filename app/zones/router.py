@@ -3,15 +3,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.contacts.filters import FilterQ, SegmentQ, from_query
 from app.core.db import SessionDep
 from app.models import Zone
-from app.zones import service
-from app.zones.schemas import FeatureCollectionImport, ZoneCreate, ZoneImportResult, ZoneRead, ZoneUpdate
+from app.zones import figures, service
+from app.zones.schemas import (
+    FeatureCollectionImport,
+    ZoneCreate,
+    ZoneFigureCollection,
+    ZoneImportResult,
+    ZoneRead,
+    ZoneUpdate,
+)
 
 router = APIRouter(prefix="/zones", tags=["zones"])
 ZoneEditor = Annotated[Principal, require(Perm.manage_zones)]
@@ -52,6 +60,31 @@ async def list_zones(
         descending=order == "desc",
         limit=limit,
         with_geometry=with_geometry,
+    )
+
+
+@router.get("/figures", operation_id="zones-figures")
+async def zone_figures(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    kind: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    action_id: Annotated[uuid.UUID | None, Query(description="Also count this action's targets per zone.")] = None,
+    filter: FilterQ = None,
+    segment_id: SegmentQ = None,
+    with_geometry: bool = True,
+) -> ZoneFigureCollection:
+    """The zones as a GeoJSON layer, each with its figures over the contacts you may see (and the filter)."""
+    return await figures.layer(
+        session,
+        from_query(filter, segment_id),
+        actor=user,
+        kind=kind,
+        parent_id=parent_id,
+        action_id=action_id,
+        with_geometry=with_geometry,
+        timeout_ms=request.app.state.settings.limits.tile_statement_timeout_ms,
     )
 
 

@@ -55,3 +55,37 @@ class ZoneImportResult(BaseModel):
     created: int
     updated: int
     zones: list[ZoneRead]
+
+
+class ZoneFigures(BaseModel):
+    """A zone's live figures over the contacts the viewer may see (and the filter, when one is given)."""
+
+    id: uuid.UUID
+    name: str
+    code: str | None
+    kind: str
+    contacts: int
+    support_1: int = Field(description="Strong supporters.")
+    support_2: int
+    support_3: int = Field(description="Undecided.")
+    support_4: int
+    support_5: int = Field(description="Opposed.")
+    support_unknown: int
+    contacted: int = Field(description="Contacts ever reached by a call or a visit.")
+    coverage: float | None = Field(description="contacted / contacts")
+    targets: int | None = Field(None, description="With `action_id`: that action's targets in the zone.")
+    targets_done: int | None = Field(None, description="With `action_id`: those targets done.")
+
+
+class ZoneFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: uuid.UUID
+    geometry: dict[str, Any] | None = Field(description="GeoJSON MultiPolygon (null without geometry).")
+    properties: ZoneFigures
+
+
+class ZoneFigureCollection(BaseModel):
+    """GeoJSON (RFC 7946): a map layer of the zones with their figures."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[ZoneFeature]

@@ -13,6 +13,7 @@ from typing import Any
 from httpx import AsyncClient, Response
 
 from tests.fixtures.factories import Actor
+from tests.tiles.mvt import tile_of
 
 PHONE_RE = re.compile(r"\+\d{8,15}")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -75,6 +76,7 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
                 e164 = "+40" + digits.lstrip("0") if not raw.startswith("+") else "+" + digits
                 d.phones |= {e164, raw, digits}
     d.params["contact_id"] = contact_ids[0]
+    d.params["z"], d.params["x"], d.params["y"] = (str(v) for v in tile_of(26.05, 44.45, 14))  # the contacts' tile
 
     zone = _ok(await call("POST", "/api/v1/zones", mgr, json={"name": f"Zone {tag}", "geometry": SQUARE}), 201)
     d.params["zone_id"] = zone["id"]

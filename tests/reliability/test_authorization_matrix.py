@@ -50,6 +50,9 @@ NOT_IN_MATRIX: dict[str, str] = {
     # endpoint is unauthenticated, so A's roles are irrelevant. Accepting it would also consume B's invitation.
     # Checked below instead: an unknown token is a 404 naming nothing.
     "auth-invitations-accept": "capability token, unauthenticated by design",
+    # z/x/y are map coordinates, not ids: any tile is a 200 or an empty 204 of the caller's own contacts.
+    # tests/tiles proves another organization's contacts never appear in one.
+    "tiles-contacts": "tile coordinates, not object ids",
 }
 
 # Responses allowed to carry a phone number: start call (the audited reveal) and, for staff, the audited

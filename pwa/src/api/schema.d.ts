@@ -1118,6 +1118,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tiles/contacts/{z}/{x}/{y}.mvt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contacts Tile
+         * @description Layer `contacts`: below zoom 14 one point per grid cell (`count`, dominant `support_level`,
+         *     `support_mean`), from zoom 14 each contact (`support_level`, absent when unknown; `id`).
+         */
+        get: operations["tiles-contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1183,6 +1204,26 @@ export interface paths {
         put?: never;
         /** Import Attributes */
         post: operations["zones-attributes-import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zones/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Zone Figures
+         * @description The zones as a GeoJSON layer, each with its figures over the contacts you may see (and the filter).
+         */
+        get: operations["zones-figures"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2843,7 +2884,10 @@ export interface components {
         Role: "admin" | "manager" | "team_leader" | "volunteer";
         /** SearchRequest */
         SearchRequest: {
-            /** Cursor */
+            /**
+             * Cursor
+             * @description `next_cursor` of the previous page (same sort).
+             */
             cursor?: string | null;
             filter?: components["schemas"]["SegmentFilter"];
             /**
@@ -2851,6 +2895,19 @@ export interface components {
              * @default 50
              */
             limit: number;
+            /**
+             * Order
+             * @default asc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Sort
+             * @description Column the page is ordered by (then the id); index-backed.
+             * @default name
+             * @enum {string}
+             */
+            sort: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
             /**
              * With Total
              * @default false
@@ -3271,6 +3328,102 @@ export interface components {
             name: string;
             /** Parent Id */
             parent_id?: string | null;
+        };
+        /** ZoneFeature */
+        ZoneFeature: {
+            /**
+             * Geometry
+             * @description GeoJSON MultiPolygon (null without geometry).
+             */
+            geometry: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            properties: components["schemas"]["ZoneFigures"];
+            /**
+             * Type
+             * @default Feature
+             * @constant
+             */
+            type: "Feature";
+        };
+        /**
+         * ZoneFigureCollection
+         * @description GeoJSON (RFC 7946): a map layer of the zones with their figures.
+         */
+        ZoneFigureCollection: {
+            /** Features */
+            features: components["schemas"]["ZoneFeature"][];
+            /**
+             * Type
+             * @default FeatureCollection
+             * @constant
+             */
+            type: "FeatureCollection";
+        };
+        /**
+         * ZoneFigures
+         * @description A zone's live figures over the contacts the viewer may see (and the filter, when one is given).
+         */
+        ZoneFigures: {
+            /** Code */
+            code: string | null;
+            /**
+             * Contacted
+             * @description Contacts ever reached by a call or a visit.
+             */
+            contacted: number;
+            /** Contacts */
+            contacts: number;
+            /**
+             * Coverage
+             * @description contacted / contacts
+             */
+            coverage: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Support 1
+             * @description Strong supporters.
+             */
+            support_1: number;
+            /** Support 2 */
+            support_2: number;
+            /**
+             * Support 3
+             * @description Undecided.
+             */
+            support_3: number;
+            /** Support 4 */
+            support_4: number;
+            /**
+             * Support 5
+             * @description Opposed.
+             */
+            support_5: number;
+            /** Support Unknown */
+            support_unknown: number;
+            /**
+             * Targets
+             * @description With `action_id`: that action's targets in the zone.
+             */
+            targets?: number | null;
+            /**
+             * Targets Done
+             * @description With `action_id`: those targets done.
+             */
+            targets_done?: number | null;
         };
         /** ZoneImportResult */
         ZoneImportResult: {
@@ -4217,7 +4370,8 @@ export interface operations {
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string | null;
                 q?: string | null;
-                sort?: string;
+                sort?: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -6037,6 +6191,51 @@ export interface operations {
             };
         };
     };
+    "tiles-contacts": {
+        parameters: {
+            query?: {
+                /** @description The segment filter as JSON (the body of POST /contacts/count). */
+                filter?: string | null;
+                /** @description A saved segment, ANDed with `filter`. */
+                segment_id?: string | null;
+            };
+            header?: never;
+            path: {
+                z: number;
+                x: number;
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description layer contacts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.mapbox-vector-tile": string;
+                };
+            };
+            /** @description No visible contact in this tile. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "users-list": {
         parameters: {
             query?: never;
@@ -6247,6 +6446,45 @@ export interface operations {
                     "application/json": {
                         [key: string]: number;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-figures": {
+        parameters: {
+            query?: {
+                kind?: string | null;
+                parent_id?: string | null;
+                /** @description Also count this action's targets per zone. */
+                action_id?: string | null;
+                /** @description The segment filter as JSON (the body of POST /contacts/count). */
+                filter?: string | null;
+                /** @description A saved segment, ANDed with `filter`. */
+                segment_id?: string | null;
+                with_geometry?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
             /** @description Validation Error */
