@@ -1,5 +1,5 @@
 """Keyset sorts of the contacts table: each sort is a tuple of non-null keys ending with the id, indexed
-(migration 0007_tiles), so a page is an index range whatever the column and direction. A nullable column is
+(migration 0009), so a page is an index range whatever the column and direction. A nullable column is
 folded into a sentinel (unknown support level after 5, a never-contacted contact before any date), which keeps
 the row comparison of the keyset exact."""
 
