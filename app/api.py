@@ -8,6 +8,9 @@ from app.actions.router import router as actions_router
 from app.auth.router import router as auth_router
 from app.calling.router import router as calling_router
 from app.contacts.router import router as contacts_router
+from app.dashboard import events as _live_events  # noqa: F401  (registers the live-event capture)
+from app.dashboard.router import router as dashboard_router
+from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
@@ -27,5 +30,7 @@ for r in (
     calling_router,
     surveys_router,
     opportunities_router,
+    dashboard_router,
+    stream_router,
 ):
     api_router.include_router(r)
