@@ -58,6 +58,7 @@ class Bus:
         self.redis = Redis.from_url(redis_url or "redis://127.0.0.1:1", socket_timeout=5, socket_connect_timeout=1)
         self.subscribers: set[Subscription] = set()
         self.live = False
+        self.known = asyncio.Event()  # set once the reader has found Redis up or down
         self._reader: asyncio.Task[None] | None = None
         self.loop = asyncio.get_running_loop()
 
@@ -82,8 +83,15 @@ class Bus:
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)
 
+    async def state(self, wait: float = 2.0) -> Status:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.known.wait(), wait)
+        return Status(self.live, None if self.live else "redis_unavailable")
+
     def _set_live(self, live: bool, reason: str | None = None) -> None:
-        if live != self.live:
+        first = not self.known.is_set()
+        self.known.set()
+        if live != self.live or (first and not live):
             self.live = live
             for s in list(self.subscribers):
                 s.offer(Status(live, reason))

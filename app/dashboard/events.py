@@ -95,8 +95,8 @@ def inserted_rows(stmt: Any) -> list[dict[str, Any]]:
 def _on_insert(state: ORMExecuteState) -> None:
     if not state.is_insert:
         return
-    table = getattr(state.statement, "table", None)
-    if table is Opportunity.__table__:
+    table = getattr(getattr(state.statement, "table", None), "name", None)  # an annotated copy: compare names
+    if table == Opportunity.__tablename__:
         for row in inserted_rows(state.statement):
             queue(
                 state.session,
@@ -112,7 +112,7 @@ def _on_insert(state: ORMExecuteState) -> None:
                     "assignee_team_id": _s(row.get("assignee_team_id")),
                 },
             )
-    elif table is ActionVolunteer.__table__:
+    elif table == ActionVolunteer.__tablename__:
         for row in inserted_rows(state.statement):
             queue(
                 state.session,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -89,16 +90,14 @@ async def _events(request: Request, aud: Audience, last_id: str | None) -> Async
     sub = b.subscribe()  # first: nothing committed from now on can fall between the backlog and the live feed
     try:
         sent = id_key(last_id) if last_id else (0, 0)
+        status = await b.state()
+        yield _status(status)
         backlog: list[Entry] = []
-        reason = None
-        if last_id:
+        if last_id and status.live:
             try:
                 backlog = await b.backlog(last_id)
-            except OSError:
-                reason = "redis_unavailable"
-            except Exception:  # redis errors: the stream says so and keeps serving what it can
-                reason = "redis_unavailable"
-        yield _status(Status(b.live or (reason is None and bool(last_id)), reason))
+            except (RedisError, OSError):
+                yield _status(Status(False, "redis_unavailable"))
         for entry in backlog:
             if aud.may_see(entry[1]):
                 yield _sse(entry)
@@ -106,7 +105,9 @@ async def _events(request: Request, aud: Audience, last_id: str | None) -> Async
         while not sub.overflowed:
             item = await sub.queue.get()
             if isinstance(item, Status):
-                yield _status(item)
+                if item != status:
+                    status = item
+                    yield _status(item)
                 continue
             k = id_key(item[0])
             if k <= sent:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
 import random
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import ROOT
+from app.core.embedded import free_port
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
 
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 SURVEY = {
     "title": "Pensions",
     "questions": [
@@ -180,3 +193,126 @@ async def script(client: AsyncClient, db: AsyncSession, scene: Scene) -> None:
         {"o": s.org_id, "c": s.reached_contacts["v3"]},
     )
     await db.commit()
+
+
+def _serve(env_extra: dict[str, str], ready_path: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "ENVIRONMENT": "test", **env_extra}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / f"server-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}: see {log.name}")
+            try:
+                if httpx.get(base + ready_path, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not become ready: see {log.name}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def api_server(services: object) -> Iterator[str]:
+    """The real app under uvicorn (another process than the test's in-process app: events cross Redis)."""
+    yield from _serve({}, "/readyz")
+
+
+@pytest.fixture(scope="session")
+def server_without_redis(services: object) -> Iterator[str]:
+    """The same app with Redis unreachable (a closed port)."""
+    yield from _serve({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "/healthz")
+
+
+@dataclass
+class Sse:
+    id: str | None
+    event: str
+    data: dict[str, Any]
+    at: float
+
+
+class SseReader:
+    """Reads a text/event-stream over real HTTP into a queue of events."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> None:
+        self.client, self.url, self.headers = client, url, headers or {}
+        self.events: asyncio.Queue[Sse] = asyncio.Queue()
+        self.status: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._opened = asyncio.Event()
+
+    async def __aenter__(self) -> SseReader:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._opened.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+    async def _run(self) -> None:
+        async with self.client.stream("GET", self.url, headers=self.headers, timeout=None) as resp:
+            self.status = resp.status_code
+            self._opened.set()
+            if resp.status_code != 200:
+                return
+            ev: dict[str, str] = {}
+            async for line in resp.aiter_lines():
+                if line == "":
+                    if "data" in ev:
+                        self.events.put_nowait(
+                            Sse(ev.get("id"), ev.get("event", "message"), json.loads(ev["data"]), time.monotonic())
+                        )
+                    ev = {}
+                elif not line.startswith(":"):
+                    k, _, v = line.partition(":")
+                    ev[k] = v[1:] if v.startswith(" ") else v
+
+    async def next(self, kind: str = "report", wait: float = 5) -> Sse:
+        deadline = time.monotonic() + wait
+        while True:
+            e = await asyncio.wait_for(self.events.get(), max(deadline - time.monotonic(), 0.01))
+            if e.event == kind:
+                return e
+
+    async def drain(self, kind: str = "report", wait: float = 1.0) -> list[Sse]:
+        """Every `kind` event received within `wait` seconds."""
+        out: list[Sse] = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                out.append(await self.next(kind, wait))
+        return out
