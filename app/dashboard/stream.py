@@ -17,7 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.auth.dependencies import CurrentUser, TwoFactorSetupRequired, bearer, client_ip, current_principal
 from app.auth.principal import Principal
 from app.core.db import SessionDep
-from app.core.errors import Unauthorized, Unprocessable
+from app.core.errors import AppError, Unauthorized, Unprocessable
 from app.core.logging import request_id_var
 from app.core.security import hash_token
 from app.dashboard import tickets
@@ -25,6 +25,12 @@ from app.dashboard.audience import Audience, audience
 from app.dashboard.bus import Entry, Status, bus, id_key
 
 router = APIRouter(prefix="/stream", tags=["stream"])
+
+
+class NotAnEventStreamClient(AppError):
+    status_code = 406
+    code = "not_acceptable"
+    message = "This is a server-sent event stream: send `Accept: text/event-stream` (EventSource does)."
 HEARTBEAT_SECONDS = 15
 
 
@@ -137,7 +143,8 @@ async def _events(request: Request, aud: Audience, last_id: str | None) -> Async
                     '"opportunities": 0, "at": "2026-12-01T10:00:00+00:00"}\n\n'
                 }
             },
-        }
+        },
+        406: {"description": "the request did not accept text/event-stream"},
     },
 )
 async def stream(
@@ -151,6 +158,8 @@ async def stream(
 ) -> EventSourceResponse:
     """Live events the caller may see (HQ: the organization; a team leader: their teams' members; a volunteer:
     their own reports and what is assigned to them or their team). Auth: `Authorization: Bearer` or `?ticket=`."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        raise NotAnEventStreamClient()  # a plain HTTP client would wait forever for the end of the body
     resume = last_event_id or last_event_id_q
     if resume is not None:
         try:

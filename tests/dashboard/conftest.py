@@ -267,7 +267,8 @@ class SseReader:
     """Reads a text/event-stream over real HTTP into a queue of events."""
 
     def __init__(self, client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> None:
-        self.client, self.url, self.headers = client, url, headers or {}
+        self.client, self.url = client, url
+        self.headers = {"Accept": "text/event-stream", **(headers or {})}
         self.events: asyncio.Queue[Sse] = asyncio.Queue()
         self.status: int | None = None
         self._task: asyncio.Task[None] | None = None

@@ -123,7 +123,10 @@ async def test_stream_refuses_bad_credentials(
     t = await _ticket(api, s.manager.headers)
     forged = t[:-2] + ("AA" if not t.endswith("AA") else "BB")
     assert (await api.get(f"/api/v1/stream?ticket={forged}")).status_code == 401
-    odd = await api.get("/api/v1/stream?last_event_id=nope", headers=s.manager.headers)
+    plain = await api.get("/api/v1/stream", headers=s.manager.headers)  # no Accept: text/event-stream
+    assert plain.status_code == 406 and plain.json()["error"]["code"] == "not_acceptable"
+    sse = {**s.manager.headers, "Accept": "text/event-stream"}
+    odd = await api.get("/api/v1/stream?last_event_id=nope", headers=sse)
     assert odd.status_code == 422 and odd.json()["error"]["details"][0]["field"] == "last_event_id"
     # Revoking the session ends its tickets.
     t = await _ticket(api, s.v1.headers)
