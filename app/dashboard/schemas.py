@@ -37,7 +37,7 @@ class AnswerCount(BaseModel):
     count: int
 
 
-class QuestionResult(BaseModel):
+class QuestionFigures(BaseModel):
     survey_id: uuid.UUID
     question_id: str
     label: str | None = None
@@ -142,7 +142,7 @@ class Figures(BaseModel):
     targets_left: int = Field(description="pending, in progress or to call back")
     contacts_added: list[SourceCount]
     consents_given: list[ConsentCount]
-    surveys: list[QuestionResult]
+    surveys: list[QuestionFigures]
     bucket: Bucket
     series: list[SeriesPoint]
 
