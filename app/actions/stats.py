@@ -71,7 +71,8 @@ async def stats(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> ActionStats:
-    scope = await viewer_scope(session, actor) if actor is not None else None
+    hq_live = actor is None or (actor.is_manager and start is None and end is None)
+    scope = None if hq_live else await viewer_scope(session, actor)  # type: ignore[arg-type]
     p = period(scope, start, end) if scope is not None else None
     if scope is None or p is None or uses_counters(scope, p):
         n = await queries.counter_totals(session, a.organization_id, a.id)

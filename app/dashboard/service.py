@@ -77,11 +77,11 @@ async def compute(
         opportunities_open=still_open,
         targets=total,
         targets_left=left,
-        contacts_added=await queries.contacts_added(session, scope, p, action_id),  # type: ignore[arg-type]
-        consents_given=await queries.consents_given(session, scope, p, action_id),  # type: ignore[arg-type]
-        surveys=await queries.survey_results(session, scope, p, action_id),  # type: ignore[arg-type]
+        contacts_added=await queries.contacts_added(session, scope, p, action_id),
+        consents_given=await queries.consents_given(session, scope, p, action_id),
+        surveys=await queries.survey_results(session, scope, p, action_id),
         bucket=bucket,
-        series=await queries.series(session, scope, p, action_id, bucket),  # type: ignore[arg-type]
+        series=await queries.series(session, scope, p, action_id, bucket),
     )
 
 

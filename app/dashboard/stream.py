@@ -31,6 +31,8 @@ class NotAnEventStreamClient(AppError):
     status_code = 406
     code = "not_acceptable"
     message = "This is a server-sent event stream: send `Accept: text/event-stream` (EventSource does)."
+
+
 HEARTBEAT_SECONDS = 15
 
 
@@ -91,7 +93,7 @@ def _status(s: Status) -> ServerSentEvent:
     return ServerSentEvent(event="status", data=json.dumps({"live": s.live, "reason": s.reason}))
 
 
-async def _events(request: Request, aud: Audience, last_id: str | None) -> AsyncIterator[ServerSentEvent]:
+async def _events(aud: Audience, last_id: str | None) -> AsyncIterator[ServerSentEvent]:
     b = bus()
     sub = b.subscribe()  # first: nothing committed from now on can fall between the backlog and the live feed
     try:
@@ -169,6 +171,4 @@ async def stream(
                 "Invalid event id.", details=[{"field": "last_event_id", "message": "expected <ms>-<seq>"}]
             ) from None
     aud = await audience(session, user)
-    return EventSourceResponse(
-        _events(request, aud, resume), ping=HEARTBEAT_SECONDS, headers={"Cache-Control": "no-store"}
-    )
+    return EventSourceResponse(_events(aud, resume), ping=HEARTBEAT_SECONDS, headers={"Cache-Control": "no-store"})

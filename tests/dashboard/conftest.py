@@ -271,12 +271,15 @@ class SseReader:
         self.headers = {"Accept": "text/event-stream", **(headers or {})}
         self.events: asyncio.Queue[Sse] = asyncio.Queue()
         self.status: int | None = None
+        self.first_status: dict[str, Any] = {}
         self._task: asyncio.Task[None] | None = None
         self._opened = asyncio.Event()
 
     async def __aenter__(self) -> SseReader:
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self._opened.wait(), 10)
+        if self.status == 200:  # the server's first event says whether the stream is live: from then on, it is fed
+            self.first_status = (await self.next("status", 10)).data
         return self
 
     async def __aexit__(self, *exc: object) -> None:
