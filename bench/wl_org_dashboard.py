@@ -40,8 +40,10 @@ SELECT $1, action_id, k, 0, n FROM (
             GROUP BY 1) s
 ON CONFLICT (organization_id, action_id, key, shard) DO UPDATE SET value = excluded.value
 """
-BARE = "SELECT count(*) FILTER (WHERE kind = 'call'), count(*) FILTER (WHERE kind = 'visit') FROM field_reports " \
-       "WHERE organization_id = $1 AND created_at >= $2"
+BARE = (
+    "SELECT count(*) FILTER (WHERE kind = 'call'), count(*) FILTER (WHERE kind = 'visit') FROM field_reports "
+    "WHERE organization_id = $1 AND created_at >= $2"
+)
 
 
 async def seed(ctx: Ctx) -> None:
@@ -103,6 +105,19 @@ async def run(ctx: Ctx) -> list[Row]:
             correct = got == expect if expect else None
             a = median(ms)
             note = f"calls/doors {got} (bare {expect})" if expect else ""
-            rows.append(Row("org_dashboard", f"{metric}: {label}", a, None, "ms", None, bar,
-                            a <= 200 and correct is not False, note, {"ms": ms}, correct=correct))
+            rows.append(
+                Row(
+                    "org_dashboard",
+                    f"{metric}: {label}",
+                    a,
+                    None,
+                    "ms",
+                    None,
+                    bar,
+                    a <= 200 and correct is not False,
+                    note,
+                    {"ms": ms},
+                    correct=correct,
+                )
+            )
         return rows
