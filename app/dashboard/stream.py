@@ -157,6 +157,7 @@ async def stream(
     last_event_id_q: Annotated[
         str | None, Query(alias="last_event_id", description="resume after this id (for a new EventSource)")
     ] = None,
+    heartbeat: Annotated[int, Query(ge=1, le=60, description="seconds between heartbeat comments")] = HEARTBEAT_SECONDS,
 ) -> EventSourceResponse:
     """Live events the caller may see (HQ: the organization; a team leader: their teams' members; a volunteer:
     their own reports and what is assigned to them or their team). Auth: `Authorization: Bearer` or `?ticket=`."""
@@ -171,4 +172,4 @@ async def stream(
                 "Invalid event id.", details=[{"field": "last_event_id", "message": "expected <ms>-<seq>"}]
             ) from None
     aud = await audience(session, user)
-    return EventSourceResponse(_events(aud, resume), ping=HEARTBEAT_SECONDS, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(_events(aud, resume), ping=heartbeat, headers={"Cache-Control": "no-store"})

@@ -272,6 +272,7 @@ class SseReader:
         self.events: asyncio.Queue[Sse] = asyncio.Queue()
         self.status: int | None = None
         self.first_status: dict[str, Any] = {}
+        self.comments = 0
         self._task: asyncio.Task[None] | None = None
         self._opened = asyncio.Event()
 
@@ -302,7 +303,9 @@ class SseReader:
                             Sse(ev.get("id"), ev.get("event", "message"), json.loads(ev["data"]), time.monotonic())
                         )
                     ev = {}
-                elif not line.startswith(":"):
+                elif line.startswith(":"):
+                    self.comments += 1
+                else:
                     k, _, v = line.partition(":")
                     ev[k] = v[1:] if v.startswith(" ") else v
 

@@ -3,6 +3,7 @@ them; a rolled-back report and another organization's work never do; Last-Event-
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -177,3 +178,12 @@ async def test_a_volunteer_hears_of_a_task_assigned_to_them_and_of_nothing_else(
         await call(live_client, s, s.v1, "absent")  # a teammate's report: not for a volunteer
         assert await v2.drain("report", wait=0.5) == []
         assert await v3.drain("opportunity", wait=0.2) == []
+
+
+async def test_an_idle_stream_sends_heartbeats(
+    api: httpx.AsyncClient, live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    s = await setup_scene(live_client, live_db)
+    async with SseReader(api, "/api/v1/stream?heartbeat=1", s.manager.headers) as hq:
+        await asyncio.sleep(2.5)
+        assert hq.comments >= 2

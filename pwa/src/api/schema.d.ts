@@ -6354,6 +6354,8 @@ export interface operations {
             query?: {
                 /** @description resume after this id (for a new EventSource) */
                 last_event_id?: string | null;
+                /** @description seconds between heartbeat comments */
+                heartbeat?: number;
                 /** @description from POST /stream/token, for EventSource */
                 ticket?: string | null;
             };
