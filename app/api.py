@@ -9,6 +9,9 @@ from app.auth.router import router as auth_router
 from app.calling.router import router as calling_router
 from app.contacts.router import router as contacts_router
 from app.core.paths import API_PREFIX
+from app.dashboard import events as _live_events  # noqa: F401  (registers the live-event capture)
+from app.dashboard.router import router as dashboard_router
+from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
@@ -30,5 +33,7 @@ for r in (
     surveys_router,
     opportunities_router,
     tiles_router,
+    dashboard_router,
+    stream_router,
 ):
     api_router.include_router(r)

@@ -32,7 +32,18 @@ Workload = Callable[[Ctx], Awaitable[list[Row]]]
 
 
 def workloads() -> list[tuple[str, Workload]]:
-    from bench import wl_calling, wl_count, wl_dashboard, wl_import, wl_pwa, wl_table, wl_targeting, wl_tiles
+    from bench import (
+        wl_calling,
+        wl_count,
+        wl_dashboard,
+        wl_import,
+        wl_org_dashboard,
+        wl_push,
+        wl_pwa,
+        wl_table,
+        wl_targeting,
+        wl_tiles,
+    )
 
     return [
         ("pwa", wl_pwa.run),
@@ -42,6 +53,8 @@ def workloads() -> list[tuple[str, Workload]]:
         ("targeting", wl_targeting.run),
         ("calling", wl_calling.run),
         ("dashboard", wl_dashboard.run),
+        ("org_dashboard", wl_org_dashboard.run),
+        ("push", wl_push.run),
         ("import", wl_import.run),  # last: it adds ~1M contacts and leaves autovacuum busy
     ]
 

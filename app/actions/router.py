@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -101,9 +102,17 @@ async def assign(body: Assignment, action: EditableAction, session: SessionDep, 
 
 
 @router.get("/{action_id}/stats", operation_id="actions-stats")
-async def action_stats(action: VisibleAction, session: SessionDep, user: Leader) -> ActionStats:
-    """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters."""
-    return await stats(session, action)
+async def action_stats(
+    action: VisibleAction,
+    session: SessionDep,
+    user: Leader,
+    from_: Annotated[datetime | None, Query(alias="from", description="inclusive; naive = org time zone")] = None,
+    to: Annotated[datetime | None, Query(description="exclusive; naive = org time zone")] = None,
+) -> ActionStats:
+    """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
+    a period or a team leader's view (their teams' reports only) is counted from the reports.
+    Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`."""
+    return await stats(session, action, actor=user, start=from_, end=to)
 
 
 @router.get("/{action_id}/walklist", operation_id="actions-walklist")

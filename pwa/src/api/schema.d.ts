@@ -218,7 +218,9 @@ export interface paths {
         };
         /**
          * Action Stats
-         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters.
+         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
+         *     a period or a team leader's view (their teams' reports only) is counted from the reports.
+         *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
          */
         get: operations["actions-stats"];
         put?: never;
@@ -580,6 +582,110 @@ export interface paths {
         put?: never;
         /** Create Field */
         post: operations["custom-fields-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organization Dashboard
+         * @description The organization's figures for a period (all time without one). A team leader gets their teams' work only
+         *     (`scope.whole_organization` false).
+         */
+        get: operations["dashboard-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/actions/{action_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Action Dashboard
+         * @description One action's figures, with time series, survey results, targets left and consents given.
+         */
+        get: operations["dashboard-action"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/hexbins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hexbins
+         * @description GeoJSON hexagons (ST_HexagonGrid) with the strong supporters (level 1) and undecided (level 3) in each, for
+         *     the map as viewed. Feature ids (`i:j`) are stable for a given cell size, for picking the next zones to target.
+         */
+        get: operations["dashboard-hexbins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leaderboard
+         * @description Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
+         *     leader sees their teams' members and their teams.
+         */
+        get: operations["dashboard-leaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Zones
+         * @description GeoJSON of the zones for a choropleth: coverage (targets reached / targets, of one action or of the
+         *     scheduled and active ones) and support (people by level) per zone.
+         */
+        get: operations["dashboard-zones"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -951,6 +1057,49 @@ export interface paths {
         post?: never;
         /** Delete Segment */
         delete: operations["segments-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream
+         * @description Live events the caller may see (HQ: the organization; a team leader: their teams' members; a volunteer:
+         *     their own reports and what is assigned to them or their team). Auth: `Authorization: Bearer` or `?ticket=`.
+         */
+        get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stream/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream Token
+         * @description A ticket for `new EventSource('/api/v1/stream?ticket=…')`: signed, valid one minute, bound to this session
+         *     token (revoking the session ends it). When the connection drops for good, get a new ticket and reopen with
+         *     `&last_event_id=<last id received>`.
+         */
+        post: operations["stream-token"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1436,7 +1585,31 @@ export interface components {
             /** Volunteer Ids */
             volunteer_ids: string[];
         };
-        /** ActionStats */
+        /**
+         * ActionStats
+         * @example {
+         *       "action_id": "0193a0a0-0000-7000-8000-000000000010",
+         *       "calls": 640,
+         *       "mobilized": 41,
+         *       "opportunities": 12,
+         *       "outcomes": {
+         *         "absent": 250,
+         *         "answered": 310,
+         *         "refused": 80
+         *       },
+         *       "reach_rate": 0.4844,
+         *       "reached": 310,
+         *       "source": "counters",
+         *       "support_levels": {
+         *         "1": 90,
+         *         "2": 70,
+         *         "3": 100
+         *       },
+         *       "targets": 2000,
+         *       "visits": 0,
+         *       "whole_action": true
+         *     }
+         */
         ActionStats: {
             /**
              * Action Id
@@ -1445,9 +1618,14 @@ export interface components {
             action_id: string;
             /** Calls */
             calls: number;
+            /** From */
+            from?: string | null;
             /** Mobilized */
             mobilized: number;
-            /** Opportunities */
+            /**
+             * Opportunities
+             * @description reports that raised an opportunity
+             */
             opportunities: number;
             /** Outcomes */
             outcomes: {
@@ -1457,14 +1635,32 @@ export interface components {
             reach_rate: number | null;
             /** Reached */
             reached: number;
-            /** Support Levels */
+            /**
+             * Source
+             * @description counters: live sharded counters; reports: counted for the period/team scope
+             * @default counters
+             * @enum {string}
+             */
+            source: "counters" | "reports";
+            /**
+             * Support Levels
+             * @description reached reports by the contact's support level (at report time for counters, current level when counted from reports)
+             */
             support_levels: {
                 [key: string]: number;
             };
             /** Targets */
             targets: number;
+            /** To */
+            to?: string | null;
             /** Visits */
             visits: number;
+            /**
+             * Whole Action
+             * @description false when only the viewer's teams' reports are counted
+             * @default true
+             */
+            whole_action: boolean;
         };
         /** ActionUpdate */
         ActionUpdate: {
@@ -1515,6 +1711,13 @@ export interface components {
             postal_code?: string | null;
             /** Street */
             street?: string | null;
+        };
+        /** AnswerCount */
+        AnswerCount: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: unknown;
         };
         /** AnswerIn */
         AnswerIn: {
@@ -1760,6 +1963,15 @@ export interface components {
             text: string;
             /** User Id */
             user_id: string | null;
+        };
+        /** ConsentCount */
+        ConsentCount: {
+            /** Channel */
+            channel: string;
+            /** Count */
+            count: number;
+            /** Source */
+            source: string;
         };
         /** ConsentInput */
         ConsentInput: {
@@ -2130,6 +2342,186 @@ export interface components {
              */
             type: "FeatureCollection";
         };
+        /** FigureScope */
+        FigureScope: {
+            /** Action Id */
+            action_id?: string | null;
+            /** From */
+            from?: string | null;
+            /**
+             * Organization Id
+             * Format: uuid
+             */
+            organization_id: string;
+            /** Team Id */
+            team_id?: string | null;
+            /** Timezone */
+            timezone: string;
+            /** To */
+            to?: string | null;
+            /** User Id */
+            user_id?: string | null;
+            /**
+             * Whole Organization
+             * @description false for a team leader: only their teams' work is counted
+             */
+            whole_organization: boolean;
+        };
+        /**
+         * Figures
+         * @example {
+         *       "attempts": 460,
+         *       "bucket": "hour",
+         *       "calls_made": 340,
+         *       "consents_given": [
+         *         {
+         *           "channel": "sms",
+         *           "count": 30,
+         *           "source": "call"
+         *         }
+         *       ],
+         *       "contacts_added": [
+         *         {
+         *           "count": 12,
+         *           "source": "visit"
+         *         },
+         *         {
+         *           "count": 900,
+         *           "source": "import"
+         *         }
+         *       ],
+         *       "doors_knocked": 120,
+         *       "mobilized": 22,
+         *       "opportunities_open": 9,
+         *       "opportunities_raised": 14,
+         *       "outcomes": {
+         *         "absent": 120,
+         *         "answered": 150,
+         *         "not_home": 80,
+         *         "opened": 40,
+         *         "refused": 70
+         *       },
+         *       "reach_rate": 0.413,
+         *       "reached": 190,
+         *       "scope": {
+         *         "from": "2026-11-30T22:00:00Z",
+         *         "organization_id": "0193a0a0-0000-7000-8000-000000000001",
+         *         "timezone": "Europe/Bucharest",
+         *         "to": "2026-12-01T22:00:00Z",
+         *         "whole_organization": true
+         *       },
+         *       "series": [
+         *         {
+         *           "at": "2026-12-01T10:00:00+02:00",
+         *           "calls": 40,
+         *           "mobilized": 3,
+         *           "reached": 22,
+         *           "visits": 10
+         *         }
+         *       ],
+         *       "source": "reports",
+         *       "support": {
+         *         "by_level": {
+         *           "1": 40,
+         *           "2": 45,
+         *           "3": 50,
+         *           "4": 12,
+         *           "5": 8
+         *         },
+         *         "donors": 6,
+         *         "opposed": 20,
+         *         "strong_supporters": 40,
+         *         "supporters": 85,
+         *         "undecided": 50,
+         *         "unknown": 35
+         *       },
+         *       "surveys": [
+         *         {
+         *           "answered": 120,
+         *           "answers": [
+         *             {
+         *               "count": 80,
+         *               "value": "pensions"
+         *             },
+         *             {
+         *               "count": 40,
+         *               "value": "health"
+         *             }
+         *           ],
+         *           "label": "Main topic",
+         *           "question_id": "topic",
+         *           "survey_id": "0193a0a0-0000-7000-8000-000000000002"
+         *         }
+         *       ],
+         *       "targets": 5000,
+         *       "targets_left": 3200
+         *     }
+         */
+        Figures: {
+            /**
+             * Attempts
+             * @description calls + doors
+             */
+            attempts: number;
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /** Calls Made */
+            calls_made: number;
+            /** Consents Given */
+            consents_given: components["schemas"]["ConsentCount"][];
+            /** Contacts Added */
+            contacts_added: components["schemas"]["SourceCount"][];
+            /** Doors Knocked */
+            doors_knocked: number;
+            /** Mobilized */
+            mobilized: number;
+            /**
+             * Opportunities Open
+             * @description of those raised in the period, still open or in progress
+             */
+            opportunities_open: number;
+            /** Opportunities Raised */
+            opportunities_raised: number;
+            /** Outcomes */
+            outcomes: {
+                [key: string]: number;
+            };
+            /**
+             * Reach Rate
+             * @description reached / attempts, null without attempts
+             */
+            reach_rate: number | null;
+            /**
+             * Reached
+             * @description answered calls and opened doors
+             */
+            reached: number;
+            scope: components["schemas"]["FigureScope"];
+            /** Series */
+            series: components["schemas"]["SeriesPoint"][];
+            /**
+             * Source
+             * @description counters: the action's live sharded counters (whole scope, all time); reports: counted from the reports of the period/scope
+             * @enum {string}
+             */
+            source: "counters" | "reports";
+            support: components["schemas"]["SupportSummary"];
+            /** Surveys */
+            surveys: components["schemas"]["QuestionFigures"][];
+            /**
+             * Targets
+             * @description targets of the action (organization: of its scheduled and active actions)
+             */
+            targets: number;
+            /**
+             * Targets Left
+             * @description pending, in progress or to call back
+             */
+            targets_left: number;
+        };
         /** Flags */
         Flags: {
             /** Donor */
@@ -2310,6 +2702,60 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Team Id */
             team_id: string | null;
+        };
+        /** LeaderRow */
+        LeaderRow: {
+            /** Calls */
+            calls: number;
+            /** Mobilized */
+            mobilized: number;
+            /** Name */
+            name: string;
+            /** Opportunities */
+            opportunities: number;
+            /** Rank */
+            rank: number;
+            /** Reached */
+            reached: number;
+            /** Team Id */
+            team_id?: string | null;
+            /** User Id */
+            user_id?: string | null;
+            /** Visits */
+            visits: number;
+        };
+        /**
+         * Leaderboard
+         * @example {
+         *       "by": "volunteers",
+         *       "items": [
+         *         {
+         *           "calls": 80,
+         *           "mobilized": 6,
+         *           "name": "Ana Pop",
+         *           "opportunities": 3,
+         *           "rank": 1,
+         *           "reached": 41,
+         *           "user_id": "0193a0a0-0000-7000-8000-000000000003",
+         *           "visits": 0
+         *         }
+         *       ],
+         *       "metric": "reached"
+         *     }
+         */
+        Leaderboard: {
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "volunteers" | "teams";
+            /** Items */
+            items: components["schemas"]["LeaderRow"][];
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
         };
         /**
          * LoginRequest
@@ -2777,6 +3223,22 @@ export interface components {
             /** Skip Logic */
             skip_logic?: components["schemas"]["SkipRule"][];
         };
+        /** QuestionFigures */
+        QuestionFigures: {
+            /** Answered */
+            answered: number;
+            /** Answers */
+            answers: components["schemas"]["AnswerCount"][];
+            /** Label */
+            label?: string | null;
+            /** Question Id */
+            question_id: string;
+            /**
+             * Survey Id
+             * Format: uuid
+             */
+            survey_id: string;
+        };
         /** QuestionResult */
         QuestionResult: {
             /** Answers */
@@ -3010,6 +3472,23 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** SeriesPoint */
+        SeriesPoint: {
+            /**
+             * At
+             * Format: date-time
+             * @description start of the hour/day in the organization's time zone
+             */
+            at: string;
+            /** Calls */
+            calls: number;
+            /** Mobilized */
+            mobilized: number;
+            /** Reached */
+            reached: number;
+            /** Visits */
+            visits: number;
+        };
         /** SkipRule */
         SkipRule: {
             /** Equals */
@@ -3019,6 +3498,13 @@ export interface components {
              * @description null = end of the survey
              */
             goto_question_id?: string | null;
+        };
+        /** SourceCount */
+        SourceCount: {
+            /** Count */
+            count: number;
+            /** Source */
+            source: string;
         };
         /** StartCallResponse */
         StartCallResponse: {
@@ -3034,6 +3520,20 @@ export interface components {
              */
             target_id: string;
         };
+        /** StreamTicket */
+        StreamTicket: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Ticket
+             * @description pass as `?ticket=` to GET /api/v1/stream; valid 60 s
+             * @example eyJo….k2x
+             */
+            ticket: string;
+        };
         /** Street */
         Street: {
             /** Buildings */
@@ -3042,6 +3542,49 @@ export interface components {
             city: string | null;
             /** Street */
             street: string;
+        };
+        /**
+         * SupportSummary
+         * @description Distinct people reached in the period, by their current support level (1 strong supporter … 5 opposed).
+         */
+        SupportSummary: {
+            /**
+             * By Level
+             * @description {"1": n, …, "5": n}
+             */
+            by_level: {
+                [key: string]: number;
+            };
+            /**
+             * Donors
+             * @description flagged donor, whatever their level
+             */
+            donors: number;
+            /**
+             * Opposed
+             * @description levels 4 and 5
+             */
+            opposed: number;
+            /**
+             * Strong Supporters
+             * @description level 1
+             */
+            strong_supporters: number;
+            /**
+             * Supporters
+             * @description levels 1 and 2
+             */
+            supporters: number;
+            /**
+             * Undecided
+             * @description level 3
+             */
+            undecided: number;
+            /**
+             * Unknown
+             * @description no level recorded
+             */
+            unknown: number;
         };
         /** SurveyCreate */
         SurveyCreate: {
@@ -4005,7 +4548,12 @@ export interface operations {
     };
     "actions-stats": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description inclusive; naive = org time zone */
+                from?: string | null;
+                /** @description exclusive; naive = org time zone */
+                to?: string | null;
+            };
             header?: never;
             path: {
                 action_id: string;
@@ -4889,6 +5437,254 @@ export interface operations {
             };
         };
     };
+    "dashboard-get": {
+        parameters: {
+            query?: {
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description time series by hour or by day (org time zone) */
+                bucket?: "hour" | "day";
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                /** @description only this person (their history) */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Figures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-action": {
+        parameters: {
+            query?: {
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description time series by hour or by day (org time zone) */
+                bucket?: "hour" | "day";
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                /** @description only this person (their history) */
+                user_id?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Figures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-hexbins": {
+        parameters: {
+            query: {
+                /** @description the viewed map: minLon,minLat,maxLon,maxLat */
+                bbox: string;
+                /** @description hexagon size in metres; default about 40 across the map */
+                size_m?: number | null;
+                action_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-leaderboard": {
+        parameters: {
+            query?: {
+                by?: "volunteers" | "teams";
+                metric?: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
+                action_id?: string | null;
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-zones": {
+        parameters: {
+            query?: {
+                action_id?: string | null;
+                /** @description simplification tolerance, degrees */
+                simplify?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "features": [
+                     *         {
+                     *           "geometry": {
+                     *             "coordinates": [
+                     *               [
+                     *                 [
+                     *                   [
+                     *                     26,
+                     *                     44.4
+                     *                   ],
+                     *                   [
+                     *                     26.1,
+                     *                     44.4
+                     *                   ],
+                     *                   [
+                     *                     26.1,
+                     *                     44.5
+                     *                   ],
+                     *                   [
+                     *                     26,
+                     *                     44.4
+                     *                   ]
+                     *                 ]
+                     *               ]
+                     *             ],
+                     *             "type": "MultiPolygon"
+                     *           },
+                     *           "id": "0193a0a0-0000-7000-8000-000000000020",
+                     *           "properties": {
+                     *             "code": "S1",
+                     *             "coverage": 0.3,
+                     *             "donors": 40,
+                     *             "finished": 180,
+                     *             "kind": "sector",
+                     *             "mean_support_level": 2.8,
+                     *             "name": "Sector 1",
+                     *             "opposed": 700,
+                     *             "people": 9000,
+                     *             "reached": 120,
+                     *             "strong_supporters": 800,
+                     *             "supporters": 1500,
+                     *             "targets": 400,
+                     *             "undecided": 2000,
+                     *             "zone_id": "0193a0a0-0000-7000-8000-000000000020"
+                     *           },
+                     *           "type": "Feature"
+                     *         }
+                     *       ],
+                     *       "type": "FeatureCollection"
+                     *     }
+                     */
+                    "application/geo+json": unknown;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "exports-create": {
         parameters: {
             query?: never;
@@ -5738,6 +6534,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stream: {
+        parameters: {
+            query?: {
+                /** @description resume after this id (for a new EventSource) */
+                last_event_id?: string | null;
+                /** @description seconds between heartbeat comments */
+                heartbeat?: number;
+                /** @description from POST /stream/token, for EventSource */
+                ticket?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream. Events: `report` (a call or a visit), `opportunity`, `contact`, `assigned` (a volunteer added to an action), `import`, and `status` ({live, reason}: live false when Redis is unavailable). Each data is JSON; ids resume with Last-Event-ID. Comment lines every 15 s are heartbeats. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1764583200000-0
+                     *     event: report
+                     *     data: {"type": "report", "kind": "call", "action_id": "…", "user_id": "…", "outcome": "answered", "reached": true, "mobilized": false, "opportunities": 0, "at": "2026-12-01T10:00:00+00:00"}
+                     */
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description the request did not accept text/event-stream */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
                 };
             };
         };

@@ -1,0 +1,83 @@
+"""Leaderboards: volunteers or teams ranked by one metric over a period (and an action), in the viewer's scope."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.dashboard.queries import REACHED_SQL, reports_where
+from app.dashboard.schemas import Leaderboard, LeaderRow, Metric
+from app.dashboard.scope import period, viewer_scope
+
+METRICS: tuple[str, ...] = ("calls", "visits", "reached", "mobilized", "opportunities")
+
+
+async def leaderboard(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    by: Literal["volunteers", "teams"],
+    metric: Metric,
+    action_id: uuid.UUID | None,
+    start: datetime | None,
+    end: datetime | None,
+    team_id: uuid.UUID | None,
+    limit: int,
+) -> Leaderboard:
+    scope = await viewer_scope(session, actor, team_id=team_id)
+    p = period(scope, start, end)
+    r_where, params = reports_where(scope, p, action_id, alias="r")
+    o_where, _ = reports_where(scope, p, action_id, alias="op")
+    users = ""
+    if scope.user_ids is not None:
+        params["users"] = scope.user_list()
+        users = "AND {col} = ANY(CAST(:users AS uuid[]))"
+    per_user = f"""
+        per_user AS (
+            SELECT user_id, sum(calls) AS calls, sum(visits) AS visits, sum(reached) AS reached,
+                   sum(mobilized) AS mobilized, sum(opportunities) AS opportunities
+            FROM (
+                SELECT r.user_id, count(*) FILTER (WHERE r.kind = 'call') AS calls,
+                       count(*) FILTER (WHERE r.kind = 'visit') AS visits,
+                       count(*) FILTER (WHERE r.outcome IN {REACHED_SQL}) AS reached,
+                       count(*) FILTER (WHERE r.mobilized) AS mobilized, 0 AS opportunities
+                FROM field_reports r WHERE {r_where} {users.format(col="r.user_id")} GROUP BY r.user_id
+                UNION ALL
+                SELECT op.created_by, 0, 0, 0, 0, count(*) FROM opportunities op
+                WHERE {o_where} AND op.created_by IS NOT NULL {users.format(col="op.created_by")}
+                GROUP BY op.created_by
+            ) x GROUP BY user_id)"""
+    sums = ", ".join(f"coalesce(sum(pu.{m}), 0)::int AS {m}" for m in METRICS)
+    params.update(limit=limit)
+    if by == "volunteers":
+        sql = f"""
+            WITH {per_user}
+            SELECT NULL::uuid AS team_id, pu.user_id, coalesce(nullif(u.full_name, ''), u.email) AS name,
+                   {", ".join(f"pu.{m}::int AS {m}" for m in METRICS)}
+            FROM per_user pu JOIN users u ON u.id = pu.user_id
+            ORDER BY pu.{metric} DESC, name, pu.user_id LIMIT :limit"""
+    else:
+        teams = ""
+        if scope.team_ids is not None:
+            params["teams"] = sorted(scope.team_ids)
+            teams = "AND t.id = ANY(CAST(:teams AS uuid[]))"
+        sql = f"""
+            WITH {per_user}
+            SELECT t.id AS team_id, NULL::uuid AS user_id, t.name AS name, {sums}
+            FROM teams t
+            LEFT JOIN team_members tm ON tm.organization_id = t.organization_id AND tm.team_id = t.id
+            LEFT JOIN per_user pu ON pu.user_id = tm.user_id
+            WHERE t.organization_id = :o {teams}
+            GROUP BY t.id, t.name ORDER BY {metric} DESC, t.name, t.id LIMIT :limit"""
+    rows = (await session.execute(text(sql), params)).mappings().all()
+    items = [LeaderRow(rank=i + 1, **_row(r)) for i, r in enumerate(rows)]
+    return Leaderboard(by=by, metric=metric, items=items)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return dict(r)

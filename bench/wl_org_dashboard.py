@@ -1,0 +1,123 @@
+"""Organization dashboard: GET /api/v1/dashboard over SIZE contacts and SIZE reports (spread over two weeks), warm,
+through the real app in-process (ASGI): all time (the live counters plus the scans that have no counter), the
+last 7 days, and today; plus the volunteers' leaderboard. Correct when the figures equal a bare count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.context import Ctx, Timer, has_route
+from bench.report import Row, median, unavailable
+
+SEED = """
+WITH a AS (
+  INSERT INTO actions (organization_id, id, type, title, status)
+  VALUES ($1, gen_random_uuid(), 'call', 'Bench: org dashboard', 'active') RETURNING id),
+t AS (
+  INSERT INTO action_targets (organization_id, action_id, contact_id, assignee_user_id, status, attempts,
+                              last_outcome, seq)
+  SELECT $1, a.id, c.id, ($2::uuid[])[1 + (c.n % cardinality($2::uuid[]))],
+         CASE WHEN c.n % 3 = 0 THEN 'pending' ELSE 'done' END, 1,
+         (ARRAY['answered','absent','refused','answered','opened','not_home'])[1 + c.n % 6], c.n
+  FROM a, (SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts WHERE organization_id = $1 LIMIT $3) c
+  RETURNING id, action_id, contact_id, assignee_user_id, last_outcome, seq)
+INSERT INTO field_reports (organization_id, id, kind, action_id, target_id, contact_id, user_id, outcome, mobilized,
+                           request_hash, response, created_at)
+SELECT $1, gen_random_uuid(), CASE WHEN last_outcome IN ('opened', 'not_home') THEN 'visit' ELSE 'call' END,
+       action_id, id, contact_id, assignee_user_id, last_outcome, last_outcome = 'answered' AND seq % 4 = 0,
+       md5(id::text), '{}'::jsonb, now() - (seq % 14) * interval '1 day' - (seq % 24) * interval '1 hour'
+FROM t
+"""
+COUNTERS = """
+INSERT INTO action_counters (organization_id, action_id, key, shard, value)
+SELECT $1, action_id, k, 0, n FROM (
+  SELECT action_id, kind || 's' AS k, count(*) AS n FROM field_reports WHERE organization_id = $1 GROUP BY 1, 2
+  UNION ALL SELECT action_id, 'outcome:' || outcome, count(*) FROM field_reports WHERE organization_id = $1
+            GROUP BY 1, 2
+  UNION ALL SELECT action_id, 'reached', count(*) FROM field_reports
+            WHERE organization_id = $1 AND outcome IN ('answered', 'opened') GROUP BY 1
+  UNION ALL SELECT action_id, 'mobilized', count(*) FROM field_reports WHERE organization_id = $1 AND mobilized
+            GROUP BY 1) s
+ON CONFLICT (organization_id, action_id, key, shard) DO UPDATE SET value = excluded.value
+"""
+BARE = (
+    "SELECT count(*) FILTER (WHERE kind = 'call'), count(*) FILTER (WHERE kind = 'visit') FROM field_reports "
+    "WHERE organization_id = $1 AND created_at >= $2"
+)
+
+
+async def seed(ctx: Ctx) -> None:
+    conn = await ctx.su()
+    try:
+        if await conn.fetchval("SELECT count(*) FROM field_reports WHERE organization_id = $1", ctx.org_id):
+            return  # another workload's reports: counted as they are
+        await conn.execute("SET session_replication_role = replica")
+        vols = [u["id"] for u in ctx.users("volunteer")] or [u["id"] for u in ctx.users("admin")]
+        await conn.execute(SEED, ctx.org_id, vols, ctx.size)
+        await conn.execute(COUNTERS, ctx.org_id)
+        await conn.execute("ANALYZE field_reports; ANALYZE action_targets; ANALYZE action_counters")
+    finally:
+        await conn.close()
+
+
+async def run(ctx: Ctx) -> list[Row]:
+    bar = "<= 200 ms warm"
+    metric = f"org dashboard ({ctx.size:,} contacts, {ctx.size:,} reports)"
+    async with ctx.asgi_client() as (app, client):
+        if not has_route(app, "/api/v1/dashboard", "get"):
+            return [unavailable("org_dashboard", metric, "GET /api/v1/dashboard does not exist", bar=bar)]
+        await seed(ctx)
+        conn = await ctx.su()
+        try:
+            since = await conn.fetchval("SELECT now() - interval '7 days'")
+            bare_calls, bare_visits = await conn.fetchrow(BARE, ctx.org_id, since)
+            ever = await conn.fetchval("SELECT '-infinity'::timestamptz")
+            all_calls, all_visits = await conn.fetchrow(BARE, ctx.org_id, ever)
+            today = await conn.fetchval(
+                "SELECT (now() AT TIME ZONE o.timezone)::date FROM organizations o WHERE o.id = $1", ctx.org_id
+            )
+        finally:
+            await conn.close()
+        variants: list[tuple[str, str, dict[str, Any], tuple[int, int] | None]] = [
+            ("all time", "/api/v1/dashboard", {}, (int(all_calls), int(all_visits))),
+            ("last 7 days", "/api/v1/dashboard", {"from": since.isoformat()}, (int(bare_calls), int(bare_visits))),
+            ("today, hourly", "/api/v1/dashboard", {"from": today.isoformat(), "bucket": "hour"}, None),
+            ("leaderboard, 7 days", "/api/v1/dashboard/leaderboard", {"from": since.isoformat()}, None),
+        ]
+        rows: list[Row] = []
+        for label, path, params, expect in variants:
+            ms: list[float] = []
+            body: dict[str, Any] = {}
+            err = ""
+            for i in range(ctx.reps(7, 3) + 2):
+                t = Timer()
+                r = await client.get(path, params=params)
+                if r.status_code != 200:
+                    err = f"{r.status_code}: {r.text[:200]}"
+                    break
+                if i >= 2:
+                    ms.append(t.ms)
+                body = r.json()
+            if err:
+                rows.append(Row("org_dashboard", f"{metric}: {label}", None, None, "ms", None, bar, False, err))
+                continue
+            got = (body.get("calls_made"), body.get("doors_knocked")) if expect else None
+            correct = got == expect if expect else None
+            a = median(ms)
+            note = f"calls/doors {got} (bare {expect})" if expect else ""
+            rows.append(
+                Row(
+                    "org_dashboard",
+                    f"{metric}: {label}",
+                    a,
+                    None,
+                    "ms",
+                    None,
+                    bar,
+                    a <= 200 and correct is not False,
+                    note,
+                    {"ms": ms},
+                    correct=correct,
+                )
+            )
+        return rows
