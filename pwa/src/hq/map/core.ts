@@ -3,10 +3,14 @@
 import * as maplibregl from 'maplibre-gl'
 import type { Map as MlMap, StyleSpecification } from 'maplibre-gl'
 import 'maplibre-gl/dist/maplibre-gl.css'
+// The worker is served from our origin as a file (the CSP allows workers from 'self' only, no blob:).
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url'
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode, TerraDrawSelectMode } from 'terra-draw'
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter'
 import { getToken } from '@shared/session'
 import { SUPPORT_COLOURS } from '../types'
+
+maplibregl.setWorkerUrl(workerUrl)
 
 export const MAP_STYLE_KEY = 'gg.hq.mapStyleUrl'
 export const CONTACT_TILES = '/api/v1/tiles/contacts/{z}/{x}/{y}.mvt'
