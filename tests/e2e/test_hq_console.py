@@ -217,14 +217,15 @@ async def test_csv_import_reaches_100_percent_and_the_rejected_rows_download(
     await page.goto(live_server + "/hq/imports")
     f = tmp_path / "people.csv"
     f.write_bytes(csv_file())
-    await page.get_by_label("CSV file").set_input_files(str(f))
+    await page.get_by_label("CSV file", exact=True).set_input_files(str(f))
     await expect(page.get_by_role("cell", name="ana@example.org")).to_be_visible()
     await page.screenshot(path=shot("30-import-mapping"))
     problems = await serious_violations(page)
     await page.get_by_role("button", name="Start the import").click()
     bar = page.get_by_test_id("import-progress")
     await expect(bar).to_have_attribute("aria-valuenow", "100", timeout=60_000)
-    await expect(page.get_by_text("2 created, 0 updated, 0 skipped, 1 rejected")).to_be_visible()
+    await expect(page.get_by_text("2 created, 0 updated, 0 skipped, 1 rejected").first).to_be_visible()
+    await expect(page.get_by_role("cell", name="2 created, 0 updated, 0 skipped, 1 rejected")).to_be_visible()
     await page.screenshot(path=shot("31-import-done"))
     problems += await serious_violations(page)
     async with page.expect_download() as dl:
