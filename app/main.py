@@ -165,6 +165,7 @@ def _mount_system(app: FastAPI) -> None:
 def _mount_pwa(app: FastAPI, settings: Settings) -> None:
     dist = settings.pwa_dist
     index = dist / "index.html"
+    hq_index = dist / "hq" / "index.html"
 
     @app.get("/", include_in_schema=False)
     async def pwa_index() -> Response:
@@ -180,8 +181,12 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
             candidate = (dist / path).resolve()
             if candidate.is_file() and dist.resolve() in candidate.parents:
                 # Only Vite's content-hashed assets are immutable; the service worker, manifest and icons are not.
-                cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+                hashed = path.startswith(("assets/", "hq/assets/"))
+                cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
                 return FileResponse(candidate, headers={"Cache-Control": cache})
-            if index.exists() and "." not in path.rsplit("/", 1)[-1]:
-                return FileResponse(index, headers={"Cache-Control": "no-cache"})  # SPA route
+            if "." not in path.rsplit("/", 1)[-1]:
+                # SPA routes: the HQ console (dist/hq/) owns /hq and everything under it, the volunteer app the rest.
+                spa = hq_index if path == "hq" or path.startswith("hq/") else index
+                if spa.exists():
+                    return FileResponse(spa, headers={"Cache-Control": "no-cache"})
         return JSONResponse(error_body("not_found", "Not found."), status_code=404)

@@ -1,8 +1,11 @@
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import { VitePWA } from 'vite-plugin-pwa'
+import { alias } from './vite.shared.ts'
 
+// The volunteer app (dist/). The HQ console is the second entry: vite.hq.config.ts (dist/hq/).
 export default defineConfig({
+  resolve: { alias },
   plugins: [
     vue(),
     VitePWA({
@@ -14,6 +17,7 @@ export default defineConfig({
       includeAssets: ['icons/*.png'],
       injectManifest: {
         globPatterns: ['**/*.{js,css,html,png,svg,webmanifest}'],
+        globIgnores: ['hq/**'],
         maximumFileSizeToCacheInBytes: 2 * 1024 * 1024,
       },
       manifest: {

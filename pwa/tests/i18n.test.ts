@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dictionaries, pickLocale, translate } from '../src/i18n'
+import { dictionaries, pickLocale, translate } from '../src/shared/i18n'
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()
 

@@ -26,8 +26,8 @@ function idempotentServer() {
 
 async function freshModules() {
   vi.resetModules()
-  const db = await import('../src/offline/db')
-  const { createOutbox } = await import('../src/offline/outbox')
+  const db = await import('../src/volunteer/offline/db')
+  const { createOutbox } = await import('../src/volunteer/offline/outbox')
   return { db, createOutbox }
 }
 
@@ -36,7 +36,7 @@ describe('outbox', () => {
     globalThis.indexedDB = new IDBFactory()
   })
   afterEach(async () => {
-    const db = await import('../src/offline/db')
+    const db = await import('../src/volunteer/offline/db')
     await db.closeDb()
   })
 

@@ -7,8 +7,8 @@ function json(status: number, body: unknown): Response {
 
 async function load() {
   vi.resetModules()
-  const server = await import('../src/offline/server')
-  const db = await import('../src/offline/db')
+  const server = await import('../src/volunteer/offline/server')
+  const db = await import('../src/volunteer/offline/db')
   return { server, db }
 }
 
@@ -18,7 +18,7 @@ describe('offline/server: the one place deciding online vs device', () => {
   })
   afterEach(async () => {
     vi.unstubAllGlobals()
-    const db = await import('../src/offline/db')
+    const db = await import('../src/volunteer/offline/db')
     await db.closeDb()
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { SurveyQuestion } from '../src/api/types'
-import { collectAnswers, validateSurvey, visibleQuestions } from '../src/survey/logic'
+import type { SurveyQuestion } from '../src/shared/api/types'
+import { collectAnswers, validateSurvey, visibleQuestions } from '../src/volunteer/survey/logic'
 
 function q(id: string, over: Partial<SurveyQuestion> = {}): SurveyQuestion {
   return { id, kind: 'text', label: id, required: false, options: [], min: null, max: null, skip_logic: [], ...over }

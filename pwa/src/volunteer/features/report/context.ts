@@ -1,0 +1,28 @@
+// What both flows load besides their own target: the action's survey and the opportunity types. Either may be
+// missing offline; the outcome can still be recorded without them.
+import { ref, type Ref } from 'vue'
+import type { OpportunityType, Survey } from '@shared/api/types'
+import { getAction, getSurvey, listOpportunityTypes } from '../../offline/server'
+
+export function useReportContext(actionId: string): {
+  survey: Ref<Survey | null>
+  types: Ref<OpportunityType[]>
+  load: () => Promise<void>
+} {
+  const survey = ref<Survey | null>(null)
+  const types = ref<OpportunityType[]>([])
+  async function load(): Promise<void> {
+    try {
+      const action = (await getAction(actionId)).data
+      if (action.survey_id) survey.value = (await getSurvey(action.survey_id)).data
+    } catch {
+      /* no survey available offline */
+    }
+    try {
+      types.value = (await listOpportunityTypes()).data
+    } catch {
+      types.value = []
+    }
+  }
+  return { survey, types, load }
+}

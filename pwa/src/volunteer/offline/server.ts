@@ -1,0 +1,272 @@
+// The one module that decides how to talk to the server.
+//  - Reads: network first; the answer is stored in IndexedDB, and served from there when offline.
+//  - Field writes (call reports, visits, new contacts): always through the outbox, synced in the
+//    background, so nothing is lost when the signal drops.
+//  - Online-only operations (log in, start call: the phone number is revealed and audited by the
+//    server) fail with a NetworkError the screens turn into an "offline" message.
+import { reactive } from 'vue'
+import { api, ApiError, NetworkError, notifyUnauthorized, unwrap } from '@shared/api/client'
+import type {
+  Action, AppConfig, CallReportCreate, CallStart, CallTarget, Me, Opportunity, OpportunityStatus,
+  OpportunityType, ParticipationStatus, Survey, Token, VisitCreate, WalkList,
+} from '@shared/api/types'
+import { getToken, setToken } from '@shared/session'
+import { clearAll, get, put } from './db'
+import { createOutbox } from './outbox'
+
+export { ApiError, NetworkError }
+
+export const outboxState = reactive({ pending: 0, problems: 0 })
+
+async function refreshCounts(): Promise<void> {
+  try {
+    const c = await outbox.counts()
+    outboxState.pending = c.pending
+    outboxState.problems = c.problems
+  } catch {
+    /* IndexedDB unavailable */
+  }
+}
+
+export const outbox = createOutbox({
+  getToken,
+  onChange: () => void refreshCounts(),
+  onUnauthorized: notifyUnauthorized,
+})
+
+interface CacheEntry<T> {
+  key: string
+  value: T
+  saved_at: string
+}
+
+export interface Loaded<T> {
+  data: T
+  fromCache: boolean
+  savedAt?: string
+}
+
+export async function readCache<T>(key: string): Promise<CacheEntry<T> | undefined> {
+  try {
+    return await get<CacheEntry<T>>('cache', key)
+  } catch {
+    return undefined
+  }
+}
+
+export async function writeCache<T>(key: string, value: T): Promise<void> {
+  try {
+    await put<CacheEntry<T>>('cache', { key, value, saved_at: new Date().toISOString() })
+  } catch {
+    /* quota or private mode: the app still works online */
+  }
+}
+
+/** Network first, IndexedDB when the network is unreachable. */
+async function cachedRead<T>(key: string, load: () => Promise<T>): Promise<Loaded<T>> {
+  try {
+    const data = await load()
+    await writeCache(key, data)
+    return { data, fromCache: false }
+  } catch (e) {
+    if (!(e instanceof NetworkError)) throw e
+    const hit = await readCache<T>(key)
+    if (!hit) throw e
+    return { data: hit.value, fromCache: true, savedAt: hit.saved_at }
+  }
+}
+
+async function allPages<T>(load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string | null }>): Promise<T[]> {
+  const out: T[] = []
+  let cursor: string | undefined
+  for (let i = 0; i < 20; i++) {
+    const page = await load(cursor)
+    out.push(...page.items)
+    if (!page.next_cursor) break
+    cursor = page.next_cursor
+  }
+  return out
+}
+
+// ---- auth -------------------------------------------------------------------------------------
+
+export async function login(email: string, password: string, totp_code?: string): Promise<Token> {
+  const body = totp_code ? { email, password, totp_code } : { email, password }
+  const t = unwrap(await api.POST('/api/v1/auth/login', { body }))
+  setToken(t.access_token)
+  return t
+}
+
+export async function acceptInvitation(token: string, full_name: string, password: string): Promise<Token> {
+  const t = unwrap(await api.POST('/api/v1/auth/invitations/{token}/accept', { params: { path: { token } }, body: { full_name, password } }))
+  setToken(t.access_token)
+  return t
+}
+
+/** Revokes the token (best effort) and wipes every piece of personal data kept on the device. */
+export async function logout(): Promise<void> {
+  try {
+    await api.POST('/api/v1/auth/logout')
+  } catch {
+    /* offline: the token expires on its own */
+  }
+  await wipePersonalData()
+}
+
+export async function wipePersonalData(): Promise<void> {
+  setToken(null)
+  try {
+    await clearAll()
+  } catch {
+    /* nothing stored */
+  }
+  try {
+    const names = await globalThis.caches?.keys()
+    // Keep only the app shell precache (code, no personal data).
+    await Promise.all((names ?? []).filter((n) => !n.startsWith('workbox-precache')).map((n) => caches.delete(n)))
+  } catch {
+    /* Cache Storage unavailable */
+  }
+  try {
+    sessionStorage.clear()
+  } catch {
+    /* ignore */
+  }
+  await refreshCounts()
+}
+
+// ---- reads --------------------------------------------------------------------------------------
+
+export const getConfig = (): Promise<Loaded<AppConfig>> =>
+  cachedRead('config', async () => unwrap(await api.GET('/api/v1/config')))
+
+export const getMe = (): Promise<Loaded<Me>> => cachedRead('me', async () => unwrap(await api.GET('/api/v1/me')))
+
+export const listMyActions = (): Promise<Loaded<Action[]>> =>
+  cachedRead('actions:mine', () =>
+    allPages(async (cursor) => unwrap(await api.GET('/api/v1/actions', { params: { query: { mine: true, cursor } } }))),
+  )
+
+export async function getAction(id: string): Promise<Loaded<Action>> {
+  try {
+    return await cachedRead(`action:${id}`, async () => unwrap(await api.GET('/api/v1/actions/{action_id}', { params: { path: { action_id: id } } })))
+  } catch (e) {
+    if (!(e instanceof NetworkError)) throw e
+    const list = await readCache<Action[]>('actions:mine')
+    const hit = list?.value.find((a) => a.id === id)
+    if (!hit) throw e
+    return { data: hit, fromCache: true, savedAt: list?.saved_at }
+  }
+}
+
+export const listCalls = (actionId: string, which: 'mine' | 'others'): Promise<Loaded<CallTarget[]>> =>
+  cachedRead(`calls:${actionId}:${which}`, () =>
+    allPages(async () => {
+      // A calling list is bounded (500 people at most per volunteer): one page.
+      const opts = { params: { path: { action_id: actionId }, query: { limit: 500 } } }
+      return unwrap(which === 'mine' ? await api.GET('/api/v1/actions/{action_id}/calls/mine', opts) : await api.GET('/api/v1/actions/{action_id}/calls/others', opts))
+    }),
+  )
+
+export const getSurvey = (id: string): Promise<Loaded<Survey>> =>
+  cachedRead(`survey:${id}`, async () => unwrap(await api.GET('/api/v1/surveys/{survey_id}', { params: { path: { survey_id: id } } })))
+
+export const getWalklist = (actionId: string): Promise<Loaded<WalkList>> =>
+  cachedRead(`walklist:${actionId}`, async () => unwrap(await api.GET('/api/v1/actions/{action_id}/walklist', { params: { path: { action_id: actionId } } })))
+
+export const listOpportunityTypes = (): Promise<Loaded<OpportunityType[]>> =>
+  cachedRead('opportunity-types', async () => unwrap(await api.GET('/api/v1/opportunity-types')))
+
+export const listMyOpportunities = (): Promise<Loaded<Opportunity[]>> =>
+  cachedRead('opportunities:mine', () =>
+    allPages(async (cursor) => unwrap(await api.GET('/api/v1/opportunities', { params: { query: { mine: true, cursor } } }))),
+  )
+
+/** A calling target by id, from what the calling lists (or "next") left in IndexedDB. */
+export async function findTarget(actionId: string, targetId: string): Promise<CallTarget | undefined> {
+  const one = await readCache<CallTarget>(`target:${targetId}`)
+  if (one) return one.value
+  for (const which of ['mine', 'others'] as const) {
+    const list = await readCache<CallTarget[]>(`calls:${actionId}:${which}`)
+    const hit = list?.value.find((t) => t.id === targetId)
+    if (hit) return hit
+  }
+  return undefined
+}
+
+// ---- calling ------------------------------------------------------------------------------------
+
+/** Claims the next target. Offline: the next pending target of my cached list not yet reported here. */
+export async function nextCall(actionId: string): Promise<CallTarget | null> {
+  try {
+    const t = unwrap(await api.POST('/api/v1/actions/{action_id}/calls/next', { params: { path: { action_id: actionId } } }))
+    await writeCache(`target:${t.id}`, t)
+    return t
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null
+    if (!(e instanceof NetworkError)) throw e
+    const list = (await readCache<CallTarget[]>(`calls:${actionId}:mine`))?.value ?? []
+    const reported = new Set(await reportedTargets())
+    return list.find((t) => (t.status === 'pending' || t.status === 'callback') && !reported.has(t.id)) ?? null
+  }
+}
+
+/** Starts the call: the server leases the target and reveals the number. The card is kept offline. */
+export async function startCall(targetId: string): Promise<Loaded<CallStart>> {
+  return cachedRead(`contact:${targetId}`, async () =>
+    unwrap(await api.POST('/api/v1/calls/{target_id}/start', { params: { path: { target_id: targetId } } })),
+  )
+}
+
+export async function openedContact(targetId: string): Promise<CallStart | undefined> {
+  return (await readCache<CallStart>(`contact:${targetId}`))?.value
+}
+
+async function reportedTargets(): Promise<string[]> {
+  return (await readCache<string[]>('reported-targets'))?.value ?? []
+}
+
+async function markReported(targetId: string): Promise<void> {
+  const ids = await reportedTargets()
+  if (!ids.includes(targetId)) await writeCache('reported-targets', [...ids, targetId].slice(-1000))
+}
+
+export async function isReported(targetId: string): Promise<boolean> {
+  return (await reportedTargets()).includes(targetId)
+}
+
+function kick(): void {
+  if (typeof navigator === 'undefined' || navigator.onLine !== false) void outbox.sync().catch(() => undefined)
+}
+
+export async function submitCallReport(targetId: string, body: CallReportCreate): Promise<void> {
+  await outbox.enqueue({ id: body.id, kind: 'call_report', path: `/api/v1/calls/${encodeURIComponent(targetId)}/report`, body })
+  await markReported(targetId)
+  kick()
+}
+
+// ---- door to door -------------------------------------------------------------------------------
+
+export async function submitVisit(actionId: string, body: VisitCreate): Promise<void> {
+  await outbox.enqueue({ id: body.id, kind: 'visit', path: `/api/v1/actions/${encodeURIComponent(actionId)}/visits`, body })
+  if (body.target_id) await markReported(body.target_id)
+  kick()
+}
+
+// ---- attendance and tasks -------------------------------------------------------------------------
+
+export async function setParticipation(action: Action, status: ParticipationStatus): Promise<Action> {
+  const updated: Action = { ...action, my_participation: { status, availability: action.my_participation?.availability ?? null } }
+  await outbox.enqueue({ kind: 'participation', method: 'PUT', path: `/api/v1/actions/${encodeURIComponent(action.id)}/participation`, body: { status } })
+  await writeCache(`action:${action.id}`, updated)
+  const list = await readCache<Action[]>('actions:mine')
+  if (list) await writeCache('actions:mine', list.value.map((a) => (a.id === action.id ? updated : a)))
+  kick()
+  return updated
+}
+
+export async function updateOpportunity(id: string, status: OpportunityStatus): Promise<Opportunity> {
+  return unwrap(await api.PATCH('/api/v1/opportunities/{opportunity_id}', { params: { path: { opportunity_id: id } }, body: { status } }))
+}
+
+export { refreshCounts }
