@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
 from app.calling.statuses import CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import Address, Channel, ConsentStatus
-from app.core.schemas import INT4_MAX, Id, Strict, Timestamp
+from app.core.schemas import INT4_MAX, Id, Lax, Strict, Timestamp
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
 
@@ -77,7 +77,7 @@ class ReportBase(Strict):
 
 
 class CallReport(ReportBase):
-    outcome: CallOutcome
+    outcome: Annotated[CallOutcome, Lax]
     callback_at: Timestamp | None = None
     wrong_number: Literal["mobile", "home"] | None = Field(None, description="Which number was wrong.")
 
@@ -106,7 +106,7 @@ class NewContact(Strict):
 
 class VisitReport(ReportBase):
     target_id: Id | None = None
-    outcome: VisitOutcome
+    outcome: Annotated[VisitOutcome, Lax]
     new_contact: NewContact | None = None
 
     @model_validator(mode="after")

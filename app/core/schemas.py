@@ -52,6 +52,8 @@ Int = Annotated[int, Field(ge=-INT4_MAX - 1, le=INT4_MAX)]  # an integer with no
 Id = Annotated[uuid.UUID, StrictMode(False)]
 Timestamp = Annotated[datetime, StrictMode(False), BeforeValidator(_not_a_number)]
 Day = Annotated[date, StrictMode(False), BeforeValidator(_not_a_number)]
+# A str-valued Enum read from its JSON string (strict mode would want the Enum instance itself).
+Lax = StrictMode(False)
 
 
 def Unset(**kw: Any) -> Any:
