@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contacts.person_data import person_tables
 from app.models import Opportunity
 from tests.calling.conftest import make_bank
-from tests.calling.test_calling import _answered
 
 CATALOG_LINKS = text("""
     SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
@@ -46,7 +45,20 @@ async def test_access_export_covers_every_table_holding_the_persons_data(client:
     cid = str(bank.contact_ids[0])
     tid = (await client.post(f"/api/v1/actions/{bank.action_id}/calls/next", headers=v.headers)).json()["id"]
     assert (await client.post(f"/api/v1/calls/{tid}/start", headers=v.headers)).status_code == 200
-    rep = await client.post(f"/api/v1/calls/{tid}/report", headers=v.headers, json=_answered(bank))
+    report = {
+        "id": str(uuid.uuid4()),
+        "outcome": "answered",
+        "consent_given": True,
+        "survey_answers": [
+            {"question_id": "worried", "value": True},
+            {"question_id": "topic", "value": "pensions"},
+            {"question_id": "score", "value": 4},
+        ],
+        "contact_updates": {"consents": {"sms": "granted"}},
+        "comment": "Nice talk",
+        "opportunities": [{"type_id": bank.opp_type_id, "note": "Can help Saturday"}],
+    }
+    rep = await client.post(f"/api/v1/calls/{tid}/report", headers=v.headers, json=report)
     assert rep.status_code == 200, rep.text
     opp = await db.scalar(select(Opportunity.id).where(Opportunity.contact_id == uuid.UUID(cid)))
     comment = f"Call back about the poster {uuid.uuid4().hex[:6]}"
