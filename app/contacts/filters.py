@@ -245,7 +245,7 @@ async def resolve(
 
 FilterQ = Annotated[
     str | None,
-    Query(max_length=100_000, description="The segment filter as JSON (the body of POST /contacts/count)."),
+    Query(max_length=100_000, description="The segment filter as JSON (the `filter` of POST /contacts/count)."),
 ]
 SegmentQ = Annotated[uuid.UUID | None, Query(description="A saved segment, ANDed with `filter`.")]
 

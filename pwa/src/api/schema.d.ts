@@ -7058,7 +7058,7 @@ export interface operations {
     "tiles-contacts": {
         parameters: {
             query?: {
-                /** @description The segment filter as JSON (the body of POST /contacts/count). */
+                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
                 filter?: string | null;
                 /** @description A saved segment, ANDed with `filter`. */
                 segment_id?: string | null;
@@ -7330,7 +7330,7 @@ export interface operations {
                 parent_id?: string | null;
                 /** @description Also count this action's targets per zone. */
                 action_id?: string | null;
-                /** @description The segment filter as JSON (the body of POST /contacts/count). */
+                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
                 filter?: string | null;
                 /** @description A saved segment, ANDed with `filter`. */
                 segment_id?: string | null;
