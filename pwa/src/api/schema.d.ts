@@ -1415,32 +1415,35 @@ export interface components {
         /** ActionUpdate */
         ActionUpdate: {
             /** Allow Others */
-            allow_others?: boolean | null;
+            allow_others?: boolean;
             /** Brief */
-            brief?: string | null;
+            brief?: string;
             /** Description */
-            description?: string | null;
+            description?: string;
             /** Ends At */
             ends_at?: string | null;
             /** Max Attempts */
-            max_attempts?: number | null;
+            max_attempts?: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
-            retry_delay_minutes?: number | null;
+            retry_delay_minutes?: number;
             /** Starts At */
             starts_at?: string | null;
-            /** Status */
-            status?: ("draft" | "scheduled" | "active" | "closed") | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "scheduled" | "active" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
-            team_ids?: string[] | null;
+            team_ids?: string[];
             /** Title */
-            title?: string | null;
+            title?: string;
             /** Volunteer Ids */
-            volunteer_ids?: string[] | null;
+            volunteer_ids?: string[];
         };
         /** Address */
         Address: {
@@ -1784,6 +1787,7 @@ export interface components {
          *     }
          */
         ContactCreate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
@@ -1791,13 +1795,16 @@ export interface components {
             birth_year?: number | null;
             /** Consents */
             consents?: components["schemas"]["ConsentInput"][];
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -1812,7 +1819,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -1826,10 +1833,13 @@ export interface components {
             source: "app" | "import" | "petition" | "api" | "call" | "visit";
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactRead */
         ContactRead: {
@@ -1896,18 +1906,22 @@ export interface components {
         };
         /** ContactUpdate */
         ContactUpdate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
             /** Birth Year */
             birth_year?: number | null;
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -1922,7 +1936,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -1930,10 +1944,13 @@ export interface components {
             mobile?: string | null;
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactUpdates */
         ContactUpdates: {
@@ -2478,9 +2495,12 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /** Note */
-            note?: string | null;
-            /** Status */
-            status?: ("open" | "in_progress" | "done" | "dropped") | null;
+            note?: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "open" | "in_progress" | "done" | "dropped";
         };
         /** Option */
         Option: {
@@ -2516,14 +2536,17 @@ export interface components {
              * @description Erase contacts with no activity for this many days (null: keep them).
              */
             contact_retention_days?: number | null;
-            /** Default Region */
-            default_region?: string | null;
+            /**
+             * Default Region
+             * @enum {string}
+             */
+            default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Require 2Fa For Staff */
-            require_2fa_for_staff?: boolean | null;
+            require_2fa_for_staff?: boolean;
             /** Timezone */
-            timezone?: string | null;
+            timezone?: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3079,7 +3102,7 @@ export interface components {
             /** Leader User Id */
             leader_user_id?: string | null;
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Region */
             region?: string | null;
         };
@@ -3211,9 +3234,17 @@ export interface components {
             geojson: {
                 [key: string]: unknown;
             };
+            /**
+             * Next Cursor
+             * @description The next page, in walking order; null on the last page.
+             */
+            next_cursor?: string | null;
             /** Streets */
             streets: components["schemas"]["Street"][];
-            /** Total */
+            /**
+             * Total
+             * @description Households in the whole walk list (every page).
+             */
             total: number;
         };
         /** ZoneCreate */
@@ -3299,20 +3330,26 @@ export interface components {
         };
         /** ZoneUpdate */
         ZoneUpdate: {
-            /** Attributes */
+            /**
+             * Attributes
+             * @description Merged into the zone's attributes.
+             */
             attributes?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** Code */
             code?: string | null;
             /** Geometry */
             geometry?: {
                 [key: string]: unknown;
-            } | null;
-            /** Kind */
-            kind?: ("district" | "neighbourhood" | "polling_station" | "custom") | null;
+            };
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind?: "district" | "neighbourhood" | "polling_station" | "custom";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Parent Id */
             parent_id?: string | null;
         };
@@ -3331,6 +3368,8 @@ export interface operations {
                 mine?: boolean;
                 status?: ("draft" | "scheduled" | "active" | "closed") | null;
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3899,7 +3938,12 @@ export interface operations {
         parameters: {
             query?: {
                 user_id?: string | null;
+                /** @description A turf number (1, 2, …). */
                 turf?: number | null;
+                /** @description Households per page. */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -4800,6 +4844,8 @@ export interface operations {
             query?: {
                 /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
