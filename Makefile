@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GG := $(VENV)/bin/groundgame
 
-.PHONY: run test setup pwa lint bench soak clean
+.PHONY: run test setup pwa lint bench soak fuzz clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -24,6 +24,13 @@ lint: setup
 
 bench: setup pwa
 	@$(PY) -m bench.run
+
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEQUENCES ?= 200
+
+fuzz: setup
+	GG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GG_FUZZ_STATEFUL_EXAMPLES=$(FUZZ_SEQUENCES) GG_FUZZ_STATEFUL_STEPS=12 \
+		$(PY) -m pytest tests/reliability/test_fuzz.py tests/reliability/test_fuzz_stateful.py -q
 
 soak: setup
 	@$(PY) scripts/soak.py $(SOAK_ARGS)

@@ -211,7 +211,7 @@ class TagRead(BaseModel):
 class CustomFieldCreate(Strict):
     key: str = Field(pattern=KEY_RE.pattern)
     label: str = Field(min_length=1, max_length=200)
-    type: Literal["text", "number", "boolean", "Day", "choice"]
+    type: Literal["text", "number", "boolean", "date", "choice"]
     options: list[str] = Field(default_factory=list, max_length=200)
 
 

@@ -5,6 +5,11 @@ the session's ASGI app on the test's event loop (the app's asyncpg pool lives on
 threaded ASGI client cannot be used), and checked with schemathesis' `not_a_server_error` and
 `response_schema_conformance`. Every write happens in the test's rolled-back transaction (`client` fixture).
 Half of the cases get the organization's real ids in their path, so the fuzzer reaches past the 404s.
+
+Two generation modes, each with its own checks: positive (valid requests: no server error, every response on the
+schema) and negative (requests the schema forbids: also refused with a 4xx, `negative_data_rejection`). The
+stateful run (links between operations, in tests/reliability/test_fuzz_stateful.py) chains them. GG_FUZZ_EXAMPLES
+sets the cases per operation and mode (5 in `make test`, 100 in `make fuzz`).
 """
 
 from __future__ import annotations
@@ -12,12 +17,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pytest
 import schemathesis
 from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Err
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
 from tests.reliability._world import build_org_data
 from tests.reliability.conftest import quick_org
@@ -50,10 +59,16 @@ def _httpx_files(files: Any) -> list[tuple[str, tuple[Any, ...]]]:
     return out
 
 
-def _cases(op: Any) -> list[Any]:
+CHECKS = {
+    GenerationMode.POSITIVE: [not_a_server_error, response_schema_conformance],
+    GenerationMode.NEGATIVE: [not_a_server_error, response_schema_conformance, negative_data_rejection],
+}
+
+
+def _cases(op: Any, mode: GenerationMode) -> list[Any]:
     out: list[Any] = []
 
-    @given(op.as_strategy())
+    @given(op.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
         derandomize=True,
@@ -65,19 +80,28 @@ def _cases(op: Any) -> list[Any]:
     def collect(case: Any) -> None:
         out.append(case)
 
-    collect()
+    try:
+        collect()
+    except Unsatisfiable:  # nothing in the operation can be made invalid (no parameters, no body)
+        assert mode is GenerationMode.NEGATIVE
     return out
 
 
-async def test_fuzz_no_server_errors_and_every_response_on_the_schema(app: Any, db: Any) -> None:
+def _invalid_parts(case: Any) -> set[ParameterLocation]:
+    components = case.meta.components if case.meta else {}
+    return {k for k, v in components.items() if v.mode is GenerationMode.NEGATIVE}
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+async def test_fuzz_no_server_errors_and_every_response_on_the_schema(app: Any, db: Any, mode: GenerationMode) -> None:
     # `db` points the app at the test's rolled-back transaction; our own client so that a 500 comes back as a
     # response (the default ASGITransport re-raises the app's exception instead)
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as client:
-        await _fuzz(app, db, client)
+        await _fuzz(app, db, client, mode)
 
 
-async def _fuzz(app: Any, db: Any, client: AsyncClient) -> None:
+async def _fuzz(app: Any, db: Any, client: AsyncClient, mode: GenerationMode) -> None:
     people = await quick_org(db, "Fzz")
     data = await build_org_data(client, people, "Fzz")
     admin = people["admin"]
@@ -91,8 +115,12 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient) -> None:
         op_id = op.definition.raw.get("operationId", op.label)
         if op_id in SKIPPED:
             continue
-        for i, case in enumerate(_cases(op)):
-            if i % 2 == 0 and case.path_parameters:
+        header_params = any(p.get("in") == "header" for p in op.definition.raw.get("parameters", []))
+        for i, case in enumerate(_cases(op, mode)):
+            invalid = _invalid_parts(case)
+            if mode is GenerationMode.NEGATIVE and invalid <= {ParameterLocation.HEADER} and not header_params:
+                continue  # only the Authorization header was made invalid, and the admin's token replaces it
+            if i % 2 == 0 and case.path_parameters and ParameterLocation.PATH not in invalid:
                 for k in list(case.path_parameters):
                     if k in data.params:
                         case.path_parameters[k] = data.params[k]
@@ -112,7 +140,7 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient) -> None:
             await response.request.aread()  # multipart bodies stream; schemathesis reads the request back
             ran += 1
             try:
-                case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+                case.validate_response(response, checks=CHECKS[mode])
             except (AssertionError, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
                 first = str(exc).strip().splitlines()
                 failures.append(
@@ -120,5 +148,5 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient) -> None:
                     f"    request: {method} {url} {kw.get('json', kw.get('params', ''))!r:.300}\n"
                     f"    body: {response.text[:300]}"
                 )
-    assert ran > 300, ran
+    assert ran > (250 if mode is GenerationMode.POSITIVE else 150), ran
     assert not failures, f"{len(failures)} failing cases:\n" + "\n".join(failures)

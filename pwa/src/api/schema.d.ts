@@ -106,9 +106,7 @@ export interface paths {
         put?: never;
         /**
          * Calls Next
-         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates' (everyone's when HQ
-         *     opened the action to every volunteer on it). 409 `action_not_running` when the action is paused, closed, a
-         *     draft or outside its dates.
+         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates'.
          */
         post: operations["calls-next"];
         delete?: never;
@@ -218,9 +216,7 @@ export interface paths {
         };
         /**
          * Action Stats
-         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
-         *     a period or a team leader's view (their teams' reports only) is counted from the reports.
-         *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
+         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters.
          */
         get: operations["actions-stats"];
         put?: never;
@@ -365,9 +361,7 @@ export interface paths {
         put?: never;
         /**
          * Start Call
-         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited. 404 for a
-         *     target the caller may not call (not on its action, a draft, another team's); 409 `action_not_running` when
-         *     the action is paused, closed or outside its dates, `target_taken` when someone else is on the call.
+         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited.
          */
         post: operations["calls-start"];
         delete?: never;
@@ -582,110 +576,6 @@ export interface paths {
         put?: never;
         /** Create Field */
         post: operations["custom-fields-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dashboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Organization Dashboard
-         * @description The organization's figures for a period (all time without one). A team leader gets their teams' work only
-         *     (`scope.whole_organization` false).
-         */
-        get: operations["dashboard-get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dashboard/actions/{action_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Action Dashboard
-         * @description One action's figures, with time series, survey results, targets left and consents given.
-         */
-        get: operations["dashboard-action"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dashboard/hexbins": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Hexbins
-         * @description GeoJSON hexagons (ST_HexagonGrid) with the strong supporters (level 1) and undecided (level 3) in each, for
-         *     the map as viewed. Feature ids (`i:j`) are stable for a given cell size, for picking the next zones to target.
-         */
-        get: operations["dashboard-hexbins"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dashboard/leaderboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Leaderboard
-         * @description Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
-         *     leader sees their teams' members and their teams.
-         */
-        get: operations["dashboard-leaderboard"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dashboard/zones": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Zones
-         * @description GeoJSON of the zones for a choropleth: coverage (targets reached / targets, of one action or of the
-         *     scheduled and active ones) and support (people by level) per zone.
-         */
-        get: operations["dashboard-zones"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1062,49 +952,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/stream": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Stream
-         * @description Live events the caller may see (HQ: the organization; a team leader: their teams' members; a volunteer:
-         *     their own reports and what is assigned to them or their team). Auth: `Authorization: Bearer` or `?ticket=`.
-         */
-        get: operations["stream"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/stream/token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Stream Token
-         * @description A ticket for `new EventSource('/api/v1/stream?ticket=…')`: signed, valid one minute, bound to this session
-         *     token (revoking the session ends it). When the connection drops for good, get a new ticket and reopen with
-         *     `&last_event_id=<last id received>`.
-         */
-        post: operations["stream-token"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/surveys": {
         parameters: {
             query?: never;
@@ -1267,27 +1114,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/tiles/contacts/{z}/{x}/{y}.mvt": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Contacts Tile
-         * @description Layer `contacts`: below zoom 14 one point per grid cell (`count`, dominant `support_level`,
-         *     `support_mean`), from zoom 14 each contact (`support_level`, absent when unknown; `id`).
-         */
-        get: operations["tiles-contacts"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1353,26 +1179,6 @@ export interface paths {
         put?: never;
         /** Import Attributes */
         post: operations["zones-attributes-import"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/zones/figures": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Zone Figures
-         * @description The zones as a GeoJSON layer, each with its figures over the contacts you may see (and the filter).
-         */
-        get: operations["zones-figures"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1457,7 +1263,6 @@ export interface components {
         ActionCreate: {
             /**
              * Allow Others
-             * @description Volunteers may also call their team-mates' targets.
              * @default true
              */
             allow_others: boolean;
@@ -1484,12 +1289,6 @@ export interface components {
             max_attempts: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
             /**
-             * Open To All Volunteers
-             * @description With allow_others: any volunteer on the action may call anyone's targets, not only their team-mates'. Managers only.
-             * @default false
-             */
-            open_to_all_volunteers: boolean;
-            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1506,7 +1305,7 @@ export interface components {
              * @default scheduled
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "paused" | "closed";
+            status: "draft" | "scheduled" | "active" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
@@ -1556,8 +1355,6 @@ export interface components {
             max_attempts: number;
             meeting_point: components["schemas"]["MeetingPoint"] | null;
             my_participation: components["schemas"]["Participation"] | null;
-            /** Open To All Volunteers */
-            open_to_all_volunteers: boolean;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -1568,7 +1365,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "paused" | "closed";
+            status: "draft" | "scheduled" | "active" | "closed";
             /** Survey Id */
             survey_id: string | null;
             /** Target Count */
@@ -1585,31 +1382,7 @@ export interface components {
             /** Volunteer Ids */
             volunteer_ids: string[];
         };
-        /**
-         * ActionStats
-         * @example {
-         *       "action_id": "0193a0a0-0000-7000-8000-000000000010",
-         *       "calls": 640,
-         *       "mobilized": 41,
-         *       "opportunities": 12,
-         *       "outcomes": {
-         *         "absent": 250,
-         *         "answered": 310,
-         *         "refused": 80
-         *       },
-         *       "reach_rate": 0.4844,
-         *       "reached": 310,
-         *       "source": "counters",
-         *       "support_levels": {
-         *         "1": 90,
-         *         "2": 70,
-         *         "3": 100
-         *       },
-         *       "targets": 2000,
-         *       "visits": 0,
-         *       "whole_action": true
-         *     }
-         */
+        /** ActionStats */
         ActionStats: {
             /**
              * Action Id
@@ -1618,14 +1391,9 @@ export interface components {
             action_id: string;
             /** Calls */
             calls: number;
-            /** From */
-            from?: string | null;
             /** Mobilized */
             mobilized: number;
-            /**
-             * Opportunities
-             * @description reports that raised an opportunity
-             */
+            /** Opportunities */
             opportunities: number;
             /** Outcomes */
             outcomes: {
@@ -1635,67 +1403,47 @@ export interface components {
             reach_rate: number | null;
             /** Reached */
             reached: number;
-            /**
-             * Source
-             * @description counters: live sharded counters; reports: counted for the period/team scope
-             * @default counters
-             * @enum {string}
-             */
-            source: "counters" | "reports";
-            /**
-             * Support Levels
-             * @description reached reports by the contact's support level (at report time for counters, current level when counted from reports)
-             */
+            /** Support Levels */
             support_levels: {
                 [key: string]: number;
             };
             /** Targets */
             targets: number;
-            /** To */
-            to?: string | null;
             /** Visits */
             visits: number;
-            /**
-             * Whole Action
-             * @description false when only the viewer's teams' reports are counted
-             * @default true
-             */
-            whole_action: boolean;
         };
         /** ActionUpdate */
         ActionUpdate: {
             /** Allow Others */
-            allow_others?: boolean | null;
+            allow_others?: boolean;
             /** Brief */
-            brief?: string | null;
+            brief?: string;
             /** Description */
-            description?: string | null;
+            description?: string;
             /** Ends At */
             ends_at?: string | null;
             /** Max Attempts */
-            max_attempts?: number | null;
+            max_attempts?: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
-            /**
-             * Open To All Volunteers
-             * @description See ActionCreate. Managers only.
-             */
-            open_to_all_volunteers?: boolean | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
-            retry_delay_minutes?: number | null;
+            retry_delay_minutes?: number;
             /** Starts At */
             starts_at?: string | null;
-            /** Status */
-            status?: ("draft" | "scheduled" | "active" | "paused" | "closed") | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "scheduled" | "active" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
-            team_ids?: string[] | null;
+            team_ids?: string[];
             /** Title */
-            title?: string | null;
+            title?: string;
             /** Volunteer Ids */
-            volunteer_ids?: string[] | null;
+            volunteer_ids?: string[];
         };
         /** Address */
         Address: {
@@ -1711,13 +1459,6 @@ export interface components {
             postal_code?: string | null;
             /** Street */
             street?: string | null;
-        };
-        /** AnswerCount */
-        AnswerCount: {
-            /** Count */
-            count: number;
-            /** Value */
-            value: unknown;
         };
         /** AnswerIn */
         AnswerIn: {
@@ -1872,11 +1613,6 @@ export interface components {
             /** Number */
             number: string | null;
         };
-        /**
-         * CallOutcome
-         * @enum {string}
-         */
-        CallOutcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
         /** CallReport */
         CallReport: {
             /** Callback At */
@@ -1896,7 +1632,11 @@ export interface components {
             mobilized?: boolean | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            outcome: components["schemas"]["CallOutcome"];
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -1943,7 +1683,11 @@ export interface components {
             last_name: string;
             /** Last Outcome */
             last_outcome: string | null;
-            status: components["schemas"]["TargetStatus"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "in_progress" | "callback" | "done" | "closed";
         };
         /** CommentCreate */
         CommentCreate: {
@@ -1963,15 +1707,6 @@ export interface components {
             text: string;
             /** User Id */
             user_id: string | null;
-        };
-        /** ConsentCount */
-        ConsentCount: {
-            /** Channel */
-            channel: string;
-            /** Count */
-            count: number;
-            /** Source */
-            source: string;
         };
         /** ConsentInput */
         ConsentInput: {
@@ -2052,6 +1787,7 @@ export interface components {
          *     }
          */
         ContactCreate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
@@ -2059,13 +1795,16 @@ export interface components {
             birth_year?: number | null;
             /** Consents */
             consents?: components["schemas"]["ConsentInput"][];
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -2080,7 +1819,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -2094,10 +1833,13 @@ export interface components {
             source: "app" | "import" | "petition" | "api" | "call" | "visit";
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactRead */
         ContactRead: {
@@ -2164,18 +1906,22 @@ export interface components {
         };
         /** ContactUpdate */
         ContactUpdate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
             /** Birth Year */
             birth_year?: number | null;
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -2190,7 +1936,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -2198,10 +1944,13 @@ export interface components {
             mobile?: string | null;
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactUpdates */
         ContactUpdates: {
@@ -2341,186 +2090,6 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
-        };
-        /** FigureScope */
-        FigureScope: {
-            /** Action Id */
-            action_id?: string | null;
-            /** From */
-            from?: string | null;
-            /**
-             * Organization Id
-             * Format: uuid
-             */
-            organization_id: string;
-            /** Team Id */
-            team_id?: string | null;
-            /** Timezone */
-            timezone: string;
-            /** To */
-            to?: string | null;
-            /** User Id */
-            user_id?: string | null;
-            /**
-             * Whole Organization
-             * @description false for a team leader: only their teams' work is counted
-             */
-            whole_organization: boolean;
-        };
-        /**
-         * Figures
-         * @example {
-         *       "attempts": 460,
-         *       "bucket": "hour",
-         *       "calls_made": 340,
-         *       "consents_given": [
-         *         {
-         *           "channel": "sms",
-         *           "count": 30,
-         *           "source": "call"
-         *         }
-         *       ],
-         *       "contacts_added": [
-         *         {
-         *           "count": 12,
-         *           "source": "visit"
-         *         },
-         *         {
-         *           "count": 900,
-         *           "source": "import"
-         *         }
-         *       ],
-         *       "doors_knocked": 120,
-         *       "mobilized": 22,
-         *       "opportunities_open": 9,
-         *       "opportunities_raised": 14,
-         *       "outcomes": {
-         *         "absent": 120,
-         *         "answered": 150,
-         *         "not_home": 80,
-         *         "opened": 40,
-         *         "refused": 70
-         *       },
-         *       "reach_rate": 0.413,
-         *       "reached": 190,
-         *       "scope": {
-         *         "from": "2026-11-30T22:00:00Z",
-         *         "organization_id": "0193a0a0-0000-7000-8000-000000000001",
-         *         "timezone": "Europe/Bucharest",
-         *         "to": "2026-12-01T22:00:00Z",
-         *         "whole_organization": true
-         *       },
-         *       "series": [
-         *         {
-         *           "at": "2026-12-01T10:00:00+02:00",
-         *           "calls": 40,
-         *           "mobilized": 3,
-         *           "reached": 22,
-         *           "visits": 10
-         *         }
-         *       ],
-         *       "source": "reports",
-         *       "support": {
-         *         "by_level": {
-         *           "1": 40,
-         *           "2": 45,
-         *           "3": 50,
-         *           "4": 12,
-         *           "5": 8
-         *         },
-         *         "donors": 6,
-         *         "opposed": 20,
-         *         "strong_supporters": 40,
-         *         "supporters": 85,
-         *         "undecided": 50,
-         *         "unknown": 35
-         *       },
-         *       "surveys": [
-         *         {
-         *           "answered": 120,
-         *           "answers": [
-         *             {
-         *               "count": 80,
-         *               "value": "pensions"
-         *             },
-         *             {
-         *               "count": 40,
-         *               "value": "health"
-         *             }
-         *           ],
-         *           "label": "Main topic",
-         *           "question_id": "topic",
-         *           "survey_id": "0193a0a0-0000-7000-8000-000000000002"
-         *         }
-         *       ],
-         *       "targets": 5000,
-         *       "targets_left": 3200
-         *     }
-         */
-        Figures: {
-            /**
-             * Attempts
-             * @description calls + doors
-             */
-            attempts: number;
-            /**
-             * Bucket
-             * @enum {string}
-             */
-            bucket: "hour" | "day";
-            /** Calls Made */
-            calls_made: number;
-            /** Consents Given */
-            consents_given: components["schemas"]["ConsentCount"][];
-            /** Contacts Added */
-            contacts_added: components["schemas"]["SourceCount"][];
-            /** Doors Knocked */
-            doors_knocked: number;
-            /** Mobilized */
-            mobilized: number;
-            /**
-             * Opportunities Open
-             * @description of those raised in the period, still open or in progress
-             */
-            opportunities_open: number;
-            /** Opportunities Raised */
-            opportunities_raised: number;
-            /** Outcomes */
-            outcomes: {
-                [key: string]: number;
-            };
-            /**
-             * Reach Rate
-             * @description reached / attempts, null without attempts
-             */
-            reach_rate: number | null;
-            /**
-             * Reached
-             * @description answered calls and opened doors
-             */
-            reached: number;
-            scope: components["schemas"]["FigureScope"];
-            /** Series */
-            series: components["schemas"]["SeriesPoint"][];
-            /**
-             * Source
-             * @description counters: the action's live sharded counters (whole scope, all time); reports: counted from the reports of the period/scope
-             * @enum {string}
-             */
-            source: "counters" | "reports";
-            support: components["schemas"]["SupportSummary"];
-            /** Surveys */
-            surveys: components["schemas"]["QuestionFigures"][];
-            /**
-             * Targets
-             * @description targets of the action (organization: of its scheduled and active actions)
-             */
-            targets: number;
-            /**
-             * Targets Left
-             * @description pending, in progress or to call back
-             */
-            targets_left: number;
         };
         /** Flags */
         Flags: {
@@ -2702,60 +2271,6 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Team Id */
             team_id: string | null;
-        };
-        /** LeaderRow */
-        LeaderRow: {
-            /** Calls */
-            calls: number;
-            /** Mobilized */
-            mobilized: number;
-            /** Name */
-            name: string;
-            /** Opportunities */
-            opportunities: number;
-            /** Rank */
-            rank: number;
-            /** Reached */
-            reached: number;
-            /** Team Id */
-            team_id?: string | null;
-            /** User Id */
-            user_id?: string | null;
-            /** Visits */
-            visits: number;
-        };
-        /**
-         * Leaderboard
-         * @example {
-         *       "by": "volunteers",
-         *       "items": [
-         *         {
-         *           "calls": 80,
-         *           "mobilized": 6,
-         *           "name": "Ana Pop",
-         *           "opportunities": 3,
-         *           "rank": 1,
-         *           "reached": 41,
-         *           "user_id": "0193a0a0-0000-7000-8000-000000000003",
-         *           "visits": 0
-         *         }
-         *       ],
-         *       "metric": "reached"
-         *     }
-         */
-        Leaderboard: {
-            /**
-             * By
-             * @enum {string}
-             */
-            by: "volunteers" | "teams";
-            /** Items */
-            items: components["schemas"]["LeaderRow"][];
-            /**
-             * Metric
-             * @enum {string}
-             */
-            metric: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
         };
         /**
          * LoginRequest
@@ -2980,9 +2495,12 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /** Note */
-            note?: string | null;
-            /** Status */
-            status?: ("open" | "in_progress" | "done" | "dropped") | null;
+            note?: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "open" | "in_progress" | "done" | "dropped";
         };
         /** Option */
         Option: {
@@ -3018,14 +2536,17 @@ export interface components {
              * @description Erase contacts with no activity for this many days (null: keep them).
              */
             contact_retention_days?: number | null;
-            /** Default Region */
-            default_region?: string | null;
+            /**
+             * Default Region
+             * @enum {string}
+             */
+            default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Require 2Fa For Staff */
-            require_2fa_for_staff?: boolean | null;
+            require_2fa_for_staff?: boolean;
             /** Timezone */
-            timezone?: string | null;
+            timezone?: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3223,22 +2744,6 @@ export interface components {
             /** Skip Logic */
             skip_logic?: components["schemas"]["SkipRule"][];
         };
-        /** QuestionFigures */
-        QuestionFigures: {
-            /** Answered */
-            answered: number;
-            /** Answers */
-            answers: components["schemas"]["AnswerCount"][];
-            /** Label */
-            label?: string | null;
-            /** Question Id */
-            question_id: string;
-            /**
-             * Survey Id
-             * Format: uuid
-             */
-            survey_id: string;
-        };
         /** QuestionResult */
         QuestionResult: {
             /** Answers */
@@ -3285,11 +2790,6 @@ export interface components {
             /** Survey Version */
             survey_version?: number | null;
         };
-        /**
-         * ReportKind
-         * @enum {string}
-         */
-        ReportKind: "call" | "visit";
         /** ReportResponse */
         ReportResponse: {
             /** Contact Id */
@@ -3304,14 +2804,19 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            kind: components["schemas"]["ReportKind"];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "call" | "visit";
             /** Opportunity Ids */
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
             /** Target Id */
             target_id: string | null;
-            target_status: components["schemas"]["TargetStatus"] | null;
+            /** Target Status */
+            target_status: string | null;
         };
         /** RevealedContact */
         RevealedContact: {
@@ -3346,10 +2851,7 @@ export interface components {
         Role: "admin" | "manager" | "team_leader" | "volunteer";
         /** SearchRequest */
         SearchRequest: {
-            /**
-             * Cursor
-             * @description `next_cursor` of the previous page (same sort).
-             */
+            /** Cursor */
             cursor?: string | null;
             filter?: components["schemas"]["SegmentFilter"];
             /**
@@ -3357,19 +2859,6 @@ export interface components {
              * @default 50
              */
             limit: number;
-            /**
-             * Order
-             * @default asc
-             * @enum {string}
-             */
-            order: "asc" | "desc";
-            /**
-             * Sort
-             * @description Column the page is ordered by (then the id); index-backed.
-             * @default name
-             * @enum {string}
-             */
-            sort: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
             /**
              * With Total
              * @default false
@@ -3472,23 +2961,6 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** SeriesPoint */
-        SeriesPoint: {
-            /**
-             * At
-             * Format: date-time
-             * @description start of the hour/day in the organization's time zone
-             */
-            at: string;
-            /** Calls */
-            calls: number;
-            /** Mobilized */
-            mobilized: number;
-            /** Reached */
-            reached: number;
-            /** Visits */
-            visits: number;
-        };
         /** SkipRule */
         SkipRule: {
             /** Equals */
@@ -3498,13 +2970,6 @@ export interface components {
              * @description null = end of the survey
              */
             goto_question_id?: string | null;
-        };
-        /** SourceCount */
-        SourceCount: {
-            /** Count */
-            count: number;
-            /** Source */
-            source: string;
         };
         /** StartCallResponse */
         StartCallResponse: {
@@ -3520,20 +2985,6 @@ export interface components {
              */
             target_id: string;
         };
-        /** StreamTicket */
-        StreamTicket: {
-            /**
-             * Expires At
-             * Format: date-time
-             */
-            expires_at: string;
-            /**
-             * Ticket
-             * @description pass as `?ticket=` to GET /api/v1/stream; valid 60 s
-             * @example eyJo….k2x
-             */
-            ticket: string;
-        };
         /** Street */
         Street: {
             /** Buildings */
@@ -3542,49 +2993,6 @@ export interface components {
             city: string | null;
             /** Street */
             street: string;
-        };
-        /**
-         * SupportSummary
-         * @description Distinct people reached in the period, by their current support level (1 strong supporter … 5 opposed).
-         */
-        SupportSummary: {
-            /**
-             * By Level
-             * @description {"1": n, …, "5": n}
-             */
-            by_level: {
-                [key: string]: number;
-            };
-            /**
-             * Donors
-             * @description flagged donor, whatever their level
-             */
-            donors: number;
-            /**
-             * Opposed
-             * @description levels 4 and 5
-             */
-            opposed: number;
-            /**
-             * Strong Supporters
-             * @description level 1
-             */
-            strong_supporters: number;
-            /**
-             * Supporters
-             * @description levels 1 and 2
-             */
-            supporters: number;
-            /**
-             * Undecided
-             * @description level 3
-             */
-            undecided: number;
-            /**
-             * Unknown
-             * @description no level recorded
-             */
-            unknown: number;
         };
         /** SurveyCreate */
         SurveyCreate: {
@@ -3638,11 +3046,6 @@ export interface components {
             /** Name */
             name: string;
         };
-        /**
-         * TargetStatus
-         * @enum {string}
-         */
-        TargetStatus: "pending" | "in_progress" | "callback" | "done" | "closed";
         /** TeamCreate */
         TeamCreate: {
             /** Leader User Id */
@@ -3699,7 +3102,7 @@ export interface components {
             /** Leader User Id */
             leader_user_id?: string | null;
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Region */
             region?: string | null;
         };
@@ -3788,11 +3191,6 @@ export interface components {
             /** Error Type */
             type: string;
         };
-        /**
-         * VisitOutcome
-         * @enum {string}
-         */
-        VisitOutcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
         /** VisitReport */
         VisitReport: {
             /** Comment */
@@ -3811,7 +3209,11 @@ export interface components {
             new_contact?: components["schemas"]["NewContact"] | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            outcome: components["schemas"]["VisitOutcome"];
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -3832,9 +3234,17 @@ export interface components {
             geojson: {
                 [key: string]: unknown;
             };
+            /**
+             * Next Cursor
+             * @description The next page, in walking order; null on the last page.
+             */
+            next_cursor?: string | null;
             /** Streets */
             streets: components["schemas"]["Street"][];
-            /** Total */
+            /**
+             * Total
+             * @description Households in the whole walk list (every page).
+             */
             total: number;
         };
         /** ZoneCreate */
@@ -3871,102 +3281,6 @@ export interface components {
             name: string;
             /** Parent Id */
             parent_id?: string | null;
-        };
-        /** ZoneFeature */
-        ZoneFeature: {
-            /**
-             * Geometry
-             * @description GeoJSON MultiPolygon (null without geometry).
-             */
-            geometry: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            properties: components["schemas"]["ZoneFigures"];
-            /**
-             * Type
-             * @default Feature
-             * @constant
-             */
-            type: "Feature";
-        };
-        /**
-         * ZoneFigureCollection
-         * @description GeoJSON (RFC 7946): a map layer of the zones with their figures.
-         */
-        ZoneFigureCollection: {
-            /** Features */
-            features: components["schemas"]["ZoneFeature"][];
-            /**
-             * Type
-             * @default FeatureCollection
-             * @constant
-             */
-            type: "FeatureCollection";
-        };
-        /**
-         * ZoneFigures
-         * @description A zone's live figures over the contacts the viewer may see (and the filter, when one is given).
-         */
-        ZoneFigures: {
-            /** Code */
-            code: string | null;
-            /**
-             * Contacted
-             * @description Contacts ever reached by a call or a visit.
-             */
-            contacted: number;
-            /** Contacts */
-            contacts: number;
-            /**
-             * Coverage
-             * @description contacted / contacts
-             */
-            coverage: number | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Kind */
-            kind: string;
-            /** Name */
-            name: string;
-            /**
-             * Support 1
-             * @description Strong supporters.
-             */
-            support_1: number;
-            /** Support 2 */
-            support_2: number;
-            /**
-             * Support 3
-             * @description Undecided.
-             */
-            support_3: number;
-            /** Support 4 */
-            support_4: number;
-            /**
-             * Support 5
-             * @description Opposed.
-             */
-            support_5: number;
-            /** Support Unknown */
-            support_unknown: number;
-            /**
-             * Targets
-             * @description With `action_id`: that action's targets in the zone.
-             */
-            targets?: number | null;
-            /**
-             * Targets Done
-             * @description With `action_id`: those targets done.
-             */
-            targets_done?: number | null;
         };
         /** ZoneImportResult */
         ZoneImportResult: {
@@ -4016,20 +3330,26 @@ export interface components {
         };
         /** ZoneUpdate */
         ZoneUpdate: {
-            /** Attributes */
+            /**
+             * Attributes
+             * @description Merged into the zone's attributes.
+             */
             attributes?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** Code */
             code?: string | null;
             /** Geometry */
             geometry?: {
                 [key: string]: unknown;
-            } | null;
-            /** Kind */
-            kind?: ("district" | "neighbourhood" | "polling_station" | "custom") | null;
+            };
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind?: "district" | "neighbourhood" | "polling_station" | "custom";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Parent Id */
             parent_id?: string | null;
         };
@@ -4046,8 +3366,10 @@ export interface operations {
         parameters: {
             query?: {
                 mine?: boolean;
-                status?: ("draft" | "scheduled" | "active" | "paused" | "closed") | null;
+                status?: ("draft" | "scheduled" | "active" | "closed") | null;
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -4331,13 +3653,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -4548,12 +3863,7 @@ export interface operations {
     };
     "actions-stats": {
         parameters: {
-            query?: {
-                /** @description inclusive; naive = org time zone */
-                from?: string | null;
-                /** @description exclusive; naive = org time zone */
-                to?: string | null;
-            };
+            query?: never;
             header?: never;
             path: {
                 action_id: string;
@@ -4628,7 +3938,12 @@ export interface operations {
         parameters: {
             query?: {
                 user_id?: string | null;
+                /** @description A turf number (1, 2, …). */
                 turf?: number | null;
+                /** @description Households per page. */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -4856,13 +4171,6 @@ export interface operations {
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
             /** @description Conflict */
             409: {
                 headers: {
@@ -4918,8 +4226,7 @@ export interface operations {
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string | null;
                 q?: string | null;
-                sort?: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
-                order?: "asc" | "desc";
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -5437,254 +4744,6 @@ export interface operations {
             };
         };
     };
-    "dashboard-get": {
-        parameters: {
-            query?: {
-                /** @description inclusive; a date or a time without offset is read in the org's time zone */
-                from?: string | null;
-                /** @description exclusive; same rules as `from` */
-                to?: string | null;
-                /** @description time series by hour or by day (org time zone) */
-                bucket?: "hour" | "day";
-                /** @description only this team's members (a team view) */
-                team_id?: string | null;
-                /** @description only this person (their history) */
-                user_id?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Figures"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "dashboard-action": {
-        parameters: {
-            query?: {
-                /** @description inclusive; a date or a time without offset is read in the org's time zone */
-                from?: string | null;
-                /** @description exclusive; same rules as `from` */
-                to?: string | null;
-                /** @description time series by hour or by day (org time zone) */
-                bucket?: "hour" | "day";
-                /** @description only this team's members (a team view) */
-                team_id?: string | null;
-                /** @description only this person (their history) */
-                user_id?: string | null;
-            };
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Figures"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "dashboard-hexbins": {
-        parameters: {
-            query: {
-                /** @description the viewed map: minLon,minLat,maxLon,maxLat */
-                bbox: string;
-                /** @description hexagon size in metres; default about 40 across the map */
-                size_m?: number | null;
-                action_id?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "dashboard-leaderboard": {
-        parameters: {
-            query?: {
-                by?: "volunteers" | "teams";
-                metric?: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
-                action_id?: string | null;
-                /** @description inclusive; a date or a time without offset is read in the org's time zone */
-                from?: string | null;
-                /** @description exclusive; same rules as `from` */
-                to?: string | null;
-                /** @description only this team's members (a team view) */
-                team_id?: string | null;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Leaderboard"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "dashboard-zones": {
-        parameters: {
-            query?: {
-                action_id?: string | null;
-                /** @description simplification tolerance, degrees */
-                simplify?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "features": [
-                     *         {
-                     *           "geometry": {
-                     *             "coordinates": [
-                     *               [
-                     *                 [
-                     *                   [
-                     *                     26,
-                     *                     44.4
-                     *                   ],
-                     *                   [
-                     *                     26.1,
-                     *                     44.4
-                     *                   ],
-                     *                   [
-                     *                     26.1,
-                     *                     44.5
-                     *                   ],
-                     *                   [
-                     *                     26,
-                     *                     44.4
-                     *                   ]
-                     *                 ]
-                     *               ]
-                     *             ],
-                     *             "type": "MultiPolygon"
-                     *           },
-                     *           "id": "0193a0a0-0000-7000-8000-000000000020",
-                     *           "properties": {
-                     *             "code": "S1",
-                     *             "coverage": 0.3,
-                     *             "donors": 40,
-                     *             "finished": 180,
-                     *             "kind": "sector",
-                     *             "mean_support_level": 2.8,
-                     *             "name": "Sector 1",
-                     *             "opposed": 700,
-                     *             "people": 9000,
-                     *             "reached": 120,
-                     *             "strong_supporters": 800,
-                     *             "supporters": 1500,
-                     *             "targets": 400,
-                     *             "undecided": 2000,
-                     *             "zone_id": "0193a0a0-0000-7000-8000-000000000020"
-                     *           },
-                     *           "type": "Feature"
-                     *         }
-                     *       ],
-                     *       "type": "FeatureCollection"
-                     *     }
-                     */
-                    "application/geo+json": unknown;
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     "exports-create": {
         parameters: {
             query?: never;
@@ -5785,6 +4844,8 @@ export interface operations {
             query?: {
                 /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -6538,74 +5599,6 @@ export interface operations {
             };
         };
     };
-    stream: {
-        parameters: {
-            query?: {
-                /** @description resume after this id (for a new EventSource) */
-                last_event_id?: string | null;
-                /** @description seconds between heartbeat comments */
-                heartbeat?: number;
-                /** @description from POST /stream/token, for EventSource */
-                ticket?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description text/event-stream. Events: `report` (a call or a visit), `opportunity`, `contact`, `assigned` (a volunteer added to an action), `import`, and `status` ({live, reason}: live false when Redis is unavailable). Each data is JSON; ids resume with Last-Event-ID. Comment lines every 15 s are heartbeats. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example id: 1764583200000-0
-                     *     event: report
-                     *     data: {"type": "report", "kind": "call", "action_id": "…", "user_id": "…", "outcome": "answered", "reached": true, "mobilized": false, "opportunities": 0, "at": "2026-12-01T10:00:00+00:00"}
-                     */
-                    "text/event-stream": unknown;
-                };
-            };
-            /** @description the request did not accept text/event-stream */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "stream-token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StreamTicket"];
-                };
-            };
-        };
-    };
     "surveys-list": {
         parameters: {
             query?: never;
@@ -7055,51 +6048,6 @@ export interface operations {
             };
         };
     };
-    "tiles-contacts": {
-        parameters: {
-            query?: {
-                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
-                filter?: string | null;
-                /** @description A saved segment, ANDed with `filter`. */
-                segment_id?: string | null;
-            };
-            header?: never;
-            path: {
-                z: number;
-                x: number;
-                y: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description layer contacts */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.mapbox-vector-tile": string;
-                };
-            };
-            /** @description No visible contact in this tile. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     "users-list": {
         parameters: {
             query?: never;
@@ -7310,45 +6258,6 @@ export interface operations {
                     "application/json": {
                         [key: string]: number;
                     };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "zones-figures": {
-        parameters: {
-            query?: {
-                kind?: string | null;
-                parent_id?: string | null;
-                /** @description Also count this action's targets per zone. */
-                action_id?: string | null;
-                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
-                filter?: string | null;
-                /** @description A saved segment, ANDed with `filter`. */
-                segment_id?: string | null;
-                with_geometry?: boolean;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
             /** @description Validation Error */
