@@ -5351,6 +5351,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "cell_size_m": 250,
+                     *       "features": [
+                     *         {
+                     *           "geometry": {
+                     *             "coordinates": [
+                     *               [
+                     *                 [
+                     *                   26.1,
+                     *                   44.43
+                     *                 ],
+                     *                 [
+                     *                   26.102,
+                     *                   44.43
+                     *                 ],
+                     *                 [
+                     *                   26.103,
+                     *                   44.432
+                     *                 ],
+                     *                 [
+                     *                   26.1,
+                     *                   44.43
+                     *                 ]
+                     *               ]
+                     *             ],
+                     *             "type": "Polygon"
+                     *           },
+                     *           "id": "11571:-14113",
+                     *           "properties": {
+                     *             "people": 140,
+                     *             "strong_supporters": 22,
+                     *             "undecided": 31
+                     *           },
+                     *           "type": "Feature"
+                     *         }
+                     *       ],
+                     *       "type": "FeatureCollection"
+                     *     }
+                     */
+                    "application/geo+json": unknown;
                     "application/json": {
                         [key: string]: unknown;
                     };
