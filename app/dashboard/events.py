@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from app.core.db import after_commit
 from app.dashboard import bus
@@ -28,18 +28,33 @@ def _s(v: Any) -> str | None:
 
 
 def queue(session: Session, ev: dict[str, Any]) -> None:
-    """Queue one event on the session; published after commit."""
+    """Queue one event on the session, tagged with the (sub)transaction that wrote it; published after commit."""
     ev.setdefault("at", datetime.now(UTC).isoformat())
-    pending: list[dict[str, Any]] | None = session.info.get(PENDING)
+    pending: list[tuple[SessionTransaction | None, dict[str, Any]]] | None = session.info.get(PENDING)
     if pending is None:
         pending = session.info[PENDING] = []
 
         async def publish() -> None:
-            events = session.info.pop(PENDING, [])
-            await bus.publish(events)
+            await bus.publish([e for _, e in session.info.pop(PENDING, [])])
 
         after_commit(cast(AsyncSession, session), publish)  # reads/writes only .info, shared with the AsyncSession
-    pending.append(ev)
+    pending.append((session.get_nested_transaction() or session.get_transaction(), ev))
+
+
+def _within(tx: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A savepoint rolled back inside a request that then commits: what it wrote never happened."""
+    pending = session.info.get(PENDING)
+    if pending:
+        pending[:] = [(tx, ev) for tx, ev in pending if not _within(tx, previous_transaction)]
 
 
 def report_event(r: FieldReport) -> dict[str, Any]:

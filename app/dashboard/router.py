@@ -171,7 +171,33 @@ def _bbox(bbox: str) -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
-@router.get("/hexbins", operation_id="dashboard-hexbins")
+@router.get(
+    "/hexbins",
+    operation_id="dashboard-hexbins",
+    responses={
+        200: {
+            "content": {
+                "application/geo+json": {
+                    "example": {
+                        "type": "FeatureCollection",
+                        "cell_size_m": 250.0,
+                        "features": [
+                            {
+                                "type": "Feature",
+                                "id": "11571:-14113",
+                                "geometry": {
+                                    "type": "Polygon",
+                                    "coordinates": [[[26.1, 44.43], [26.102, 44.43], [26.103, 44.432], [26.1, 44.43]]],
+                                },
+                                "properties": {"people": 140, "strong_supporters": 22, "undecided": 31},
+                            }
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
 async def hexbins(
     session: SessionDep,
     user: Leader,

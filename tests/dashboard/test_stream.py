@@ -187,3 +187,38 @@ async def test_an_idle_stream_sends_heartbeats(
     async with SseReader(api, "/api/v1/stream?heartbeat=1", s.manager.headers) as hq:
         await asyncio.sleep(2.5)
         assert hq.comments >= 2
+
+
+async def test_a_savepoint_rolled_back_inside_a_committed_request_publishes_nothing_of_its_own(
+    api: httpx.AsyncClient, live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    s = await setup_scene(live_client, live_db)
+
+    def report() -> FieldReport:
+        return FieldReport(
+            organization_id=s.org_id,
+            id=uuid.uuid4(),
+            kind="call",
+            action_id=uuid.UUID(s.call_action),
+            user_id=s.v1.user_id,
+            outcome="other",
+            request_hash="x",
+            response={},
+        )
+
+    async with SseReader(api, "/api/v1/stream", s.manager.headers) as hq:
+        request = Request({"type": "http", "app": live_client._transport.app, "headers": []})  # type: ignore[attr-defined]
+        gen = get_session(request)
+        session = await gen.__anext__()
+        await set_tenant(session, s.org_id)
+        undone, kept = report(), report()
+        nested = await session.begin_nested()
+        session.add(undone)
+        await session.flush()
+        await nested.rollback()
+        session.add(kept)
+        await session.flush()
+        with pytest.raises(StopAsyncIteration):
+            await gen.__anext__()  # the handler returned: commit, then the after-commit hooks
+        got = await hq.drain(wait=1.0)
+    assert [g.data["report_id"] for g in got] == [str(kept.id)]

@@ -216,7 +216,9 @@ export interface paths {
         };
         /**
          * Action Stats
-         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters.
+         * @description Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
+         *     a period or a team leader's view (their teams' reports only) is counted from the reports.
+         *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
          */
         get: operations["actions-stats"];
         put?: never;
@@ -576,6 +578,110 @@ export interface paths {
         put?: never;
         /** Create Field */
         post: operations["custom-fields-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Organization Dashboard
+         * @description The organization's figures for a period (all time without one). A team leader gets their teams' work only
+         *     (`scope.whole_organization` false).
+         */
+        get: operations["dashboard-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/actions/{action_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Action Dashboard
+         * @description One action's figures, with time series, survey results, targets left and consents given.
+         */
+        get: operations["dashboard-action"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/hexbins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hexbins
+         * @description GeoJSON hexagons (ST_HexagonGrid) with the strong supporters (level 1) and undecided (level 3) in each, for
+         *     the map as viewed. Feature ids (`i:j`) are stable for a given cell size, for picking the next zones to target.
+         */
+        get: operations["dashboard-hexbins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leaderboard
+         * @description Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
+         *     leader sees their teams' members and their teams.
+         */
+        get: operations["dashboard-leaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Zones
+         * @description GeoJSON of the zones for a choropleth: coverage (targets reached / targets, of one action or of the
+         *     scheduled and active ones) and support (people by level) per zone.
+         */
+        get: operations["dashboard-zones"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -947,6 +1053,49 @@ export interface paths {
         post?: never;
         /** Delete Segment */
         delete: operations["segments-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream
+         * @description Live events the caller may see (HQ: the organization; a team leader: their teams' members; a volunteer:
+         *     their own reports and what is assigned to them or their team). Auth: `Authorization: Bearer` or `?ticket=`.
+         */
+        get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stream/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream Token
+         * @description A ticket for `new EventSource('/api/v1/stream?ticket=…')`: signed, valid one minute, bound to this session
+         *     token (revoking the session ends it). When the connection drops for good, get a new ticket and reopen with
+         *     `&last_event_id=<last id received>`.
+         */
+        post: operations["stream-token"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1382,7 +1531,31 @@ export interface components {
             /** Volunteer Ids */
             volunteer_ids: string[];
         };
-        /** ActionStats */
+        /**
+         * ActionStats
+         * @example {
+         *       "action_id": "0193a0a0-0000-7000-8000-000000000010",
+         *       "calls": 640,
+         *       "mobilized": 41,
+         *       "opportunities": 12,
+         *       "outcomes": {
+         *         "absent": 250,
+         *         "answered": 310,
+         *         "refused": 80
+         *       },
+         *       "reach_rate": 0.4844,
+         *       "reached": 310,
+         *       "source": "counters",
+         *       "support_levels": {
+         *         "1": 90,
+         *         "2": 70,
+         *         "3": 100
+         *       },
+         *       "targets": 2000,
+         *       "visits": 0,
+         *       "whole_action": true
+         *     }
+         */
         ActionStats: {
             /**
              * Action Id
@@ -1391,9 +1564,14 @@ export interface components {
             action_id: string;
             /** Calls */
             calls: number;
+            /** From */
+            from?: string | null;
             /** Mobilized */
             mobilized: number;
-            /** Opportunities */
+            /**
+             * Opportunities
+             * @description reports that raised an opportunity
+             */
             opportunities: number;
             /** Outcomes */
             outcomes: {
@@ -1403,47 +1581,62 @@ export interface components {
             reach_rate: number | null;
             /** Reached */
             reached: number;
-            /** Support Levels */
+            /**
+             * Source
+             * @description counters: live sharded counters; reports: counted for the period/team scope
+             * @default counters
+             * @enum {string}
+             */
+            source: "counters" | "reports";
+            /**
+             * Support Levels
+             * @description reached reports by the contact's support level (at report time for counters, current level when counted from reports)
+             */
             support_levels: {
                 [key: string]: number;
             };
             /** Targets */
             targets: number;
+            /** To */
+            to?: string | null;
             /** Visits */
             visits: number;
+            /**
+             * Whole Action
+             * @description false when only the viewer's teams' reports are counted
+             * @default true
+             */
+            whole_action: boolean;
         };
         /** ActionUpdate */
         ActionUpdate: {
             /** Allow Others */
-            allow_others?: boolean;
+            allow_others?: boolean | null;
             /** Brief */
-            brief?: string;
+            brief?: string | null;
             /** Description */
-            description?: string;
+            description?: string | null;
             /** Ends At */
             ends_at?: string | null;
             /** Max Attempts */
-            max_attempts?: number;
+            max_attempts?: number | null;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
-            retry_delay_minutes?: number;
+            retry_delay_minutes?: number | null;
             /** Starts At */
             starts_at?: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status?: "draft" | "scheduled" | "active" | "closed";
+            /** Status */
+            status?: ("draft" | "scheduled" | "active" | "closed") | null;
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
-            team_ids?: string[];
+            team_ids?: string[] | null;
             /** Title */
-            title?: string;
+            title?: string | null;
             /** Volunteer Ids */
-            volunteer_ids?: string[];
+            volunteer_ids?: string[] | null;
         };
         /** Address */
         Address: {
@@ -1459,6 +1652,13 @@ export interface components {
             postal_code?: string | null;
             /** Street */
             street?: string | null;
+        };
+        /** AnswerCount */
+        AnswerCount: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: unknown;
         };
         /** AnswerIn */
         AnswerIn: {
@@ -1708,6 +1908,15 @@ export interface components {
             /** User Id */
             user_id: string | null;
         };
+        /** ConsentCount */
+        ConsentCount: {
+            /** Channel */
+            channel: string;
+            /** Count */
+            count: number;
+            /** Source */
+            source: string;
+        };
         /** ConsentInput */
         ConsentInput: {
             /**
@@ -1787,7 +1996,6 @@ export interface components {
          *     }
          */
         ContactCreate: {
-            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
@@ -1795,16 +2003,13 @@ export interface components {
             birth_year?: number | null;
             /** Consents */
             consents?: components["schemas"]["ConsentInput"][];
-            /**
-             * Custom Fields
-             * @description Merged into the contact's custom fields.
-             */
+            /** Custom Fields */
             custom_fields?: {
                 [key: string]: unknown;
-            };
-            do_not_contact?: components["schemas"]["DoNotContact"];
+            } | null;
+            do_not_contact?: components["schemas"]["DoNotContact"] | null;
             /** Donor */
-            donor?: boolean;
+            donor?: boolean | null;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -1819,7 +2024,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean;
+            member?: boolean | null;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -1833,13 +2038,10 @@ export interface components {
             source: "app" | "import" | "petition" | "api" | "call" | "visit";
             /** Support Level */
             support_level?: number | null;
-            /**
-             * Tags
-             * @description null clears the tags
-             */
+            /** Tags */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean;
+            volunteer?: boolean | null;
         };
         /** ContactRead */
         ContactRead: {
@@ -1906,22 +2108,18 @@ export interface components {
         };
         /** ContactUpdate */
         ContactUpdate: {
-            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
             /** Birth Year */
             birth_year?: number | null;
-            /**
-             * Custom Fields
-             * @description Merged into the contact's custom fields.
-             */
+            /** Custom Fields */
             custom_fields?: {
                 [key: string]: unknown;
-            };
-            do_not_contact?: components["schemas"]["DoNotContact"];
+            } | null;
+            do_not_contact?: components["schemas"]["DoNotContact"] | null;
             /** Donor */
-            donor?: boolean;
+            donor?: boolean | null;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -1936,7 +2134,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean;
+            member?: boolean | null;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -1944,13 +2142,10 @@ export interface components {
             mobile?: string | null;
             /** Support Level */
             support_level?: number | null;
-            /**
-             * Tags
-             * @description null clears the tags
-             */
+            /** Tags */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean;
+            volunteer?: boolean | null;
         };
         /** ContactUpdates */
         ContactUpdates: {
@@ -2090,6 +2285,186 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
+        };
+        /** FigureScope */
+        FigureScope: {
+            /** Action Id */
+            action_id?: string | null;
+            /** From */
+            from?: string | null;
+            /**
+             * Organization Id
+             * Format: uuid
+             */
+            organization_id: string;
+            /** Team Id */
+            team_id?: string | null;
+            /** Timezone */
+            timezone: string;
+            /** To */
+            to?: string | null;
+            /** User Id */
+            user_id?: string | null;
+            /**
+             * Whole Organization
+             * @description false for a team leader: only their teams' work is counted
+             */
+            whole_organization: boolean;
+        };
+        /**
+         * Figures
+         * @example {
+         *       "attempts": 460,
+         *       "bucket": "hour",
+         *       "calls_made": 340,
+         *       "consents_given": [
+         *         {
+         *           "channel": "sms",
+         *           "count": 30,
+         *           "source": "call"
+         *         }
+         *       ],
+         *       "contacts_added": [
+         *         {
+         *           "count": 12,
+         *           "source": "visit"
+         *         },
+         *         {
+         *           "count": 900,
+         *           "source": "import"
+         *         }
+         *       ],
+         *       "doors_knocked": 120,
+         *       "mobilized": 22,
+         *       "opportunities_open": 9,
+         *       "opportunities_raised": 14,
+         *       "outcomes": {
+         *         "absent": 120,
+         *         "answered": 150,
+         *         "not_home": 80,
+         *         "opened": 40,
+         *         "refused": 70
+         *       },
+         *       "reach_rate": 0.413,
+         *       "reached": 190,
+         *       "scope": {
+         *         "from": "2026-11-30T22:00:00Z",
+         *         "organization_id": "0193a0a0-0000-7000-8000-000000000001",
+         *         "timezone": "Europe/Bucharest",
+         *         "to": "2026-12-01T22:00:00Z",
+         *         "whole_organization": true
+         *       },
+         *       "series": [
+         *         {
+         *           "at": "2026-12-01T10:00:00+02:00",
+         *           "calls": 40,
+         *           "mobilized": 3,
+         *           "reached": 22,
+         *           "visits": 10
+         *         }
+         *       ],
+         *       "source": "reports",
+         *       "support": {
+         *         "by_level": {
+         *           "1": 40,
+         *           "2": 45,
+         *           "3": 50,
+         *           "4": 12,
+         *           "5": 8
+         *         },
+         *         "donors": 6,
+         *         "opposed": 20,
+         *         "strong_supporters": 40,
+         *         "supporters": 85,
+         *         "undecided": 50,
+         *         "unknown": 35
+         *       },
+         *       "surveys": [
+         *         {
+         *           "answered": 120,
+         *           "answers": [
+         *             {
+         *               "count": 80,
+         *               "value": "pensions"
+         *             },
+         *             {
+         *               "count": 40,
+         *               "value": "health"
+         *             }
+         *           ],
+         *           "label": "Main topic",
+         *           "question_id": "topic",
+         *           "survey_id": "0193a0a0-0000-7000-8000-000000000002"
+         *         }
+         *       ],
+         *       "targets": 5000,
+         *       "targets_left": 3200
+         *     }
+         */
+        Figures: {
+            /**
+             * Attempts
+             * @description calls + doors
+             */
+            attempts: number;
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /** Calls Made */
+            calls_made: number;
+            /** Consents Given */
+            consents_given: components["schemas"]["ConsentCount"][];
+            /** Contacts Added */
+            contacts_added: components["schemas"]["SourceCount"][];
+            /** Doors Knocked */
+            doors_knocked: number;
+            /** Mobilized */
+            mobilized: number;
+            /**
+             * Opportunities Open
+             * @description of those raised in the period, still open or in progress
+             */
+            opportunities_open: number;
+            /** Opportunities Raised */
+            opportunities_raised: number;
+            /** Outcomes */
+            outcomes: {
+                [key: string]: number;
+            };
+            /**
+             * Reach Rate
+             * @description reached / attempts, null without attempts
+             */
+            reach_rate: number | null;
+            /**
+             * Reached
+             * @description answered calls and opened doors
+             */
+            reached: number;
+            scope: components["schemas"]["FigureScope"];
+            /** Series */
+            series: components["schemas"]["SeriesPoint"][];
+            /**
+             * Source
+             * @description counters: the action's live sharded counters (whole scope, all time); reports: counted from the reports of the period/scope
+             * @enum {string}
+             */
+            source: "counters" | "reports";
+            support: components["schemas"]["SupportSummary"];
+            /** Surveys */
+            surveys: components["schemas"]["QuestionFigures"][];
+            /**
+             * Targets
+             * @description targets of the action (organization: of its scheduled and active actions)
+             */
+            targets: number;
+            /**
+             * Targets Left
+             * @description pending, in progress or to call back
+             */
+            targets_left: number;
         };
         /** Flags */
         Flags: {
@@ -2271,6 +2646,60 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Team Id */
             team_id: string | null;
+        };
+        /** LeaderRow */
+        LeaderRow: {
+            /** Calls */
+            calls: number;
+            /** Mobilized */
+            mobilized: number;
+            /** Name */
+            name: string;
+            /** Opportunities */
+            opportunities: number;
+            /** Rank */
+            rank: number;
+            /** Reached */
+            reached: number;
+            /** Team Id */
+            team_id?: string | null;
+            /** User Id */
+            user_id?: string | null;
+            /** Visits */
+            visits: number;
+        };
+        /**
+         * Leaderboard
+         * @example {
+         *       "by": "volunteers",
+         *       "items": [
+         *         {
+         *           "calls": 80,
+         *           "mobilized": 6,
+         *           "name": "Ana Pop",
+         *           "opportunities": 3,
+         *           "rank": 1,
+         *           "reached": 41,
+         *           "user_id": "0193a0a0-0000-7000-8000-000000000003",
+         *           "visits": 0
+         *         }
+         *       ],
+         *       "metric": "reached"
+         *     }
+         */
+        Leaderboard: {
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "volunteers" | "teams";
+            /** Items */
+            items: components["schemas"]["LeaderRow"][];
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
         };
         /**
          * LoginRequest
@@ -2495,12 +2924,9 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /** Note */
-            note?: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status?: "open" | "in_progress" | "done" | "dropped";
+            note?: string | null;
+            /** Status */
+            status?: ("open" | "in_progress" | "done" | "dropped") | null;
         };
         /** Option */
         Option: {
@@ -2536,17 +2962,14 @@ export interface components {
              * @description Erase contacts with no activity for this many days (null: keep them).
              */
             contact_retention_days?: number | null;
-            /**
-             * Default Region
-             * @enum {string}
-             */
-            default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+            /** Default Region */
+            default_region?: string | null;
             /** Name */
-            name?: string;
+            name?: string | null;
             /** Require 2Fa For Staff */
-            require_2fa_for_staff?: boolean;
+            require_2fa_for_staff?: boolean | null;
             /** Timezone */
-            timezone?: string;
+            timezone?: string | null;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -2743,6 +3166,22 @@ export interface components {
             required: boolean;
             /** Skip Logic */
             skip_logic?: components["schemas"]["SkipRule"][];
+        };
+        /** QuestionFigures */
+        QuestionFigures: {
+            /** Answered */
+            answered: number;
+            /** Answers */
+            answers: components["schemas"]["AnswerCount"][];
+            /** Label */
+            label?: string | null;
+            /** Question Id */
+            question_id: string;
+            /**
+             * Survey Id
+             * Format: uuid
+             */
+            survey_id: string;
         };
         /** QuestionResult */
         QuestionResult: {
@@ -2961,6 +3400,23 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** SeriesPoint */
+        SeriesPoint: {
+            /**
+             * At
+             * Format: date-time
+             * @description start of the hour/day in the organization's time zone
+             */
+            at: string;
+            /** Calls */
+            calls: number;
+            /** Mobilized */
+            mobilized: number;
+            /** Reached */
+            reached: number;
+            /** Visits */
+            visits: number;
+        };
         /** SkipRule */
         SkipRule: {
             /** Equals */
@@ -2970,6 +3426,13 @@ export interface components {
              * @description null = end of the survey
              */
             goto_question_id?: string | null;
+        };
+        /** SourceCount */
+        SourceCount: {
+            /** Count */
+            count: number;
+            /** Source */
+            source: string;
         };
         /** StartCallResponse */
         StartCallResponse: {
@@ -2985,6 +3448,20 @@ export interface components {
              */
             target_id: string;
         };
+        /** StreamTicket */
+        StreamTicket: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Ticket
+             * @description pass as `?ticket=` to GET /api/v1/stream; valid 60 s
+             * @example eyJo….k2x
+             */
+            ticket: string;
+        };
         /** Street */
         Street: {
             /** Buildings */
@@ -2993,6 +3470,49 @@ export interface components {
             city: string | null;
             /** Street */
             street: string;
+        };
+        /**
+         * SupportSummary
+         * @description Distinct people reached in the period, by their current support level (1 strong supporter … 5 opposed).
+         */
+        SupportSummary: {
+            /**
+             * By Level
+             * @description {"1": n, …, "5": n}
+             */
+            by_level: {
+                [key: string]: number;
+            };
+            /**
+             * Donors
+             * @description flagged donor, whatever their level
+             */
+            donors: number;
+            /**
+             * Opposed
+             * @description levels 4 and 5
+             */
+            opposed: number;
+            /**
+             * Strong Supporters
+             * @description level 1
+             */
+            strong_supporters: number;
+            /**
+             * Supporters
+             * @description levels 1 and 2
+             */
+            supporters: number;
+            /**
+             * Undecided
+             * @description level 3
+             */
+            undecided: number;
+            /**
+             * Unknown
+             * @description no level recorded
+             */
+            unknown: number;
         };
         /** SurveyCreate */
         SurveyCreate: {
@@ -3102,7 +3622,7 @@ export interface components {
             /** Leader User Id */
             leader_user_id?: string | null;
             /** Name */
-            name?: string;
+            name?: string | null;
             /** Region */
             region?: string | null;
         };
@@ -3234,17 +3754,9 @@ export interface components {
             geojson: {
                 [key: string]: unknown;
             };
-            /**
-             * Next Cursor
-             * @description The next page, in walking order; null on the last page.
-             */
-            next_cursor?: string | null;
             /** Streets */
             streets: components["schemas"]["Street"][];
-            /**
-             * Total
-             * @description Households in the whole walk list (every page).
-             */
+            /** Total */
             total: number;
         };
         /** ZoneCreate */
@@ -3330,26 +3842,20 @@ export interface components {
         };
         /** ZoneUpdate */
         ZoneUpdate: {
-            /**
-             * Attributes
-             * @description Merged into the zone's attributes.
-             */
+            /** Attributes */
             attributes?: {
                 [key: string]: unknown;
-            };
+            } | null;
             /** Code */
             code?: string | null;
             /** Geometry */
             geometry?: {
                 [key: string]: unknown;
-            };
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind?: "district" | "neighbourhood" | "polling_station" | "custom";
+            } | null;
+            /** Kind */
+            kind?: ("district" | "neighbourhood" | "polling_station" | "custom") | null;
             /** Name */
-            name?: string;
+            name?: string | null;
             /** Parent Id */
             parent_id?: string | null;
         };
@@ -3368,8 +3874,6 @@ export interface operations {
                 mine?: boolean;
                 status?: ("draft" | "scheduled" | "active" | "closed") | null;
                 limit?: number;
-                /** @description Opaque cursor from `next_cursor`. */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3863,7 +4367,12 @@ export interface operations {
     };
     "actions-stats": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description inclusive; naive = org time zone */
+                from?: string | null;
+                /** @description exclusive; naive = org time zone */
+                to?: string | null;
+            };
             header?: never;
             path: {
                 action_id: string;
@@ -3938,12 +4447,7 @@ export interface operations {
         parameters: {
             query?: {
                 user_id?: string | null;
-                /** @description A turf number (1, 2, …). */
                 turf?: number | null;
-                /** @description Households per page. */
-                limit?: number;
-                /** @description Opaque cursor from `next_cursor`. */
-                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -4744,6 +5248,295 @@ export interface operations {
             };
         };
     };
+    "dashboard-get": {
+        parameters: {
+            query?: {
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description time series by hour or by day (org time zone) */
+                bucket?: "hour" | "day";
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                /** @description only this person (their history) */
+                user_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Figures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-action": {
+        parameters: {
+            query?: {
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description time series by hour or by day (org time zone) */
+                bucket?: "hour" | "day";
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                /** @description only this person (their history) */
+                user_id?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Figures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-hexbins": {
+        parameters: {
+            query: {
+                /** @description the viewed map: minLon,minLat,maxLon,maxLat */
+                bbox: string;
+                /** @description hexagon size in metres; default about 40 across the map */
+                size_m?: number | null;
+                action_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "cell_size_m": 250,
+                     *       "features": [
+                     *         {
+                     *           "geometry": {
+                     *             "coordinates": [
+                     *               [
+                     *                 [
+                     *                   26.1,
+                     *                   44.43
+                     *                 ],
+                     *                 [
+                     *                   26.102,
+                     *                   44.43
+                     *                 ],
+                     *                 [
+                     *                   26.103,
+                     *                   44.432
+                     *                 ],
+                     *                 [
+                     *                   26.1,
+                     *                   44.43
+                     *                 ]
+                     *               ]
+                     *             ],
+                     *             "type": "Polygon"
+                     *           },
+                     *           "id": "11571:-14113",
+                     *           "properties": {
+                     *             "people": 140,
+                     *             "strong_supporters": 22,
+                     *             "undecided": 31
+                     *           },
+                     *           "type": "Feature"
+                     *         }
+                     *       ],
+                     *       "type": "FeatureCollection"
+                     *     }
+                     */
+                    "application/geo+json": unknown;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-leaderboard": {
+        parameters: {
+            query?: {
+                by?: "volunteers" | "teams";
+                metric?: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
+                action_id?: string | null;
+                /** @description inclusive; a date or a time without offset is read in the org's time zone */
+                from?: string | null;
+                /** @description exclusive; same rules as `from` */
+                to?: string | null;
+                /** @description only this team's members (a team view) */
+                team_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-zones": {
+        parameters: {
+            query?: {
+                action_id?: string | null;
+                /** @description simplification tolerance, degrees */
+                simplify?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "features": [
+                     *         {
+                     *           "geometry": {
+                     *             "coordinates": [
+                     *               [
+                     *                 [
+                     *                   [
+                     *                     26,
+                     *                     44.4
+                     *                   ],
+                     *                   [
+                     *                     26.1,
+                     *                     44.4
+                     *                   ],
+                     *                   [
+                     *                     26.1,
+                     *                     44.5
+                     *                   ],
+                     *                   [
+                     *                     26,
+                     *                     44.4
+                     *                   ]
+                     *                 ]
+                     *               ]
+                     *             ],
+                     *             "type": "MultiPolygon"
+                     *           },
+                     *           "id": "0193a0a0-0000-7000-8000-000000000020",
+                     *           "properties": {
+                     *             "code": "S1",
+                     *             "coverage": 0.3,
+                     *             "donors": 40,
+                     *             "finished": 180,
+                     *             "kind": "sector",
+                     *             "mean_support_level": 2.8,
+                     *             "name": "Sector 1",
+                     *             "opposed": 700,
+                     *             "people": 9000,
+                     *             "reached": 120,
+                     *             "strong_supporters": 800,
+                     *             "supporters": 1500,
+                     *             "targets": 400,
+                     *             "undecided": 2000,
+                     *             "zone_id": "0193a0a0-0000-7000-8000-000000000020"
+                     *           },
+                     *           "type": "Feature"
+                     *         }
+                     *       ],
+                     *       "type": "FeatureCollection"
+                     *     }
+                     */
+                    "application/geo+json": unknown;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "exports-create": {
         parameters: {
             query?: never;
@@ -4844,8 +5637,6 @@ export interface operations {
             query?: {
                 /** @description Page size (max 500). */
                 limit?: number;
-                /** @description Opaque cursor from `next_cursor`. */
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -5595,6 +6386,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stream: {
+        parameters: {
+            query?: {
+                /** @description resume after this id (for a new EventSource) */
+                last_event_id?: string | null;
+                /** @description seconds between heartbeat comments */
+                heartbeat?: number;
+                /** @description from POST /stream/token, for EventSource */
+                ticket?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream. Events: `report` (a call or a visit), `opportunity`, `contact`, `assigned` (a volunteer added to an action), `import`, and `status` ({live, reason}: live false when Redis is unavailable). Each data is JSON; ids resume with Last-Event-ID. Comment lines every 15 s are heartbeats. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1764583200000-0
+                     *     event: report
+                     *     data: {"type": "report", "kind": "call", "action_id": "…", "user_id": "…", "outcome": "answered", "reached": true, "mobilized": false, "opportunities": 0, "at": "2026-12-01T10:00:00+00:00"}
+                     */
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description the request did not accept text/event-stream */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
                 };
             };
         };
