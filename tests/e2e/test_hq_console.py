@@ -328,3 +328,36 @@ async def test_a_zone_drawn_on_the_map_is_saved_and_a_crossing_import_is_shown_w
     await page.screenshot(path=shot("62-map-import-error"))
     problems += await serious_violations(page)
     assert problems == []
+
+
+async def test_the_apis_422_is_shown_next_to_the_field_it_names_and_a_lost_connection_is_said(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    admin, _ = await setup_org(live_db, inside=1, outside=0)
+    page = await as_user(desktop, admin)
+    # The wizard sent without a title: back on the details step, the message under "Title".
+    await page.goto(live_server + "/hq/actions/new")
+    for _ in range(5):
+        await page.get_by_role("button", name="Next").click()
+    await page.get_by_role("button", name="Create the action").click()
+    title = page.get_by_label("Title", exact=True)
+    await expect(title).to_be_visible()
+    described = await title.get_attribute("aria-describedby")
+    assert described
+    await expect(page.locator(f"[id='{described}']")).to_contain_text("at least 1 character")
+    await page.screenshot(path=shot("70-wizard-422"))
+
+    # Settings: a bad phone region is named under its field; offline, the form says the connection is lost.
+    await page.goto(live_server + "/hq/settings")
+    region = page.get_by_label("Default phone region")
+    await region.fill("xyz")
+    await page.get_by_role("button", name="Save").click()
+    messages = await region.get_attribute("aria-describedby")
+    await expect(page.locator(f"[id='{messages}']")).to_contain_text("pattern")
+    await desktop.set_offline(True)
+    await region.fill("FR")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert").filter(has_text="Connection lost")).to_be_visible()
+    await expect(region).to_have_value("FR")
+    await page.screenshot(path=shot("71-settings-offline"))
+    await desktop.set_offline(False)
