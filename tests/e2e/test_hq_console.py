@@ -272,3 +272,92 @@ async def test_a_volunteer_is_refused_the_staff_pages(
     await expect(page.get_by_role("link", name="Open the volunteer app")).to_have_attribute("href", "/")
     await page.screenshot(path=shot("50-refused"))
     assert await serious_violations(page) == []
+
+
+async def test_a_zone_drawn_on_the_map_is_saved_and_a_crossing_import_is_shown_where_it_crosses(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext, owner_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    admin, _ = await setup_org(live_db, inside=5, outside=3)
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/hq/map")
+    await expect(page.locator("[data-testid='map'] .maplibregl-canvas")).to_be_visible(timeout=60_000)
+    await page.wait_for_timeout(1500)
+    await page.get_by_role("button", name="Draw a polygon").click()
+    box = await page.get_by_test_id("map").bounding_box()
+    assert box
+    cx, cy = box["width"] / 2, box["height"] / 2
+    for x, y in [(cx - 60, cy + 60), (cx + 90, cy + 60), (cx + 90, cy - 90), (cx - 60, cy - 90), (cx - 60, cy + 60)]:
+        await page.mouse.move(box["x"] + x, box["y"] + y)
+        await page.wait_for_timeout(120)
+        await page.mouse.click(box["x"] + x, box["y"] + y)
+        await page.wait_for_timeout(250)
+    await expect(page.get_by_test_id("drawn-count")).to_have_text("5 contacts")
+    await page.get_by_label("Zone name").fill("Centre")
+    await page.screenshot(path=shot("60-map-new-zone"))
+    problems = await serious_violations(page)
+    await page.get_by_role("button", name="Save the zone").click()
+    await expect(page.get_by_text('Zone "Centre" saved.')).to_be_visible()
+    async with owner_engine.connect() as conn:
+        names = (
+            await conn.execute(text("SELECT name FROM zones WHERE organization_id = :o"), {"o": admin.org.id})
+        ).scalars()
+        assert list(names) == ["Centre"]
+    await page.get_by_role("list", name="Zones").get_by_text("Centre").click()
+    await expect(page.get_by_role("heading", name="Centre")).to_be_visible()
+    await page.screenshot(path=shot("61-map-zone"))
+
+    # A bow tie crosses itself at (26.105, 44.435): the error says so and the point is marked on the map.
+    bow = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "Bow"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[26.10, 44.43], [26.11, 44.44], [26.11, 44.43], [26.10, 44.44], [26.10, 44.43]]],
+                },
+            }
+        ],
+    }
+    f = tmp_path / "bow.geojson"
+    f.write_text(json.dumps(bow))
+    await page.locator("input[type=file]").set_input_files(str(f))
+    await expect(page.get_by_role("alert").filter(has_text="44.43500")).to_be_visible()
+    await expect(page.locator(".problem-marker")).to_be_visible()
+    await page.screenshot(path=shot("62-map-import-error"))
+    problems += await serious_violations(page)
+    assert problems == []
+
+
+async def test_the_apis_422_is_shown_next_to_the_field_it_names_and_a_lost_connection_is_said(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    admin, _ = await setup_org(live_db, inside=1, outside=0)
+    page = await as_user(desktop, admin)
+    # The wizard sent without a title: back on the details step, the message under "Title".
+    await page.goto(live_server + "/hq/actions/new")
+    for _ in range(5):
+        await page.get_by_role("button", name="Next").click()
+    await page.get_by_role("button", name="Create the action").click()
+    title = page.get_by_label("Title", exact=True)
+    await expect(title).to_be_visible()
+    described = await title.get_attribute("aria-describedby")
+    assert described
+    await expect(page.locator(f"[id='{described}']")).to_contain_text("at least 1 character")
+    await page.screenshot(path=shot("70-wizard-422"))
+
+    # Settings: a bad phone region is named under its field; offline, the form says the connection is lost.
+    await page.goto(live_server + "/hq/settings")
+    region = page.get_by_label("Default phone region")
+    await region.fill("xyz")
+    await page.get_by_role("button", name="Save").click()
+    messages = await region.get_attribute("aria-describedby")
+    await expect(page.locator(f"[id='{messages}']")).to_contain_text("pattern")
+    await desktop.set_offline(True)
+    await region.fill("FR")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert").filter(has_text="Connection lost")).to_be_visible()
+    await expect(region).to_have_value("FR")
+    await page.screenshot(path=shot("71-settings-offline"))
+    await desktop.set_offline(False)

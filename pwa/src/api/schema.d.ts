@@ -106,7 +106,9 @@ export interface paths {
         put?: never;
         /**
          * Calls Next
-         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates'.
+         * @description Claim the next person to call: mine first, then the unassigned pool, then team-mates' (everyone's when HQ
+         *     opened the action to every volunteer on it). 409 `action_not_running` when the action is paused, closed, a
+         *     draft or outside its dates.
          */
         post: operations["calls-next"];
         delete?: never;
@@ -363,7 +365,9 @@ export interface paths {
         put?: never;
         /**
          * Start Call
-         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited.
+         * @description Leases the target and reveals the phone numbers: the only response that carries them. Audited. 404 for a
+         *     target the caller may not call (not on its action, a draft, another team's); 409 `action_not_running` when
+         *     the action is paused, closed or outside its dates, `target_taken` when someone else is on the call.
          */
         post: operations["calls-start"];
         delete?: never;
@@ -1263,6 +1267,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tiles/contacts/{z}/{x}/{y}.mvt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contacts Tile
+         * @description Layer `contacts`: below zoom 14 one point per grid cell (`count`, dominant `support_level`,
+         *     `support_mean`), from zoom 14 each contact (`support_level`, absent when unknown; `id`).
+         */
+        get: operations["tiles-contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1328,6 +1353,26 @@ export interface paths {
         put?: never;
         /** Import Attributes */
         post: operations["zones-attributes-import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zones/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Zone Figures
+         * @description The zones as a GeoJSON layer, each with its figures over the contacts you may see (and the filter).
+         */
+        get: operations["zones-figures"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1412,6 +1457,7 @@ export interface components {
         ActionCreate: {
             /**
              * Allow Others
+             * @description Volunteers may also call their team-mates' targets.
              * @default true
              */
             allow_others: boolean;
@@ -1438,6 +1484,12 @@ export interface components {
             max_attempts: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
             /**
+             * Open To All Volunteers
+             * @description With allow_others: any volunteer on the action may call anyone's targets, not only their team-mates'. Managers only.
+             * @default false
+             */
+            open_to_all_volunteers: boolean;
+            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1454,7 +1506,7 @@ export interface components {
              * @default scheduled
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "closed";
+            status: "draft" | "scheduled" | "active" | "paused" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
@@ -1504,6 +1556,8 @@ export interface components {
             max_attempts: number;
             meeting_point: components["schemas"]["MeetingPoint"] | null;
             my_participation: components["schemas"]["Participation"] | null;
+            /** Open To All Volunteers */
+            open_to_all_volunteers: boolean;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -1514,7 +1568,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "draft" | "scheduled" | "active" | "closed";
+            status: "draft" | "scheduled" | "active" | "paused" | "closed";
             /** Survey Id */
             survey_id: string | null;
             /** Target Count */
@@ -1611,32 +1665,40 @@ export interface components {
         /** ActionUpdate */
         ActionUpdate: {
             /** Allow Others */
-            allow_others?: boolean | null;
+            allow_others?: boolean;
             /** Brief */
-            brief?: string | null;
+            brief?: string;
             /** Description */
-            description?: string | null;
+            description?: string;
             /** Ends At */
             ends_at?: string | null;
             /** Max Attempts */
-            max_attempts?: number | null;
+            max_attempts?: number;
             meeting_point?: components["schemas"]["MeetingPoint"] | null;
+            /**
+             * Open To All Volunteers
+             * @description See ActionCreate. Managers only.
+             */
+            open_to_all_volunteers?: boolean;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
-            retry_delay_minutes?: number | null;
+            retry_delay_minutes?: number;
             /** Starts At */
             starts_at?: string | null;
-            /** Status */
-            status?: ("draft" | "scheduled" | "active" | "closed") | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "scheduled" | "active" | "paused" | "closed";
             /** Survey Id */
             survey_id?: string | null;
             /** Team Ids */
-            team_ids?: string[] | null;
+            team_ids?: string[];
             /** Title */
-            title?: string | null;
+            title?: string;
             /** Volunteer Ids */
-            volunteer_ids?: string[] | null;
+            volunteer_ids?: string[];
         };
         /** Address */
         Address: {
@@ -1813,6 +1875,11 @@ export interface components {
             /** Number */
             number: string | null;
         };
+        /**
+         * CallOutcome
+         * @enum {string}
+         */
+        CallOutcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
         /** CallReport */
         CallReport: {
             /** Callback At */
@@ -1832,11 +1899,7 @@ export interface components {
             mobilized?: boolean | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            /**
-             * Outcome
-             * @enum {string}
-             */
-            outcome: "refused" | "absent" | "answered" | "callback" | "wrong_number" | "do_not_call" | "other";
+            outcome: components["schemas"]["CallOutcome"];
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -1883,11 +1946,7 @@ export interface components {
             last_name: string;
             /** Last Outcome */
             last_outcome: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "in_progress" | "callback" | "done" | "closed";
+            status: components["schemas"]["TargetStatus"];
         };
         /** CommentCreate */
         CommentCreate: {
@@ -1996,6 +2055,7 @@ export interface components {
          *     }
          */
         ContactCreate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
@@ -2003,13 +2063,16 @@ export interface components {
             birth_year?: number | null;
             /** Consents */
             consents?: components["schemas"]["ConsentInput"][];
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -2024,7 +2087,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -2038,10 +2101,13 @@ export interface components {
             source: "app" | "import" | "petition" | "api" | "call" | "visit";
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactRead */
         ContactRead: {
@@ -2108,18 +2174,22 @@ export interface components {
         };
         /** ContactUpdate */
         ContactUpdate: {
+            /** @description null leaves the address as it is */
             address?: components["schemas"]["Address"] | null;
             /** Birth Date */
             birth_date?: string | null;
             /** Birth Year */
             birth_year?: number | null;
-            /** Custom Fields */
+            /**
+             * Custom Fields
+             * @description Merged into the contact's custom fields.
+             */
             custom_fields?: {
                 [key: string]: unknown;
-            } | null;
-            do_not_contact?: components["schemas"]["DoNotContact"] | null;
+            };
+            do_not_contact?: components["schemas"]["DoNotContact"];
             /** Donor */
-            donor?: boolean | null;
+            donor?: boolean;
             /** Email */
             email?: string | null;
             /** First Name */
@@ -2134,7 +2204,7 @@ export interface components {
             last_name?: string | null;
             location?: components["schemas"]["Point"] | null;
             /** Member */
-            member?: boolean | null;
+            member?: boolean;
             /**
              * Mobile
              * @description Any format; normalized to E.164.
@@ -2142,10 +2212,13 @@ export interface components {
             mobile?: string | null;
             /** Support Level */
             support_level?: number | null;
-            /** Tags */
+            /**
+             * Tags
+             * @description null clears the tags
+             */
             tags?: string[] | null;
             /** Volunteer */
-            volunteer?: boolean | null;
+            volunteer?: boolean;
         };
         /** ContactUpdates */
         ContactUpdates: {
@@ -2924,9 +2997,12 @@ export interface components {
             /** Due At */
             due_at?: string | null;
             /** Note */
-            note?: string | null;
-            /** Status */
-            status?: ("open" | "in_progress" | "done" | "dropped") | null;
+            note?: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "open" | "in_progress" | "done" | "dropped";
         };
         /** Option */
         Option: {
@@ -2962,14 +3038,17 @@ export interface components {
              * @description Erase contacts with no activity for this many days (null: keep them).
              */
             contact_retention_days?: number | null;
-            /** Default Region */
-            default_region?: string | null;
+            /**
+             * Default Region
+             * @enum {string}
+             */
+            default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Require 2Fa For Staff */
-            require_2fa_for_staff?: boolean | null;
+            require_2fa_for_staff?: boolean;
             /** Timezone */
-            timezone?: string | null;
+            timezone?: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3229,6 +3308,11 @@ export interface components {
             /** Survey Version */
             survey_version?: number | null;
         };
+        /**
+         * ReportKind
+         * @enum {string}
+         */
+        ReportKind: "call" | "visit";
         /** ReportResponse */
         ReportResponse: {
             /** Contact Id */
@@ -3243,19 +3327,14 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "call" | "visit";
+            kind: components["schemas"]["ReportKind"];
             /** Opportunity Ids */
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
             /** Target Id */
             target_id: string | null;
-            /** Target Status */
-            target_status: string | null;
+            target_status: components["schemas"]["TargetStatus"] | null;
         };
         /** RevealedContact */
         RevealedContact: {
@@ -3290,7 +3369,10 @@ export interface components {
         Role: "admin" | "manager" | "team_leader" | "volunteer";
         /** SearchRequest */
         SearchRequest: {
-            /** Cursor */
+            /**
+             * Cursor
+             * @description `next_cursor` of the previous page (same sort).
+             */
             cursor?: string | null;
             filter?: components["schemas"]["SegmentFilter"];
             /**
@@ -3298,6 +3380,19 @@ export interface components {
              * @default 50
              */
             limit: number;
+            /**
+             * Order
+             * @default asc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Sort
+             * @description Column the page is ordered by (then the id); index-backed.
+             * @default name
+             * @enum {string}
+             */
+            sort: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
             /**
              * With Total
              * @default false
@@ -3566,6 +3661,11 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * TargetStatus
+         * @enum {string}
+         */
+        TargetStatus: "pending" | "in_progress" | "callback" | "done" | "closed";
         /** TeamCreate */
         TeamCreate: {
             /** Leader User Id */
@@ -3622,7 +3722,7 @@ export interface components {
             /** Leader User Id */
             leader_user_id?: string | null;
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Region */
             region?: string | null;
         };
@@ -3711,6 +3811,11 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VisitOutcome
+         * @enum {string}
+         */
+        VisitOutcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
         /** VisitReport */
         VisitReport: {
             /** Comment */
@@ -3729,11 +3834,7 @@ export interface components {
             new_contact?: components["schemas"]["NewContact"] | null;
             /** Opportunities */
             opportunities?: components["schemas"]["OpportunityIn"][];
-            /**
-             * Outcome
-             * @enum {string}
-             */
-            outcome: "not_home" | "opened" | "refused" | "moved" | "inaccessible" | "other";
+            outcome: components["schemas"]["VisitOutcome"];
             /** Outcome Text */
             outcome_text?: string | null;
             /** Quality */
@@ -3754,9 +3855,17 @@ export interface components {
             geojson: {
                 [key: string]: unknown;
             };
+            /**
+             * Next Cursor
+             * @description The next page, in walking order; null on the last page.
+             */
+            next_cursor?: string | null;
             /** Streets */
             streets: components["schemas"]["Street"][];
-            /** Total */
+            /**
+             * Total
+             * @description Households in the whole walk list (every page).
+             */
             total: number;
         };
         /** ZoneCreate */
@@ -3793,6 +3902,102 @@ export interface components {
             name: string;
             /** Parent Id */
             parent_id?: string | null;
+        };
+        /** ZoneFeature */
+        ZoneFeature: {
+            /**
+             * Geometry
+             * @description GeoJSON MultiPolygon (null without geometry).
+             */
+            geometry: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            properties: components["schemas"]["ZoneFigures"];
+            /**
+             * Type
+             * @default Feature
+             * @constant
+             */
+            type: "Feature";
+        };
+        /**
+         * ZoneFigureCollection
+         * @description GeoJSON (RFC 7946): a map layer of the zones with their figures.
+         */
+        ZoneFigureCollection: {
+            /** Features */
+            features: components["schemas"]["ZoneFeature"][];
+            /**
+             * Type
+             * @default FeatureCollection
+             * @constant
+             */
+            type: "FeatureCollection";
+        };
+        /**
+         * ZoneFigures
+         * @description A zone's live figures over the contacts the viewer may see (and the filter, when one is given).
+         */
+        ZoneFigures: {
+            /** Code */
+            code: string | null;
+            /**
+             * Contacted
+             * @description Contacts ever reached by a call or a visit.
+             */
+            contacted: number;
+            /** Contacts */
+            contacts: number;
+            /**
+             * Coverage
+             * @description contacted / contacts
+             */
+            coverage: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Support 1
+             * @description Strong supporters.
+             */
+            support_1: number;
+            /** Support 2 */
+            support_2: number;
+            /**
+             * Support 3
+             * @description Undecided.
+             */
+            support_3: number;
+            /** Support 4 */
+            support_4: number;
+            /**
+             * Support 5
+             * @description Opposed.
+             */
+            support_5: number;
+            /** Support Unknown */
+            support_unknown: number;
+            /**
+             * Targets
+             * @description With `action_id`: that action's targets in the zone.
+             */
+            targets?: number | null;
+            /**
+             * Targets Done
+             * @description With `action_id`: those targets done.
+             */
+            targets_done?: number | null;
         };
         /** ZoneImportResult */
         ZoneImportResult: {
@@ -3842,20 +4047,26 @@ export interface components {
         };
         /** ZoneUpdate */
         ZoneUpdate: {
-            /** Attributes */
+            /**
+             * Attributes
+             * @description Merged into the zone's attributes.
+             */
             attributes?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** Code */
             code?: string | null;
             /** Geometry */
             geometry?: {
                 [key: string]: unknown;
-            } | null;
-            /** Kind */
-            kind?: ("district" | "neighbourhood" | "polling_station" | "custom") | null;
+            };
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind?: "district" | "neighbourhood" | "polling_station" | "custom";
             /** Name */
-            name?: string | null;
+            name?: string;
             /** Parent Id */
             parent_id?: string | null;
         };
@@ -3872,8 +4083,10 @@ export interface operations {
         parameters: {
             query?: {
                 mine?: boolean;
-                status?: ("draft" | "scheduled" | "active" | "closed") | null;
+                status?: ("draft" | "scheduled" | "active" | "paused" | "closed") | null;
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -4152,6 +4365,13 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4447,7 +4667,12 @@ export interface operations {
         parameters: {
             query?: {
                 user_id?: string | null;
+                /** @description A turf number (1, 2, …). */
                 turf?: number | null;
+                /** @description Households per page. */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -4675,6 +4900,13 @@ export interface operations {
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Conflict */
             409: {
                 headers: {
@@ -4730,7 +4962,8 @@ export interface operations {
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string | null;
                 q?: string | null;
-                sort?: string;
+                sort?: "name" | "city" | "support_level" | "last_contacted_at" | "created_at";
+                order?: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -5637,6 +5870,8 @@ export interface operations {
             query?: {
                 /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -6907,6 +7142,51 @@ export interface operations {
             };
         };
     };
+    "tiles-contacts": {
+        parameters: {
+            query?: {
+                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
+                filter?: string | null;
+                /** @description A saved segment, ANDed with `filter`. */
+                segment_id?: string | null;
+            };
+            header?: never;
+            path: {
+                z: number;
+                x: number;
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description layer contacts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.mapbox-vector-tile": string;
+                };
+            };
+            /** @description No visible contact in this tile. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "users-list": {
         parameters: {
             query?: never;
@@ -7117,6 +7397,45 @@ export interface operations {
                     "application/json": {
                         [key: string]: number;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "zones-figures": {
+        parameters: {
+            query?: {
+                kind?: string | null;
+                parent_id?: string | null;
+                /** @description Also count this action's targets per zone. */
+                action_id?: string | null;
+                /** @description The segment filter as JSON (the `filter` of POST /contacts/count). */
+                filter?: string | null;
+                /** @description A saved segment, ANDed with `filter`. */
+                segment_id?: string | null;
+                with_geometry?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
             /** @description Validation Error */
