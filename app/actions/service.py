@@ -30,6 +30,7 @@ from app.actions.schemas import (
 from app.audit import service as audit
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.calling.statuses import FINISHED_TARGET
 from app.contacts.filters import SegmentFilter
 from app.core import paths, references
 from app.core.errors import Forbidden, NotFound, Unprocessable
@@ -318,7 +319,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
                 .where(
                     ActionTarget.organization_id == org,
                     ActionTarget.action_id.in_(ids),
-                    ActionTarget.status.in_(("done", "closed")),
+                    ActionTarget.status.in_(FINISHED_TARGET),
                 )
                 .group_by(ActionTarget.action_id)
             )

@@ -83,11 +83,11 @@ class CallReport(ReportBase):
 
     @model_validator(mode="after")
     def _callback(self) -> CallReport:
-        if self.outcome == "callback" and self.callback_at is None:
+        if self.outcome == CallOutcome.callback and self.callback_at is None:
             raise ValueError("callback_at is required when the outcome is callback")
-        if self.outcome == "other" and not self.outcome_text:
+        if self.outcome == CallOutcome.other and not self.outcome_text:
             raise ValueError("outcome_text is required when the outcome is other")
-        if self.outcome != "answered" and (self.survey_answers or self.contact_updates):
+        if self.outcome != CallOutcome.answered and (self.survey_answers or self.contact_updates):
             raise ValueError("survey answers and contact updates need an answered call")
         if self.survey_answers and self.consent_given is not True:
             raise ValueError("survey answers need consent_given: true")
@@ -115,7 +115,7 @@ class VisitReport(ReportBase):
             raise ValueError("a visit is for a target or a new person met at the door")
         if self.new_contact is not None and not self.new_contact.consent_data_processing:
             raise ValueError("a new contact needs their consent to keep their details")
-        if self.outcome == "other" and not self.outcome_text:
+        if self.outcome == VisitOutcome.other and not self.outcome_text:
             raise ValueError("outcome_text is required when the outcome is other")
         if self.survey_answers and self.consent_given is not True:
             raise ValueError("survey answers need consent_given: true")
