@@ -171,7 +171,7 @@ async def _merge(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec, sr
         WHERE organization_id = :org AND id = :iid AND status = 'running'"""),
         {**imp.binds(), "c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected},
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         raise Cancelled()
     async with timed("commit"):
         await conn.commit()

@@ -64,10 +64,10 @@ def to_read(i: Import) -> ImportRead:
     return ImportRead(
         id=i.id,
         status=i.status,
-        phase=i.phase if i.status == "running" else None,  # type: ignore[arg-type]
+        phase=i.phase if i.status == "running" else None,
         filename=i.filename,
         encoding=i.encoding,
-        delimiter=i.delimiter,  # type: ignore[arg-type]
+        delimiter=i.delimiter,
         mapping={t: headers[idx] for t, idx in cols.items() if idx < len(headers)},
         default_tags=list(i.default_tags or []),
         dedupe_policy=i.dedupe_policy,
@@ -151,7 +151,7 @@ async def create(
                 )
             ).all()
         )
-        columns = mapping.validate(cols, sniffed.headers, custom)  # type: ignore[arg-type]
+        columns = mapping.validate(cols, sniffed.headers, custom)
     except Exception:
         dest.unlink(missing_ok=True)
         raise
