@@ -24,6 +24,8 @@ from app.imports.spec import ImportSpec
 FIELDS = [t for t in IMPORTED if t != "full_name"]
 _NUM = r"^\s*-?[0-9]+([.,][0-9]+)?\s*$"
 _INT = r"^\s*[0-9]{1,4}\s*$"
+# The cast to date would stop the whole import on 2021-02-30: month and day ranges here, the month's length below.
+_DATE = r"^(1[89]|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _TRUE = "('1','y','yes','true','da','oui','x','ja')"
 CONSENT_COLUMNS = {ch: f"consent_{ch}" for ch in ("email", "sms", "phone", "data_processing")}
@@ -76,8 +78,10 @@ def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags
         WHEN lat NOT BETWEEN -90 AND 90 OR lon NOT BETWEEN -180 AND 180 THEN 'lat/lon: out of range'
         WHEN {e["birth_year"]} IS NOT NULL AND ({e["birth_year"]} !~ '{_INT}'
              OR {e["birth_year"]}::int NOT BETWEEN 1900 AND {year}) THEN 'birth_year: expected a year'
-        WHEN {e["birth_date"]} IS NOT NULL AND {e["birth_date"]} !~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'
-             THEN 'birth_date: expected YYYY-MM-DD'
+        WHEN {e["birth_date"]} IS NOT NULL AND {e["birth_date"]} !~ '{_DATE}' THEN 'birth_date: expected YYYY-MM-DD'
+        WHEN {e["birth_date"]} IS NOT NULL AND substr({e["birth_date"]}, 9, 2)::int > extract(day FROM
+             make_date(substr({e["birth_date"]}, 1, 4)::int, substr({e["birth_date"]}, 6, 2)::int, 1)
+             + interval '1 month - 1 day') THEN 'birth_date: no such day'
         WHEN {e["support_level"]} IS NOT NULL AND {e["support_level"]} !~ '^[1-5]$'
              THEN 'support_level: expected 1 to 5'
         WHEN {e["country"]} IS NOT NULL AND upper({e["country"]}) !~ '^[A-Z]{{2}}$' THEN 'country: expected ISO code'

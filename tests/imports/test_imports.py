@@ -449,3 +449,20 @@ async def test_the_list_of_imports_pages_past_its_page_size(live_client: AsyncCl
         if (cursor := page["next_cursor"]) is None:
             break
     assert set(seen) == made and len(seen) == 3
+
+
+async def test_a_date_that_does_not_exist_rejects_its_line_not_the_import(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await _manager(live_db)
+    data = b"Prenume,Nume,Telefon,Data\nAna,Pop,0733111222,1990-02-28\nIon,Leap,0733111223,2021-02-29\n"
+    data += b"Eva,Month,0733111224,2020-13-01\nDan,Year,0733111225,0000-01-01\n"
+    result = await _run_with(live_client, m, data, {**PHONEBOOK, "birth_date": "Data"})
+    assert (result["status"], result["created"], result["rejected"]) == ("done", 1, 3), result
+    assert [c.last_name for c in await _contacts(live_db, m)] == ["Pop"]
+    reasons = {line: reason for line, reason, _ in await _rejected(live_client, m, result["id"])}
+    assert reasons == {
+        "3": "birth_date: no such day",
+        "4": "birth_date: expected YYYY-MM-DD",
+        "5": "birth_date: expected YYYY-MM-DD",
+    }
