@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.dashboard import queries
 from app.dashboard.scope import period, viewer_scope
@@ -71,7 +72,7 @@ async def stats(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> ActionStats:
-    hq_live = actor is None or (actor.is_manager and start is None and end is None)
+    hq_live = actor is None or (actor.can(Perm.manage_actions) and start is None and end is None)
     scope = None if hq_live else await viewer_scope(session, actor)  # type: ignore[arg-type]
     p = period(scope, start, end) if scope is not None else None
     if scope is None or p is None or uses_counters(scope, p):

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.dashboard.scope import team_members
 
@@ -34,12 +35,12 @@ class Audience:
 
 async def audience(session: AsyncSession, actor: Principal) -> Audience:
     members: frozenset[uuid.UUID] = frozenset()
-    if actor.role == "team_leader":
+    if actor.can(Perm.lead_actions) and not actor.can(Perm.manage_actions):
         members = await team_members(session, actor.organization_id, frozenset(actor.team_ids))
     return Audience(
         organization_id=str(actor.organization_id),
         user_id=str(actor.user_id),
-        everything=actor.is_manager,
+        everything=actor.can(Perm.manage_actions),
         members=frozenset(str(m) for m in members),
         team_ids=frozenset(str(t) for t in actor.team_ids),
     )

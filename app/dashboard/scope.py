@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.models import ActionTeam, Organization, TeamMember
@@ -79,10 +80,10 @@ async def viewer_scope(
     viewer's scope is a 404, as if it did not exist)."""
     tzname = await session.scalar(select(Organization.timezone).where(Organization.id == actor.organization_id))
     tzname = tzname or "UTC"
-    if actor.is_manager:
+    if actor.can(Perm.manage_actions):
         users: frozenset[uuid.UUID] | None = None
         teams: frozenset[uuid.UUID] | None = None
-    elif actor.role == "team_leader":
+    elif actor.can(Perm.lead_actions):
         teams = frozenset(actor.team_ids)
         users = (await team_members(session, actor.organization_id, teams)) | {actor.user_id}
     else:
