@@ -10,6 +10,7 @@ from app.calling.router import router as calling_router
 from app.contacts.router import router as contacts_router
 from app.core.paths import API_PREFIX
 from app.dashboard import events as _live_events  # noqa: F401  (registers the live-event capture)
+from app.dashboard.router import actions_router as action_stats_router
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
@@ -34,6 +35,7 @@ for r in (
     opportunities_router,
     tiles_router,
     dashboard_router,
+    action_stats_router,
     stream_router,
 ):
     api_router.include_router(r)

@@ -3,12 +3,15 @@ the ORM loaders and the calling statements (which alias the table) apply the sam
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.auth.references import Kind
 from app.core.sql import const, one_of
 from app.models import Action, ActionTeam, ActionVolunteer
 
@@ -62,3 +65,12 @@ def can_edit(actor: Principal, team_ids: set[object]) -> bool:
     if actor.can(Perm.manage_actions):
         return True
     return actor.can(Perm.lead_actions) and bool(team_ids & set(actor.team_ids))
+
+
+async def _visible_ids(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    q = visible_to(actor).with_only_columns(Action.id).where(Action.id.in_(ids))
+    return set((await session.scalars(q)).all())
+
+
+# An action id in a request must name one the caller may see (app/auth/references.py).
+ACTION = Kind("action", _visible_ids)

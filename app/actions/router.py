@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,12 +24,11 @@ from app.actions.schemas import (
     PreviewResponse,
     RefreshResult,
 )
-from app.actions.stats import ActionStats, stats
 from app.actions.walklist import WalkList, walklist_for
+from app.auth import references
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core import references
 from app.core.db import SessionDep
 from app.core.pagination import CursorQ, Page
 from app.core.schemas import INT4_MAX
@@ -99,20 +97,6 @@ async def refresh_targets(action: EditableAction, session: SessionDep, user: Cur
 async def assign(body: Assignment, action: EditableAction, session: SessionDep, user: CurrentUser) -> AssignResult:
     await references.check(session, user, body, service.assign_refs(action))
     return await assignment.assign(session, action, body)
-
-
-@router.get("/{action_id}/stats", operation_id="actions-stats")
-async def action_stats(
-    action: VisibleAction,
-    session: SessionDep,
-    user: Leader,
-    from_: Annotated[datetime | None, Query(alias="from", description="inclusive; naive = org time zone")] = None,
-    to: Annotated[datetime | None, Query(description="exclusive; naive = org time zone")] = None,
-) -> ActionStats:
-    """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
-    a period or a team leader's view (their teams' reports only) is counted from the reports.
-    Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`."""
-    return await stats(session, action, actor=user, start=from_, end=to)
 
 
 @router.get("/{action_id}/walklist", operation_id="actions-walklist")

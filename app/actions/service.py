@@ -28,14 +28,14 @@ from app.actions.schemas import (
     RefreshResult,
 )
 from app.audit import service as audit
+from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.calling.statuses import FINISHED_TARGET
+from app.auth.references import MEMBER, SURVEY, TEAM, Kind, targets_of
 from app.contacts.filters import SegmentFilter
-from app.core import paths, references
+from app.core import paths
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.core.pagination import decode_cursor, encode_cursor
-from app.core.references import MEMBER, SURVEY, TEAM, Kind, targets_of
 from app.models import (
     Action,
     ActionDocument,
@@ -45,6 +45,7 @@ from app.models import (
     User,
 )
 from app.models import Participation as ParticipationRow
+from app.models.statuses import FINISHED_TARGET
 
 
 class ActionNotFound(NotFound):

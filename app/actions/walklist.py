@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core import references
+from app.auth.references import MEMBER
 from app.core.errors import Forbidden, Unprocessable
 from app.core.pagination import decode_cursor, encode_cursor
-from app.core.references import MEMBER
 from app.core.schemas import INT4_MAX
 from app.models import Action
 

@@ -13,9 +13,9 @@ from app.auth.principal import Principal
 from app.calling import effects
 from app.calling.reports import ReportConflict
 from app.calling.schemas import ReportDetails, ReportResponse
-from app.calling.statuses import REACHED, ReportKind
 from app.core.errors import NotFound, Unprocessable
 from app.models import Action, Contact, FieldReport
+from app.models.statuses import REACHED, ReportKind
 
 
 class ReportNotFound(NotFound):

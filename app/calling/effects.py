@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.calling.schemas import CallReport, ContactUpdates, ReportDetails, VisitReport
-from app.calling.statuses import CallOutcome, ReportKind
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactUpdate
 from app.contacts.service import apply_changes, org_region
 from app.core.errors import Unprocessable
 from app.models import Action, ActionCounter, Contact, Survey, SurveyAnswer, SurveyVersion
+from app.models.statuses import CallOutcome, ReportKind
 from app.opportunities import service as opportunities
 from app.opportunities.schemas import OpportunityIn
 from app.surveys import service as surveys

@@ -21,10 +21,10 @@ from app.actions import repository as actions_repo
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
-from app.calling.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
 from app.core.errors import AppError, Conflict, NotFound
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
+from app.models.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
 
 LEASE = timedelta(minutes=15)
 

@@ -19,10 +19,10 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.calling import effects, leases
 from app.calling.schemas import CallReport, NewContact, ReportResponse, VisitReport
-from app.calling.statuses import NEVER_AGAIN, REACHED, CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import ConsentInput, ContactCreate
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.models import Action, Contact, FieldReport
+from app.models.statuses import NEVER_AGAIN, REACHED, CallOutcome, ReportKind, TargetStatus, VisitOutcome
 
 
 class ReportConflict(Conflict):

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, model_validator
 
-from app.calling.statuses import CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.contacts.schemas import Address, Channel, ConsentStatus
 from app.core.schemas import INT4_MAX, Id, Lax, Strict, Timestamp
+from app.models.statuses import CallOutcome, ReportKind, TargetStatus, VisitOutcome
 from app.opportunities.schemas import OpportunityIn
 from app.surveys.schemas import AnswerIn
 

@@ -12,12 +12,12 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import references
 from app.auth.principal import Principal
+from app.auth.references import SEGMENT, ZONE
 from app.config import get_settings
-from app.core import references
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
-from app.core.references import SEGMENT, ZONE
 from app.core.schemas import Id, Strict, Timestamp
 from app.models import Contact, Organization, Segment
 

@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.auth.references import Kind
 from app.models import ActionTarget, Contact, Team, Zone
 
 
@@ -49,3 +51,12 @@ def visible_to(actor: Principal) -> Select[Contact]:
     elif not actor.can(Perm.view_all_contacts):
         q = q.where(in_region(actor))
     return q
+
+
+async def _visible_ids(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    q = visible_to(actor).with_only_columns(Contact.id).where(Contact.id.in_(ids))
+    return set((await session.scalars(q)).all())
+
+
+# A contact id in a request must name one the caller may see (app/auth/references.py).
+CONTACT = Kind("contact", _visible_ids)

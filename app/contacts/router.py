@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from app.auth import references
 from app.auth.dependencies import CurrentUser, FieldWorker, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
@@ -13,6 +14,7 @@ from app.contacts import consents as consent_service
 from app.contacts import exports, gdpr, service, timeline, vocab
 from app.contacts.events import add_event
 from app.contacts.merge import merge
+from app.contacts.repository import CONTACT
 from app.contacts.schemas import (
     ConsentInput,
     ConsentRead,
@@ -33,10 +35,8 @@ from app.contacts.schemas import (
     TimelineEntry,
 )
 from app.contacts.sorting import SortName, SortOrder
-from app.core import references
 from app.core.db import SessionDep
 from app.core.pagination import CursorQ, LimitQ, Page
-from app.core.references import CONTACT
 from app.models import Contact
 
 router = APIRouter(tags=["contacts"])

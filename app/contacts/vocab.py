@@ -8,10 +8,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import references
 from app.auth.principal import Principal
 from app.contacts.filters import FILTER_REFS
 from app.contacts.schemas import CustomFieldCreate, SegmentCreate, SegmentRead, TagCreate, TagRead
-from app.core import references
 from app.core.errors import Conflict, NotFound
 from app.models import Contact, CustomFieldDef, Segment, Tag
 

@@ -153,8 +153,6 @@ def foreign_key_response(exc: BaseException) -> JSONResponse | None:
     pg = _pg_error(exc)
     if str(getattr(pg, "message", "")).startswith("update or delete"):
         return JSONResponse(error_body("conflict", "This is still referenced by other records."), status_code=409)
-    from app.core.references import constraint_field
-
     field = constraint_field(getattr(pg, "constraint_name", None))
     details = [{"field": field, "message": "not found"}] if field else []
     return JSONResponse(error_body("validation_error", "A referenced object does not exist.", details), status_code=422)
@@ -236,3 +234,20 @@ def install_error_handlers(app: FastAPI) -> None:
             return unavailable_response()
         log.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)
+
+
+_FK_COLUMNS: dict[str, str] = {}
+
+
+def constraint_field(name: str | None) -> str | None:
+    """The referencing column of a tenant foreign key, by constraint name (to name the field when the database,
+    not this module, refused a reference: a race, or a bug that skipped the check)."""
+    if not _FK_COLUMNS:
+        from app.models import Base  # the tables' foreign keys
+
+        for table in Base.metadata.tables.values():
+            for fk in table.foreign_key_constraints:
+                cols = [c.name for c in fk.columns if c.name != "organization_id"]
+                if isinstance(fk.name, str) and cols:
+                    _FK_COLUMNS[fk.name] = cols[-1]
+    return _FK_COLUMNS.get(name or "")

@@ -16,11 +16,14 @@ from app.core.db import SessionDep
 from app.core.errors import Unprocessable
 from app.dashboard import leaderboard as boards
 from app.dashboard import maps
+from app.dashboard.action_stats import ActionStats, stats
 from app.dashboard.schemas import Bucket, Figures, Leaderboard, Metric
 from app.dashboard.service import figures
 from app.models import Action
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+# /actions/{id}/stats lives here, beside the figures it shares its counting with.
+actions_router = APIRouter(prefix="/actions", tags=["actions"])
 Leader = Annotated[Principal, require(Perm.lead_actions)]
 From = Annotated[
     datetime | None,
@@ -214,3 +217,17 @@ async def hexbins(
     if action_id is not None:
         await action_service.get(session, action_id, actor=user)
     return await maps.hexbins(session, actor=user, bbox=_bbox(bbox), size_m=size_m, action_id=action_id)
+
+
+@actions_router.get("/{action_id}/stats", operation_id="actions-stats")
+async def action_stats(
+    action: VisibleAction,
+    session: SessionDep,
+    user: Leader,
+    from_: Annotated[datetime | None, Query(alias="from", description="inclusive; naive = org time zone")] = None,
+    to: Annotated[datetime | None, Query(description="exclusive; naive = org time zone")] = None,
+) -> ActionStats:
+    """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
+    a period or a team leader's view (their teams' reports only) is counted from the reports.
+    Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`."""
+    return await stats(session, action, actor=user, start=from_, end=to)

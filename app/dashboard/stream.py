@@ -37,7 +37,7 @@ HEARTBEAT_SECONDS = 15
 
 
 class StreamTicket(BaseModel):
-    ticket: str = Field(description="pass as `?ticket=` to GET /api/v1/stream; valid 60 s", examples=["eyJo….k2x"])
+    ticket: str = Field(description="pass as `?ticket=` to GET …/stream; valid 60 s", examples=["eyJo….k2x"])
     expires_at: datetime
 
 
@@ -47,7 +47,7 @@ async def stream_token(
     user: CurrentUser,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> StreamTicket:
-    """A ticket for `new EventSource('/api/v1/stream?ticket=…')`: signed, valid one minute, bound to this session
+    """A ticket for `new EventSource('…/stream?ticket=…')`: signed, valid one minute, bound to this session
     token (revoking the session ends it). When the connection drops for good, get a new ticket and reopen with
     `&last_event_id=<last id received>`."""
     assert creds is not None  # CurrentUser already required it

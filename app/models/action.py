@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.calling.statuses import TargetStatus
 from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
+from app.models.statuses import TargetStatus
 
 ACTION_TYPES = ("call", "door_to_door", "petition", "event", "leafleting", "digital")
 ACTION_STATUSES = ("draft", "scheduled", "active", "paused", "closed")

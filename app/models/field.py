@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.calling.statuses import CallOutcome, ReportKind, VisitOutcome
 from app.models.base import Base, created_at, member_fk, org_pk, tenant, tenant_fk, updated_at, uuid_pk
+from app.models.statuses import CallOutcome, ReportKind, VisitOutcome
 
 CALL_OUTCOMES = tuple(o.value for o in CallOutcome)
 VISIT_OUTCOMES = tuple(o.value for o in VisitOutcome)

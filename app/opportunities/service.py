@@ -10,20 +10,19 @@ from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions.repository import ACTION
+from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.contacts.events import add_event
-from app.core import references
-from app.core.errors import Conflict, NotFound
-from app.core.pagination import Page, decode_cursor, encode_cursor
-from app.core.references import (
-    ACTION,
+from app.auth.references import (
     ANY_OPPORTUNITY_TYPE,
-    CONTACT,
     MEMBER,
     OPPORTUNITY_TYPE,
-    VISIBLE_TEAM,
 )
+from app.contacts.events import add_event
+from app.contacts.repository import CONTACT
+from app.core.errors import Conflict, NotFound
+from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.models import Contact, Opportunity, OpportunityComment, OpportunityType
 from app.opportunities.schemas import (
     CommentCreate,
@@ -36,6 +35,7 @@ from app.opportunities.schemas import (
     OpportunityUpdate,
     Status,
 )
+from app.teams.service import VISIBLE_TEAM
 
 
 class OpportunityNotFound(NotFound):

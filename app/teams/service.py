@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.core import references
+from app.auth.references import MEMBER, Kind
 from app.core.errors import Conflict, NotFound
-from app.core.references import MEMBER
 from app.models import Team, TeamMember
 from app.teams.schemas import TeamCreate, TeamRead, TeamUpdate
 
@@ -29,6 +29,14 @@ def visible_to(actor: Principal) -> Select[Team]:
     if not actor.can(Perm.view_members):
         q = q.where(Team.id.in_(actor.team_ids))
     return q
+
+
+async def _visible_ids(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    return set((await session.scalars(visible_to(actor).with_only_columns(Team.id).where(Team.id.in_(ids)))).all())
+
+
+# A team named as an assignee or a filter must be one the caller may see (app/auth/references.py).
+VISIBLE_TEAM = Kind("team", _visible_ids)
 
 
 async def _members(

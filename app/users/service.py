@@ -11,13 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth import references
 from app.auth.permissions import Perm, can_grant, role_can
 from app.auth.principal import Principal
+from app.auth.references import TEAM
 from app.auth.schemas import OrganizationRead
 from app.config import Settings
-from app.core import paths, references
+from app.core import paths
 from app.core.errors import Forbidden, NotFound, Unprocessable
-from app.core.references import TEAM
 from app.core.security import hash_token
 from app.models import AuthToken, Invitation, Membership, Organization, TeamMember, User
 from app.users.schemas import (

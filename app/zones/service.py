@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from app.audit import service as audit
+from app.auth import references
 from app.auth.principal import Principal
-from app.core import references
+from app.auth.references import ZONE
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
-from app.core.references import ZONE
 from app.models import Zone
 from app.zones.schemas import FeatureCollectionImport, ZoneCreate, ZoneImportResult, ZoneRead, ZoneUpdate
 

@@ -58,13 +58,6 @@ async def _teams(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -
     return await _ids(session, select(Team.id).where(Team.organization_id == actor.organization_id, Team.id.in_(ids)))
 
 
-async def _visible_teams(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    from app.models import Team
-    from app.teams.service import visible_to
-
-    return await _ids(session, visible_to(actor).with_only_columns(Team.id).where(Team.id.in_(ids)))
-
-
 async def _surveys(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
     from app.models import Survey
 
@@ -95,20 +88,6 @@ async def _all_opportunity_types(session: AsyncSession, actor: Principal, ids: s
             OpportunityType.organization_id == actor.organization_id, OpportunityType.id.in_(ids)
         ),
     )
-
-
-async def _actions(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    from app.actions.repository import visible_to
-    from app.models import Action
-
-    return await _ids(session, visible_to(actor).with_only_columns(Action.id).where(Action.id.in_(ids)))
-
-
-async def _contacts(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    from app.contacts.repository import visible_to
-    from app.models import Contact
-
-    return await _ids(session, visible_to(actor).with_only_columns(Contact.id).where(Contact.id.in_(ids)))
 
 
 async def _zones(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
@@ -147,32 +126,13 @@ def targets_of(action_id: uuid.UUID | None) -> Kind:
 
 MEMBER = Kind("member", _members)
 TEAM = Kind("team", _teams)
-VISIBLE_TEAM = Kind("team", _visible_teams)
 SURVEY = Kind("survey", _surveys)
 OPPORTUNITY_TYPE = Kind("opportunity type", _opportunity_types)  # an active one: new opportunities
 ANY_OPPORTUNITY_TYPE = Kind("opportunity type", _all_opportunity_types)  # filters may name a retired one
-ACTION = Kind("action", _actions)
-CONTACT = Kind("contact", _contacts)
 ZONE = Kind("zone", _zones)
 SEGMENT = Kind("segment", _segments)
 
 Spec = Mapping[str, Kind]
-
-_FK_COLUMNS: dict[str, str] = {}
-
-
-def constraint_field(name: str | None) -> str | None:
-    """The referencing column of a tenant foreign key, by constraint name (to name the field when the database,
-    not this module, refused a reference: a race, or a bug that skipped the check)."""
-    if not _FK_COLUMNS:
-        from app.models import Base
-
-        for table in Base.metadata.tables.values():
-            for fk in table.foreign_key_constraints:
-                cols = [c.name for c in fk.columns if c.name != "organization_id"]
-                if isinstance(fk.name, str) and cols:
-                    _FK_COLUMNS[fk.name] = cols[-1]
-    return _FK_COLUMNS.get(name or "")
 
 
 def _get(obj: Any, key: str) -> Any:
