@@ -111,7 +111,8 @@ class SurveyAnswer(Base):
         ForeignKeyConstraint(
             ["organization_id", "report_id"], ["field_reports.organization_id", "field_reports.id"], ondelete="CASCADE"
         ),
-        tenant_fk("survey_id", "surveys"),
+        # Checked at commit: deleting an organization removes its surveys and their answers in one statement.
+        tenant_fk("survey_id", "surveys", deferrable=True, initially="DEFERRED"),
         tenant_fk("contact_id", "contacts", ondelete="SET NULL"),
         Index(None, "organization_id", "survey_id", "question_id"),
         Index(None, "organization_id", "contact_id"),

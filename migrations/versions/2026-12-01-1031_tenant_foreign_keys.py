@@ -41,7 +41,8 @@ FKS: list[tuple[str, str, str, str, str | None, bool]] = [
     ("field_reports", "target_id", "action_targets", "id", "SET NULL", False),
     ("field_reports", "contact_id", "contacts", "id", "SET NULL", False),
     ("field_reports", "survey_id", "surveys", "id", "SET NULL", False),
-    ("survey_answers", "survey_id", "surveys", "id", None, False),
+    # Checked at commit: deleting an organization removes its surveys and their answers in one statement.
+    ("survey_answers", "survey_id", "surveys", "id", None, True),
     ("survey_answers", "contact_id", "contacts", "id", "SET NULL", False),
     ("opportunities", "action_id", "actions", "id", "SET NULL", False),
     # Checked at commit: a call report inserts the opportunities it raised before the report row itself.
