@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from app.actions import service as action_service
+from app.actions.repository import ACTION
+from app.auth import references
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
@@ -36,6 +38,8 @@ From = Annotated[
 To = Annotated[datetime | None, Query(description="exclusive; same rules as `from`", examples=["2026-12-02"])]
 TeamFilter = Annotated[uuid.UUID | None, Query(description="only this team's members (a team view)")]
 UserFilter = Annotated[uuid.UUID | None, Query(description="only this person (their history)")]
+# An action named in the query string must be one the viewer may see: a 422 naming `action_id` otherwise.
+ACTION_QUERY = {"action_id": ACTION}
 BucketQ = Annotated[Bucket, Query(description="time series by hour or by day (org time zone)")]
 
 
@@ -94,8 +98,7 @@ async def leaderboard(
 ) -> Leaderboard:
     """Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
     leader sees their teams' members and their teams."""
-    if action_id is not None:
-        await action_service.get(session, action_id, actor=user)
+    await references.check_query(session, user, ACTION_QUERY, action_id=action_id)
     return await boards.leaderboard(
         session,
         actor=user,
@@ -159,8 +162,7 @@ async def zones(
 ) -> dict[str, Any]:
     """GeoJSON of the zones for a choropleth: coverage (targets reached / targets, of one action or of the
     scheduled and active ones) and support (people by level) per zone."""
-    if action_id is not None:
-        await action_service.get(session, action_id, actor=user)
+    await references.check_query(session, user, ACTION_QUERY, action_id=action_id)
     return await maps.zones_geojson(session, actor=user, action_id=action_id, simplify=simplify)
 
 
@@ -214,8 +216,7 @@ async def hexbins(
 ) -> dict[str, Any]:
     """GeoJSON hexagons (ST_HexagonGrid) with the strong supporters (level 1) and undecided (level 3) in each, for
     the map as viewed. Feature ids (`i:j`) are stable for a given cell size, for picking the next zones to target."""
-    if action_id is not None:
-        await action_service.get(session, action_id, actor=user)
+    await references.check_query(session, user, ACTION_QUERY, action_id=action_id)
     return await maps.hexbins(session, actor=user, bbox=_bbox(bbox), size_m=size_m, action_id=action_id)
 
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.auth.references import MEMBER, TEAM
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.models import ActionTeam, Organization, TeamMember
 
@@ -76,8 +78,9 @@ async def viewer_scope(
     team_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
 ) -> Scope:
-    """The viewer's scope, narrowed to one team or one person when asked (a team or person outside the
-    viewer's scope is a 404, as if it did not exist)."""
+    """The viewer's scope, narrowed to one team or one person when asked. An id that names no team or member of
+    the organization is a 422 naming the field (app/auth/references.py); a team or person of the organization
+    outside a team leader's scope is a 404, as if it did not exist."""
     tzname = await session.scalar(select(Organization.timezone).where(Organization.id == actor.organization_id))
     tzname = tzname or "UTC"
     if actor.can(Perm.manage_actions):
@@ -88,23 +91,14 @@ async def viewer_scope(
         users = (await team_members(session, actor.organization_id, teams)) | {actor.user_id}
     else:
         raise Forbidden("Dashboards are for HQ and team leaders.")
+    await references.check_query(session, actor, {"team_id": TEAM, "user_id": MEMBER}, team_id=team_id, user_id=user_id)
     if team_id is not None:
         if teams is not None and team_id not in teams:
             raise TeamNotVisible(details=[{"field": "team_id", "message": "not found"}])
-        members = await team_members(session, actor.organization_id, frozenset({team_id}))
-        exists = await session.scalar(
-            text("SELECT 1 FROM teams WHERE organization_id = :o AND id = :t"),
-            {"o": actor.organization_id, "t": team_id},
-        )
-        if not exists:
-            raise TeamNotVisible(details=[{"field": "team_id", "message": "not found"}])
-        users, teams = members, frozenset({team_id})
+        users = await team_members(session, actor.organization_id, frozenset({team_id}))
+        teams = frozenset({team_id})
     if user_id is not None:
-        member = await session.scalar(
-            text("SELECT 1 FROM memberships WHERE organization_id = :o AND user_id = :u"),
-            {"o": actor.organization_id, "u": user_id},
-        )
-        if not member or (users is not None and user_id not in users):
+        if users is not None and user_id not in users:
             raise UserNotVisible(details=[{"field": "user_id", "message": "not found"}])
         users = frozenset({user_id})
     return Scope(actor.organization_id, tzname, users, teams)

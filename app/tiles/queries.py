@@ -1,10 +1,12 @@
 """The contacts tile as one PostGIS statement: the visible contacts inside the tile, either each as a point
 (`support_level`, `id`) or, below CLUSTER_BELOW_ZOOM, one point per grid cell at its members' centroid
 (`count`, the dominant `support_level`, `support_mean`). z/x/y are validated integers, inlined so the
-planner sees a constant envelope; the tenant and visibility conditions come in as SQLAlchemy expressions."""
+planner sees a constant envelope; every statement starts from the organization, and the visibility and filter
+conditions come in as SQLAlchemy expressions."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +50,7 @@ def _geom(point_3857: str, t: Tile) -> Any:
     return literal_column(f"ST_AsMVTGeom({point_3857}, {t.envelope}, {EXTENT}, {BUFFER}, true)").label("geom")
 
 
-def points(t: Tile, conds: list[ColumnElement[bool]]) -> Select[Any]:
+def points(t: Tile, org: uuid.UUID, conds: list[ColumnElement[bool]]) -> Select[Any]:
     rows = (
         select(
             _geom("ST_Transform(contacts.location, 3857)", t),
@@ -56,20 +58,20 @@ def points(t: Tile, conds: list[ColumnElement[bool]]) -> Select[Any]:
             cast(Contact.id, String).label("id"),
         )
         .select_from(Contact)
-        .where(*conds, in_tile(t))
+        .where(Contact.organization_id == org, *conds, in_tile(t))
         .subquery("f")
     )
     return _mvt(rows)
 
 
-def clusters(t: Tile, conds: list[ColumnElement[bool]]) -> Select[Any]:
+def clusters(t: Tile, org: uuid.UUID, conds: list[ColumnElement[bool]]) -> Select[Any]:
     size = 2 * HALF_WORLD / 2**t.z
     cell = size / GRID
     xmin, ymax = -HALF_WORLD + t.x * size, HALF_WORLD - t.y * size
     pts = (
         select(literal_column("ST_Transform(contacts.location, 3857)").label("g"), Contact.support_level.label("s"))
         .select_from(Contact)
-        .where(*conds, in_tile(t))
+        .where(Contact.organization_id == org, *conds, in_tile(t))
         .subquery("p")
     )
     # Cells clamped to the tile: a point on its edge belongs to the edge cell.
@@ -105,5 +107,5 @@ def clusters(t: Tile, conds: list[ColumnElement[bool]]) -> Select[Any]:
     return _mvt(rows)
 
 
-def tile_query(t: Tile, conds: list[ColumnElement[bool]]) -> Select[Any]:
-    return clusters(t, conds) if t.clustered else points(t, conds)
+def tile_query(t: Tile, org: uuid.UUID, conds: list[ColumnElement[bool]]) -> Select[Any]:
+    return clusters(t, org, conds) if t.clustered else points(t, org, conds)

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Path, Request, Response
+
+from app.auth import references
 from app.auth.dependencies import CurrentUser
+from app.auth.references import SEGMENT
 from app.contacts.filters import FilterQ, SegmentQ, from_query
 from app.core.db import SessionDep
 from app.tiles import service
+from app.tiles.service import MAX_ZOOM
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
+# The schema's bounds; whether x and y fit the zoom (below 2^z) is checked by service.check_tile (a 422 too).
+Z = Annotated[int, Path(ge=0, le=MAX_ZOOM, description=f"zoom, 0 to {MAX_ZOOM}")]
+XY = Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="tile column/row, 0 to 2^z - 1")]
 
 
 @router.get(
@@ -21,9 +29,9 @@ MVT = "application/vnd.mapbox-vector-tile"
     },
 )
 async def contacts_tile(
-    z: int,
-    x: int,
-    y: int,
+    z: Z,
+    x: XY,
+    y: XY,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -33,6 +41,7 @@ async def contacts_tile(
     """Layer `contacts`: below zoom 14 one point per grid cell (`count`, dominant `support_level`,
     `support_mean`), from zoom 14 each contact (`support_level`, absent when unknown; `id`)."""
     tile = service.check_tile(z, x, y)
+    await references.check_query(session, user, {"segment_id": SEGMENT}, segment_id=segment_id)
     data = await service.contacts_tile(
         session,
         tile,

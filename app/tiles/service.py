@@ -41,7 +41,7 @@ async def contacts_tile(
         conds.append(vis)
     await session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
     try:
-        data = await session.scalar(tile_query(tile, [and_(*conds)]))
+        data = await session.scalar(tile_query(tile, actor.organization_id, [and_(*conds)]))
     except DBAPIError as e:
         if _sqlstate(e) == QUERY_CANCELED:
             raise TileTooSlow() from e

@@ -5,9 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
+from app.actions.repository import ACTION
+from app.auth import references
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.auth.references import SEGMENT, ZONE
 from app.contacts.filters import FilterQ, SegmentQ, from_query
 from app.core.db import SessionDep
 from app.models import Zone
@@ -31,6 +34,8 @@ RankQ = Annotated[
         description="A live figure (contacts, undecided_share, supporters, coverage) or attributes.<name>",
     ),
 ]
+# Ids in the figures' query string: each must name an object the caller may see (a 422 naming the field).
+FIGURES_QUERY = {"parent_id": ZONE, "action_id": ACTION, "segment_id": SEGMENT}
 
 
 async def _zone(zone_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Zone:
@@ -76,6 +81,9 @@ async def zone_figures(
     with_geometry: bool = True,
 ) -> ZoneFigureCollection:
     """The zones as a GeoJSON layer, each with its figures over the contacts you may see (and the filter)."""
+    await references.check_query(
+        session, user, FIGURES_QUERY, parent_id=parent_id, action_id=action_id, segment_id=segment_id
+    )
     return await figures.layer(
         session,
         from_query(filter, segment_id),

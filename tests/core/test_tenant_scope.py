@@ -2,7 +2,9 @@
 `organization_id` condition, or one of the scoped builders below), so RLS stays the second wall, not the only one.
 
 ORM `select`/`update`/`delete` of a tenant model and raw `text()` SQL naming a tenant table are checked; a name
-used in the statement counts as scoped when the function assigned it from a scoped expression."""
+used in the statement counts as scoped when the function assigned it from a scoped expression. Raw SQL built in
+pieces counts as scoped when a piece it interpolates is (`WHERE {where}` with `where, p = reports_where(…)`, or a
+list of SQL conditions that holds the `organization_id` one, joined)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,13 @@ from app.models.base import TENANT_TABLES, Base
 # organizations is scoped by its own id (the tenant itself), not by an organization_id column.
 TABLES = set(TENANT_TABLES) - {"organizations"}
 MODELS = {m.class_.__name__ for m in Base.registry.mappers if getattr(m.local_table, "name", None) in TABLES}
-# Builders whose result starts from the organization scope (visible_to(user) and the filter compilers).
+# Builders whose result starts from the organization scope (visible_to(user) and the filter compilers; the
+# actions' visible/workable(actor) conditions; the dashboard's reports_where, whose WHERE starts with the org).
 SCOPED_BUILDERS = {
     "visible_to",
+    "visible",
+    "workable",
+    "reports_where",
     "on_action",
     "assigned_contact_ids",
     "led_regions",
@@ -28,6 +34,8 @@ SCOPED_BUILDERS = {
     "conditions",
 }
 SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)", re.IGNORECASE)
+# A piece of SQL that is an organization condition (`t.organization_id = :o`), not just the column's name.
+SQL_ORG_CONDITION = re.compile(r"\borganization_id\s*(?:=|IN\b)", re.IGNORECASE)
 
 
 def _called_name(call: ast.Call) -> str | None:
@@ -50,6 +58,8 @@ def _mentions_scope(node: ast.AST, scoped_names: set[str]) -> bool:
         if isinstance(n, ast.Call) and _called_name(n) in SCOPED_BUILDERS:
             return True
         if isinstance(n, ast.Name) and n.id in scoped_names:
+            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and SQL_ORG_CONDITION.search(n.value):
             return True
     return False
 
@@ -110,7 +120,13 @@ def unscoped_queries(source: str, where: str = "<source>") -> list[str]:
                 found.append(f"{where}:{n.lineno} {n.func.id}({', '.join(sorted(models))})")
         elif n.func.id == "text" and n.args and (sql := _sql_text(n.args[0])) is not None:
             tables = {t for t in SQL_TABLE.findall(sql) if t in TABLES}
-            if tables and "organization_id" not in sql:
+            pieces = (
+                [v for v in n.args[0].values if isinstance(v, ast.FormattedValue)]
+                if isinstance(n.args[0], ast.JoinedStr)
+                else []
+            )
+            scoped = "organization_id" in sql or any(_mentions_scope(v.value, _scoped_names(func)) for v in pieces)
+            if tables and not scoped:
                 found.append(f"{where}:{n.lineno} text() on {', '.join(sorted(tables))}")
     return found
 
@@ -145,3 +161,24 @@ async def f(session, contact_id, org, user):
     await session.scalar(select(User).where(User.id == contact_id))  # users are not a tenant table
 """
     assert unscoped_queries(scoped) == []
+    pieces = """
+async def f(session, scope, period, action_id, org, ids):
+    cond = "t.action_id = :a"
+    where = ["t.action_id = :a", "t.status = :s"]
+    joined = " AND ".join(where)
+    await session.execute(text(f"SELECT count(*) FROM action_targets t WHERE {cond}"))
+    await session.execute(text(f"SELECT count(*) FROM action_targets t WHERE {joined}"))
+    await session.execute(text(f"SELECT count(*) FROM action_targets t WHERE id = ANY(:ids) {org}"))
+    await session.scalar(select(Action).where(Action.id.in_(ids)))
+"""
+    assert len(unscoped_queries(pieces)) == 4
+    scoped_pieces = """
+async def f(session, scope, period, action_id, org, actor):
+    where, p = reports_where(scope, period, action_id)
+    await session.execute(text(f"SELECT count(*) FROM field_reports r WHERE {where}"), p)
+    conds = ["t.organization_id = :o", "t.action_id = :a"]
+    joined = " AND ".join(conds)
+    await session.execute(text(f"SELECT count(*) FROM action_targets t WHERE {joined}"))
+    await session.scalar(select(Action).where(visible(actor)))
+"""
+    assert unscoped_queries(scoped_pieces) == []

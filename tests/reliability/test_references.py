@@ -53,6 +53,7 @@ NOT_UUIDS = {
     "object_id": "audit log filter: free text naming objects that may since have been deleted",
     "question_id": "a survey question's key, validated against the survey version by the survey service",
     "goto_question_id": "a survey question's key inside the survey being written",
+    "last_event_id": "the dashboard stream's resume point: the id of the last event received, not an object",
 }
 # Checked, but elsewhere than app/core/references.py and answered otherwise, with the reason.
 ELSEWHERE = {
@@ -77,6 +78,18 @@ def _fields(r: Response) -> list[str]:
         return [d.get("field") for d in r.json()["error"]["details"]]
     except (ValueError, KeyError, TypeError):
         return []
+
+
+def _required_query(op: Operation) -> dict[str, Any]:
+    """The operation's required query parameters, each at its documented example (`bbox` of the hexbins), so the
+    id under test is the only thing wrong with the request."""
+    out = {}
+    for p in op.spec.get("parameters", []):
+        if p.get("in") == "query" and p.get("required"):
+            examples = p.get("examples") or (p.get("schema") or {}).get("examples")
+            assert examples, f"{op}: give the required query parameter {p['name']} an example"
+            out[p["name"]] = examples[0]
+    return out
 
 
 def _branch(maker: BodyMaker, s: dict[str, Any], want: str) -> dict[str, Any]:
@@ -168,7 +181,7 @@ async def test_every_id_in_a_body_or_query_names_the_field_when_foreign_or_unkno
             value: Any = [bad] if f.many else bad
             kw: dict[str, Any] = {}
             if f.where == "query":
-                kw["params"] = {f.path[0]: bad}
+                kw["params"] = {**_required_query(op), f.path[0]: bad}
             else:
                 body = copy.deepcopy(BASE.get(op.op_id) or own.for_op(op))
                 if (op.op_id, "id") in NOT_REFERENCES:  # a fresh client UUID: never a replay

@@ -1094,7 +1094,7 @@ export interface paths {
         put?: never;
         /**
          * Stream Token
-         * @description A ticket for `new EventSource('/api/v1/stream?ticket=…')`: signed, valid one minute, bound to this session
+         * @description A ticket for `new EventSource('…/stream?ticket=…')`: signed, valid one minute, bound to this session
          *     token (revoking the session ends it). When the connection drops for good, get a new ticket and reopen with
          *     `&last_event_id=<last id received>`.
          */
@@ -3552,7 +3552,7 @@ export interface components {
             expires_at: string;
             /**
              * Ticket
-             * @description pass as `?ticket=` to GET /api/v1/stream; valid 60 s
+             * @description pass as `?ticket=` to GET …/stream; valid 60 s
              * @example eyJo….k2x
              */
             ticket: string;
@@ -7152,8 +7152,11 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description zoom, 0 to 22 */
                 z: number;
+                /** @description tile column/row, 0 to 2^z - 1 */
                 x: number;
+                /** @description tile column/row, 0 to 2^z - 1 */
                 y: number;
             };
             cookie?: never;
