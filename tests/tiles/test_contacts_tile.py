@@ -139,7 +139,7 @@ async def test_bad_filter_is_422_naming_the_field(client: AsyncClient, world: Wo
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["field"] == "filter.colour"
     missing = await client.get(_url(10, 500, 300, segment_id=str(uuid.uuid4())), headers=h)
-    assert missing.status_code == 404
+    assert missing.status_code == 422 and missing.json()["error"]["details"][0]["field"] == "segment_id"
 
 
 async def test_tile_coordinates_out_of_range_are_422(client: AsyncClient, world: World) -> None:
