@@ -94,6 +94,7 @@ export const en = {
   'filter.contactedSince': 'Contacted since',
   'filter.notContactedSince': 'Not contacted since',
   'filter.sources': 'Sources',
+  'filter.area': 'Area drawn on a map',
   'filter.any': 'Any',
   'filter.yes': 'Yes',
   'filter.no': 'No',

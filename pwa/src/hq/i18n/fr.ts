@@ -95,6 +95,7 @@ export const fr: Record<HqKey, string> = {
   'filter.contactedSince': 'Contacté depuis',
   'filter.notContactedSince': 'Pas contacté depuis',
   'filter.sources': 'Sources',
+  'filter.area': 'Zone dessinée sur une carte',
   'filter.any': 'Indifférent',
   'filter.yes': 'Oui',
   'filter.no': 'Non',

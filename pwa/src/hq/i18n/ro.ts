@@ -95,6 +95,7 @@ export const ro: Record<HqKey, string> = {
   'filter.contactedSince': 'Contactat din',
   'filter.notContactedSince': 'Necontactat din',
   'filter.sources': 'Surse',
+  'filter.area': 'Zonă desenată pe hartă',
   'filter.any': 'Oricare',
   'filter.yes': 'Da',
   'filter.no': 'Nu',
