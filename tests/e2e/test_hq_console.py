@@ -361,3 +361,16 @@ async def test_the_apis_422_is_shown_next_to_the_field_it_names_and_a_lost_conne
     await expect(region).to_have_value("FR")
     await page.screenshot(path=shot("71-settings-offline"))
     await desktop.set_offline(False)
+
+
+async def test_an_admin_in_the_volunteer_app_is_offered_the_console(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    admin, _ = await setup_org(live_db, inside=0, outside=0)
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/actions")
+    link = page.get_by_role("link", name="You manage this organization: open the HQ console")
+    await expect(link).to_have_attribute("href", "/hq/")
+    await link.click()
+    await expect(page.get_by_role("link", name="Overview")).to_be_visible()
+    assert page.url == live_server + "/hq/"
