@@ -372,5 +372,23 @@ async def test_an_admin_in_the_volunteer_app_is_offered_the_console(
     link = page.get_by_role("link", name="You manage this organization: open the HQ console")
     await expect(link).to_have_attribute("href", "/hq/")
     await link.click()
+    await expect(page).to_have_url(live_server + "/hq/")
     await expect(page.get_by_role("link", name="Overview")).to_be_visible()
-    assert page.url == live_server + "/hq/"
+
+
+async def test_a_team_leader_sees_only_the_pages_their_role_allows(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    org = await make_org(live_db)
+    leader = await make_actor(live_db, org, "team_leader")
+    await live_db.commit()
+    page = await as_user(desktop, leader)
+    await page.goto(live_server + "/hq/")
+    nav = page.get_by_role("navigation", name="Console")
+    for name in ("Overview", "Contacts", "Map", "Actions", "Tasks", "Teams"):
+        await expect(nav.get_by_role("link", name=name)).to_be_visible()
+    for name in ("Surveys", "Imports", "Settings"):
+        await expect(nav.get_by_role("link", name=name)).to_have_count(0)
+    await page.goto(live_server + "/hq/imports")
+    await expect(page).to_have_url(live_server + "/hq/")
+    await expect(page.get_by_role("heading", name="Imports")).to_have_count(0)
