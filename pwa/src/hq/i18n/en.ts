@@ -313,7 +313,7 @@ export const en = {
   'surveys.title': 'Survey title',
   'surveys.question': 'Question {n}',
   'surveys.kind': 'Type',
-  'surveys.qid': 'Id',
+  'surveys.qid': 'Question id',
   'surveys.required': 'Required',
   'surveys.min': 'Min',
   'surveys.max': 'Max',

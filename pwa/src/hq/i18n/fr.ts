@@ -314,7 +314,7 @@ export const fr: Record<HqKey, string> = {
   'surveys.title': 'Titre du questionnaire',
   'surveys.question': 'Question {n}',
   'surveys.kind': 'Type',
-  'surveys.qid': 'Id',
+  'surveys.qid': 'Identifiant',
   'surveys.required': 'Obligatoire',
   'surveys.min': 'Min',
   'surveys.max': 'Max',

@@ -314,7 +314,7 @@ export const ro: Record<HqKey, string> = {
   'surveys.title': 'Titlul chestionarului',
   'surveys.question': 'Întrebarea {n}',
   'surveys.kind': 'Tip',
-  'surveys.qid': 'Id',
+  'surveys.qid': 'Identificator',
   'surveys.required': 'Obligatorie',
   'surveys.min': 'Min',
   'surveys.max': 'Max',
