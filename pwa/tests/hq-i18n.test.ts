@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { setLocale } from '../src/shared/i18n'
+import { setLocale } from '../src/shared/i18n/locale'
 import { en } from '../src/hq/i18n/en'
 import { hn, hqDictionaries } from '../src/hq/i18n'
 

@@ -361,3 +361,84 @@ async def test_the_apis_422_is_shown_next_to_the_field_it_names_and_a_lost_conne
     await expect(region).to_have_value("FR")
     await page.screenshot(path=shot("71-settings-offline"))
     await desktop.set_offline(False)
+
+
+async def test_an_admin_in_the_volunteer_app_is_offered_the_console(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    admin, _ = await setup_org(live_db, inside=0, outside=0)
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/actions")
+    link = page.get_by_role("link", name="You manage this organization: open the HQ console")
+    await expect(link).to_have_attribute("href", "/hq/")
+    await link.click()
+    await expect(page).to_have_url(live_server + "/hq/")
+    await expect(page.get_by_role("link", name="Overview")).to_be_visible()
+
+
+async def test_a_team_leader_sees_only_the_pages_their_role_allows(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    org = await make_org(live_db)
+    leader = await make_actor(live_db, org, "team_leader")
+    await live_db.commit()
+    page = await as_user(desktop, leader)
+    await page.goto(live_server + "/hq/")
+    nav = page.get_by_role("navigation", name="Console")
+    for name in ("Overview", "Contacts", "Map", "Actions", "Tasks", "Teams"):
+        await expect(nav.get_by_role("link", name=name)).to_be_visible()
+    for name in ("Surveys", "Imports", "Settings"):
+        await expect(nav.get_by_role("link", name=name)).to_have_count(0)
+    await page.goto(live_server + "/hq/imports")
+    await expect(page).to_have_url(live_server + "/hq/")
+    await expect(page.get_by_role("heading", name="Imports")).to_have_count(0)
+
+
+async def test_a_survey_built_with_skip_logic_is_stored_typed_and_previewed_as_the_volunteer_sees_it(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext, owner_engine: AsyncEngine
+) -> None:
+    admin, _ = await setup_org(live_db, inside=0, outside=0)
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/hq/surveys")
+    await page.get_by_label("Survey title").fill("Pensions")
+    await page.get_by_role("button", name="Add a question").click()
+    await page.get_by_label("Question 1").fill("Worried about pensions?")
+    await page.get_by_label("Type", exact=True).first.click(force=True)  # the selection text covers the input
+    await page.get_by_role("option", name="Yes / no").click()
+    await page.get_by_label("Question id", exact=True).first.fill("worried")
+    await page.get_by_label("Required", exact=True).first.check()
+    await page.get_by_role("button", name="Add a skip rule").first.click()
+    await page.get_by_label("Value", exact=True).first.click(force=True)
+    await page.get_by_role("option", name="No").click()  # "no" ends the survey (goto: the end)
+    await page.get_by_role("button", name="Add a question").click()
+    await page.get_by_label("Question 2").fill("Main topic")
+    await page.get_by_label("Question id", exact=True).nth(1).fill("topic")
+    await page.get_by_role("button", name="Add an option").click()
+    await page.get_by_label("Option 1").fill("Health")
+    # One option is refused by the API: its message is shown, then a second option saves.
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert").filter(has_text="at least two options")).to_be_visible()
+    await page.get_by_role("button", name="Add an option").click()
+    await page.get_by_label("Option 2").fill("Pensions")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text('Survey "Pensions" saved (version 1).')).to_be_visible()
+    async with owner_engine.connect() as conn:
+        questions = (
+            await conn.execute(
+                text("SELECT questions FROM survey_versions WHERE organization_id = :o AND version = 1"),
+                {"o": admin.org.id},
+            )
+        ).scalar_one()
+    assert [q["id"] for q in questions] == ["worried", "topic"]
+    assert questions[0]["kind"] == "yes_no" and questions[0]["required"] is True
+    assert questions[0]["skip_logic"] == [{"equals": False, "goto_question_id": None}]
+    assert [o["label"] for o in questions[1]["options"]] == ["Health", "Pensions"]
+
+    # The preview applies the skip logic: "No" ends the survey, "Yes" goes on to the topic.
+    preview = page.locator(".v-card").filter(has=page.get_by_role("heading", name="Preview"))
+    await preview.get_by_label("Yes").check()
+    await expect(preview.get_by_text("Main topic")).to_be_visible()
+    await preview.get_by_label("No").check()
+    await expect(preview.get_by_text("Main topic")).to_have_count(0)
+    await page.screenshot(path=shot("80-survey-builder"))
+    assert await serious_violations(page) == []

@@ -1,7 +1,7 @@
 // The HQ console (/hq/): Vue 3 + Vuetify, every page lazy; the map (MapLibre, terra-draw) loads on demand.
 import { createApp } from 'vue'
 import { onUnauthorized } from '@shared/api/client'
-import { locale } from '@shared/i18n'
+import { locale } from '@shared/i18n/locale'
 import { setToken } from '@shared/session'
 import App from './App.vue'
 import { me } from './me'

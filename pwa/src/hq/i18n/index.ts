@@ -1,7 +1,7 @@
 // HQ strings: their own catalogues (the volunteer bundle never carries them), the shared locale
 // (src/shared/i18n: one choice for both apps) and CLDR plural rules through Intl.PluralRules
 // (Romanian: "1 contact", "2 contacte", "20 de contacte").
-import { locale } from '@shared/i18n'
+import { locale } from '@shared/i18n/locale'
 import { en, type HqKey } from './en'
 import { fr } from './fr'
 import { ro } from './ro'
