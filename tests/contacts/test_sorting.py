@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,7 +52,7 @@ async def _base(db: AsyncSession, org: uuid.UUID) -> list[dict[str, Any]]:
 
 def _expected(rows: list[dict[str, Any]], sort: str, order: str) -> list[uuid.UUID]:
     never = datetime.min.replace(tzinfo=UTC)
-    keyf = {
+    keyf: Callable[[dict[str, Any]], tuple[Any, ...]] = {
         "name": lambda r: (r["last_name"], r["first_name"]),
         "city": lambda r: (r["city"] or "",),
         "support_level": lambda r: (r["support_level"] or 6,),
@@ -127,7 +128,7 @@ async def test_each_sort_is_an_index_range(db: AsyncSession, world: World, sort:
     await db.execute(text("SET LOCAL enable_sort = off"))
     for order in ("asc", "desc"):
         q = sorting.apply(repo.visible_to(actor), sort=sort, order=order, cursor=None, limit=50)
-        compiled = q.compile(db.bind, compile_kwargs={"literal_binds": True})  # type: ignore[arg-type]
+        compiled = q.compile(db.bind, compile_kwargs={"literal_binds": True})
         plan = "\n".join((await db.execute(text(f"EXPLAIN {compiled}"))).scalars())
         assert "Sort" not in plan.replace("Sort Key", ""), plan
         assert INDEXES[sort] in plan, plan

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.core.errors import install_error_handlers, is_unavailable
 
-DBAPI = AsyncAdapt_asyncpg_dbapi(asyncpg)
+DBAPI = AsyncAdapt_asyncpg_dbapi(asyncpg)  # type: ignore[no-untyped-call]
 UNAVAILABLE = ["57P01", "57P02", "57P03", "57P04", "57P05", "53300", "08000", "08001", "08003", "08004", "08006"]
 UNAVAILABLE += ["08007", "08P01"]
 NOT_UNAVAILABLE = ["42P01", "22P02", "40P01", "XX000"]

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from httpx import AsyncClient
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from tests.fixtures.factories import World
     ],
 )
 def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(
-    model: type, data: dict[str, object], field: str
+    model: type[BaseModel], data: dict[str, object], field: str
 ) -> None:
     with pytest.raises(ValidationError) as e:
         model.model_validate(data)

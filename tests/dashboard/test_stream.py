@@ -64,7 +64,7 @@ async def test_committed_report_reaches_viewers_within_a_second_and_only_those_w
         assert (await v3.next()).data["report_id"] == rep3["id"]
         # A report whose transaction rolls back publishes nothing (the real request session, handler fails).
         request = Request({"type": "http", "app": live_client._transport.app, "headers": []})  # type: ignore[attr-defined]
-        gen = get_session(request)
+        gen: Any = get_session(request)
         session = await gen.__anext__()
         await set_tenant(session, s.org_id)
         ghost = uuid.uuid4()
@@ -209,7 +209,7 @@ async def test_a_savepoint_rolled_back_inside_a_committed_request_publishes_noth
 
     async with SseReader(api, "/api/v1/stream", s.manager.headers) as hq:
         request = Request({"type": "http", "app": live_client._transport.app, "headers": []})  # type: ignore[attr-defined]
-        gen = get_session(request)
+        gen: Any = get_session(request)
         session = await gen.__anext__()
         await set_tenant(session, s.org_id)
         undone, kept = report(), report()

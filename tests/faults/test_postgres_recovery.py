@@ -79,7 +79,7 @@ async def test_postmaster_killed_and_restarted_gives_503s_never_500s_and_loses_n
     async with (
         application.router.lifespan_context(application),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://t", timeout=30) as c,
-    ):  # type: ignore[arg-type]
+    ):
         tasks = [asyncio.create_task(volunteer(c, n)) for n in range(6)]
         await asyncio.sleep(0.5)
         _kill_postmaster(pg)

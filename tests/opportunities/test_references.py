@@ -4,6 +4,7 @@ request is a 422 naming the field, and nothing is stored."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -16,7 +17,7 @@ from tests.calling.conftest import Bank, make_bank
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
 
 
-async def _count(db: AsyncSession, org: uuid.UUID, model: type) -> int:
+async def _count(db: AsyncSession, org: uuid.UUID, model: Any) -> int:
     await set_tenant(db, org)
     return int(await db.scalar(select(func.count()).select_from(model).where(model.organization_id == org)) or 0)
 
