@@ -247,6 +247,15 @@ function kick(): void {
   if (typeof navigator === 'undefined' || navigator.onLine !== false) void outbox.sync().catch(() => undefined)
 }
 
+/** Online, waits until the outbox has sent what is queued (twice: a sync already running may have started before
+ * the last item was queued), so that the next request sees it, e.g. "Save and call next" asking for the next
+ * contact. Offline it returns at once; the outbox replays later as usual. */
+export async function settleOutbox(): Promise<void> {
+  if (typeof navigator !== 'undefined' && navigator.onLine === false) return
+  await outbox.sync().catch(() => undefined)
+  await outbox.sync().catch(() => undefined)
+}
+
 export async function submitCallReport(targetId: string, body: CallReportCreate): Promise<void> {
   await outbox.enqueue({ id: body.id, kind: 'call_report', path: `/api/v1/calls/${encodeURIComponent(targetId)}/report`, body })
   await markReported(targetId)
