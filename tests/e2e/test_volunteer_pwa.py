@@ -188,6 +188,7 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
     await page.get_by_role("button", name="Show the brief").click()
     brief = page.get_by_role("dialog", name="Brief")
     await expect(brief.get_by_text("ask about pensions")).to_be_visible()
+    await page.wait_for_timeout(400)  # the sheet slides in
     await page.screenshot(path=shot_path(shots, "06-brief-sheet"))
     await brief.get_by_role("button", name="Close").click()
     await expect(brief).to_have_count(0)
@@ -307,6 +308,16 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
     await expect(pending_chip(page)).to_have_count(0, timeout=20_000)
     await page.screenshot(path=shot_path(shots, "13-synced"))
 
+    # Finished contacts stay reachable under "Done"; the list opens on those still to do.
+    await page.goto(f"{live_server}/actions/{f.action_id}/calls")
+    await expect(person_link(page, first)).to_have_count(0)
+    await expect(person_link(page, second)).to_be_visible()  # absent: to try again
+    await page.get_by_role("group", name="Show").get_by_role("button", name="Done (2)").click()
+    await expect(person_link(page, first)).to_be_visible()
+    await expect(person_link(page, third)).to_be_visible()
+    await expect(person_link(page, second)).to_have_count(0)
+    await page.screenshot(path=shot_path(shots, "14-done-filter"))
+
     rows = await fetch_all(
         owner_engine,
         """SELECT r.id, r.target_id, r.outcome, r.consent_given, r.comment, r.quality, r.mobilized, r.user_id,
@@ -392,7 +403,7 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     headings = page.get_by_role("heading", name=re.compile(r"^Building \d+"))
     await expect(headings).to_have_text([f"Building {r.street_number}" for r in by_distance])
     await expect(page.get_by_text(re.compile(r"^1 households · \d+ m away$")).first).to_be_visible()
-    await page.screenshot(path=shot_path(shots, "02-walk-list-route"))
+    await page.screenshot(path=shot_path(shots, "02-walk-list-route"), full_page=True)
     await person_link(page, "P1 N1").click()
 
     # The guided visit, like a call; the brief is one tap away; a reload mid-visit resumes at the same step.
@@ -411,6 +422,7 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     await settle_draft(page)
     await page.reload()
     await expect(page.get_by_role("textbox", name="Comment")).to_have_value("Talked on the stairs")
+    await expect(step_of(page, 7)).to_be_visible()
     await page.get_by_role("button", name="Previous").click()
     await page.get_by_role("button", name="Previous").click()
     await page.get_by_role("button", name="Previous").click()

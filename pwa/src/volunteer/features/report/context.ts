@@ -8,11 +8,14 @@ export function useReportContext(actionId: string): {
   action: Ref<Action | null>
   survey: Ref<Survey | null>
   types: Ref<OpportunityType[]>
+  /** Survey and types loaded (or known to be unavailable): the steps are final. */
+  loaded: Ref<boolean>
   load: () => Promise<void>
 } {
   const action = ref<Action | null>(null)
   const survey = ref<Survey | null>(null)
   const types = ref<OpportunityType[]>([])
+  const loaded = ref(false)
   async function load(): Promise<void> {
     try {
       action.value = (await getAction(actionId)).data
@@ -25,6 +28,7 @@ export function useReportContext(actionId: string): {
     } catch {
       types.value = []
     }
+    loaded.value = true
   }
-  return { action, survey, types, load }
+  return { action, survey, types, loaded, load }
 }
