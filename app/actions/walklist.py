@@ -167,17 +167,17 @@ async def walklist(
         where.append("t.turf_no = :t")
         p["t"] = turf_no
     scope = " AND ".join(where)
-    key, types = _key(near)
+    order_key, types = _key(near)
     if near is not None:
         p["near_lat"], p["near_lon"] = near
     after, keys = _after(cursor, types)
-    cols = ", ".join(f"k{i}" for i in range(len(key)))
-    keyed = ", ".join(f"{k} AS k{i}" for i, k in enumerate(key))
+    cols = ", ".join(f"k{i}" for i in range(len(order_key)))
+    keyed = ", ".join(f"{k} AS k{i}" for i, k in enumerate(order_key))
     rows = (
         (
             await session.execute(
                 text(f"""
-        SELECT *, ARRAY[{", ".join(f"k{i}::text" for i in range(len(key)))}] AS key FROM (
+        SELECT *, ARRAY[{", ".join(f"k{i}::text" for i in range(len(order_key)))}] AS key FROM (
           SELECT t.id AS target_id, c.id AS contact_id, c.first_name, c.last_name, t.status, t.last_outcome,
                  coalesce(c.street, '') AS street, c.city, c.street_number, c.building,
                  ST_Y(c.location) AS lat, ST_X(c.location) AS lon, {keyed}
