@@ -24,7 +24,7 @@ from app.actions.schemas import (
     PreviewResponse,
     RefreshResult,
 )
-from app.actions.walklist import WalkList, walklist_for
+from app.actions.walklist import WalkList, near_point, walklist_for
 from app.auth import references
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
@@ -108,9 +108,22 @@ async def get_walklist(
     turf: Annotated[int | None, Query(ge=1, le=INT4_MAX, description="A turf number (1, 2, …).")] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="Households per page.")] = 1000,
     cursor: CursorQ = None,
+    near_lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="The volunteer's latitude: route order, nearest first.")
+    ] = None,
+    near_lon: Annotated[float | None, Query(ge=-180, le=180, description="The volunteer's longitude.")] = None,
 ) -> WalkList:
+    """Walking order (street, odd side then even side), or with `near_lat` and `near_lon` the route order from
+    there: nearest building first."""
     return await walklist_for(
-        session, action, actor=user, user_id=user_id, turf=turf, limit=limit, cursor=cursor
+        session,
+        action,
+        actor=user,
+        user_id=user_id,
+        turf=turf,
+        limit=limit,
+        cursor=cursor,
+        near=near_point(near_lat, near_lon),
     )
 
 

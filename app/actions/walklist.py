@@ -1,5 +1,6 @@
 """Walk lists: a volunteer's door-to-door targets grouped by street and building (households), in walking
-order (street, odd side then even side, house number), with GeoJSON for the map."""
+order (street, odd side then even side, house number), or, given the volunteer's position, in route order (nearest
+building first, by PostGIS geography distance), with GeoJSON for the map."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Building(BaseModel):
     building: str | None
     lat: float | None
     lon: float | None
+    distance_m: float | None = Field(None, description="From the given position (route order only), in metres.")
     households: list[Household]
 
 
@@ -72,19 +74,54 @@ _KEY = [
 ]
 _KEY_TYPES = ["boolean", "text", "text", "int", "int", "text", "boolean", "text", "text", "text", "uuid"]
 
+# Route order: the distance in metres from the volunteer to the building (its nearest household, so that a
+# building's households stay together), buildings with no location last; ties keep the walking order.
+_BUILDING_DIST = (
+    "min(ST_Distance(c.location::geography, ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), 4326)::geography)) "
+    "OVER (PARTITION BY c.city, c.street, c.street_number, c.building)"
+)
+_ROUTE_KEY = [f"({_BUILDING_DIST} IS NULL)", f"coalesce({_BUILDING_DIST}, 0)"]
+_ROUTE_KEY_TYPES = ["boolean", "float8"]
 
-def _after(cursor: str | None) -> tuple[str, dict[str, Any]]:
+
+def near_point(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """Both coordinates or neither."""
+    if (lat is None) != (lon is None):
+        field = "near_lon" if lon is None else "near_lat"
+        raise Unprocessable(
+            "Give both near_lat and near_lon.", details=[{"field": field, "message": "required with the other"}]
+        )
+    return None if lat is None or lon is None else (lat, lon)
+
+
+def _key(near: tuple[float, float] | None) -> tuple[list[str], list[str]]:
+    if near is None:
+        return _KEY, _KEY_TYPES
+    return _ROUTE_KEY + _KEY, _ROUTE_KEY_TYPES + _KEY_TYPES
+
+
+def _after(cursor: str | None, types: list[str]) -> tuple[str, dict[str, Any]]:
+    """The page's start as a condition on the key columns k0…kN of the ordered rows (a cursor from the other
+    order, walking or route, has another length and is refused)."""
     values = decode_cursor(cursor)
     if values is None:
         return "", {}
-    if len(values) != len(_KEY):
+    if len(values) != len(types):
         raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
     try:
-        keys = {f"k{i}": _PARSE[t](str(v)) for i, (t, v) in enumerate(zip(_KEY_TYPES, values, strict=True))}
+        keys = {f"c{i}": _PARSE[t](str(v)) for i, (t, v) in enumerate(zip(types, values, strict=True))}
     except ValueError as e:
         raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
-    marks = ", ".join(f"CAST(:k{i} AS {t})" for i, t in enumerate(_KEY_TYPES))
-    return f" AND ({', '.join(_KEY)}) > ({marks})", keys
+    cols = ", ".join(f"k{i}" for i in range(len(types)))
+    marks = ", ".join(f"CAST(:c{i} AS {t})" for i, t in enumerate(types))
+    return f" WHERE ({cols}) > ({marks})", keys
+
+
+def _float(v: str) -> float:
+    x = float(v)
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError(v)
+    return x
 
 
 def _int4(v: str) -> int:
@@ -100,7 +137,13 @@ def _bool(v: str) -> bool:
     return v == "true"
 
 
-_PARSE: dict[str, Callable[[str], Any]] = {"boolean": _bool, "text": str, "int": _int4, "uuid": uuid.UUID}
+_PARSE: dict[str, Callable[[str], Any]] = {
+    "boolean": _bool,
+    "text": str,
+    "int": _int4,
+    "uuid": uuid.UUID,
+    "float8": _float,
+}
 
 
 async def walklist(
@@ -112,7 +155,9 @@ async def walklist(
     turf_no: int | None,
     limit: int = 1000,
     cursor: str | None = None,
+    near: tuple[float, float] | None = None,
 ) -> WalkList:
+    """`near` = (lat, lon) of the volunteer: route order, nearest building first; otherwise walking order."""
     where = ["t.organization_id = :o", "t.action_id = :a"]
     p: dict[str, Any] = {"o": organization_id, "a": action_id}
     if user_id is not None:
@@ -121,18 +166,25 @@ async def walklist(
     if turf_no is not None:
         where.append("t.turf_no = :t")
         p["t"] = turf_no
-    after, keys = _after(cursor)
     scope = " AND ".join(where)
+    order_key, types = _key(near)
+    if near is not None:
+        p["near_lat"], p["near_lon"] = near
+    after, keys = _after(cursor, types)
+    cols = ", ".join(f"k{i}" for i in range(len(order_key)))
+    keyed = ", ".join(f"{k} AS k{i}" for i, k in enumerate(order_key))
     rows = (
         (
             await session.execute(
                 text(f"""
-        SELECT t.id AS target_id, c.id AS contact_id, c.first_name, c.last_name, t.status, t.last_outcome,
-               coalesce(c.street, '') AS street, c.city, c.street_number, c.building,
-               ST_Y(c.location) AS lat, ST_X(c.location) AS lon, ARRAY[{", ".join(f"({k})::text" for k in _KEY)}] AS key
-        FROM action_targets t JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
-        WHERE {scope}{after}
-        ORDER BY {", ".join(_KEY)}
+        SELECT *, ARRAY[{", ".join(f"k{i}::text" for i in range(len(order_key)))}] AS key FROM (
+          SELECT t.id AS target_id, c.id AS contact_id, c.first_name, c.last_name, t.status, t.last_outcome,
+                 coalesce(c.street, '') AS street, c.city, c.street_number, c.building,
+                 ST_Y(c.location) AS lat, ST_X(c.location) AS lon, {keyed}
+          FROM action_targets t JOIN contacts c ON c.organization_id = t.organization_id AND c.id = t.contact_id
+          WHERE {scope}
+        ) ordered{after}
+        ORDER BY {cols}
         LIMIT :limit"""),  # noqa: S608 - constant clauses, values bound
                 {**p, **keys, "limit": limit + 1},
             )
@@ -163,6 +215,7 @@ async def walklist(
                     building=r["building"],
                     lat=r["lat"],
                     lon=r["lon"],
+                    distance_m=None if near is None or r["k0"] else round(r["k1"], 1),
                     households=[],
                 )
             )
@@ -198,6 +251,7 @@ async def walklist_for(
     turf: int | None,
     limit: int,
     cursor: str | None,
+    near: tuple[float, float] | None = None,
 ) -> WalkList:
     """One's own walk list; leaders may read a volunteer's, and with no `user_id` managers get the whole action."""
     if user_id is not None and user_id != actor.user_id and not actor.can(Perm.lead_actions):
@@ -212,4 +266,5 @@ async def walklist_for(
         turf_no=turf,
         limit=limit,
         cursor=cursor,
+        near=near,
     )

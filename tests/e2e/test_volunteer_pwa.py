@@ -1,7 +1,9 @@
-"""The volunteer's day in a real browser against the real backend (issue 7): Debian's Chromium at 360x740
-drives the built PWA served by uvicorn. A full call, then two reports recorded offline, a reload served by the
-service worker, and the outbox syncing by itself once the signal is back; the database holds every report
-exactly once. Then door to door: the walk list (map with no tiles), a visit and a person met at the door."""
+"""The volunteer's day in a real browser against the real backend (issues 7 and 18): Debian's Chromium at 360x740
+drives the built PWA served by uvicorn. A full call through the guided report (one step per screen, back keeps
+the answers, a reload mid-survey resumes at the same step, the brief in a sheet, "Save and call next"), then two
+reports recorded offline, a reload served by the service worker, and the outbox syncing by itself once the signal
+is back; the database holds every report exactly once. Then door to door: the walk list (map with no tiles, doors
+labelled as doors, route order from the phone's position), a guided visit and a person met at the door."""
 
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ async def make_field(api: httpx.AsyncClient, db: AsyncSession, *, kind: str, con
         "title": "Phone bank" if kind == "call" else "Knock on doors",
         "filter": {"tags_any": [tag]},
         "survey_id": survey.json()["id"],
+        "brief": "Say hello, then **ask about pensions**.",
         "team_ids": [str(team.id)],
         "status": "active",
     }
@@ -131,6 +134,19 @@ def pending_chip(page: Page) -> Locator:
     return page.get_by_role("status").filter(has_text="pending")
 
 
+def step_of(page: Page, i: int) -> Locator:
+    return page.get_by_text(re.compile(rf"^Step {i} of \d+$"))
+
+
+async def next_step(page: Page) -> None:
+    await page.get_by_role("button", name="Next", exact=True).click()
+
+
+async def settle_draft(page: Page) -> None:
+    """The draft is written to IndexedDB 300 ms after the last change."""
+    await page.wait_for_timeout(700)
+
+
 async def fetch_all(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
     async with engine.connect() as conn:
         return list((await conn.execute(text(sql), params)).all())
@@ -168,36 +184,76 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
     dial = page.get_by_role("link", name=re.compile(r"^Call \+4072\d{7}$"))
     await expect(dial).to_be_visible()
     assert (await dial.get_attribute("href") or "").startswith("tel:+4072")
+    # The brief is one tap away during the call, in a sheet.
+    await page.get_by_role("button", name="Show the brief").click()
+    brief = page.get_by_role("dialog", name="Brief")
+    await expect(brief.get_by_text("ask about pensions")).to_be_visible()
+    await page.wait_for_timeout(400)  # the sheet slides in
+    await page.screenshot(path=shot_path(shots, "06-brief-sheet"))
+    await brief.get_by_role("button", name="Close").click()
+    await expect(brief).to_have_count(0)
+
+    # The guided report: outcome first, then consent, then one survey question per screen.
+    await expect(step_of(page, 1)).to_be_visible()
     await page.get_by_role("group", name="Outcome").get_by_role("button", name="Answered").click()
     await page.screenshot(path=shot_path(shots, "06-outcome"))
+    await next_step(page)
+    await expect(step_of(page, 2)).to_be_visible()
     await page.get_by_role("checkbox", name=CONSENT).check()
-    await page.get_by_role("button", name="Save report").click()  # the required question blocks the report
+    await page.screenshot(path=shot_path(shots, "07-consent"))
+    await next_step(page)
+    worried = page.get_by_role("group", name="Worried about pensions?")
+    await expect(worried).to_be_visible()
+    await expect(page.get_by_role("group", name="Main topic")).to_have_count(0)  # one question per screen
+    await next_step(page)  # the required question blocks the way on
     await expect(page.get_by_text("This answer is required.").first).to_be_visible()
+    await expect(worried.get_by_label("Yes")).to_be_visible()
     await page.screenshot(path=shot_path(shots, "07-survey-validation"))
-    await page.get_by_role("group", name="Worried about pensions?").get_by_label("Yes").check()
+    await worried.get_by_label("Yes").check()
+    await next_step(page)
     await page.get_by_role("group", name="Main topic").get_by_label("Pensions").check()
+    await page.screenshot(path=shot_path(shots, "08-survey-question"))
+    # Back twice and forward again: nothing is lost.
+    await page.get_by_role("button", name="Previous").click()
+    await expect(page.get_by_role("group", name="Worried about pensions?").get_by_label("Yes")).to_be_checked()
+    await page.get_by_role("button", name="Previous").click()
+    await expect(page.get_by_role("checkbox", name=CONSENT)).to_be_checked()
+    await next_step(page)
+    await next_step(page)
+    await expect(page.get_by_role("group", name="Main topic").get_by_label("Pensions")).to_be_checked()
+    # The page is killed mid-survey and reopened: same step, same answers.
+    await settle_draft(page)
+    await page.reload()
+    await expect(page.get_by_role("group", name="Main topic").get_by_label("Pensions")).to_be_checked()
+    await expect(step_of(page, 4)).to_be_visible()
+    await page.screenshot(path=shot_path(shots, "08-survey-resumed"))
+    await next_step(page)
     await page.get_by_role("group", name="How much?").get_by_label("4").check()
+    await next_step(page)
+    await expect(page.get_by_role("heading", name="Contact details")).to_be_visible()
     await page.get_by_role("textbox", name="Email", exact=True).fill("first.caller@example.org")
     await page.get_by_role("group", name="Support level").get_by_role("radio", name="2 Leaning supporter").check()
     await page.get_by_role("combobox", name="SMS consent").select_option("granted")
-    await page.screenshot(path=shot_path(shots, "08-survey-details"), full_page=True)
+    await page.screenshot(path=shot_path(shots, "08-details"), full_page=True)
+    await next_step(page)
+    await expect(page.get_by_role("heading", name="Add comments")).to_be_visible()
     await page.get_by_role("textbox", name="Comment").fill("Very friendly")
     await page.get_by_role("group", name="Quality of the conversation").get_by_label("5").check()
     await page.get_by_role("group", name="Mobilized").get_by_label("Yes").check()
+    await page.screenshot(path=shot_path(shots, "09-comments"))
+    await next_step(page)
     await page.get_by_role("combobox", name="Opportunity type").select_option(label="Wants to volunteer")
     await page.get_by_role("textbox", name="Opportunity note").fill("Saturdays")
     await page.get_by_role("button", name="Add opportunity").click()
+    await expect(page.get_by_role("button", name="Next", exact=True)).to_have_count(0)  # the last step
     await page.screenshot(path=shot_path(shots, "09-extras-opportunity"), full_page=True)
     async with page.expect_response(is_post("/report")) as sent:
-        await page.get_by_role("button", name="Save report").click()
+        await page.get_by_role("button", name="Save and call next").click()
     assert (await sent.value).ok, await (await sent.value).text()
-    await expect(page.get_by_role("button", name="Next contact")).to_be_visible()
-    await expect(page.get_by_role("link", name="Back to the list")).to_be_visible()
     await expect(pending_chip(page)).to_have_count(0)  # sent at once while online
-    await page.screenshot(path=shot_path(shots, "10-saved"))
 
-    # 2nd and 3rd calls are started online (revealing a number is online-only and audited), then the signal drops
-    await page.get_by_role("button", name="Next contact").click()
+    # 2nd and 3rd calls are started online (revealing a number is online-only and audited), then the signal drops;
+    # "Save and call next" has already opened the 2nd.
     await expect(page.get_by_role("button", name="Start call")).to_be_visible()
     await expect(page.locator("#contact-name")).to_have_text(NAME)
     await expect(page.locator("#contact-name")).not_to_have_text(first)
@@ -213,11 +269,18 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
 
     await go_offline(phone, page)
     await page.get_by_role("button", name="Answered").click()
+    await next_step(page)
     await page.get_by_role("checkbox", name=CONSENT).check()
+    await next_step(page)
     await page.get_by_role("group", name="Worried about pensions?").get_by_label("No").check()
-    await expect(page.get_by_role("group", name="Main topic")).to_have_count(0)  # skip logic: "no" ends it
+    await next_step(page)
+    await expect(page.get_by_role("heading", name="Contact details")).to_be_visible()  # skip logic: "no" ends it
+    await next_step(page)
+    await next_step(page)
     await page.get_by_role("button", name="Save report").click()
     await expect(page.get_by_role("button", name="Next contact")).to_be_visible()
+    await expect(page.get_by_role("link", name="Back to the list")).to_be_visible()
+    await page.screenshot(path=shot_path(shots, "10-saved"))
     await expect(pending_chip(page)).to_have_text("1 pending")
     await page.get_by_role("link", name="Back to the list").click()  # the list, from the device
     await person_link(page, second).click()
@@ -244,6 +307,16 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
     await phone.set_offline(False)
     await expect(pending_chip(page)).to_have_count(0, timeout=20_000)
     await page.screenshot(path=shot_path(shots, "13-synced"))
+
+    # Finished contacts stay reachable under "Done"; the list opens on those still to do.
+    await page.goto(f"{live_server}/actions/{f.action_id}/calls")
+    await expect(person_link(page, first)).to_have_count(0)
+    await expect(person_link(page, second)).to_be_visible()  # absent: to try again
+    await page.get_by_role("group", name="Show").get_by_role("button", name="Done (2)").click()
+    await expect(person_link(page, first)).to_be_visible()
+    await expect(person_link(page, third)).to_be_visible()
+    await expect(person_link(page, second)).to_have_count(0)
+    await page.screenshot(path=shot_path(shots, "14-done-filter"))
 
     rows = await fetch_all(
         owner_engine,
@@ -308,15 +381,60 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     await expect(page.get_by_role("region", name="Map of the walk list")).to_be_visible()
     await expect(page.get_by_role("heading", name=re.compile(r"^Building \d+")).first).to_be_visible()
     await expect(page.locator(".leaflet-interactive").first).to_be_attached()
+    await expect(person_link(page, "P1 N1")).to_contain_text("Door · To visit")  # a door, not "To call"
     await page.screenshot(path=shot_path(shots, "02-walk-list"))
+
+    # Route order from the phone's position: the server puts the nearest building first (PostGIS distance).
+    here = {"latitude": 44.4301, "longitude": 26.1001}
+    await phone.grant_permissions(["geolocation"])
+    await phone.set_geolocation(here)
+    async with page.expect_response(lambda r: "near_lat=" in r.url and "/walklist" in r.url) as routed:
+        await page.get_by_role("button", name="Route from my position").click()
+    assert (await routed.value).ok
+    await expect(page.get_by_text("Nearest door first")).to_be_visible()
+    by_distance = await fetch_all(
+        owner_engine,
+        """SELECT c.street_number FROM action_targets t JOIN contacts c ON c.id = t.contact_id WHERE t.action_id = :a
+           ORDER BY ST_Distance(c.location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)""",
+        a=uuid.UUID(f.action_id),
+        lat=here["latitude"],
+        lon=here["longitude"],
+    )
+    headings = page.get_by_role("heading", name=re.compile(r"^Building \d+"))
+    await expect(headings).to_have_text([f"Building {r.street_number}" for r in by_distance])
+    await expect(page.get_by_text(re.compile(r"^1 households · \d+ m away$")).first).to_be_visible()
+    await page.screenshot(path=shot_path(shots, "02-walk-list-route"), full_page=True)
     await person_link(page, "P1 N1").click()
 
+    # The guided visit, like a call; the brief is one tap away; a reload mid-visit resumes at the same step.
     await page.get_by_role("group", name="Outcome at the door").get_by_role("button", name="Opened").click()
+    await next_step(page)
     await page.get_by_role("checkbox", name=CONSENT).check()
+    await next_step(page)
     await page.get_by_role("group", name="Worried about pensions?").get_by_label("Yes").check()
+    await next_step(page)
     await page.get_by_role("group", name="Main topic").get_by_label("Health").check()
+    await page.screenshot(path=shot_path(shots, "03-door-question"))
+    await next_step(page)
+    await next_step(page)  # How much? is optional
+    await next_step(page)  # contact details
     await page.get_by_role("textbox", name="Comment").fill("Talked on the stairs")
-    await page.screenshot(path=shot_path(shots, "03-door-flow"), full_page=True)
+    await settle_draft(page)
+    await page.reload()
+    await expect(page.get_by_role("textbox", name="Comment")).to_have_value("Talked on the stairs")
+    await expect(step_of(page, 7)).to_be_visible()
+    await page.get_by_role("button", name="Previous").click()
+    await page.get_by_role("button", name="Previous").click()
+    await page.get_by_role("button", name="Previous").click()
+    await expect(page.get_by_role("group", name="Main topic").get_by_label("Health")).to_be_checked()
+    await next_step(page)
+    await next_step(page)
+    await next_step(page)
+    await next_step(page)  # opportunities, the last step
+    await page.get_by_role("button", name="Show the brief").click()
+    await expect(page.get_by_role("dialog", name="Brief")).to_contain_text("ask about pensions")
+    await page.get_by_role("dialog", name="Brief").get_by_role("button", name="Close").click()
+    await page.screenshot(path=shot_path(shots, "03-door-flow-last"))
     async with page.expect_response(is_post("/visits")) as sent:
         await page.get_by_role("button", name="Save visit").click()
     assert (await sent.value).ok, await (await sent.value).text()

@@ -255,7 +255,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Walklist */
+        /**
+         * Get Walklist
+         * @description Walking order (street, odd side then even side), or with `near_lat` and `near_lon` the route order from
+         *     there: nearest building first.
+         */
         get: operations["actions-walklist"];
         put?: never;
         post?: never;
@@ -1864,6 +1868,11 @@ export interface components {
         Building: {
             /** Building */
             building: string | null;
+            /**
+             * Distance M
+             * @description From the given position (route order only), in metres.
+             */
+            distance_m?: number | null;
             /** Households */
             households: components["schemas"]["Household"][];
             /** Key */
@@ -4673,6 +4682,10 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string | null;
+                /** @description The volunteer's latitude: route order, nearest first. */
+                near_lat?: number | null;
+                /** @description The volunteer's longitude. */
+                near_lon?: number | null;
             };
             header?: never;
             path: {

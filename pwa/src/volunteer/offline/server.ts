@@ -171,8 +171,16 @@ export const listCalls = (actionId: string, which: 'mine' | 'others'): Promise<L
 export const getSurvey = (id: string): Promise<Loaded<Survey>> =>
   cachedRead(`survey:${id}`, async () => unwrap(await api.GET('/api/v1/surveys/{survey_id}', { params: { path: { survey_id: id } } })))
 
-export const getWalklist = (actionId: string): Promise<Loaded<WalkList>> =>
-  cachedRead(`walklist:${actionId}`, async () => unwrap(await api.GET('/api/v1/actions/{action_id}/walklist', { params: { path: { action_id: actionId } } })))
+/** The walk list; with the volunteer's position, in route order (nearest building first, computed by the server).
+ * Either order is kept on the device under one key: offline, the door flow finds its household in the last one. */
+export const getWalklist = (actionId: string, near?: { lat: number; lon: number }): Promise<Loaded<WalkList>> =>
+  cachedRead(`walklist:${actionId}`, async () =>
+    unwrap(
+      await api.GET('/api/v1/actions/{action_id}/walklist', {
+        params: { path: { action_id: actionId }, query: near ? { near_lat: near.lat, near_lon: near.lon } : {} },
+      }),
+    ),
+  )
 
 export const listOpportunityTypes = (): Promise<Loaded<OpportunityType[]>> =>
   cachedRead('opportunity-types', async () => unwrap(await api.GET('/api/v1/opportunity-types')))
@@ -237,6 +245,15 @@ export async function isReported(targetId: string): Promise<boolean> {
 
 function kick(): void {
   if (typeof navigator === 'undefined' || navigator.onLine !== false) void outbox.sync().catch(() => undefined)
+}
+
+/** Online, waits until the outbox has sent what is queued (twice: a sync already running may have started before
+ * the last item was queued), so that the next request sees it, e.g. "Save and call next" asking for the next
+ * contact. Offline it returns at once; the outbox replays later as usual. */
+export async function settleOutbox(): Promise<void> {
+  if (typeof navigator !== 'undefined' && navigator.onLine === false) return
+  await outbox.sync().catch(() => undefined)
+  await outbox.sync().catch(() => undefined)
 }
 
 export async function submitCallReport(targetId: string, body: CallReportCreate): Promise<void> {
