@@ -17,7 +17,7 @@ from app.models import Action, ActionVolunteer, TeamMember
 
 async def resolve_volunteers(session: AsyncSession, org: uuid.UUID, a: Assignment) -> list[uuid.UUID]:
     """The volunteers named, then the members of the teams named (ids checked by the caller, through
-    app/core/references.py)."""
+    app/auth/references.py)."""
     ids = list(dict.fromkeys(a.volunteer_ids))
     if a.team_ids:
         members = (

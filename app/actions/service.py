@@ -77,7 +77,7 @@ async def ensure_editable(session: AsyncSession, a: Action, actor: Principal) ->
         raise Forbidden("Only managers, or the leaders of this action's teams, can change it.")
 
 
-# Which kind of object each id in a body names (checked in one place: app/core/references.py).
+# Which kind of object each id in a body names (checked in one place: app/auth/references.py).
 ASSIGNMENT_REFS = {"volunteer_ids": MEMBER, "team_ids": TEAM, "user_id": MEMBER}
 CREATE_REFS = {
     "survey_id": SURVEY,

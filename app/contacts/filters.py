@@ -206,7 +206,7 @@ def text_search(q: str, region: str) -> ColumnElement[bool]:
     return or_(*parts)
 
 
-# The ids a filter names (checked when the filter comes in a request: app/core/references.py).
+# The ids a filter names (checked when the filter comes in a request: app/auth/references.py).
 FILTER_REFS = {"zone_ids": ZONE, "segment_id": SEGMENT}
 
 

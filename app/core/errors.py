@@ -147,7 +147,7 @@ def _pg_error(exc: BaseException) -> BaseException | None:
 def foreign_key_response(exc: BaseException) -> JSONResponse | None:
     """A foreign key refused a write. Writing a reference to nothing (or to another organization's object) is a
     422 naming the column; deleting what is still referenced is a 409. References are checked before writing
-    (app/core/references.py): this answers what gets past that (a race with a delete, a bug), never a 500."""
+    (app/auth/references.py): this answers what gets past that (a race with a delete, a bug), never a 500."""
     if sqlstate(exc) != "23503":
         return None
     pg = _pg_error(exc)

@@ -53,7 +53,7 @@ def visible_to(actor: Principal) -> Select[Opportunity]:
     return q.where(or_(*conds))
 
 
-# Which kind of object each id names (see app/core/references.py): raised in the field, or by HQ.
+# Which kind of object each id names (see app/auth/references.py): raised in the field, or by HQ.
 RAISED = {"type_id": OPPORTUNITY_TYPE, "assignee_user_id": MEMBER, "assignee_team_id": VISIBLE_TEAM}
 CREATED = {**RAISED, "contact_id": CONTACT, "action_id": ACTION}
 UPDATED = {"assignee_user_id": MEMBER, "assignee_team_id": VISIBLE_TEAM}

@@ -1,7 +1,7 @@
 """tenant foreign keys: every reference between tenant tables carries organization_id
 
 `(organization_id, x_id) → (organization_id, id)`, so a row can only name an object of its own organization,
-even if a bug skipped the application's check (app/core/references.py). Every referenced key is already a
+even if a bug skipped the application's check (app/auth/references.py). Every referenced key is already a
 primary key `(organization_id, id)` (memberships: `(organization_id, user_id)`), so no unique constraint is
 needed. Nullable columns are MATCH SIMPLE (a null reference is allowed); `SET NULL (col)` nulls only the
 reference, never organization_id (PostgreSQL 15).

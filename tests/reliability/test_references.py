@@ -55,7 +55,7 @@ NOT_UUIDS = {
     "goto_question_id": "a survey question's key inside the survey being written",
     "last_event_id": "the dashboard stream's resume point: the id of the last event received, not an object",
 }
-# Checked, but elsewhere than app/core/references.py and answered otherwise, with the reason.
+# Checked, but elsewhere than app/auth/references.py and answered otherwise, with the reason.
 ELSEWHERE = {
     ("visits-create", "target_id"): (404, "checked in app/calling/reports.py (404 naming target_id)"),
 }
