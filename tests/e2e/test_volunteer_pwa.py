@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 pytest.importorskip("playwright.async_api", reason="Playwright (Python) is not installed")
-from playwright.async_api import BrowserContext, Locator, Page, Response, expect
+from playwright.async_api import BrowserContext, Geolocation, Locator, Page, Response, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -385,7 +385,7 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     await page.screenshot(path=shot_path(shots, "02-walk-list"))
 
     # Route order from the phone's position: the server puts the nearest building first (PostGIS distance).
-    here = {"latitude": 44.4301, "longitude": 26.1001}
+    here: Geolocation = {"latitude": 44.4301, "longitude": 26.1001}
     await phone.grant_permissions(["geolocation"])
     await phone.set_geolocation(here)
     async with page.expect_response(lambda r: "near_lat=" in r.url and "/walklist" in r.url) as routed:
