@@ -107,6 +107,26 @@ async def apply_contact_retention(ctx: dict[str, Any]) -> int:
     return erased
 
 
+async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_id: str) -> str:
+    """Send a campaign's due messages in batches (app/messaging/delivery.py); a scheduled one waits its time."""
+    import uuid
+
+    from app.messaging.delivery import run_campaign
+
+    org, cid = uuid.UUID(organization_id), uuid.UUID(campaign_id)
+    result = await run_campaign(ctx["sessionmaker"], ctx["settings"].messaging, org, cid)
+    if result == "later":
+        from app.messaging.service import scheduled_at
+
+        at = await scheduled_at(ctx["sessionmaker"], org, cid)
+        if at is not None:
+            await ctx["redis"].enqueue_job(
+                "send_campaign_job", organization_id, campaign_id, _job_id=f"campaign:{cid}:at:{at.timestamp()}",
+                _defer_until=at,
+            )
+    return result
+
+
 def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
@@ -117,6 +137,7 @@ FUNCTIONS: list[Any] = [
     func(run_import_job, timeout=3600, max_tries=20),
     requeue_stale_imports,
     apply_contact_retention,
+    func(send_campaign_job, timeout=24 * 3600, max_tries=5),
 ]
 
 

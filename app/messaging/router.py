@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import require
+from app.auth.permissions import Perm
+from app.auth.principal import Principal
+from app.core.db import SessionDep, after_commit
+from app.core.jobs import enqueue
+from app.messaging import delivery, service
+from app.messaging.schemas import (
+    CampaignCreate,
+    CampaignRead,
+    CampaignSend,
+    PreviewRead,
+    PreviewRequest,
+    TemplateCreate,
+    TemplateRead,
+    TestSend,
+    TestSendRead,
+)
+from app.models import Campaign
+
+router = APIRouter(prefix="/messaging", tags=["messaging"])
+Sender = Annotated[Principal, require(Perm.send_messages)]
+
+
+async def _campaign(campaign_id: uuid.UUID, session: SessionDep, user: Sender) -> Campaign:
+    return await service.get_campaign(session, campaign_id, organization_id=user.organization_id)
+
+
+CampaignDep = Annotated[Campaign, Depends(_campaign)]
+
+
+def _start(request: Request, session: AsyncSession, c: Campaign) -> None:
+    org, cid, run = str(c.organization_id), str(c.id), c.run
+
+    async def go() -> None:
+        await enqueue(request.app.state, "send_campaign_job", org, cid, job_id=f"campaign:{cid}:{run}")
+
+    after_commit(session, go)
+
+
+@router.get("/templates", operation_id="messaging-templates-list")
+async def list_templates(session: SessionDep, user: Sender) -> list[TemplateRead]:
+    return await service.list_templates(session, organization_id=user.organization_id)
+
+
+@router.post("/templates", status_code=201, operation_id="messaging-templates-create")
+async def create_template(body: TemplateCreate, session: SessionDep, user: Sender) -> TemplateRead:
+    return await service.create_template(session, body, actor=user)
+
+
+@router.get("/templates/{template_id}", operation_id="messaging-templates-read")
+async def read_template(template_id: uuid.UUID, session: SessionDep, user: Sender) -> TemplateRead:
+    t = await service.get_template(session, template_id, organization_id=user.organization_id)
+    return TemplateRead.model_validate(t)
+
+
+@router.post("/preview", operation_id="messaging-preview")
+async def preview(body: PreviewRequest, session: SessionDep, user: Sender) -> PreviewRead:
+    """Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts."""
+    return await service.preview(session, body, actor=user)
+
+
+@router.get("/campaigns", operation_id="messaging-campaigns-list")
+async def list_campaigns(session: SessionDep, user: Sender) -> list[CampaignRead]:
+    return await service.list_campaigns(session, organization_id=user.organization_id)
+
+
+@router.post("/campaigns", status_code=201, operation_id="messaging-campaigns-create")
+async def create_campaign(body: CampaignCreate, session: SessionDep, user: Sender) -> CampaignRead:
+    return await service.create_campaign(session, body, actor=user)
+
+
+@router.get("/campaigns/{campaign_id}", operation_id="messaging-campaigns-read")
+async def read_campaign(c: CampaignDep, session: SessionDep) -> CampaignRead:
+    return await service.read(session, c)
+
+
+@router.post("/campaigns/{campaign_id}/test", operation_id="messaging-campaigns-test")
+async def test_send(
+    body: TestSend, c: CampaignDep, session: SessionDep, user: Sender, request: Request
+) -> TestSendRead:
+    """Send the campaign's message to yourself now (rendered for a contact or a sample)."""
+    return await delivery.test_send(session, c, body, actor=user, settings=request.app.state.settings.messaging)
+
+
+@router.post("/campaigns/{campaign_id}/send", operation_id="messaging-campaigns-send")
+async def send_campaign(
+    body: CampaignSend, c: CampaignDep, session: SessionDep, user: Sender, request: Request
+) -> CampaignRead:
+    """Send now, or at `scheduled_at`: only to contacts with current consent for the channel, one per address."""
+    out = await service.send(session, c, scheduled_at=body.scheduled_at, actor=user)
+    _start(request, session, c)
+    return out
+
+
+@router.post("/campaigns/{campaign_id}/pause", operation_id="messaging-campaigns-pause")
+async def pause_campaign(c: CampaignDep, session: SessionDep, user: Sender) -> CampaignRead:
+    return await service.pause(session, c, actor=user)
+
+
+@router.post("/campaigns/{campaign_id}/resume", operation_id="messaging-campaigns-resume")
+async def resume_campaign(c: CampaignDep, session: SessionDep, user: Sender, request: Request) -> CampaignRead:
+    out = await service.resume(session, c, actor=user)
+    _start(request, session, c)
+    return out
+
+
+@router.post("/campaigns/{campaign_id}/cancel", operation_id="messaging-campaigns-cancel")
+async def cancel_campaign(c: CampaignDep, session: SessionDep, user: Sender) -> CampaignRead:
+    return await service.cancel(session, c, actor=user)
