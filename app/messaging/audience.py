@@ -38,14 +38,14 @@ def reachable(channel: str) -> ColumnElement[bool]:
 
 
 async def materialize(session: AsyncSession, campaign: Campaign) -> int:
-    """One INSERT … SELECT: the segment's reachable contacts, one row per address (the first contact wins)."""
+    """One INSERT … SELECT: the segment's reachable contacts, one row per address (the oldest contact wins)."""
     org = campaign.organization_id
     conds = await resolve(session, SegmentFilter.model_validate(campaign.filter), org)
     addr = address(campaign.channel)
     chosen = (
         select(literal(org), literal(campaign.id), Contact.id, addr)
         .where(*conds, reachable(campaign.channel))
-        .order_by(addr, Contact.id)
+        .order_by(addr, Contact.created_at, Contact.id)
     )
     stmt = (
         pg_insert(CampaignMessage)

@@ -1,0 +1,253 @@
+"""Campaigns end to end: the API, the real arq worker, a real SMTP server and a local SMS provider."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import set_tenant
+from app.models import AuditLog, CampaignMessage, ContactEvent, Segment
+from tests.fixtures.factories import Actor
+from tests.messaging.conftest import Inbox, SmsProviderServer, add_contact, basic, live_manager
+
+pytestmark = pytest.mark.usefixtures("arq_worker")
+API = "/api/v1/messaging"
+
+
+async def _template(client: AsyncClient, m: Actor, **body: Any) -> str:
+    r = await client.post(f"{API}/templates", json={"name": f"t-{uuid.uuid4().hex[:6]}"} | body, headers=m.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _campaign(client: AsyncClient, m: Actor, template_id: str, flt: dict[str, Any]) -> str:
+    r = await client.post(
+        f"{API}/campaigns", json={"name": "Follow-up", "template_id": template_id, "filter": flt}, headers=m.headers
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _until_done(client: AsyncClient, m: Actor, cid: str, wait_s: float = 20) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        r = await client.get(f"{API}/campaigns/{cid}", headers=m.headers)
+        body: dict[str, Any] = r.json()
+        if body["status"] in ("done", "cancelled", "paused") or asyncio.get_running_loop().time() > deadline:
+            return body
+        await asyncio.sleep(0.1)
+
+
+async def _messages(live_db: AsyncSession, m: Actor, cid: str) -> dict[str, CampaignMessage]:
+    await live_db.rollback()
+    await set_tenant(live_db, m.org.id)
+    rows = await live_db.scalars(select(CampaignMessage).where(CampaignMessage.campaign_id == uuid.UUID(cid)))
+    return {r.address: r for r in rows}
+
+
+async def test_email_reaches_exactly_the_consented_deduplicated_contacts_with_escaped_content(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    o = m.org.id
+    tag = ["follow"]
+    ion = await add_contact(
+        live_db, o, first_name="<b>Ion</b>", email="ion@example.org", consent_email="granted", tags=tag
+    )
+    await live_db.commit()  # the older of two contacts who share an address is the one written to
+    await add_contact(live_db, o, first_name="Ion again", email="ION@example.org", consent_email="granted", tags=tag)
+    await add_contact(live_db, o, first_name="Never asked", email="never@example.org", tags=tag)
+    await add_contact(live_db, o, first_name="Withdrew", email="gone@example.org", consent_email="withdrawn", tags=tag)
+    await add_contact(
+        live_db, o, first_name="Dnc", email="dnc@example.org", consent_email="granted", dnc_email=True, tags=tag
+    )
+    await add_contact(live_db, o, first_name="Maria", email="maria@example.org", consent_email="granted", tags=tag)
+    await add_contact(live_db, o, first_name="Outside", email="out@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(
+        live_client,
+        m,
+        channel="email",
+        subject="Mulțumim, {{ contact.first_name }}",
+        body_html="<p>Dragă {{ contact.first_name }},</p>",
+        body_text="Dragă {{ contact.first_name }}",
+    )
+    cid = await _campaign(live_client, m, tid, {"tags_any": ["follow"]})
+    r = await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    assert r.status_code == 200, r.text
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done", done
+    assert done["counts"]["sent"] == 2 and done["counts"]["failed"] == 0
+
+    assert smtp.to() == ["ion@example.org", "maria@example.org"]
+    msg = smtp.for_address("ion@example.org")
+    assert str(msg["Subject"]) == "Mulțumim, <b>Ion</b>"
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<p>Dragă &lt;b&gt;Ion&lt;/b&gt;,</p>" in html and "<b>Ion</b>" not in html
+    assert msg["From"] == "HQ <hq@groundgame.test>"
+
+    rows = await _messages(live_db, m, cid)
+    assert {a: r.status for a, r in rows.items()} == {"ion@example.org": "sent", "maria@example.org": "sent"}
+    assert rows["ion@example.org"].contact_id == ion.id and rows["ion@example.org"].provider_id
+    events = await live_db.scalar(
+        select(func.count())
+        .select_from(ContactEvent)
+        .where(ContactEvent.contact_id == ion.id, ContactEvent.kind == "message")
+    )
+    assert events == 1
+    audited = (await live_db.scalars(select(AuditLog.action).where(AuditLog.object_id == cid))).all()
+    assert "campaign.send" in audited and "campaign.create" in audited
+
+
+async def test_a_saved_segment_is_a_campaign_audience(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    o = m.org.id
+    await add_contact(live_db, o, email="in@example.org", consent_email="granted", city="Iași")
+    await add_contact(live_db, o, email="out@example.org", consent_email="granted", city="Cluj")
+    seg = Segment(organization_id=o, name="Iași", filter={"cities": ["Iași"]})
+    live_db.add(seg)
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="Hi {{ contact.city }}")
+    cid = await _campaign(live_client, m, tid, {"segment_id": str(seg.id)})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    assert (await _until_done(live_client, m, cid))["status"] == "done"
+    assert smtp.to() == ["in@example.org"]
+    assert smtp.for_address("in@example.org").get_body(("plain",)).get_content().strip() == "Hi Iași"  # type: ignore[union-attr]
+
+
+async def test_sms_reaches_only_contacts_with_sms_consent_and_temporary_failures_are_retried(
+    live_client: AsyncClient, live_db: AsyncSession, sms_server: SmsProviderServer
+) -> None:
+    m = await live_manager(live_db)
+    o = m.org.id
+    await add_contact(live_db, o, first_name="Ștefan", mobile_e164="+40722000001", consent_sms="granted", tags=["s"])
+    await add_contact(live_db, o, first_name="Dup", mobile_e164="+40722000001", consent_sms="granted", tags=["s"])
+    await add_contact(live_db, o, first_name="Flaky", mobile_e164="+40722000002", consent_sms="granted", tags=["s"])
+    await add_contact(live_db, o, first_name="Bad", mobile_e164="+40722000003", consent_sms="granted", tags=["s"])
+    await add_contact(
+        live_db, o, first_name="NoConsent", mobile_e164="+40722000004", consent_email="granted", tags=["s"]
+    )
+    await add_contact(
+        live_db, o, first_name="Dnc", mobile_e164="+40722000005", consent_sms="granted", dnc_sms=True, tags=["s"]
+    )
+    await live_db.commit()
+    sms_server.script["+40722000002"] = [(503, {"message": "busy"})]
+    sms_server.script["+40722000003"] = [(400, {"message": "The 'To' number is not a valid phone number."})]
+    tid = await _template(live_client, m, channel="sms", body_text="Salut {{ contact.first_name }}, mulțumim!")
+    cid = await _campaign(live_client, m, tid, {"tags_any": ["s"]})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done", done
+
+    assert sms_server.to() == ["+40722000001", "+40722000002"]
+    first = next(x for x in sms_server.received if x["To"] == "+40722000001")  # one of the two who share it
+    assert first["Body"] in ("Salut Ștefan, mulțumim!", "Salut Dup, mulțumim!") and first["From"] == "+40700000000"
+    assert set(sms_server.auth) == {basic("ACtest", "tok")}
+    rows = await _messages(live_db, m, cid)
+    assert {a: r.status for a, r in rows.items()} == {
+        "+40722000001": "sent",
+        "+40722000002": "sent",
+        "+40722000003": "failed",
+    }
+    assert rows["+40722000002"].attempts == 2
+    assert rows["+40722000003"].attempts == 1 and "not a valid phone number" in (rows["+40722000003"].error or "")
+
+
+async def test_a_test_send_goes_to_the_sender_only(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    c = await add_contact(live_db, m.org.id, first_name="Elena", email="elena@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi {{ contact.first_name }}", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    r = await live_client.post(f"{API}/campaigns/{cid}/test", json={"contact_id": str(c.id)}, headers=m.headers)
+    assert r.status_code == 200, r.text
+    assert smtp.to() == [m.email]
+    assert str(smtp.messages[0][1]["Subject"]) == "[Test] Hi Elena"
+    assert await _messages(live_db, m, cid) == {}
+    r = await live_client.get(f"{API}/campaigns/{cid}", headers=m.headers)
+    assert r.json()["status"] == "draft"
+    audited = (await live_db.scalars(select(AuditLog.action).where(AuditLog.object_id == cid))).all()
+    assert "campaign.test_send" in audited
+
+
+async def test_a_scheduled_campaign_can_be_paused_and_cancelled_and_sends_nothing(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    await add_contact(live_db, m.org.id, email="a@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    r = await live_client.post(
+        f"{API}/campaigns/{cid}/send", json={"scheduled_at": "2099-01-01T08:00:00Z"}, headers=m.headers
+    )
+    assert r.json()["status"] == "scheduled"
+    r = await live_client.post(f"{API}/campaigns/{cid}/pause", headers=m.headers)
+    assert r.json()["status"] == "paused"
+    r = await live_client.post(f"{API}/campaigns/{cid}/cancel", headers=m.headers)
+    assert r.json()["status"] == "cancelled"
+    r = await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    assert r.status_code == 409
+    await asyncio.sleep(0.5)
+    assert smtp.messages == [] and await _messages(live_db, m, cid) == {}
+
+
+async def test_another_organizations_template_segment_or_campaign_is_refused(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    m = await live_manager(live_db)
+    other = await live_manager(live_db)
+    seg = Segment(organization_id=other.org.id, name="theirs", filter={})
+    await set_tenant(live_db, other.org.id)
+    live_db.add(seg)
+    await live_db.commit()
+    theirs = await _template(live_client, other, channel="sms", body_text="hi")
+    r = await live_client.post(f"{API}/campaigns", json={"name": "x", "template_id": theirs}, headers=m.headers)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "template_id"
+    mine = await _template(live_client, m, channel="sms", body_text="hi")
+    r = await live_client.post(
+        f"{API}/campaigns",
+        json={"name": "x", "template_id": mine, "filter": {"segment_id": str(seg.id)}},
+        headers=m.headers,
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "filter.segment_id"
+    their_campaign = await _campaign(live_client, other, theirs, {})
+    for path in ("", "/send", "/cancel"):
+        call = live_client.get if path == "" else live_client.post
+        kw: dict[str, Any] = {"json": {}} if path == "/send" else {}
+        r = await call(f"{API}/campaigns/{their_campaign}{path}", headers=m.headers, **kw)
+        assert r.status_code == 404, (path, r.text)
+    r = await live_client.get(f"{API}/templates/{theirs}", headers=m.headers)
+    assert r.status_code == 404
+
+
+async def test_smtp_refusals_fail_the_message_with_the_reason_and_temporary_ones_are_retried_then_given_up(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    for who in ("ok", "refused", "full"):
+        await add_contact(live_db, m.org.id, email=f"{who}@example.org", consent_email="granted")
+    await live_db.commit()
+    smtp.refuse = {"refused@example.org": 550, "full@example.org": 452}
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done"
+    rows = await _messages(live_db, m, cid)
+    assert smtp.to() == ["ok@example.org"]
+    assert (rows["ok@example.org"].status, rows["ok@example.org"].attempts) == ("sent", 1)
+    assert (rows["refused@example.org"].status, rows["refused@example.org"].attempts) == ("failed", 1)
+    assert "550" in (rows["refused@example.org"].error or "")
+    assert (rows["full@example.org"].status, rows["full@example.org"].attempts) == ("failed", 5)
+    assert "gave up after 5 attempts" in (rows["full@example.org"].error or "")
