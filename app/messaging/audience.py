@@ -5,24 +5,25 @@ address) and the set-based statements that apply it: materializing the recipient
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Float, Text, and_, case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, ColumnElement, Float, Table, Text, and_, case, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.filters import SegmentFilter, resolve
 from app.messaging.render import PUBLIC_FIELDS
 from app.models import Campaign, CampaignMessage, Contact, ContactEvent
 
-contacts = Contact.__table__
-messages = CampaignMessage.__table__
+contacts = cast(Table, Contact.__table__)
+messages = cast(Table, CampaignMessage.__table__)
 
 
 def address(channel: str) -> ColumnElement[Any]:
     """The address a channel writes to, normalized so that duplicates are equal."""
-    return func.lower(Contact.email) if channel == "email" else Contact.mobile_e164
+    return func.lower(Contact.email) if channel == "email" else Contact.mobile_e164.expression
 
 
 def reachable(channel: str) -> ColumnElement[bool]:
@@ -52,7 +53,7 @@ async def materialize(session: AsyncSession, campaign: Campaign) -> int:
         .from_select(["organization_id", "campaign_id", "contact_id", "address"], chosen)
         .on_conflict_do_nothing(index_elements=["organization_id", "campaign_id", "address"])
     )
-    res = await session.execute(stmt)
+    res = cast(CursorResult[Any], await session.execute(stmt))
     return int(res.rowcount or 0)
 
 
@@ -97,6 +98,23 @@ async def claim(session: AsyncSession, campaign: Campaign, *, size: int) -> list
         )
     )
     return list((await session.execute(stmt)).all())
+
+
+async def fail_interrupted(session: AsyncSession, campaign: Campaign) -> int:
+    """Run under the campaign's lock only: a `sending` row then belongs to a run that died before recording it."""
+    res = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(messages)
+            .where(
+                messages.c.organization_id == campaign.organization_id,
+                messages.c.campaign_id == campaign.id,
+                messages.c.status == "sending",
+            )
+            .values(status="failed", error="interrupted mid-send (may have been delivered); not sent again")
+        ),
+    )
+    return int(res.rowcount or 0)
 
 
 async def record_results(

@@ -10,14 +10,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import MessagingSettings
 from app.core import references
-from app.core.db import set_tenant
+from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
 from app.core.phones import InvalidPhone, normalize
 from app.core.references import CONTACT
@@ -113,12 +113,35 @@ async def _load(session: AsyncSession, organization_id: uuid.UUID, campaign_id: 
 
 
 async def run_campaign(
-    maker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     settings: MessagingSettings,
     organization_id: uuid.UUID,
     campaign_id: uuid.UUID,
     *,
     sms: SmsProvider | None = None,
+) -> str:
+    """One run at a time per campaign (a session advisory lock on a connection of its own): a second job for the
+    same campaign returns "busy" and leaves the sending to the first."""
+    async with engine.connect() as lock:
+        key = {"k": f"campaign:{campaign_id}"}
+        got = await lock.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), key)
+        await lock.commit()
+        if not got:
+            return "busy"
+        try:
+            return await _run(make_sessionmaker(engine), settings, organization_id, campaign_id, sms=sms)
+        finally:
+            await lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            await lock.commit()
+
+
+async def _run(
+    maker: async_sessionmaker[AsyncSession],
+    settings: MessagingSettings,
+    organization_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    *,
+    sms: SmsProvider | None,
 ) -> str:
     """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, later, gone)."""
     async with maker() as session, session.begin():
@@ -129,6 +152,9 @@ async def run_campaign(
             return "later"
         if c.status not in ("scheduled", "sending"):
             return c.status
+        # Messages a previous run claimed but never recorded (its worker died mid-batch) may have been delivered:
+        # they are never sent again (nobody gets a message twice); they are failed, saying why.
+        await audience.fail_interrupted(session, c)
         if c.recipients_at is None:
             n = await audience.materialize(session, c)
             c.recipients_at = func.now()
@@ -158,6 +184,7 @@ async def run_campaign(
                         c.finished_at = datetime.now(UTC)
                         return "done"
             if not rows:
+                assert next_at is not None
                 wait = max(0.05, (next_at - datetime.now(UTC)).total_seconds())
                 await asyncio.sleep(min(wait, 60.0))
                 continue

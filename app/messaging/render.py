@@ -30,8 +30,8 @@ def _fail(field: str, message: str) -> Unprocessable:
 def _check_names(ast: nodes.Template, field: str) -> None:
     """Only `contact.<public field>` (or `contact['<public field>']`); no other name, no other attribute."""
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        target = getattr(node, "node", None)
+        key = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if not (isinstance(target, nodes.Name) and target.name == ROOT and key in PUBLIC_FIELDS):
             raise _fail(field, f"line {node.lineno}: unknown merge field {key!r}")
     assigned = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}

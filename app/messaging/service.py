@@ -136,7 +136,7 @@ async def preview(session: AsyncSession, body: PreviewRequest, *, actor: Princip
     sms = None
     if body.channel == "sms":
         n = measure(out["body_text"])
-        sms = SmsStats(encoding=n.encoding, length=n.units, segments=n.segments, per_segment=n.per_segment)  # type: ignore[arg-type]
+        sms = SmsStats(encoding=n.encoding, length=n.units, segments=n.segments, per_segment=n.per_segment)
     return PreviewRead(
         subject=out.get("subject", ""),
         body_html=out.get("body_html", ""),

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.config import Settings
 from app.core.db import set_tenant
-from app.models import AuditLog, CampaignMessage, ContactEvent, Segment
+from app.messaging.delivery import run_campaign
+from app.models import AuditLog, Campaign, CampaignMessage, ContactEvent, Segment
 from tests.fixtures.factories import Actor
 from tests.messaging.conftest import Inbox, SmsProviderServer, add_contact, basic, live_manager
 
@@ -251,3 +253,45 @@ async def test_smtp_refusals_fail_the_message_with_the_reason_and_temporary_ones
     assert "550" in (rows["refused@example.org"].error or "")
     assert (rows["full@example.org"].status, rows["full@example.org"].attempts) == ("failed", 5)
     assert "gave up after 5 attempts" in (rows["full@example.org"].error or "")
+
+
+async def test_a_run_after_a_worker_died_mid_batch_sends_the_rest_and_nobody_twice(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox, engine: AsyncEngine, settings: Settings
+) -> None:
+    m = await live_manager(live_db)
+    for who in ("claimed", "waiting", "done"):
+        await add_contact(live_db, m.org.id, email=f"{who}@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    assert (await _until_done(live_client, m, cid))["status"] == "done"
+    # The state a SIGKILL leaves: one message claimed (maybe delivered), one not yet taken, the campaign sending.
+    await set_tenant(live_db, m.org.id)
+    await live_db.execute(update(Campaign).where(Campaign.id == uuid.UUID(cid)).values(status="sending"))
+    for address, status in (("claimed@example.org", "sending"), ("waiting@example.org", "queued")):
+        await live_db.execute(
+            update(CampaignMessage).where(CampaignMessage.address == address).values(status=status, sent_at=None)
+        )
+    await live_db.commit()
+    smtp.messages.clear()
+
+    assert await run_campaign(engine, settings.messaging, m.org.id, uuid.UUID(cid)) == "done"
+    assert smtp.to() == ["waiting@example.org"]
+    rows = await _messages(live_db, m, cid)
+    assert {a: r.status for a, r in rows.items()} == {
+        "claimed@example.org": "failed",
+        "waiting@example.org": "sent",
+        "done@example.org": "sent",
+    }
+    assert "not sent again" in (rows["claimed@example.org"].error or "")
+
+
+async def test_a_second_run_of_the_same_campaign_leaves_it_to_the_first(
+    live_db: AsyncSession, engine: AsyncEngine, settings: Settings
+) -> None:
+    cid = uuid.uuid4()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
+        assert await run_campaign(engine, settings.messaging, uuid.uuid4(), cid) == "busy"
+        await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
