@@ -16,9 +16,9 @@ from app.messaging.schemas import (
     CampaignCreate,
     CampaignRead,
     CampaignSend,
-    PreviewRead,
-    PreviewRequest,
     TemplateCreate,
+    TemplatePreview,
+    TemplatePreviewRead,
     TemplateRead,
     TestSend,
     TestSendRead,
@@ -62,7 +62,7 @@ async def read_template(template_id: uuid.UUID, session: SessionDep, user: Sende
 
 
 @router.post("/preview", operation_id="messaging-preview")
-async def preview(body: PreviewRequest, session: SessionDep, user: Sender) -> PreviewRead:
+async def preview(body: TemplatePreview, session: SessionDep, user: Sender) -> TemplatePreviewRead:
     """Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts."""
     return await service.preview(session, body, actor=user)
 

@@ -32,7 +32,7 @@ class TemplateRead(BaseModel):
     created_at: datetime
 
 
-class PreviewRequest(Strict):
+class TemplatePreview(Strict):
     """A template as it is being typed (no need to save it), rendered for one real contact or a sample."""
 
     channel: Channel
@@ -49,7 +49,7 @@ class SmsStats(BaseModel):
     per_segment: int
 
 
-class PreviewRead(BaseModel):
+class TemplatePreviewRead(BaseModel):
     subject: str
     body_html: str
     body_text: str

@@ -22,10 +22,10 @@ from app.messaging.schemas import (
     CampaignCounts,
     CampaignCreate,
     CampaignRead,
-    PreviewRead,
-    PreviewRequest,
     SmsStats,
     TemplateCreate,
+    TemplatePreview,
+    TemplatePreviewRead,
     TemplateRead,
 )
 from app.messaging.sms import MAX_SEGMENTS, measure
@@ -123,7 +123,7 @@ async def create_template(session: AsyncSession, body: TemplateCreate, *, actor:
     return TemplateRead.model_validate(t)
 
 
-async def preview(session: AsyncSession, body: PreviewRequest, *, actor: Principal) -> PreviewRead:
+async def preview(session: AsyncSession, body: TemplatePreview, *, actor: Principal) -> TemplatePreviewRead:
     compiled = compile_parts(parts_of(body.channel, body.subject, body.body_html, body.body_text))
     fields = SAMPLE
     if body.contact_id is not None:
@@ -137,7 +137,7 @@ async def preview(session: AsyncSession, body: PreviewRequest, *, actor: Princip
     if body.channel == "sms":
         n = measure(out["body_text"])
         sms = SmsStats(encoding=n.encoding, length=n.units, segments=n.segments, per_segment=n.per_segment)
-    return PreviewRead(
+    return TemplatePreviewRead(
         subject=out.get("subject", ""),
         body_html=out.get("body_html", ""),
         body_text=out.get("body_text", ""),
