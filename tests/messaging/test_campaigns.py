@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -295,3 +296,24 @@ async def test_a_second_run_of_the_same_campaign_leaves_it_to_the_first(
         await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
         assert await run_campaign(engine, settings.messaging, uuid.uuid4(), cid) == "busy"
         await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
+
+
+async def test_a_scheduled_campaign_waits_for_its_time_then_sends(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    await add_contact(live_db, m.org.id, email="later@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    r = await live_client.post(f"{API}/campaigns/{cid}/send", json={"scheduled_at": at.isoformat()}, headers=m.headers)
+    assert r.json()["status"] == "scheduled"
+    await asyncio.sleep(0.8)
+    assert smtp.messages == []
+    assert (await live_client.get(f"{API}/campaigns/{cid}", headers=m.headers)).json()["status"] == "scheduled"
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done" and smtp.to() == ["later@example.org"]
+    rows = await _messages(live_db, m, cid)
+    sent_at = rows["later@example.org"].sent_at
+    assert sent_at is not None and sent_at >= at
