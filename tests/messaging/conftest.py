@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class SmsProviderServer:
     # answers to give before succeeding, per destination number: [(status, body)…]
     script: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay_s: float = 0.0  # a slow provider (to pause a campaign mid-send)
 
     def to(self) -> list[str]:
         return sorted(m["To"] for m in self.received)
@@ -90,6 +92,7 @@ def sms_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         def do_POST(self) -> None:
             n = int(self.headers.get("Content-Length", "0"))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(n).decode()).items()}
+            time.sleep(state.delay_s)
             with state.lock:
                 script = state.script.get(form.get("To", ""), [])
                 if not self.path.endswith("/Accounts/ACtest/Messages.json"):

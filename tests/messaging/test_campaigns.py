@@ -317,3 +317,38 @@ async def test_a_scheduled_campaign_waits_for_its_time_then_sends(
     rows = await _messages(live_db, m, cid)
     sent_at = rows["later@example.org"].sent_at
     assert sent_at is not None and sent_at >= at
+
+
+async def test_pausing_mid_send_stops_after_the_batch_and_resuming_sends_the_rest_once(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    sms_server: SmsProviderServer,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings.messaging, "batch_size", 1)
+    sms_server.delay_s = 0.15
+    m = await live_manager(live_db)
+    numbers = [f"+4072210000{i}" for i in range(6)]
+    for n in numbers:
+        await add_contact(live_db, m.org.id, mobile_e164=n, consent_sms="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="sms", body_text="Hi {{ contact.first_name }}")
+    cid = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    for _ in range(100):
+        if sms_server.received:
+            break
+        await asyncio.sleep(0.02)
+    r = await live_client.post(f"{API}/campaigns/{cid}/pause", headers=m.headers)
+    assert r.status_code == 200 and r.json()["status"] == "paused"
+    await asyncio.sleep(0.6)  # the batch in flight finishes; no other starts
+    paused = (await live_client.get(f"{API}/campaigns/{cid}", headers=m.headers)).json()
+    assert paused["status"] == "paused" and 1 <= paused["counts"]["sent"] < 6 and paused["counts"]["queued"] >= 1
+    assert len(sms_server.received) == paused["counts"]["sent"]
+
+    r = await live_client.post(f"{API}/campaigns/{cid}/resume", headers=m.headers)
+    assert r.json()["status"] == "sending"
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done" and done["counts"]["sent"] == 6
+    assert sms_server.to() == sorted(numbers)  # each number exactly once
