@@ -78,13 +78,13 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, user: Sende
 
 
 @router.get("/campaigns/{campaign_id}", operation_id="messaging-campaigns-read")
-async def read_campaign(c: CampaignDep, session: SessionDep) -> CampaignRead:
+async def read_campaign(user: Sender, c: CampaignDep, session: SessionDep) -> CampaignRead:
     return await service.read(session, c)
 
 
 @router.post("/campaigns/{campaign_id}/test", operation_id="messaging-campaigns-test")
 async def test_send(
-    body: TestSend, c: CampaignDep, session: SessionDep, user: Sender, request: Request
+    user: Sender, body: TestSend, c: CampaignDep, session: SessionDep, request: Request
 ) -> TestSendRead:
     """Send the campaign's message to yourself now (rendered for a contact or a sample)."""
     return await delivery.test_send(session, c, body, actor=user, settings=request.app.state.settings.messaging)
@@ -92,7 +92,7 @@ async def test_send(
 
 @router.post("/campaigns/{campaign_id}/send", operation_id="messaging-campaigns-send")
 async def send_campaign(
-    body: CampaignSend, c: CampaignDep, session: SessionDep, user: Sender, request: Request
+    user: Sender, body: CampaignSend, c: CampaignDep, session: SessionDep, request: Request
 ) -> CampaignRead:
     """Send now, or at `scheduled_at`: only to contacts with current consent for the channel, one per address."""
     out = await service.send(session, c, scheduled_at=body.scheduled_at, actor=user)
@@ -101,17 +101,17 @@ async def send_campaign(
 
 
 @router.post("/campaigns/{campaign_id}/pause", operation_id="messaging-campaigns-pause")
-async def pause_campaign(c: CampaignDep, session: SessionDep, user: Sender) -> CampaignRead:
+async def pause_campaign(user: Sender, c: CampaignDep, session: SessionDep) -> CampaignRead:
     return await service.pause(session, c, actor=user)
 
 
 @router.post("/campaigns/{campaign_id}/resume", operation_id="messaging-campaigns-resume")
-async def resume_campaign(c: CampaignDep, session: SessionDep, user: Sender, request: Request) -> CampaignRead:
+async def resume_campaign(user: Sender, c: CampaignDep, session: SessionDep, request: Request) -> CampaignRead:
     out = await service.resume(session, c, actor=user)
     _start(request, session, c)
     return out
 
 
 @router.post("/campaigns/{campaign_id}/cancel", operation_id="messaging-campaigns-cancel")
-async def cancel_campaign(c: CampaignDep, session: SessionDep, user: Sender) -> CampaignRead:
+async def cancel_campaign(user: Sender, c: CampaignDep, session: SessionDep) -> CampaignRead:
     return await service.cancel(session, c, actor=user)
