@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import require
 from app.auth.permissions import Perm
@@ -36,7 +35,7 @@ async def _campaign(campaign_id: uuid.UUID, session: SessionDep, user: Sender) -
 CampaignDep = Annotated[Campaign, Depends(_campaign)]
 
 
-def _start(request: Request, session: AsyncSession, c: Campaign) -> None:
+def _start(request: Request, session: SessionDep, c: Campaign) -> None:
     org, cid, run = str(c.organization_id), str(c.id), c.run
 
     async def go() -> None:
