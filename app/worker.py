@@ -121,10 +121,27 @@ async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_
         at = await scheduled_at(ctx["sessionmaker"], org, cid)
         if at is not None:
             await ctx["redis"].enqueue_job(
-                "send_campaign_job", organization_id, campaign_id, _job_id=f"campaign:{cid}:at:{at.timestamp()}",
+                "send_campaign_job",
+                organization_id,
+                campaign_id,
+                _job_id=f"campaign:{cid}:at:{at.timestamp()}",
                 _defer_until=at,
             )
     return result
+
+
+async def requeue_due_campaigns(ctx: dict[str, Any]) -> int:
+    """Campaigns that should be sending but have no live job (its enqueue was lost, its worker died): queue them
+    again. A campaign still being sent answers "busy" (its advisory lock); a dead worker's lock went with its
+    connection, so the new run fails what it had claimed and sends the rest."""
+    from sqlalchemy import text
+
+    async with ctx["engine"].connect() as conn:
+        rows = (await conn.execute(text("SELECT organization_id, id FROM gg_due_campaigns()"))).all()
+    stamp = int(time.time() // 60)
+    for org, cid in rows:
+        await ctx["redis"].enqueue_job("send_campaign_job", str(org), str(cid), _job_id=f"campaign:{cid}:sweep:{stamp}")
+    return len(rows)
 
 
 def redis_settings() -> RedisSettings:
@@ -138,6 +155,7 @@ FUNCTIONS: list[Any] = [
     requeue_stale_imports,
     apply_contact_retention,
     func(send_campaign_job, timeout=24 * 3600, max_tries=5),
+    requeue_due_campaigns,
 ]
 
 
@@ -147,6 +165,7 @@ class WorkerSettings:
         cron(purge_expired_tokens, hour={3}, minute={17}),
         cron(apply_contact_retention, hour={3}, minute={47}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
+        cron(requeue_due_campaigns, second={37}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -142,8 +142,17 @@ def upgrade() -> None:
     for table in TABLES:
         for stmt in enable_rls_sql(table):
             op.execute(stmt)
+    # The worker's sweeper finds campaigns that should be sending (a lost enqueue, a dead worker, a schedule
+    # whose deferred job was lost) across organizations (row-level security hides them otherwise).
+    op.execute("""
+        CREATE FUNCTION gg_due_campaigns() RETURNS TABLE (organization_id uuid, id uuid)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+            SELECT organization_id, id FROM campaigns
+            WHERE status = 'sending' OR (status = 'scheduled' AND scheduled_at <= now())
+        $$""")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS gg_due_campaigns()")
     for table in reversed(TABLES):
         op.drop_table(table)

@@ -352,3 +352,25 @@ async def test_pausing_mid_send_stops_after_the_batch_and_resuming_sends_the_res
     done = await _until_done(live_client, m, cid)
     assert done["status"] == "done" and done["counts"]["sent"] == 6
     assert sms_server.to() == sorted(numbers)  # each number exactly once
+
+
+async def test_the_sweeper_starts_a_campaign_whose_job_was_lost(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox, arq_worker: Any
+) -> None:
+    from app.worker import requeue_due_campaigns
+
+    m = await live_manager(live_db)
+    await add_contact(live_db, m.org.id, email="lost@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    # "send" committed, but the enqueue never reached Redis (the API process died right after the commit)
+    await set_tenant(live_db, m.org.id)
+    await live_db.execute(update(Campaign).where(Campaign.id == uuid.UUID(cid)).values(status="sending", run=1))
+    await live_db.commit()
+    await asyncio.sleep(0.3)
+    assert smtp.messages == []
+
+    assert await requeue_due_campaigns(arq_worker.ctx) >= 1
+    done = await _until_done(live_client, m, cid)
+    assert done["status"] == "done" and smtp.to() == ["lost@example.org"]
