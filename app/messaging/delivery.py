@@ -210,7 +210,7 @@ async def test_send(
         )
         fields = contact_fields(contact)
     if c.channel == "email":
-        to = str(body.email or actor.email)
+        to = actor.email
     else:
         if not body.mobile:
             raise Unprocessable("Your mobile number is needed.", details=[{"field": "mobile", "message": "required"}])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.contacts.filters import SegmentFilter
 from app.core.schemas import Id, Strict, Timestamp
@@ -70,8 +70,9 @@ class CampaignSend(Strict):
 
 
 class TestSend(Strict):
+    """An email test goes to your own account's address, never to another one (no way around consent)."""
+
     contact_id: Id | None = Field(None, description="Render for this contact (a sample otherwise).")
-    email: EmailStr | None = Field(None, description="Email: defaults to your own address.")
     mobile: str | None = Field(None, max_length=32, description="SMS: your own number (required).")
 
 

@@ -374,3 +374,14 @@ async def test_the_sweeper_starts_a_campaign_whose_job_was_lost(
     assert await requeue_due_campaigns(arq_worker.ctx) >= 1
     done = await _until_done(live_client, m, cid)
     assert done["status"] == "done" and smtp.to() == ["lost@example.org"]
+
+
+async def test_a_test_email_cannot_be_aimed_at_someone_else(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_text="x")
+    cid = await _campaign(live_client, m, tid, {})
+    r = await live_client.post(f"{API}/campaigns/{cid}/test", json={"email": "victim@example.org"}, headers=m.headers)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "email"
+    assert smtp.messages == []

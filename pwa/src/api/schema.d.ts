@@ -4110,18 +4110,16 @@ export interface components {
             /** Subject */
             subject: string;
         };
-        /** TestSend */
+        /**
+         * TestSend
+         * @description An email test goes to your own account's address, never to another one (no way around consent).
+         */
         TestSend: {
             /**
              * Contact Id
              * @description Render for this contact (a sample otherwise).
              */
             contact_id?: string | null;
-            /**
-             * Email
-             * @description Email: defaults to your own address.
-             */
-            email?: string | null;
             /**
              * Mobile
              * @description SMS: your own number (required).
