@@ -42,6 +42,8 @@ class MessagingSettings(BaseModel):
     smtp_tls: bool = False  # implicit TLS (port 465)
     smtp_timeout_s: float = 30.0
     mail_from: str = "GroundGame <no-reply@localhost>"
+    # Where recipients reach this server (the unsubscribe links in every campaign email).
+    public_url: str = "http://127.0.0.1:8000"
     # "log" (development: nothing leaves the machine) or "twilio" (any Twilio-compatible HTTP API).
     sms_provider: str = "log"
     sms_api_url: str = "https://api.twilio.com"

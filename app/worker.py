@@ -114,7 +114,10 @@ async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_
     from app.messaging.delivery import run_campaign
 
     org, cid = uuid.UUID(organization_id), uuid.UUID(campaign_id)
-    result = await run_campaign(ctx["engine"], ctx["settings"].messaging, org, cid)
+    settings = ctx["settings"]
+    result = await run_campaign(
+        ctx["engine"], settings.messaging, org, cid, secret=settings.secret_key.get_secret_value()
+    )
     if result == "later":
         from app.messaging.service import scheduled_at
 

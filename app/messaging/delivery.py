@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
 from app.core.phones import InvalidPhone, normalize
 from app.core.references import CONTACT
-from app.messaging import audience
+from app.messaging import audience, unsubscribe
 from app.messaging.render import Compiled, contact_fields
 from app.messaging.schemas import TestSend, TestSendRead
 from app.messaging.senders import (
@@ -58,7 +59,7 @@ class Channel:
         self.email = EmailSender(settings) if channel == "email" else None
         self.sms = (sms or sms_provider(settings)) if channel == "sms" else None
 
-    async def send(self, to: str, rendered: dict[str, str]) -> str:
+    async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
         if self.email is not None:
             msg = build_email(
                 self.settings,
@@ -66,6 +67,7 @@ class Channel:
                 subject=rendered["subject"],
                 html=rendered["body_html"],
                 text=rendered["body_text"],
+                unsubscribe_url=unsubscribe_url,
             )
             return await self.email.send(msg)
         assert self.sms is not None
@@ -79,8 +81,14 @@ class Channel:
 
 
 async def send_batch(
-    channel: Channel, compiled: Compiled, rows: list[Any], settings: MessagingSettings
+    channel: Channel,
+    compiled: Compiled,
+    rows: list[Any],
+    settings: MessagingSettings,
+    *,
+    link: Callable[[uuid.UUID], str] | None = None,
 ) -> list[Result]:
+    """`link(contact_id)`: the recipient's unsubscribe link (email campaigns)."""
     results: list[Result] = []
     for r in rows:
         if r.status != "sending":
@@ -89,7 +97,8 @@ async def send_batch(
             rendered = compiled.render(contact_fields(r))
             if channel.channel == "sms":
                 check_sms_length(rendered["body_text"])
-            pid = await channel.send(r.address, rendered)
+            url = link(r.contact_id) if link is not None else None
+            pid = await channel.send(r.address, rendered, unsubscribe_url=url)
             results.append((r.id, "sent", pid, None, None))
         except TemporaryFailure as e:
             if r.attempts >= settings.max_attempts:
@@ -118,6 +127,7 @@ async def run_campaign(
     organization_id: uuid.UUID,
     campaign_id: uuid.UUID,
     *,
+    secret: str,
     sms: SmsProvider | None = None,
 ) -> str:
     """One run at a time per campaign (a session advisory lock on a connection of its own): a second job for the
@@ -129,7 +139,7 @@ async def run_campaign(
         if not got:
             return "busy"
         try:
-            return await _run(make_sessionmaker(engine), settings, organization_id, campaign_id, sms=sms)
+            return await _run(make_sessionmaker(engine), settings, organization_id, campaign_id, secret=secret, sms=sms)
         finally:
             await lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
             await lock.commit()
@@ -141,6 +151,7 @@ async def _run(
     organization_id: uuid.UUID,
     campaign_id: uuid.UUID,
     *,
+    secret: str,
     sms: SmsProvider | None,
 ) -> str:
     """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, later, gone)."""
@@ -164,6 +175,10 @@ async def _run(
         compiled = compile_campaign(c)
         channel_name = c.channel
     channel = Channel(channel_name, settings, sms)
+
+    def link(contact_id: uuid.UUID) -> str:
+        return unsubscribe.url(settings.public_url, unsubscribe.token(secret, organization_id, contact_id, campaign_id))
+
     try:
         while True:
             async with maker() as session, session.begin():
@@ -188,7 +203,9 @@ async def _run(
                 wait = max(0.05, (next_at - datetime.now(UTC)).total_seconds())
                 await asyncio.sleep(min(wait, 60.0))
                 continue
-            results = await send_batch(channel, compiled, rows, settings)
+            results = await send_batch(
+                channel, compiled, rows, settings, link=link if channel_name == "email" else None
+            )
             async with maker() as session, session.begin():
                 await set_tenant(session, organization_id)
                 c = await session.get(Campaign, (organization_id, campaign_id))

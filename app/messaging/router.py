@@ -3,14 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse
 
-from app.auth.dependencies import require
+from app.auth.dependencies import client_ip, limiter, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
-from app.messaging import delivery, service
+from app.core.ratelimit import RateLimiter
+from app.messaging import delivery, service, unsubscribe
 from app.messaging.schemas import (
     CampaignCreate,
     CampaignRead,
@@ -21,6 +23,7 @@ from app.messaging.schemas import (
     TemplateRead,
     TestSend,
     TestSendRead,
+    UnsubscribeRead,
 )
 from app.models import Campaign
 
@@ -114,3 +117,28 @@ async def resume_campaign(user: Sender, c: CampaignDep, session: SessionDep, req
 @router.post("/campaigns/{campaign_id}/cancel", operation_id="messaging-campaigns-cancel")
 async def cancel_campaign(user: Sender, c: CampaignDep, session: SessionDep) -> CampaignRead:
     return await service.cancel(session, c, actor=user)
+
+
+Token = Annotated[str, Path(max_length=200)]
+Limiter = Annotated[RateLimiter, Depends(limiter)]
+
+
+@router.post("/unsubscribe/{token}", operation_id="messaging-unsubscribe")
+async def unsubscribe_one_click(token: Token, request: Request, session: SessionDep, rl: Limiter) -> UnsubscribeRead:
+    """Public, from the recipient's mail client (RFC 8058 one-click) or the footer link's page: withdraws the
+    contact's email consent."""
+    await rl.check(f"public:{client_ip(request)}", limit=request.app.state.settings.limits.public_requests_per_minute)
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    changed = await unsubscribe.withdraw(session, token, secret=secret)
+    return UnsubscribeRead(unsubscribed=True, changed=changed)
+
+
+@router.get("/unsubscribe/{token}", operation_id="messaging-unsubscribe-page", response_class=HTMLResponse)
+async def unsubscribe_page(token: Token, request: Request) -> HTMLResponse:
+    """The footer link: a page with one button (a GET never unsubscribes: mail scanners follow links)."""
+    unsubscribe.parse(request.app.state.settings.secret_key.get_secret_value(), token)
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Unsubscribe</title>'
+        '<form method="post"><p>Stop receiving these emails?</p>'
+        '<button type="submit">Unsubscribe</button></form></html>'
+    )

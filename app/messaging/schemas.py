@@ -103,3 +103,8 @@ class CampaignRead(BaseModel):
 class TestSendRead(BaseModel):
     to: str
     provider_id: str
+
+
+class UnsubscribeRead(BaseModel):
+    unsubscribed: bool
+    changed: bool = Field(description="False when the address was already unsubscribed.")

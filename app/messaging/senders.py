@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 from email.utils import make_msgid
+from html import escape
 from types import TracebackType
 from typing import Protocol
 
@@ -28,13 +29,22 @@ class PermanentFailure(Exception):
     pass
 
 
-def build_email(settings: MessagingSettings, *, to: str, subject: str, html: str, text: str) -> EmailMessage:
+def build_email(
+    settings: MessagingSettings, *, to: str, subject: str, html: str, text: str, unsubscribe_url: str | None = None
+) -> EmailMessage:
+    """With `unsubscribe_url` (campaigns): RFC 8058 one-click headers and a footer link in both parts."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
     msg["Subject"] = subject
     domain = settings.mail_from.rsplit("@", 1)[-1].strip("> ") or "localhost"
     msg["Message-ID"] = make_msgid(domain=domain)
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
+        if html:
+            html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
     msg.set_content(text or " ")
     if html:
         msg.add_alternative(html, subtype="html")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.config import Settings
 from app.core.db import set_tenant
 from app.messaging.delivery import run_campaign
-from app.models import AuditLog, Campaign, CampaignMessage, ContactEvent, Segment
+from app.models import AuditLog, Campaign, CampaignMessage, ConsentLog, Contact, ContactEvent, Segment
 from tests.fixtures.factories import Actor
 from tests.messaging.conftest import Inbox, SmsProviderServer, add_contact, basic, live_manager
 
@@ -123,7 +123,7 @@ async def test_a_saved_segment_is_a_campaign_audience(
     await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
     assert (await _until_done(live_client, m, cid))["status"] == "done"
     assert smtp.to() == ["in@example.org"]
-    assert smtp.for_address("in@example.org").get_body(("plain",)).get_content().strip() == "Hi Iași"  # type: ignore[union-attr]
+    assert smtp.for_address("in@example.org").get_body(("plain",)).get_content().startswith("Hi Iași\r\n")  # type: ignore[union-attr]
 
 
 async def test_sms_reaches_only_contacts_with_sms_consent_and_temporary_failures_are_retried(
@@ -277,7 +277,12 @@ async def test_a_run_after_a_worker_died_mid_batch_sends_the_rest_and_nobody_twi
     await live_db.commit()
     smtp.messages.clear()
 
-    assert await run_campaign(engine, settings.messaging, m.org.id, uuid.UUID(cid)) == "done"
+    assert (
+        await run_campaign(
+            engine, settings.messaging, m.org.id, uuid.UUID(cid), secret=settings.secret_key.get_secret_value()
+        )
+        == "done"
+    )
     assert smtp.to() == ["waiting@example.org"]
     rows = await _messages(live_db, m, cid)
     assert {a: r.status for a, r in rows.items()} == {
@@ -294,7 +299,7 @@ async def test_a_second_run_of_the_same_campaign_leaves_it_to_the_first(
     cid = uuid.uuid4()
     async with engine.connect() as conn:
         await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
-        assert await run_campaign(engine, settings.messaging, uuid.uuid4(), cid) == "busy"
+        assert await run_campaign(engine, settings.messaging, uuid.uuid4(), cid, secret="s") == "busy"
         await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": f"campaign:{cid}"})
 
 
@@ -385,3 +390,40 @@ async def test_a_test_email_cannot_be_aimed_at_someone_else(
     r = await live_client.post(f"{API}/campaigns/{cid}/test", json={"email": "victim@example.org"}, headers=m.headers)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "email"
     assert smtp.messages == []
+
+
+async def test_one_click_unsubscribe_withdraws_email_consent_and_the_next_campaign_skips_the_address(
+    live_client: AsyncClient, live_db: AsyncSession, smtp: Inbox
+) -> None:
+    m = await live_manager(live_db)
+    c = await add_contact(live_db, m.org.id, email="bye@example.org", consent_email="granted")
+    await add_contact(live_db, m.org.id, email="stay@example.org", consent_email="granted")
+    await live_db.commit()
+    tid = await _template(live_client, m, channel="email", subject="Hi", body_html="<p>Hi</p>", body_text="Hi")
+    first = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{first}/send", json={}, headers=m.headers)
+    assert (await _until_done(live_client, m, first))["status"] == "done"
+    msg = smtp.for_address("bye@example.org")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = str(msg["List-Unsubscribe"]).strip("<>")
+    assert link in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Unsubscribe</a>" in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    path = link[link.index("/api/v1/") :]
+
+    assert (await live_client.post(path + "x")).status_code == 404  # a tampered link does nothing
+    assert (await live_client.get(path)).status_code == 200  # the footer's page: a button, no change yet
+    r = await live_client.post(path, content=b"List-Unsubscribe=One-Click")  # no login: the mail client posts it
+    assert r.status_code == 200 and r.json() == {"unsubscribed": True, "changed": True}
+    assert (await live_client.post(path)).json()["changed"] is False  # once
+    await live_db.rollback()
+    await set_tenant(live_db, m.org.id)
+    assert await live_db.scalar(select(Contact.consent_email).where(Contact.id == c.id)) == "withdrawn"
+    log = (await live_db.scalars(select(ConsentLog).where(ConsentLog.contact_id == c.id))).all()
+    assert [(x.channel, x.status, x.source) for x in log] == [("email", "withdrawn", "unsubscribe")]
+    assert first in (log[0].proof or "")
+
+    smtp.messages.clear()
+    second = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{second}/send", json={}, headers=m.headers)
+    assert (await _until_done(live_client, m, second))["status"] == "done"
+    assert smtp.to() == ["stay@example.org"]

@@ -1099,6 +1099,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/unsubscribe/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unsubscribe Page
+         * @description The footer link: a page with one button (a GET never unsubscribes: mail scanners follow links).
+         */
+        get: operations["messaging-unsubscribe-page"];
+        put?: never;
+        /**
+         * Unsubscribe One Click
+         * @description Public, from the recipient's mail client (RFC 8058 one-click) or the footer link's page: withdraws the
+         *     contact's email consent.
+         */
+        post: operations["messaging-unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunities": {
         parameters: {
             query?: never;
@@ -4185,6 +4210,16 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /** UnsubscribeRead */
+        UnsubscribeRead: {
+            /**
+             * Changed
+             * @description False when the address was already unsubscribed.
+             */
+            changed: boolean;
+            /** Unsubscribed */
+            unsubscribed: boolean;
+        };
         /** UserRead */
         UserRead: {
             /** Email */
@@ -6969,6 +7004,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-unsubscribe-page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeRead"];
                 };
             };
             /** @description Validation Error */
