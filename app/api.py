@@ -14,6 +14,7 @@ from app.dashboard.router import actions_router as action_stats_router
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
+from app.messaging.router import router as messaging_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
@@ -37,5 +38,6 @@ for r in (
     dashboard_router,
     action_stats_router,
     stream_router,
+    messaging_router,
 ):
     api_router.include_router(r)

@@ -31,6 +31,31 @@ class LimitSettings(BaseModel):
     tile_statement_timeout_ms: int = 5_000
 
 
+class MessagingSettings(BaseModel):
+    """Email over SMTP and SMS through a provider (env: MESSAGING__SMTP_HOST, MESSAGING__SMS_PROVIDER…)."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False  # upgrade a plain connection with STARTTLS
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_timeout_s: float = 30.0
+    mail_from: str = "GroundGame <no-reply@localhost>"
+    # Where recipients reach this server (the unsubscribe links in every campaign email).
+    public_url: str = "http://127.0.0.1:8000"
+    # "log" (development: nothing leaves the machine) or "twilio" (any Twilio-compatible HTTP API).
+    sms_provider: str = "log"
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str = ""
+    sms_auth_token: SecretStr = SecretStr("")
+    sms_from: str = ""
+    sms_timeout_s: float = 15.0
+    batch_size: int = 200
+    max_attempts: int = 5  # temporary failures are retried this many times in all
+    retry_backoff_s: float = 30.0  # doubled after each temporary failure
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_nested_delimiter="__", extra="ignore")
 
@@ -67,6 +92,7 @@ class Settings(BaseSettings):
     pwa_dist: Path = ROOT / "pwa" / "dist"
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    messaging: MessagingSettings = MessagingSettings()
 
 
 @lru_cache

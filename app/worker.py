@@ -107,6 +107,46 @@ async def apply_contact_retention(ctx: dict[str, Any]) -> int:
     return erased
 
 
+async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_id: str) -> str:
+    """Send a campaign's due messages in batches (app/messaging/delivery.py); a scheduled one waits its time."""
+    import uuid
+
+    from app.messaging.delivery import run_campaign
+
+    org, cid = uuid.UUID(organization_id), uuid.UUID(campaign_id)
+    settings = ctx["settings"]
+    result = await run_campaign(
+        ctx["engine"], settings.messaging, org, cid, secret=settings.secret_key.get_secret_value()
+    )
+    if result == "later":
+        from app.messaging.service import scheduled_at
+
+        at = await scheduled_at(ctx["sessionmaker"], org, cid)
+        if at is not None:
+            await ctx["redis"].enqueue_job(
+                "send_campaign_job",
+                organization_id,
+                campaign_id,
+                _job_id=f"campaign:{cid}:at:{at.timestamp()}",
+                _defer_until=at,
+            )
+    return result
+
+
+async def requeue_due_campaigns(ctx: dict[str, Any]) -> int:
+    """Campaigns that should be sending but have no live job (its enqueue was lost, its worker died): queue them
+    again. A campaign still being sent answers "busy" (its advisory lock); a dead worker's lock went with its
+    connection, so the new run fails what it had claimed and sends the rest."""
+    from sqlalchemy import text
+
+    async with ctx["engine"].connect() as conn:
+        rows = (await conn.execute(text("SELECT organization_id, id FROM gg_due_campaigns()"))).all()
+    stamp = int(time.time() // 60)
+    for org, cid in rows:
+        await ctx["redis"].enqueue_job("send_campaign_job", str(org), str(cid), _job_id=f"campaign:{cid}:sweep:{stamp}")
+    return len(rows)
+
+
 def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
@@ -117,6 +157,8 @@ FUNCTIONS: list[Any] = [
     func(run_import_job, timeout=3600, max_tries=20),
     requeue_stale_imports,
     apply_contact_retention,
+    func(send_campaign_job, timeout=24 * 3600, max_tries=5),
+    requeue_due_campaigns,
 ]
 
 
@@ -126,6 +168,7 @@ class WorkerSettings:
         cron(purge_expired_tokens, hour={3}, minute={17}),
         cron(apply_contact_retention, hour={3}, minute={47}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
+        cron(requeue_due_campaigns, second={37}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -26,6 +26,7 @@ class Perm(StrEnum):
     manage_opportunities = "manage_opportunities"  # every opportunity, not only one's own and one's teams'
     field_work = "field_work"  # calls, visits, notes on assigned contacts
     view_audit = "view_audit"
+    send_messages = "send_messages"  # message templates, email and SMS campaigns
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

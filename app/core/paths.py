@@ -18,3 +18,7 @@ def export_download(export_id: uuid.UUID) -> str:
 
 def invitation_accept(token: str) -> str:
     return f"{API_PREFIX}/auth/invitations/{token}/accept"
+
+
+def unsubscribe(token: str) -> str:
+    return f"{API_PREFIX}/messaging/unsubscribe/{token}"

@@ -23,6 +23,7 @@ from app.models.field import (
     SurveyVersion,
 )
 from app.models.imports import Export, Import, ImportReject
+from app.models.message import Campaign, CampaignMessage, MessageTemplate
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
@@ -37,6 +38,8 @@ __all__ = [
     "AuditLog",
     "AuthToken",
     "Base",
+    "Campaign",
+    "CampaignMessage",
     "ConsentLog",
     "Contact",
     "ContactEvent",
@@ -47,6 +50,7 @@ __all__ = [
     "ImportReject",
     "Invitation",
     "Membership",
+    "MessageTemplate",
     "Opportunity",
     "OpportunityComment",
     "OpportunityType",

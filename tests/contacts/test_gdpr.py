@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.person_data import person_tables
-from app.models import Opportunity
+from app.models import Campaign, CampaignMessage, Opportunity
 from tests.calling.conftest import make_bank
 
 CATALOG_LINKS = text("""
@@ -65,6 +65,12 @@ async def test_access_export_covers_every_table_holding_the_persons_data(client:
     r = await client.post(f"/api/v1/opportunities/{opp}/comments", headers=h, json={"text": comment})
     assert r.status_code == 201, r.text
     await client.post(f"/api/v1/contacts/{cid}/notes", json={"text": "Met at the market"}, headers=h)
+    org = bank.manager.org.id
+    campaign = Campaign(organization_id=org, name="Thanks", channel="sms", body_text="Thanks")
+    db.add(campaign)
+    await db.flush()
+    db.add(CampaignMessage(organization_id=org, campaign_id=campaign.id, contact_id=uuid.UUID(cid), address="+40722"))
+    await db.flush()
 
     export = await client.get(f"/api/v1/contacts/{cid}/export", headers=h)
     assert export.status_code == 200, export.text

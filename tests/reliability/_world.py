@@ -1,6 +1,7 @@
 """Builds, through the API, one organization's worth of data (contacts with phones and emails, a zone, a call
 action with targets and a report, a survey, an opportunity type and an opportunity, a team, a segment, an export,
-an invitation, a tag, an action document and an import) and remembers every id and every identifier."""
+an invitation, a tag, an action document, an import, a message template and a campaign) and remembers every id
+and every identifier."""
 
 from __future__ import annotations
 
@@ -225,6 +226,28 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     d.params["token"] = inv["token"]
     d.secrets |= {f"invitee.{low}@example.net", inv["token"]}
     d.emails.add(f"invitee.{low}@example.net")
+
+    tpl = _ok(
+        await call(
+            "POST",
+            "/api/v1/messaging/templates",
+            mgr,
+            json={"name": f"Template {tag}", "channel": "sms", "body_text": f"Hi {{{{ contact.first_name }}}} {tag}"},
+        ),
+        201,
+    )
+    d.params["template_id"] = tpl["id"]
+    camp = _ok(
+        await call(
+            "POST",
+            "/api/v1/messaging/campaigns",
+            mgr,
+            json={"name": f"Campaign {tag}", "template_id": tpl["id"], "filter": {"segment_id": seg["id"]}},
+        ),
+        201,
+    )
+    d.params["campaign_id"] = camp["id"]
+    d.secrets |= {f"Template {tag}", f"Campaign {tag}"}
 
     tag_name = f"secret-{low}"
     _ok(await call("POST", "/api/v1/tags", mgr, json={"name": tag_name}), 201)

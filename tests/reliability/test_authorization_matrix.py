@@ -42,6 +42,13 @@ ROLE_GATED: dict[str, Perm] = {
     "imports-cancel": Perm.manage_contacts,
     "surveys-replace": Perm.manage_actions,
     "surveys-results": Perm.lead_actions,
+    "messaging-templates-read": Perm.send_messages,
+    "messaging-campaigns-read": Perm.send_messages,
+    "messaging-campaigns-test": Perm.send_messages,
+    "messaging-campaigns-send": Perm.send_messages,
+    "messaging-campaigns-pause": Perm.send_messages,
+    "messaging-campaigns-resume": Perm.send_messages,
+    "messaging-campaigns-cancel": Perm.send_messages,
 }
 
 # Operations with a path parameter that are deliberately not called with B's values, and why.

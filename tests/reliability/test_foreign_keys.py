@@ -21,6 +21,7 @@ UNCONSTRAINED = {
     "recorded_by": "authorship (consent log)",
     "uploaded_by": "authorship (documents)",
     "invited_by": "authorship (invitations)",
+    "sent_by": "authorship (who sent a campaign; outlives the membership)",
     "actor_user_id": "authorship (timeline, audit log: append-only history)",
     ("field_reports", "user_id"): "authorship: who made the call or visit, kept after they leave",
     ("opportunity_comments", "user_id"): "authorship of a comment",

@@ -41,6 +41,7 @@ KIND_OF = {
     "leader_user_id": "user_id",
     "target_id": "target_id",
     "target_ids": "target_id",
+    "template_id": "template_id",
 }
 
 # Ids that are not references to an object the caller must be able to see, and why.

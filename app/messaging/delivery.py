@@ -1,0 +1,255 @@
+"""Sending: the campaign job (batches; a status per message; temporary failures retried with backoff) and the
+test send to oneself. The job takes ids, sets the tenant itself, and is safe to run twice: a message is claimed
+(`sending`) and committed before it is handed to the provider, so a second run never sends it again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.config import MessagingSettings
+from app.core import references
+from app.core.db import make_sessionmaker, set_tenant
+from app.core.errors import AppError, Unprocessable
+from app.core.phones import InvalidPhone, normalize
+from app.core.references import CONTACT
+from app.messaging import audience, unsubscribe
+from app.messaging.render import Compiled, contact_fields
+from app.messaging.schemas import TestSend, TestSendRead
+from app.messaging.senders import (
+    EmailSender,
+    PermanentFailure,
+    SmsProvider,
+    TemporaryFailure,
+    build_email,
+    sms_provider,
+)
+from app.messaging.service import SAMPLE, check_parts, check_sms_length
+from app.models import Campaign, CampaignMessage, Contact
+
+log = logging.getLogger("groundgame.messaging")
+Result = tuple[int, str, str | None, str | None, float | None]
+
+
+class DeliveryFailed(AppError):
+    status_code = 502
+    code = "delivery_failed"
+    message = "The message could not be delivered."
+
+
+def compile_campaign(c: Campaign) -> Compiled:
+    return check_parts(c.channel, c.subject, c.body_html, c.body_text)
+
+
+class Channel:
+    """One channel's sender for the length of a job (SMTP connection or HTTP client reused)."""
+
+    def __init__(self, channel: str, settings: MessagingSettings, sms: SmsProvider | None = None) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.email = EmailSender(settings) if channel == "email" else None
+        self.sms = (sms or sms_provider(settings)) if channel == "sms" else None
+
+    async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
+        if self.email is not None:
+            msg = build_email(
+                self.settings,
+                to=to,
+                subject=rendered["subject"],
+                html=rendered["body_html"],
+                text=rendered["body_text"],
+                unsubscribe_url=unsubscribe_url,
+            )
+            return await self.email.send(msg)
+        assert self.sms is not None
+        return await self.sms.send(to, rendered["body_text"])
+
+    async def aclose(self) -> None:
+        if self.email is not None:
+            await self.email.aclose()
+        if self.sms is not None:
+            await self.sms.aclose()
+
+
+async def send_batch(
+    channel: Channel,
+    compiled: Compiled,
+    rows: list[Any],
+    settings: MessagingSettings,
+    *,
+    link: Callable[[uuid.UUID], str] | None = None,
+) -> list[Result]:
+    """`link(contact_id)`: the recipient's unsubscribe link (email campaigns)."""
+    results: list[Result] = []
+    for r in rows:
+        if r.status != "sending":
+            continue  # skipped at claim: consent withdrawn since the recipients were chosen
+        try:
+            rendered = compiled.render(contact_fields(r))
+            if channel.channel == "sms":
+                check_sms_length(rendered["body_text"])
+            url = link(r.contact_id) if link is not None else None
+            pid = await channel.send(r.address, rendered, unsubscribe_url=url)
+            results.append((r.id, "sent", pid, None, None))
+        except TemporaryFailure as e:
+            if r.attempts >= settings.max_attempts:
+                results.append((r.id, "failed", None, f"gave up after {r.attempts} attempts: {e}"[:1000], None))
+            else:
+                delay = settings.retry_backoff_s * 2 ** (r.attempts - 1)
+                results.append((r.id, "queued", None, str(e)[:1000], delay))
+        except (PermanentFailure, AppError) as e:
+            results.append((r.id, "failed", None, str(e)[:1000], None))
+    return results
+
+
+async def _load(session: AsyncSession, organization_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign | None:
+    await set_tenant(session, organization_id)
+    c: Campaign | None = await session.scalar(
+        select(Campaign)
+        .where(Campaign.organization_id == organization_id, Campaign.id == campaign_id)
+        .with_for_update()
+    )
+    return c
+
+
+async def run_campaign(
+    engine: AsyncEngine,
+    settings: MessagingSettings,
+    organization_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    *,
+    secret: str,
+    sms: SmsProvider | None = None,
+) -> str:
+    """One run at a time per campaign (a session advisory lock on a connection of its own): a second job for the
+    same campaign returns "busy" and leaves the sending to the first."""
+    async with engine.connect() as lock:
+        key = {"k": f"campaign:{campaign_id}"}
+        got = await lock.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), key)
+        await lock.commit()
+        if not got:
+            return "busy"
+        try:
+            return await _run(make_sessionmaker(engine), settings, organization_id, campaign_id, secret=secret, sms=sms)
+        finally:
+            await lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            await lock.commit()
+
+
+async def _run(
+    maker: async_sessionmaker[AsyncSession],
+    settings: MessagingSettings,
+    organization_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    *,
+    secret: str,
+    sms: SmsProvider | None,
+) -> str:
+    """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, later, gone)."""
+    async with maker() as session, session.begin():
+        c = await _load(session, organization_id, campaign_id)
+        if c is None:
+            return "gone"
+        if c.status == "scheduled" and c.scheduled_at and c.scheduled_at > datetime.now(UTC):
+            return "later"
+        if c.status not in ("scheduled", "sending"):
+            return c.status
+        # Messages a previous run claimed but never recorded (its worker died mid-batch) may have been delivered:
+        # they are never sent again (nobody gets a message twice); they are failed, saying why.
+        await audience.fail_interrupted(session, c)
+        if c.recipients_at is None:
+            n = await audience.materialize(session, c)
+            c.recipients_at = func.now()
+            log.info("campaign recipients chosen: %d", n, extra={"job": "send_campaign"})
+        c.status = "sending"
+        c.started_at = c.started_at or datetime.now(UTC)
+        compiled = compile_campaign(c)
+        channel_name = c.channel
+    channel = Channel(channel_name, settings, sms)
+
+    def link(contact_id: uuid.UUID) -> str:
+        return unsubscribe.url(settings.public_url, unsubscribe.token(secret, organization_id, contact_id, campaign_id))
+
+    try:
+        while True:
+            async with maker() as session, session.begin():
+                c = await _load(session, organization_id, campaign_id)
+                if c is None or c.status != "sending":
+                    return c.status if c else "gone"
+                rows = await audience.claim(session, c, size=settings.batch_size)
+                if not rows:
+                    next_at = await session.scalar(
+                        select(func.min(CampaignMessage.next_attempt_at)).where(
+                            CampaignMessage.organization_id == organization_id,
+                            CampaignMessage.campaign_id == campaign_id,
+                            CampaignMessage.status == "queued",
+                        )
+                    )
+                    if next_at is None:
+                        c.status = "done"
+                        c.finished_at = datetime.now(UTC)
+                        return "done"
+            if not rows:
+                assert next_at is not None
+                wait = max(0.05, (next_at - datetime.now(UTC)).total_seconds())
+                await asyncio.sleep(min(wait, 60.0))
+                continue
+            results = await send_batch(
+                channel, compiled, rows, settings, link=link if channel_name == "email" else None
+            )
+            async with maker() as session, session.begin():
+                await set_tenant(session, organization_id)
+                c = await session.get(Campaign, (organization_id, campaign_id))
+                assert c is not None
+                await audience.record_results(session, c, results)
+    finally:
+        await channel.aclose()
+
+
+async def test_send(
+    session: AsyncSession, c: Campaign, body: TestSend, *, actor: Principal, settings: MessagingSettings
+) -> TestSendRead:
+    """Render the campaign for a contact (or a sample) and send it to the caller now (nobody else)."""
+    fields = SAMPLE
+    if body.contact_id is not None:
+        await references.check(session, actor, body, {"contact_id": CONTACT})
+        contact = await session.scalar(
+            select(Contact).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
+        )
+        fields = contact_fields(contact)
+    if c.channel == "email":
+        to = actor.email
+    else:
+        if not body.mobile:
+            raise Unprocessable("Your mobile number is needed.", details=[{"field": "mobile", "message": "required"}])
+        try:
+            to = normalize(body.mobile, "RO").e164
+        except InvalidPhone as e:
+            raise Unprocessable("Invalid number.", details=[{"field": "mobile", "message": str(e)}]) from e
+    rendered = compile_campaign(c).render(fields)
+    rendered["subject"] = f"[Test] {rendered.get('subject', '')}"
+    channel = Channel(c.channel, settings)
+    try:
+        pid = await channel.send(to, rendered)
+    except (TemporaryFailure, PermanentFailure) as e:
+        raise DeliveryFailed(f"The test message was not delivered: {e}") from e
+    finally:
+        await channel.aclose()
+    await audit.record(
+        session,
+        actor=actor,
+        action="campaign.test_send",
+        object_type="campaign",
+        object_id=c.id,
+        details={"channel": c.channel},
+    )
+    return TestSendRead(to=to, provider_id=pid)

@@ -1,0 +1,172 @@
+"""Delivery: email over SMTP (one connection reused for a batch) and SMS through a provider adapter.
+
+Each send returns the provider's id for the message, or raises `TemporaryFailure` (retried later: a 4xx SMTP
+reply, a 5xx or 429 from the SMS provider, a lost connection) or `PermanentFailure` (the message is failed with
+the reason the server gave)."""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from email.utils import make_msgid
+from html import escape
+from types import TracebackType
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from app.config import MessagingSettings
+
+log = logging.getLogger("groundgame.messaging")
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+def build_email(
+    settings: MessagingSettings, *, to: str, subject: str, html: str, text: str, unsubscribe_url: str | None = None
+) -> EmailMessage:
+    """With `unsubscribe_url` (campaigns): RFC 8058 one-click headers and a footer link in both parts."""
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    domain = settings.mail_from.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
+        if html:
+            html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    msg.set_content(text or " ")
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+class EmailSender:
+    """`async with EmailSender(settings) as s: await s.send(msg)`: one SMTP connection for many messages."""
+
+    def __init__(self, settings: MessagingSettings) -> None:
+        self.settings = settings
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password.get_secret_value() or None,
+            use_tls=s.smtp_tls,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_s,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as e:
+            raise TemporaryFailure(f"SMTP connection failed: {e}") from e
+        return smtp
+
+    async def __aenter__(self) -> EmailSender:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.smtp.close()
+        self.smtp = None
+
+    async def send(self, msg: EmailMessage) -> str:
+        if self.smtp is None or not self.smtp.is_connected:
+            self.smtp = await self._connect()
+        try:
+            await self.smtp.send_message(msg)
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            codes = [r.code for r in e.recipients]
+            reason = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
+            if all(400 <= c < 500 for c in codes):
+                raise TemporaryFailure(reason) from e
+            raise PermanentFailure(reason) from e
+        except aiosmtplib.SMTPResponseException as e:
+            if 400 <= e.code < 500:
+                raise TemporaryFailure(f"{e.code} {e.message}") from e
+            raise PermanentFailure(f"{e.code} {e.message}") from e
+        except (aiosmtplib.SMTPException, OSError) as e:
+            await self.aclose()
+            raise TemporaryFailure(f"SMTP error: {e}") from e
+        return str(msg["Message-ID"])
+
+
+class SmsProvider(Protocol):
+    async def send(self, to: str, body: str) -> str: ...
+    async def aclose(self) -> None: ...
+
+
+class LogSmsProvider:
+    """Development: nothing leaves the machine (and the log never holds the number or the text)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def send(self, to: str, body: str) -> str:
+        self.count += 1
+        log.info("sms (log provider): %d characters", len(body))
+        return f"log-{self.count}"
+
+    async def aclose(self) -> None:
+        return None
+
+
+class TwilioSmsProvider:
+    """A Twilio-compatible API: POST {api}/2010-04-01/Accounts/{sid}/Messages.json (form: To, From, Body) with
+    basic auth (sid, token); the answer's `sid` is the message's id, its `message` the reason of a refusal."""
+
+    def __init__(self, settings: MessagingSettings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or httpx.AsyncClient(timeout=settings.sms_timeout_s)
+        self.url = f"{settings.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Messages.json"
+
+    async def send(self, to: str, body: str) -> str:
+        s = self.settings
+        try:
+            r = await self.client.post(
+                self.url,
+                data={"To": to, "From": s.sms_from, "Body": body},
+                auth=(s.sms_account_sid, s.sms_auth_token.get_secret_value()),
+            )
+        except httpx.HTTPError as e:
+            raise TemporaryFailure(f"SMS provider unreachable: {type(e).__name__}") from e
+        if r.status_code >= 500 or r.status_code == 429:
+            raise TemporaryFailure(f"SMS provider answered {r.status_code}")
+        try:
+            data = r.json()
+        except ValueError:
+            data = {}
+        if r.status_code >= 400:
+            reason = data.get("message") if isinstance(data, dict) else None
+            raise PermanentFailure(f"{r.status_code} {reason or r.reason_phrase}")
+        return str(data.get("sid", "")) if isinstance(data, dict) else ""
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def sms_provider(settings: MessagingSettings) -> SmsProvider:
+    if settings.sms_provider == "twilio":
+        return TwilioSmsProvider(settings)
+    return LogSmsProvider()

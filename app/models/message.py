@@ -1,0 +1,116 @@
+"""Messaging: templates per channel, campaigns, and one row per recipient of a campaign (its status)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at, org_pk, tenant, tenant_fk, updated_at, uuid_pk
+
+MESSAGE_CHANNELS = ("email", "sms")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "cancelled", "done")
+MESSAGE_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+
+
+class MessageTemplate(Base):
+    __tablename__ = tenant("message_templates")
+    __table_args__ = (
+        CheckConstraint(f"channel IN {MESSAGE_CHANNELS!r}", name="channel"),
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        Index(None, "organization_id", "name", unique=True),
+    )
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(Text, server_default="")
+    body_html: Mapped[str] = mapped_column(Text, server_default="")
+    body_text: Mapped[str] = mapped_column(Text, server_default="")  # the email's text part, or the SMS
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class Campaign(Base):
+    """The template's content is copied in when the campaign is created: what is sent is what was approved."""
+
+    __tablename__ = tenant("campaigns")
+    __table_args__ = (
+        CheckConstraint(f"channel IN {MESSAGE_CHANNELS!r}", name="channel"),
+        CheckConstraint(f"status IN {CAMPAIGN_STATUSES!r}", name="status"),
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        tenant_fk("template_id", "message_templates", ondelete="SET NULL"),
+        Index(None, "organization_id", "created_at"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(8))
+    template_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    subject: Mapped[str] = mapped_column(Text, server_default="")
+    body_html: Mapped[str] = mapped_column(Text, server_default="")
+    body_text: Mapped[str] = mapped_column(Text, server_default="")
+    filter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    status: Mapped[str] = mapped_column(String(12), server_default="draft")
+    run: Mapped[int] = mapped_column(Integer, server_default="0")  # bumped at each send/resume (the job's id)
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # recipients materialized
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    sent_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class CampaignMessage(Base):
+    """One recipient of a campaign: unique per address, so nobody is written to twice."""
+
+    __tablename__ = tenant("campaign_messages")
+    __table_args__ = (
+        CheckConstraint(f"status IN {MESSAGE_STATUSES!r}", name="status"),
+        ForeignKeyConstraint(
+            ["organization_id", "campaign_id"], ["campaigns.organization_id", "campaigns.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
+        ),
+        Index(None, "organization_id", "campaign_id", "address", unique=True),
+        Index(
+            "ix_campaign_messages_queued",
+            "organization_id",
+            "campaign_id",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(10), server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
