@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.references import CONTACT
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,7 +22,6 @@ from app.core import references
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
 from app.core.phones import InvalidPhone, normalize
-from app.core.references import CONTACT
 from app.messaging import audience, unsubscribe
 from app.messaging.render import Compiled, contact_fields
 from app.messaging.schemas import TestSend, TestSendRead

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from app.core.references import CONTACT
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +16,6 @@ from app.contacts.filters import resolve
 from app.core import references
 from app.core.db import set_tenant
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.core.references import CONTACT
 from app.messaging import audience
 from app.messaging.render import PUBLIC_FIELDS, Compiled, compile_parts, contact_fields
 from app.messaging.schemas import (
