@@ -11,14 +11,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from app.core.references import CONTACT
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
+from app.auth import references
 from app.auth.principal import Principal
 from app.config import MessagingSettings
-from app.core import references
+from app.contacts.repository import CONTACT
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
 from app.core.phones import InvalidPhone, normalize

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from app.core.references import CONTACT
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
+from app.auth import references
 from app.auth.principal import Principal
 from app.contacts.filters import resolve
-from app.core import references
+from app.contacts.repository import CONTACT
 from app.core.db import set_tenant
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.messaging import audience
