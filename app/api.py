@@ -13,6 +13,8 @@ from app.dashboard import events as _live_events  # noqa: F401  (registers the l
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
+from app.integrations import events as _webhook_events  # noqa: F401  (registers the webhook capture)
+from app.integrations.router import router as integrations_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
@@ -35,5 +37,6 @@ for r in (
     tiles_router,
     dashboard_router,
     stream_router,
+    integrations_router,
 ):
     api_router.include_router(r)

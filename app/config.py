@@ -31,6 +31,15 @@ class LimitSettings(BaseModel):
     tile_statement_timeout_ms: int = 5_000
 
 
+class WebhookSettings(BaseModel):
+    # Targets resolving to private, loopback or link-local addresses are refused unless this is on.
+    allow_private_targets: bool = False
+    timeout_s: float = 5.0
+    max_attempts: int = 6  # per delivery; then it is marked failed
+    backoff_base_s: float = 30.0  # attempt n waits base * 2**(n-1)
+    disable_after_failures: int = 15  # consecutive failed attempts before the endpoint is disabled
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_nested_delimiter="__", extra="ignore")
 
@@ -67,6 +76,7 @@ class Settings(BaseSettings):
     pwa_dist: Path = ROOT / "pwa" / "dist"
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 @lru_cache

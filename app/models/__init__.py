@@ -23,6 +23,7 @@ from app.models.field import (
     SurveyVersion,
 )
 from app.models.imports import Export, Import, ImportReject
+from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
@@ -34,6 +35,7 @@ __all__ = [
     "ActionTarget",
     "ActionTeam",
     "ActionVolunteer",
+    "ApiKey",
     "AuditLog",
     "AuthToken",
     "Base",
@@ -61,6 +63,8 @@ __all__ = [
     "TeamMember",
     "Turf",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Zone",
     "ZonePiece",
 ]
