@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
 from app.core.db import set_tenant
+from app.core.metrics import WEBHOOK_ATTEMPTS
 from app.integrations.ssrf import TargetRefused, check_target
 from app.models import WebhookDelivery, WebhookEndpoint
 
@@ -103,6 +104,7 @@ async def deliver(ctx: dict[str, Any], organization_id: str, delivery_id: str) -
         url, secret, payload = ep.url, ep.secret, d.payload
     # No transaction is held open during the HTTP call.
     code, error = await _post(settings, url, secret, delivery_id, json.dumps(payload, separators=(",", ":")))
+    WEBHOOK_ATTEMPTS.labels("ok" if error is None else "error").inc()
     w = settings.webhooks
     async with maker() as session, session.begin():
         await set_tenant(session, org)
