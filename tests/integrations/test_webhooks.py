@@ -181,3 +181,26 @@ async def test_a_non_http_target_is_refused(client: AsyncClient, world: Any):
         headers=world.a["admin"].headers,
     )
     assert res.status_code == 422 and res.json()["error"]["details"][0]["field"] == "url"
+
+
+async def test_an_edit_and_a_consent_change_are_sent_to_the_endpoints_that_asked(
+    live_client: AsyncClient, admin: Actor, receiver: Receiver, arq_worker: object
+):
+    ep = await _endpoint(live_client, admin, receiver.url, ["contact.updated", "consent.changed"])
+    res = await live_client.post(f"{API}/contacts", json={"first_name": "Ema"}, headers=admin.headers)
+    cid = res.json()["id"]
+    res = await live_client.patch(f"{API}/contacts/{cid}", json={"first_name": "Emma"}, headers=admin.headers)
+    assert res.status_code == 200, res.text
+    res = await live_client.post(
+        f"{API}/contacts/{cid}/consents", json={"channel": "email", "status": "granted"}, headers=admin.headers
+    )
+    assert res.status_code == 201, res.text
+
+    async def both() -> bool:
+        return len(receiver.requests) >= 2
+
+    await _until(both)
+    await asyncio.sleep(0.3)  # nothing else (the creation was not subscribed to)
+    got = sorted(Webhook(ep["secret"]).verify(b, h)["type"] for h, b in receiver.requests)
+    assert got == ["consent.changed", "contact.updated"]
+    assert all(json.loads(b)["data"]["contact_id"] == cid for _, b in receiver.requests)
