@@ -38,7 +38,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 class Scope(StrEnum):
     """What an API key may do: each scope grants permissions of the table above AND the routes it opens
-    (method, path under /api/v1). A key needs both; no scope grants manage_org, manage_members or view_audit."""
+    (method, path under API_PREFIX). A key needs both; no scope grants manage_org, manage_members or view_audit."""
 
     contacts_read = "contacts:read"
     contacts_write = "contacts:write"
@@ -85,7 +85,7 @@ def scope_permissions(scopes: frozenset[str]) -> frozenset[Perm]:
 
 
 def scopes_allow_route(scopes: frozenset[str], method: str, path: str) -> bool:
-    """`path` is relative to /api/v1; a prefix matches itself and what is under it."""
+    """`path` is relative to API_PREFIX; a prefix matches itself and what is under it."""
     for s in scopes:
         if s not in _SCOPE_NAMES:
             continue

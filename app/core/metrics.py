@@ -38,7 +38,7 @@ def render() -> tuple[bytes, str]:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's template under its full prefix ("/api/v1/contacts/{contact_id}"): the router gives
+    """The matched route's template under its full prefix (API_PREFIX + "/contacts/{contact_id}"): the router gives
     the route as declared in its own router, so the prefix is taken from the raw path's leading segments."""
     template = getattr(scope.get("route"), "path", None)
     if template is None:

@@ -5,18 +5,19 @@ events out to the endpoints that subscribed (app.integrations.delivery). Events 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import event, inspect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, exists, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_session
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from starlette.datastructures import State
 
 from app.core import jobs
-from app.core.db import after_commit
+from app.core.db import after_commit, set_tenant
 from app.dashboard import events as live
-from app.models import Contact
+from app.models import Contact, WebhookEndpoint
 
 EVENT_TYPES = (
     "contact.created",
@@ -32,6 +33,35 @@ HOOKED = "webhook_hooked"
 LIVE_REF = "webhook_live_ref"
 
 _state = State()
+# org id → (monotonic expiry, has an enabled endpoint): most organizations have none, and a call report should
+# not cost a job. Another process sees a new endpoint within HAS_ENDPOINTS_TTL_S; this one at once (forget()).
+HAS_ENDPOINTS_TTL_S = 10.0
+_has_endpoints: dict[str, tuple[float, bool]] = {}
+
+
+def forget(organization_id: str) -> None:
+    _has_endpoints.pop(organization_id, None)
+
+
+async def _subscribed(session: AsyncSession, organization_id: str) -> bool:
+    cached = _has_endpoints.get(organization_id)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    await set_tenant(session, organization_id)
+    found = bool(
+        await session.scalar(
+            select(
+                exists().where(WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.enabled.is_(True))
+            )
+        )
+    )
+    # Ends this read-only transaction without expiring the request's objects (a rollback would, and the
+    # response may still read them): the sessionmaker does not expire on commit.
+    await session.commit()
+    if len(_has_endpoints) > 10_000:
+        _has_endpoints.clear()
+    _has_endpoints[organization_id] = (time.monotonic() + HAS_ENDPOINTS_TTL_S, found)
+    return found
 
 
 def _job_state() -> State:
@@ -82,7 +112,8 @@ def _hook(session: Session) -> None:
         for e in events:
             by_org.setdefault(e.pop("organization_id"), []).append({**e, "timestamp": e.get("timestamp", at)})
         for org, evs in by_org.items():
-            await jobs.enqueue(_job_state(), "webhook_fanout", org, evs)
+            if await _subscribed(async_session(session) or cast(AsyncSession, session), org):
+                await jobs.enqueue(_job_state(), "webhook_fanout", org, evs)
 
     after_commit(cast(AsyncSession, session), dispatch)
 

@@ -15,8 +15,10 @@ from app.audit import service as audit
 from app.auth.dependencies import API_KEY_PREFIX
 from app.auth.principal import Principal
 from app.config import Settings
+from app.core.db import after_commit
 from app.core.errors import NotFound, Unprocessable
 from app.core.security import hash_token
+from app.integrations import events
 from app.integrations.schemas import ApiKeyCreate, ApiKeyCreated, WebhookCreate, WebhookCreated, WebhookUpdate
 from app.integrations.ssrf import TargetRefused, check_target
 from app.models import ApiKey, WebhookDelivery, WebhookEndpoint
@@ -70,6 +72,15 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID, *, actor: Princip
     await audit.record(session, actor=actor, action="api_key.revoke", object_type="api_key", object_id=key_id)
 
 
+def _forget_after_commit(session: AsyncSession, actor: Principal) -> None:
+    org = str(actor.organization_id)
+
+    async def forget() -> None:
+        events.forget(org)
+
+    after_commit(session, forget)
+
+
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -94,6 +105,7 @@ async def create_webhook(
     )
     session.add(row)
     await session.flush()
+    _forget_after_commit(session, actor)
     await audit.record(
         session,
         actor=actor,
@@ -135,6 +147,7 @@ async def update_webhook(
     elif data.get("enabled") is False:
         row.enabled, row.disabled_reason = False, "disabled by an admin"
     await session.flush()
+    _forget_after_commit(session, actor)
     return row
 
 

@@ -204,3 +204,21 @@ async def test_an_edit_and_a_consent_change_are_sent_to_the_endpoints_that_asked
     got = sorted(Webhook(ep["secret"]).verify(b, h)["type"] for h, b in receiver.requests)
     assert got == ["consent.changed", "contact.updated"]
     assert all(json.loads(b)["data"]["contact_id"] == cid for _, b in receiver.requests)
+
+
+async def test_an_organization_without_endpoints_costs_no_job(
+    client: AsyncClient, world: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    from app.core.metrics import JOBS_ENQUEUED
+
+    def fanouts() -> float:
+        return JOBS_ENQUEUED.labels("webhook_fanout")._value.get()
+
+    headers = world.a["admin"].headers
+    before = fanouts()
+    assert (await client.post(f"{API}/contacts", json={"first_name": "Ion"}, headers=headers)).status_code == 201
+    assert fanouts() == before
+    monkeypatch.setattr(settings.webhooks, "allow_private_targets", True)
+    await _endpoint(client, world.a["admin"], "http://127.0.0.1:9/hook", ["contact.created"])
+    assert (await client.post(f"{API}/contacts", json={"first_name": "Dan"}, headers=headers)).status_code == 201
+    assert fanouts() == before + 1
