@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.permissions import Perm, scopes_allow_route
 from app.auth.principal import Principal
-from app.core.db import SessionDep
+from app.core.db import SessionDep, set_tenant
 from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
@@ -78,6 +78,21 @@ async def current_principal(
     return principal
 
 
+async def _audit_key_request(request: Request, principal: Principal, details: dict[str, object]) -> None:
+    """In its own short transaction: kept even when the request is refused or fails and rolls back."""
+    maker = request.app.state.sessionmaker
+    async with maker() as s, s.begin():
+        await set_tenant(s, principal.organization_id)
+        await audit.record(
+            s,
+            actor=principal,
+            action="api_key.request",
+            object_type="api_key",
+            object_id=principal.api_key_id,
+            details=details,
+        )
+
+
 async def _key_principal(request: Request, session: AsyncSession, key: str) -> Principal:
     """An API key acts as its creator, limited to its scopes (the routes and permissions of SCOPE_GRANTS);
     every request it makes is written to the audit log as that key."""
@@ -99,14 +114,7 @@ async def _key_principal(request: Request, session: AsyncSession, key: str) -> P
     request.state.principal = principal
     path = request.url.path.removeprefix(API_PREFIX)
     allowed = scopes_allow_route(principal.scopes or frozenset(), request.method, path)
-    await audit.record(
-        session,
-        actor=principal,
-        action="api_key.request",
-        object_type="api_key",
-        object_id=row.key_id,
-        details={"method": request.method, "path": path, "allowed": allowed},
-    )
+    await _audit_key_request(request, principal, {"method": request.method, "path": path, "allowed": allowed})
     if not allowed:
         raise Forbidden(f"This API key's scopes ({', '.join(sorted(principal.scopes or ()))}) do not open this route.")
     return principal

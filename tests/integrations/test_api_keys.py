@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import set_tenant
 from app.core.security import hash_token
 from app.models import ApiKey, AuditLog
-from tests.fixtures.factories import World
+from tests.fixtures.factories import World, make_actor, make_org
 
 API = "/api/v1"
 
@@ -94,3 +94,22 @@ async def test_each_request_is_audited_as_the_key_and_marks_it_used(
     assert key is not None and key.last_used_at is not None
     entries = (await client.get(f"{API}/audit-log", headers=world.a["admin"].headers)).json()["items"]
     assert any(e["actor_api_key_id"] == created["id"] for e in entries)
+
+
+async def test_a_refused_key_request_is_audited_though_it_rolled_back(live_client: AsyncClient, live_db: AsyncSession):
+    org = await make_org(live_db)
+    admin = await make_actor(live_db, org, "admin")
+    volunteer = await make_actor(live_db, org, "volunteer")
+    org_id = org.id
+    await live_db.commit()
+    res = await live_client.post(
+        f"{API}/api-keys", json={"name": "sync", "scopes": ["contacts:read"]}, headers=admin.headers
+    )
+    key = res.json()
+    denied = await live_client.delete(f"{API}/users/{volunteer.user_id}", headers=_bearer(key["key"]))
+    assert denied.status_code == 403
+    await set_tenant(live_db, org_id)
+    rows = (await live_db.scalars(select(AuditLog).where(AuditLog.actor_api_key_id == key["id"]))).all()
+    assert [(r.details["method"], r.details["path"], r.details["allowed"]) for r in rows] == [
+        ("DELETE", f"/users/{volunteer.user_id}", False)
+    ]
