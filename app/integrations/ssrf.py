@@ -8,6 +8,9 @@ import socket
 from urllib.parse import urlsplit
 
 
+RESOLVE_TIMEOUT_S = 3.0
+
+
 class TargetRefused(ValueError):
     pass
 
@@ -33,8 +36,10 @@ async def check_target(url: str, *, allow_private: bool) -> None:
     except ValueError as e:
         raise TargetRefused("has an invalid port") from e
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except OSError as e:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+        )
+    except (OSError, UnicodeError, ValueError, TimeoutError) as e:
         raise TargetRefused("does not resolve") from e
     if allow_private:
         return
