@@ -37,8 +37,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 
 
 class Scope(StrEnum):
-    """What an API key may do: each scope grants permissions of the table above AND the routes it opens
-    (method, path under API_PREFIX). A key needs both; no scope grants manage_org, manage_members or view_audit."""
+    """What an API key may do: each scope opens some routes (method and path) and grants the permissions they
+    need; a key needs both. No scope opens members, organization settings, the audit log, keys or webhooks."""
 
     contacts_read = "contacts:read"
     contacts_write = "contacts:write"

@@ -3603,8 +3603,8 @@ export interface components {
         Role: "admin" | "manager" | "team_leader" | "volunteer";
         /**
          * Scope
-         * @description What an API key may do: each scope grants permissions of the table above AND the routes it opens
-         *     (method, path under /api/v1). A key needs both; no scope grants manage_org, manage_members or view_audit.
+         * @description What an API key may do: each scope opens some routes (method and path) and grants the permissions they
+         *     need; a key needs both. No scope opens members, organization settings, the audit log, keys or webhooks.
          * @enum {string}
          */
         Scope: "contacts:read" | "contacts:write" | "contacts:export" | "actions:read" | "reports:read" | "opportunities:read" | "zones:read";
