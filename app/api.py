@@ -14,6 +14,8 @@ from app.dashboard.router import actions_router as action_stats_router
 from app.dashboard.router import router as dashboard_router
 from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
+from app.integrations import events as _webhook_events  # noqa: F401  (registers the webhook capture)
+from app.integrations.router import router as integrations_router
 from app.messaging.router import router as messaging_router
 from app.opportunities.router import router as opportunities_router
 from app.surveys.router import router as surveys_router
@@ -39,5 +41,6 @@ for r in (
     action_stats_router,
     stream_router,
     messaging_router,
+    integrations_router,
 ):
     api_router.include_router(r)

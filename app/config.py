@@ -54,6 +54,13 @@ class MessagingSettings(BaseModel):
     batch_size: int = 200
     max_attempts: int = 5  # temporary failures are retried this many times in all
     retry_backoff_s: float = 30.0  # doubled after each temporary failure
+class WebhookSettings(BaseModel):
+    # Targets resolving to private, loopback or link-local addresses are refused unless this is on.
+    allow_private_targets: bool = False
+    timeout_s: float = 5.0
+    max_attempts: int = 6  # per delivery; then it is marked failed
+    backoff_base_s: float = 30.0  # attempt n waits base * 2**(n-1)
+    disable_after_failures: int = 15  # consecutive failed attempts before the endpoint is disabled
 
 
 class Settings(BaseSettings):
@@ -93,6 +100,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     messaging: MessagingSettings = MessagingSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 @lru_cache

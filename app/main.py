@@ -23,6 +23,7 @@ from app.core import jobs
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import MetricsMiddleware, render
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import RateLimiter
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
+    app.add_middleware(MetricsMiddleware)
     _mount_system(app)
     _mount_pwa(app, settings)
     return app
@@ -100,6 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _mount_system(app: FastAPI) -> None:
     app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render()
+        return Response(body, media_type=content_type)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_root() -> JSONResponse:

@@ -151,7 +151,21 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
 
+async def webhook_fanout(ctx: dict[str, Any], organization_id: str, events: list[dict[str, Any]]) -> int:
+    from app.integrations.delivery import fanout
+
+    return await fanout(ctx, organization_id, events)
+
+
+async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
+    from app.integrations.delivery import deliver
+
+    return await deliver(ctx, organization_id, delivery_id)
+
+
 FUNCTIONS: list[Any] = [
+    webhook_fanout,
+    func(deliver_webhook, timeout=60, max_tries=3),
     purge_expired_tokens,
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),

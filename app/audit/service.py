@@ -42,6 +42,7 @@ async def record(
         insert(AuditLog).values(
             organization_id=org,
             actor_user_id=actor.user_id if actor else None,
+            actor_api_key_id=getattr(actor, "api_key_id", None),
             action=action,
             object_type=object_type,
             object_id=str(object_id) if object_id is not None else None,

@@ -7,15 +7,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.permissions import Perm
+from app.audit import service as audit
+from app.auth.permissions import Perm, scopes_allow_route
 from app.auth.principal import Principal
-from app.core.db import SessionDep
+from app.core.db import SessionDep, set_tenant
 from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
 from app.core.ratelimit import RateLimiter
 from app.core.security import hash_token
+
+API_KEY_PREFIX = "ggk_"  # what tells an API key from a session token
 
 bearer = HTTPBearer(auto_error=False, description="A session token from /auth/login, or an API key.")
 
@@ -49,6 +53,8 @@ async def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Missing bearer token.")
+    if creds.credentials.startswith(API_KEY_PREFIX):
+        return await _key_principal(request, session, creds.credentials)
     # One statement: token, user, role and teams; gg_authenticate also sets the tenant on the transaction.
     row = (
         await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": hash_token(creds.credentials)})
@@ -72,6 +78,48 @@ async def current_principal(
     return principal
 
 
+async def _audit_key_request(request: Request, principal: Principal, details: dict[str, object]) -> None:
+    """In its own short transaction: kept even when the request is refused or fails and rolls back."""
+    maker = request.app.state.sessionmaker
+    async with maker() as s, s.begin():
+        await set_tenant(s, principal.organization_id)
+        await audit.record(
+            s,
+            actor=principal,
+            action="api_key.request",
+            object_type="api_key",
+            object_id=principal.api_key_id,
+            details=details,
+        )
+
+
+async def _key_principal(request: Request, session: AsyncSession, key: str) -> Principal:
+    """An API key acts as its creator, limited to its scopes (the routes and permissions of SCOPE_GRANTS);
+    every request it makes is written to the audit log as that key."""
+    row = (await session.execute(text("SELECT * FROM gg_authenticate_key(:h)"), {"h": hash_token(key)})).first()
+    if row is None:
+        raise Unauthorized("Invalid, expired or revoked API key.")
+    principal = Principal(
+        user_id=row.user_id,
+        organization_id=row.organization_id,
+        role=row.role,
+        email=row.email,
+        full_name=row.full_name,
+        token_id=row.key_id,
+        ip=client_ip(request),
+        request_id=request_id_var.get(),
+        api_key_id=row.key_id,
+        scopes=frozenset(row.scopes or []),
+    )
+    request.state.principal = principal
+    path = request.url.path.removeprefix(API_PREFIX)
+    allowed = scopes_allow_route(principal.scopes or frozenset(), request.method, path)
+    await _audit_key_request(request, principal, {"method": request.method, "path": path, "allowed": allowed})
+    if not allowed:
+        raise Forbidden(f"This API key's scopes ({', '.join(sorted(principal.scopes or ()))}) do not open this route.")
+    return principal
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
@@ -84,7 +132,8 @@ class RequirePermission:
 
     async def __call__(self, user: CurrentUser) -> Principal:
         if not user.can(self.perm):
-            raise Forbidden(f"Your role ({user.role}) does not allow this ({self.perm.value}).")
+            who = "This API key's scopes" if user.api_key_id else f"Your role ({user.role})"
+            raise Forbidden(f"{who} do not allow this ({self.perm.value}).")
         return user
 
 

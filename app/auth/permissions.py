@@ -37,6 +37,65 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+class Scope(StrEnum):
+    """What an API key may do: each scope opens some routes (method and path) and grants the permissions they
+    need; a key needs both. No scope opens members, organization settings, the audit log, keys or webhooks."""
+
+    contacts_read = "contacts:read"
+    contacts_write = "contacts:write"
+    contacts_export = "contacts:export"
+    actions_read = "actions:read"
+    reports_read = "reports:read"
+    opportunities_read = "opportunities:read"
+    zones_read = "zones:read"
+
+
+_READ = frozenset({"GET", "HEAD"})
+_ANY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+# scope → (permissions, ((methods, path prefix), ...)): the one place a key's rights are decided.
+SCOPE_GRANTS: dict[Scope, tuple[frozenset[Perm], tuple[tuple[frozenset[str], str], ...]]] = {
+    Scope.contacts_read: (
+        frozenset({Perm.view_contacts, Perm.view_all_contacts}),
+        ((_READ, "/contacts"), (frozenset({"POST"}), "/contacts/search"), (frozenset({"POST"}), "/contacts/count")),
+    ),
+    Scope.contacts_write: (
+        frozenset({Perm.view_contacts, Perm.view_all_contacts, Perm.manage_contacts, Perm.field_work}),
+        ((_ANY, "/contacts"),),
+    ),
+    Scope.contacts_export: (
+        frozenset({Perm.view_contacts, Perm.view_all_contacts, Perm.export_contacts}),
+        ((_ANY, "/exports"),),
+    ),
+    Scope.actions_read: (frozenset({Perm.manage_actions}), ((_READ, "/actions"),)),
+    Scope.reports_read: (frozenset({Perm.lead_actions, Perm.manage_actions}), ((_READ, "/dashboard"),)),
+    Scope.opportunities_read: (
+        frozenset({Perm.manage_opportunities}),
+        ((_READ, "/opportunities"), (_READ, "/opportunity-types")),
+    ),
+    Scope.zones_read: (frozenset({Perm.manage_zones}), ((_READ, "/zones"),)),
+}
+
+
+_SCOPE_NAMES = frozenset(s.value for s in Scope)
+
+
+def scope_permissions(scopes: frozenset[str]) -> frozenset[Perm]:
+    """A scope no longer known grants nothing."""
+    return frozenset().union(*(SCOPE_GRANTS[Scope(s)][0] for s in scopes if s in _SCOPE_NAMES))
+
+
+def scopes_allow_route(scopes: frozenset[str], method: str, path: str) -> bool:
+    """`path` is relative to API_PREFIX; a prefix matches itself and what is under it."""
+    for s in scopes:
+        if s not in _SCOPE_NAMES:
+            continue
+        for methods, prefix in SCOPE_GRANTS[Scope(s)][1]:
+            if method in methods and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
 def role_can(role: str, perm: Perm) -> bool:
     return perm in ROLE_PERMISSIONS.get(Role(role), frozenset())
 

@@ -16,6 +16,8 @@ from arq.connections import RedisSettings
 from redis.exceptions import RedisError
 from starlette.datastructures import State
 
+from app.core.metrics import JOBS_ENQUEUED
+
 log = logging.getLogger("groundgame.jobs")
 MAX_PENDING = 10_000  # beyond this the sweeper's later pass is the safety net
 Pending = OrderedDict[tuple[str, str | None], tuple[Any, ...]]
@@ -45,6 +47,7 @@ async def _send(state: State, function: str, args: tuple[Any, ...], job_id: str 
 
 async def enqueue(state: State, function: str, *args: Any, job_id: str | None = None) -> None:
     """Never raises for an unreachable Redis: the job is kept and sent again when Redis is back."""
+    JOBS_ENQUEUED.labels(function).inc()
     try:
         await _send(state, function, args, job_id)
     except (RedisError, OSError) as e:

@@ -23,6 +23,7 @@ from app.models.field import (
     SurveyVersion,
 )
 from app.models.imports import Export, Import, ImportReject
+from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint
 from app.models.message import Campaign, CampaignMessage, MessageTemplate
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
@@ -35,6 +36,7 @@ __all__ = [
     "ActionTarget",
     "ActionTeam",
     "ActionVolunteer",
+    "ApiKey",
     "AuditLog",
     "AuthToken",
     "Base",
@@ -65,6 +67,8 @@ __all__ = [
     "TeamMember",
     "Turf",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Zone",
     "ZonePiece",
 ]

@@ -25,6 +25,7 @@ class AuditLog(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     at: Mapped[datetime] = created_at()
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # set when a key acted
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))

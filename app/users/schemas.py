@@ -63,6 +63,7 @@ class AuditEntry(BaseModel):
     id: int
     at: datetime
     actor_user_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None = None
     action: str
     object_type: str
     object_id: str | None
