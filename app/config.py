@@ -54,6 +54,8 @@ class MessagingSettings(BaseModel):
     batch_size: int = 200
     max_attempts: int = 5  # temporary failures are retried this many times in all
     retry_backoff_s: float = 30.0  # doubled after each temporary failure
+
+
 class WebhookSettings(BaseModel):
     # Targets resolving to private, loopback or link-local addresses are refused unless this is on.
     allow_private_targets: bool = False

@@ -5,9 +5,7 @@ cd "$(dirname "$0")/.."
 export GG_WITH_BROWSER=1
 bash scripts/bootstrap.sh
 .venv/bin/ruff check app tests bench scripts migrations
-# TODO(coordinator): turn on once `ruff format app tests bench scripts migrations` has been run after the merges
-# (formatting the whole tree on one branch would conflict with every other branch).
-# .venv/bin/ruff format --check app tests bench scripts migrations
+.venv/bin/ruff format --check app tests bench scripts migrations
 .venv/bin/mypy app tests
 if [[ -f pwa/package.json ]] && command -v npm >/dev/null; then
   (cd pwa && npm run --silent test)

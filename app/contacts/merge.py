@@ -65,7 +65,8 @@ async def merge(session: AsyncSession, keep: Contact, other: Contact, *, actor: 
     params = {"org": org, "keep": keep.id, "other": other.id}
     for table, column in CONTACT_REFERENCES:
         await session.execute(
-            text(f"UPDATE {table} SET {column} = :keep WHERE organization_id = :org AND {column} = :other"), params  # noqa: S608 - names from CONTACT_REFERENCES
+            text(f"UPDATE {table} SET {column} = :keep WHERE organization_id = :org AND {column} = :other"),  # noqa: S608 - names from the schema's own list
+            params,
         )
     # Targets: keep one per action (the surviving contact's), move the rest.
     await session.execute(

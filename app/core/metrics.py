@@ -44,11 +44,11 @@ def route_template(scope: Scope) -> str:
     if template is None:
         return "unmatched"
     if ":path}" in template:
-        return template
+        return str(template)
     raw = scope["path"].rstrip("/").split("/")
     depth = len(template.rstrip("/").split("/")) - 1
     prefix = "/".join(raw[: len(raw) - depth]) if depth else scope["path"].rstrip("/")
-    return (prefix.rstrip("/") + template) if prefix else template
+    return str((prefix.rstrip("/") + template) if prefix else template)
 
 
 class MetricsMiddleware:

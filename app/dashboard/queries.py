@@ -210,7 +210,8 @@ async def contacts_added(
             " AND r.contact_id = c.id AND r.kind = c.source AND r.user_id = c.created_by)"
         )
     rows = await session.execute(
-        text(f"SELECT c.source, count(*) AS count FROM contacts c WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1"), p  # noqa: S608 - clauses built in code from constants; values are bound
+        text(f"SELECT c.source, count(*) AS count FROM contacts c WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1"),  # noqa: S608 - clauses built in code; values bound
+        p,
     )
     return [dict(r._mapping) for r in rows]
 

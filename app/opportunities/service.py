@@ -250,9 +250,7 @@ async def list_page(
     action_id: uuid.UUID | None,
     team_id: uuid.UUID | None,
 ) -> Page[OpportunityRead]:
-    await references.check_query(
-        session, actor, LIST_QUERY, type_id=type_id, action_id=action_id, team_id=team_id
-    )
+    await references.check_query(session, actor, LIST_QUERY, type_id=type_id, action_id=action_id, team_id=team_id)
     q = visible_to(actor)
     if mine:
         q = q.where(Opportunity.assignee_user_id == actor.user_id)

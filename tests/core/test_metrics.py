@@ -19,7 +19,7 @@ def _count(text: str, route: str, status: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-async def test_the_request_counter_increases_by_route_template(client: AsyncClient, world: World):
+async def test_the_request_counter_increases_by_route_template(client: AsyncClient, world: World) -> None:
     route = "/api/v1/contacts/{contact_id}"
     before = _count((await client.get("/metrics")).text, route, "404")
     missing = uuid.uuid4()

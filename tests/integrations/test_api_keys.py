@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from httpx import AsyncClient
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,19 +16,22 @@ from tests.fixtures.factories import World, make_actor, make_org
 API = "/api/v1"
 
 
-async def _key(client: AsyncClient, world: World, scopes: list[str], **extra: object) -> dict:
+async def _key(client: AsyncClient, world: World, scopes: list[str], **extra: object) -> dict[str, Any]:
     res = await client.post(
         f"{API}/api-keys", json={"name": "CRM sync", "scopes": scopes, **extra}, headers=world.a["admin"].headers
     )
     assert res.status_code == 201, res.text
-    return res.json()
+    data: dict[str, Any] = res.json()
+    return data
 
 
 def _bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def test_a_key_is_shown_once_and_stored_only_as_its_hash(client: AsyncClient, db: AsyncSession, world: World):
+async def test_a_key_is_shown_once_and_stored_only_as_its_hash(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
     created = await _key(client, world, ["contacts:read"])
     assert created["key"].startswith(created["prefix"] + "_")
     await set_tenant(db, world.org_a.id)
@@ -36,7 +41,9 @@ async def test_a_key_is_shown_once_and_stored_only_as_its_hash(client: AsyncClie
     assert [k["prefix"] for k in listed] == [created["prefix"]] and "key" not in listed[0]
 
 
-async def test_a_read_key_lists_contacts_but_cannot_write_or_reach_admin_routes(client: AsyncClient, world: World):
+async def test_a_read_key_lists_contacts_but_cannot_write_or_reach_admin_routes(
+    client: AsyncClient, world: World
+) -> None:
     key = (await _key(client, world, ["contacts:read"]))["key"]
     assert (await client.get(f"{API}/contacts", headers=_bearer(key))).status_code == 200
     res = await client.post(f"{API}/contacts", json={"first_name": "Ana"}, headers=_bearer(key))
@@ -51,7 +58,7 @@ async def test_a_read_key_lists_contacts_but_cannot_write_or_reach_admin_routes(
     assert res.status_code == 403
 
 
-async def test_only_admins_manage_keys(client: AsyncClient, world: World):
+async def test_only_admins_manage_keys(client: AsyncClient, world: World) -> None:
     res = await client.post(
         f"{API}/api-keys", json={"name": "x", "scopes": ["contacts:read"]}, headers=world.a["manager"].headers
     )
@@ -62,7 +69,7 @@ async def test_only_admins_manage_keys(client: AsyncClient, world: World):
     assert res.status_code == 422 and "scopes" in res.text
 
 
-async def test_a_revoked_or_expired_key_is_refused(client: AsyncClient, db: AsyncSession, world: World):
+async def test_a_revoked_or_expired_key_is_refused(client: AsyncClient, db: AsyncSession, world: World) -> None:
     created = await _key(client, world, ["contacts:read"])
     res = await client.delete(f"{API}/api-keys/{created['id']}", headers=world.a["admin"].headers)
     assert res.status_code == 204
@@ -79,7 +86,7 @@ async def test_a_revoked_or_expired_key_is_refused(client: AsyncClient, db: Asyn
 
 async def test_each_request_is_audited_as_the_key_and_marks_it_used(
     client: AsyncClient, db: AsyncSession, world: World
-):
+) -> None:
     created = await _key(client, world, ["contacts:write"])
     res = await client.post(f"{API}/contacts", json={"first_name": "Ana"}, headers=_bearer(created["key"]))
     assert res.status_code == 201
@@ -96,7 +103,9 @@ async def test_each_request_is_audited_as_the_key_and_marks_it_used(
     assert any(e["actor_api_key_id"] == created["id"] for e in entries)
 
 
-async def test_a_refused_key_request_is_audited_though_it_rolled_back(live_client: AsyncClient, live_db: AsyncSession):
+async def test_a_refused_key_request_is_audited_though_it_rolled_back(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
     org = await make_org(live_db)
     admin = await make_actor(live_db, org, "admin")
     volunteer = await make_actor(live_db, org, "volunteer")

@@ -77,12 +77,13 @@ async def _until(cond: Any, seconds: float = 15.0) -> None:
 async def _endpoint(client: AsyncClient, admin: Actor, url: str, events: list[str]) -> dict[str, Any]:
     res = await client.post(f"{API}/webhooks", json={"url": url, "events": events}, headers=admin.headers)
     assert res.status_code == 201, res.text
-    return res.json()
+    data: dict[str, Any] = res.json()
+    return data
 
 
 async def test_a_created_contact_is_delivered_signed_to_the_endpoint(
     live_client: AsyncClient, live_db: AsyncSession, admin: Actor, receiver: Receiver, arq_worker: object
-):
+) -> None:
     ep = await _endpoint(live_client, admin, receiver.url, ["contact.created"])
     assert ep["secret"].startswith("whsec_")
     res = await live_client.post(f"{API}/contacts", json={"first_name": "Ana"}, headers=admin.headers)
@@ -120,7 +121,7 @@ async def test_a_failing_endpoint_is_retried_then_disabled_and_a_delivery_can_be
     arq_worker: object,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
-):
+) -> None:
     monkeypatch.setattr(settings.webhooks, "max_attempts", 5)
     monkeypatch.setattr(settings.webhooks, "disable_after_failures", 3)
     org_id = admin.org.id
@@ -166,7 +167,7 @@ async def test_a_failing_endpoint_is_retried_then_disabled_and_a_delivery_can_be
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8080/x", "http://localhost/x", "http://169.254.169.254/latest", "http://10.1.2.3/"]
 )
-async def test_a_target_inside_the_network_is_refused(client: AsyncClient, world: Any, url: str):
+async def test_a_target_inside_the_network_is_refused(client: AsyncClient, world: Any, url: str) -> None:
     res = await client.post(
         f"{API}/webhooks", json={"url": url, "events": ["contact.created"]}, headers=world.a["admin"].headers
     )
@@ -177,7 +178,7 @@ async def test_a_target_inside_the_network_is_refused(client: AsyncClient, world
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "http://\u00e9\u00e9..x/", "http://user:pw@example.org/", "http://h:99999/"]
 )
-async def test_a_target_that_is_not_a_plain_http_url_is_refused(client: AsyncClient, world: Any, url: str):
+async def test_a_target_that_is_not_a_plain_http_url_is_refused(client: AsyncClient, world: Any, url: str) -> None:
     res = await client.post(
         f"{API}/webhooks", json={"url": url, "events": ["contact.created"]}, headers=world.a["admin"].headers
     )
@@ -187,7 +188,7 @@ async def test_a_target_that_is_not_a_plain_http_url_is_refused(client: AsyncCli
 
 async def test_an_edit_and_a_consent_change_are_sent_to_the_endpoints_that_asked(
     live_client: AsyncClient, admin: Actor, receiver: Receiver, arq_worker: object
-):
+) -> None:
     ep = await _endpoint(live_client, admin, receiver.url, ["contact.updated", "consent.changed"])
     res = await live_client.post(f"{API}/contacts", json={"first_name": "Ema"}, headers=admin.headers)
     cid = res.json()["id"]
@@ -210,11 +211,11 @@ async def test_an_edit_and_a_consent_change_are_sent_to_the_endpoints_that_asked
 
 async def test_an_organization_without_endpoints_costs_no_job(
     client: AsyncClient, world: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     from app.core.metrics import JOBS_ENQUEUED
 
     def fanouts() -> float:
-        return JOBS_ENQUEUED.labels("webhook_fanout")._value.get()
+        return float(JOBS_ENQUEUED.labels("webhook_fanout")._value.get())
 
     headers = world.a["admin"].headers
     before = fanouts()
