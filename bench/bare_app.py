@@ -99,8 +99,9 @@ _pool: asyncpg.Pool | None = None
 
 async def startup() -> None:
     global _pool
-    _pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2,
-                                      max_size=int(os.environ.get("BARE_POOL", "20")), reset=_no_reset)
+    _pool = await asyncpg.create_pool(
+        os.environ["BARE_DSN"], min_size=2, max_size=int(os.environ.get("BARE_POOL", "20")), reset=_no_reset
+    )
 
 
 async def _no_reset(_conn: asyncpg.Connection) -> None:
@@ -135,8 +136,9 @@ async def next_target(request: Request) -> Response:
         me = await _auth(conn, request)
         if me is None:
             return _err(401, "unauthorized")
-        row = await conn.fetchrow(NEXT, me["organization_id"], uuid.UUID(request.path_params["action_id"]),
-                                  me["user_id"])
+        row = await conn.fetchrow(
+            NEXT, me["organization_id"], uuid.UUID(request.path_params["action_id"]), me["user_id"]
+        )
     if row is None:
         return Response(status_code=204)
     return JSONResponse({"target_id": str(row["id"]), "contact_id": str(row["contact_id"])})
@@ -148,15 +150,27 @@ async def start_call(request: Request) -> Response:
         me = await _auth(conn, request)
         if me is None:
             return _err(401, "unauthorized")
-        row = await conn.fetchrow(START, me["organization_id"], uuid.UUID(request.path_params["target_id"]),
-                                  me["user_id"])
+        row = await conn.fetchrow(
+            START, me["organization_id"], uuid.UUID(request.path_params["target_id"]), me["user_id"]
+        )
         if row is None:
             return _err(404, "target_not_found")
-        await conn.execute(AUDIT, me["organization_id"], me["user_id"], str(row["id"]),
-                           json.dumps({"target_id": request.path_params["target_id"]}))
-    return JSONResponse({"target_id": request.path_params["target_id"], "contact_id": str(row["id"]),
-                         "first_name": row["first_name"], "last_name": row["last_name"],
-                         "phones": [p for p in (row["mobile_e164"], row["home_e164"]) if p]})
+        await conn.execute(
+            AUDIT,
+            me["organization_id"],
+            me["user_id"],
+            str(row["id"]),
+            json.dumps({"target_id": request.path_params["target_id"]}),
+        )
+    return JSONResponse(
+        {
+            "target_id": request.path_params["target_id"],
+            "contact_id": str(row["id"]),
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "phones": [p for p in (row["mobile_e164"], row["home_e164"]) if p],
+        }
+    )
 
 
 async def report(request: Request) -> Response:
@@ -171,20 +185,42 @@ async def report(request: Request) -> Response:
         me = await _auth(conn, request)
         if me is None:
             return _err(401, "unauthorized")
-        ins = await conn.fetchrow(REPORT_INSERT, me["organization_id"], rid, tid, me["user_id"], body["outcome"],
-                                  body.get("comment"), body.get("quality"), body.get("mobilized"),
-                                  body.get("consent_given"), digest, json.dumps(response))
+        ins = await conn.fetchrow(
+            REPORT_INSERT,
+            me["organization_id"],
+            rid,
+            tid,
+            me["user_id"],
+            body["outcome"],
+            body.get("comment"),
+            body.get("quality"),
+            body.get("mobilized"),
+            body.get("consent_given"),
+            digest,
+            json.dumps(response),
+        )
         if ins is None:  # a replay (or not my lease): the first response, or 409 on a different body
-            prev = await conn.fetchrow("SELECT request_hash, response FROM field_reports "
-                                       "WHERE organization_id = $1 AND id = $2", me["organization_id"], rid)
+            prev = await conn.fetchrow(
+                "SELECT request_hash, response FROM field_reports WHERE organization_id = $1 AND id = $2",
+                me["organization_id"],
+                rid,
+            )
             if prev is None:
                 return _err(404, "target_not_found")
             if prev["request_hash"] != digest:
                 return _err(409, "idempotency_conflict")
             return JSONResponse(json.loads(prev["response"]))
-        await conn.execute(REPORT_EFFECTS, me["organization_id"], tid, rid, body["outcome"], me["user_id"],
-                           json.dumps(body.get("survey_answers") or []), body.get("survey_version") or 1,
-                           json.dumps(body.get("opportunities") or []))
+        await conn.execute(
+            REPORT_EFFECTS,
+            me["organization_id"],
+            tid,
+            rid,
+            body["outcome"],
+            me["user_id"],
+            json.dumps(body.get("survey_answers") or []),
+            body.get("survey_version") or 1,
+            json.dumps(body.get("opportunities") or []),
+        )
     return JSONResponse(response, status_code=201)
 
 

@@ -18,14 +18,14 @@ from bench.env import BenchServices
 @dataclass
 class Ctx:
     services: BenchServices
-    db: str                       # the run database (a clone of the template)
-    marker: dict[str, Any]        # what the generator wrote (org, users with tokens, zones, counts)
-    manifest: dict[str, Any]      # the CSV files
+    db: str  # the run database (a clone of the template)
+    marker: dict[str, Any]  # what the generator wrote (org, users with tokens, zones, counts)
+    manifest: dict[str, Any]  # the CSV files
     size: int
     seed: int
     smoke: bool = False
     timings: dict[str, float] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)   # results one workload hands to another
+    extra: dict[str, Any] = field(default_factory=dict)  # results one workload hands to another
 
     @property
     def org_id(self) -> str:

@@ -151,9 +151,14 @@ class BenchServices:
 
     def env(self, database: str) -> dict[str, str]:
         """Environment for a subprocess (uvicorn, arq worker) running the app against `database`."""
-        return {**os.environ, "DATABASE_URL": self.sa_url(database, superuser=False),
-                "MIGRATION_DATABASE_URL": self.sa_url(database), "REDIS_URL": self.redis_url,
-                "DATA_DIR": str(self.data_dir / "app"), "LOG_LEVEL": "WARNING"}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.sa_url(database, superuser=False),
+            "MIGRATION_DATABASE_URL": self.sa_url(database),
+            "REDIS_URL": self.redis_url,
+            "DATA_DIR": str(self.data_dir / "app"),
+            "LOG_LEVEL": "WARNING",
+        }
 
     async def connect(self, database: str = "postgres", *, superuser: bool = True) -> asyncpg.Connection:
         return await asyncpg.connect(self.dsn(database, superuser=superuser))
@@ -199,8 +204,11 @@ async def read_marker(conn: asyncpg.Connection) -> dict[str, Any] | None:
 
 async def write_marker(conn: asyncpg.Connection, value: dict[str, Any]) -> None:
     await conn.execute(MARKER_DDL)
-    await conn.execute("INSERT INTO bench_meta (key, value) VALUES ('generated', $1::jsonb) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", json.dumps(value))
+    await conn.execute(
+        "INSERT INTO bench_meta (key, value) VALUES ('generated', $1::jsonb) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        json.dumps(value),
+    )
 
 
 def migrate(services: BenchServices, database: str) -> None:

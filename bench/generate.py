@@ -67,17 +67,21 @@ def _ewkb_hex(lon: np.ndarray, lat: np.ndarray) -> list[str]:
     arr["x"] = lon
     arr["y"] = lat
     hx = arr.tobytes().hex()
-    return [hx[i:i + 50] for i in range(0, len(hx), 50)]
+    return [hx[i : i + 50] for i in range(0, len(hx), 50)]
 
 
 # ------------------------------------------------------------------------------------------ organization
+
 
 async def load_org(conn: asyncpg.Connection, seed: int) -> dict[str, Any]:
     from app.core.security import hash_password, hash_token
 
     org_id = _uuid(seed, "org")
-    await conn.execute("INSERT INTO organizations (id, name, slug, timezone, default_region) "
-                       "VALUES ($1, 'Bench: USR București', 'bench', 'Europe/Bucharest', 'RO')", org_id)
+    await conn.execute(
+        "INSERT INTO organizations (id, name, slug, timezone, default_region) "
+        "VALUES ($1, 'Bench: USR București', 'bench', 'Europe/Bucharest', 'RO')",
+        org_id,
+    )
     pw = hash_password(PASSWORD)
     users: list[dict[str, Any]] = []
     roles = [("admin", 1), ("manager", 2), ("team_leader", N_TEAMS), ("volunteer", N_VOLUNTEERS)]
@@ -87,29 +91,52 @@ async def load_org(conn: asyncpg.Connection, seed: int) -> dict[str, Any]:
             i += 1
             email = f"{role.replace('_', '')}{j + 1}@bench.groundgame.org"
             token = f"gg_bench{seed}_{i:04d}_{hashlib.sha256(f'{seed}{i}'.encode()).hexdigest()[:24]}"
-            users.append({"id": _uuid(seed, "user", i), "email": email, "role": role, "token": token,
-                          "full_name": f"{role.replace('_', ' ').title()} {j + 1}"})
-    await conn.executemany("INSERT INTO users (id, email, full_name, password_hash) VALUES ($1, $2, $3, $4)",
-                           [(u["id"], u["email"], u["full_name"], pw) for u in users])
-    await conn.executemany("INSERT INTO memberships (organization_id, user_id, role) VALUES ($1, $2, $3)",
-                           [(org_id, u["id"], u["role"]) for u in users])
+            users.append(
+                {
+                    "id": _uuid(seed, "user", i),
+                    "email": email,
+                    "role": role,
+                    "token": token,
+                    "full_name": f"{role.replace('_', ' ').title()} {j + 1}",
+                }
+            )
+    await conn.executemany(
+        "INSERT INTO users (id, email, full_name, password_hash) VALUES ($1, $2, $3, $4)",
+        [(u["id"], u["email"], u["full_name"], pw) for u in users],
+    )
+    await conn.executemany(
+        "INSERT INTO memberships (organization_id, user_id, role) VALUES ($1, $2, $3)",
+        [(org_id, u["id"], u["role"]) for u in users],
+    )
     await conn.executemany(
         "INSERT INTO auth_tokens (token_hash, user_id, organization_id, expires_at) "
         "VALUES ($1, $2, $3, '2099-01-01T00:00:00Z')",
-        [(hash_token(u["token"]), u["id"], org_id) for u in users])
+        [(hash_token(u["token"]), u["id"], org_id) for u in users],
+    )
     leaders = [u for u in users if u["role"] == "team_leader"]
     vols = [u for u in users if u["role"] == "volunteer"]
     teams = []
     for t in range(N_TEAMS):
         tid = _uuid(seed, "team", t)
         teams.append({"id": tid, "name": f"Sector {t + 1}", "leader": leaders[t]["id"]})
-        await conn.execute("INSERT INTO teams (organization_id, id, name, region, leader_user_id) "
-                           "VALUES ($1, $2, $3, $4, $5)", org_id, tid, f"Sector {t + 1}", f"Sectorul {t + 1}",
-                           leaders[t]["id"])
-        await conn.execute("INSERT INTO team_members (organization_id, team_id, user_id) VALUES ($1, $2, $3)",
-                           org_id, tid, leaders[t]["id"])
-    await conn.executemany("INSERT INTO team_members (organization_id, team_id, user_id) VALUES ($1, $2, $3)",
-                           [(org_id, teams[k % N_TEAMS]["id"], v["id"]) for k, v in enumerate(vols)])
+        await conn.execute(
+            "INSERT INTO teams (organization_id, id, name, region, leader_user_id) VALUES ($1, $2, $3, $4, $5)",
+            org_id,
+            tid,
+            f"Sector {t + 1}",
+            f"Sectorul {t + 1}",
+            leaders[t]["id"],
+        )
+        await conn.execute(
+            "INSERT INTO team_members (organization_id, team_id, user_id) VALUES ($1, $2, $3)",
+            org_id,
+            tid,
+            leaders[t]["id"],
+        )
+    await conn.executemany(
+        "INSERT INTO team_members (organization_id, team_id, user_id) VALUES ($1, $2, $3)",
+        [(org_id, teams[k % N_TEAMS]["id"], v["id"]) for k, v in enumerate(vols)],
+    )
     for k, v in enumerate(vols):
         v["team_id"] = teams[k % N_TEAMS]["id"]
     return {"organization_id": org_id, "users": users, "teams": teams}
@@ -118,11 +145,42 @@ async def load_org(conn: asyncpg.Connection, seed: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ contacts
 
 CONTACT_COLUMNS = [
-    "organization_id", "id", "first_name", "last_name", "mobile_e164", "mobile_raw", "mobile_invalid", "home_e164",
-    "home_raw", "email", "street", "street_number", "building", "postal_code", "city", "country", "location",
-    "birth_year", "gender", "language", "support_level", "is_donor", "is_volunteer", "is_member", "tags", "source",
-    "dnc_phone", "dnc_sms", "dnc_email", "dnc_visit", "consent_email", "consent_sms", "consent_phone",
-    "consent_data_processing", "created_at", "updated_at",
+    "organization_id",
+    "id",
+    "first_name",
+    "last_name",
+    "mobile_e164",
+    "mobile_raw",
+    "mobile_invalid",
+    "home_e164",
+    "home_raw",
+    "email",
+    "street",
+    "street_number",
+    "building",
+    "postal_code",
+    "city",
+    "country",
+    "location",
+    "birth_year",
+    "gender",
+    "language",
+    "support_level",
+    "is_donor",
+    "is_volunteer",
+    "is_member",
+    "tags",
+    "source",
+    "dnc_phone",
+    "dnc_sms",
+    "dnc_email",
+    "dnc_visit",
+    "consent_email",
+    "consent_sms",
+    "consent_phone",
+    "consent_data_processing",
+    "created_at",
+    "updated_at",
 ]
 N = "\\N"
 
@@ -145,28 +203,65 @@ def contact_copy_chunks(p: ppl.People, org_id: str) -> Iterator[bytes]:
         tags = ["{" + ",".join(t) + "}" for t in p.tags[sl]]
         support = [N if s == 0 else str(s) for s in p.support_level[sl].tolist()]
         cols = [
-            [org_id] * n, p.uuid_hex[sl], p.first_name[sl], p.last_name[sl], map(_t, p.mobile_e164[sl]),
-            map(_t, p.mobile_raw[sl]), _b(p.mobile_invalid[sl]), map(_t, p.home_e164[sl]), map(_t, p.home_raw[sl]),
-            map(_t, p.email[sl]), p.street[sl], p.street_number[sl], map(_t, p.building[sl]), p.postal_code[sl],
-            p.city[sl], ["RO"] * n, loc, map(str, p.birth_year[sl].tolist()), p.gender[sl], p.language[sl], support,
-            _b(p.is_donor[sl]), _b(p.is_volunteer[sl]), _b(p.is_member[sl]), tags, p.source[sl], _b(p.dnc_phone[sl]),
-            _b(p.dnc_sms[sl]), _b(p.dnc_email[sl]), _b(p.dnc_visit[sl]), map(_t, p.consent_email[sl]),
-            map(_t, p.consent_sms[sl]), map(_t, p.consent_phone[sl]), map(_t, p.consent_data_processing[sl]),
-            p.created_at[sl], p.created_at[sl],
+            [org_id] * n,
+            p.uuid_hex[sl],
+            p.first_name[sl],
+            p.last_name[sl],
+            map(_t, p.mobile_e164[sl]),
+            map(_t, p.mobile_raw[sl]),
+            _b(p.mobile_invalid[sl]),
+            map(_t, p.home_e164[sl]),
+            map(_t, p.home_raw[sl]),
+            map(_t, p.email[sl]),
+            p.street[sl],
+            p.street_number[sl],
+            map(_t, p.building[sl]),
+            p.postal_code[sl],
+            p.city[sl],
+            ["RO"] * n,
+            loc,
+            map(str, p.birth_year[sl].tolist()),
+            p.gender[sl],
+            p.language[sl],
+            support,
+            _b(p.is_donor[sl]),
+            _b(p.is_volunteer[sl]),
+            _b(p.is_member[sl]),
+            tags,
+            p.source[sl],
+            _b(p.dnc_phone[sl]),
+            _b(p.dnc_sms[sl]),
+            _b(p.dnc_email[sl]),
+            _b(p.dnc_visit[sl]),
+            map(_t, p.consent_email[sl]),
+            map(_t, p.consent_sms[sl]),
+            map(_t, p.consent_phone[sl]),
+            map(_t, p.consent_data_processing[sl]),
+            p.created_at[sl],
+            p.created_at[sl],
         ]
         yield ("\n".join(map("\t".join, zip(*cols, strict=True))) + "\n").encode()
 
 
-PROOF = {"import": "Voter file 2023, consent form scanned", "app": "Recorded in app",
-         "petition": "Petition signature checkbox", "call": "Verbal consent on call", "visit": "Consent at the door"}
+PROOF = {
+    "import": "Voter file 2023, consent form scanned",
+    "app": "Recorded in app",
+    "petition": "Petition signature checkbox",
+    "call": "Verbal consent on call",
+    "visit": "Consent at the door",
+}
 
 
 def consent_copy_chunks(p: ppl.People, org_id: str, counter: list[int]) -> Iterator[bytes]:
     """One consent_log row per channel with a recorded state (the contacts' current consent is derived from it)."""
     for lo in range(0, p.n, CHUNK):
         out: list[str] = []
-        for ch, vals in (("email", p.consent_email), ("sms", p.consent_sms), ("phone", p.consent_phone),
-                         ("data_processing", p.consent_data_processing)):
+        for ch, vals in (
+            ("email", p.consent_email),
+            ("sms", p.consent_sms),
+            ("phone", p.consent_phone),
+            ("data_processing", p.consent_data_processing),
+        ):
             for i in range(lo, min(p.n, lo + CHUNK)):
                 v = vals[i]
                 if v is not None:
@@ -194,11 +289,14 @@ async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], chunks
 
 async def _index_defs(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
     """Secondary indexes (not backing a constraint): dropped before the bulk load, rebuilt after."""
-    rows = await conn.fetch("""
+    rows = await conn.fetch(
+        """
         SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
         WHERE x.indrelid = $1::regclass
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)""", table)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)""",
+        table,
+    )
     return [(r["name"], r["def"]) for r in rows]
 
 
@@ -229,9 +327,13 @@ async def load_zones(conn: asyncpg.Connection, org_id: str, seed: int) -> dict[s
     exists = await conn.fetchval("SELECT to_regclass('public.zones') IS NOT NULL")
     if not exists:
         return {"loaded": False, "reason": "no zones table yet", "count": len(feats)}
-    cols = {r["column_name"]: r for r in await conn.fetch(
-        "SELECT column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_name = 'zones' AND table_schema = 'public'")}
+    cols = {
+        r["column_name"]: r
+        for r in await conn.fetch(
+            "SELECT column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_name = 'zones' AND table_schema = 'public'"
+        )
+    }
     geom_col = next((c for c, r in cols.items() if r["udt_name"] == "geometry"), None)
     if geom_col is None:
         return {"loaded": False, "reason": "zones table has no geometry column", "count": len(feats)}
@@ -240,11 +342,17 @@ async def load_zones(conn: asyncpg.Connection, org_id: str, seed: int) -> dict[s
         async with conn.transaction():
             for k, f in enumerate(feats):
                 zid = _uuid(seed, "zone", k)
-                values: dict[str, Any] = {"organization_id": org_id, "id": zid, "name": f["properties"]["name"],
-                                          "kind": f["properties"]["kind"], "code": f["properties"]["code"],
-                                          "vertex_count": int(f["properties"]["vertices"]),
-                                          "attributes": json.dumps({"generated": f["properties"]["generated"],
-                                                                    "holes": f["properties"]["holes"]})}
+                values: dict[str, Any] = {
+                    "organization_id": org_id,
+                    "id": zid,
+                    "name": f["properties"]["name"],
+                    "kind": f["properties"]["kind"],
+                    "code": f["properties"]["code"],
+                    "vertex_count": int(f["properties"]["vertices"]),
+                    "attributes": json.dumps(
+                        {"generated": f["properties"]["generated"], "holes": f["properties"]["holes"]}
+                    ),
+                }
                 names = [c for c in values if c in cols]
                 params = [values[c] for c in names]
                 ph = [f"${i + 1}" for i in range(len(names))]
@@ -265,7 +373,8 @@ async def load_zones(conn: asyncpg.Connection, org_id: str, seed: int) -> dict[s
                 await conn.execute(
                     "INSERT INTO zone_pieces (organization_id, zone_id, piece_no, geom) "
                     "SELECT organization_id, id, row_number() OVER (PARTITION BY id), g FROM "
-                    f"(SELECT organization_id, id, ST_Subdivide({geom_col}, 256) AS g FROM zones) s")
+                    f"(SELECT organization_id, id, ST_Subdivide({geom_col}, 256) AS g FROM zones) s"
+                )
             await conn.execute("ANALYZE zone_pieces")
         except asyncpg.PostgresError as e:
             note = f"zone_pieces not filled ({e.__class__.__name__}: {e})"
@@ -284,8 +393,10 @@ async def ensure_zones(services: BenchServices, db: str, marker: dict[str, Any])
             await conn.execute("DELETE FROM zones WHERE organization_id = $1", marker["organization_id"])
             marker["zones"] = await load_zones(conn, marker["organization_id"], marker["seed"])
             await write_marker(conn, marker)
-        log(f"{db}: zones {marker['zones'].get('count')} loaded={marker['zones'].get('loaded')} "
-            f"{marker['zones'].get('reason', '')}{marker['zones'].get('note', '')}")
+        log(
+            f"{db}: zones {marker['zones'].get('count')} loaded={marker['zones'].get('loaded')} "
+            f"{marker['zones'].get('reason', '')}{marker['zones'].get('note', '')}"
+        )
     finally:
         await conn.close()
 
@@ -341,16 +452,23 @@ async def generate_database(services: BenchServices, size: int, seed: int, *, fo
         timings["copy_contacts"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         n_consents_box = [0]
-        await _copy(conn, "consent_log", ["organization_id", "contact_id", "channel", "status", "source", "proof",
-                                          "recorded_at"], consent_copy_chunks(p, org_id, n_consents_box))
+        await _copy(
+            conn,
+            "consent_log",
+            ["organization_id", "contact_id", "channel", "status", "source", "proof", "recorded_at"],
+            consent_copy_chunks(p, org_id, n_consents_box),
+        )
         n_consents = n_consents_box[0]
         timings["copy_consents"] = round(time.perf_counter() - t, 1)
         tag_rows = [(org_id, name) for name, _ in ppl.vocab.TAGS]
-        await conn.executemany("INSERT INTO tags (organization_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                               tag_rows)
+        await conn.executemany(
+            "INSERT INTO tags (organization_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", tag_rows
+        )
         zones = await load_zones(conn, org_id, seed)
-        log(f"COPY contacts {timings['copy_contacts']}s, consent_log ({n_consents:,}) {timings['copy_consents']}s; "
-            f"rebuilding {len(contact_idx) + len(consent_idx)} indexes")
+        log(
+            f"COPY contacts {timings['copy_contacts']}s, consent_log ({n_consents:,}) {timings['copy_consents']}s; "
+            f"rebuilding {len(contact_idx) + len(consent_idx)} indexes"
+        )
         t = time.perf_counter()
         await _build_indexes(services, db, [d for _, d in contact_idx + consent_idx])
         timings["indexes"] = round(time.perf_counter() - t, 1)
@@ -359,15 +477,33 @@ async def generate_database(services: BenchServices, size: int, seed: int, *, fo
         await conn.execute("VACUUM (ANALYZE) consent_log")
         await conn.execute("ANALYZE")
         timings["vacuum"] = round(time.perf_counter() - t, 1)
-        pensions_phone = int(sum(1 for i in range(p.n) if (p.tag_bits[i] & 1) and
-                                 (p.mobile_e164[i] is not None or p.home_e164[i] is not None)))
+        pensions_phone = int(
+            sum(
+                1
+                for i in range(p.n)
+                if (p.tag_bits[i] & 1) and (p.mobile_e164[i] is not None or p.home_e164[i] is not None)
+            )
+        )
         marker = {
-            "complete": True, "version": GENERATOR_VERSION, "seed": seed, "size": size,
+            "complete": True,
+            "version": GENERATOR_VERSION,
+            "seed": seed,
+            "size": size,
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "seconds": round(time.perf_counter() - t0, 1), "timings": timings, "migrations": fp,
-            "organization_id": org_id, "users": org["users"], "teams": org["teams"], "zones": zones,
-            "counts": {"contacts": size, "consent_log": n_consents, "households": int(p.household.max()) + 1,
-                       "streets": len(streets.name), "pensions_with_phone": pensions_phone},
+            "seconds": round(time.perf_counter() - t0, 1),
+            "timings": timings,
+            "migrations": fp,
+            "organization_id": org_id,
+            "users": org["users"],
+            "teams": org["teams"],
+            "zones": zones,
+            "counts": {
+                "contacts": size,
+                "consent_log": n_consents,
+                "households": int(p.household.max()) + 1,
+                "streets": len(streets.name),
+                "pensions_with_phone": pensions_phone,
+            },
         }
         await write_marker(conn, marker)
     finally:
@@ -378,17 +514,43 @@ async def generate_database(services: BenchServices, size: int, seed: int, *, fo
 
 # ------------------------------------------------------------------------------------------ CSV files
 
-CSV_HEADER = ["first_name", "last_name", "mobile", "home_phone", "email", "street", "number", "building",
-              "postal_code", "city", "lat", "lon", "birth_year", "tags", "support_level"]
-INVALID_KINDS = ["no_identity", "bad_lat", "bad_birth_year", "bad_support_level", "bad_email", "short_row",
-                 "lat_out_of_range"]
+CSV_HEADER = [
+    "first_name",
+    "last_name",
+    "mobile",
+    "home_phone",
+    "email",
+    "street",
+    "number",
+    "building",
+    "postal_code",
+    "city",
+    "lat",
+    "lon",
+    "birth_year",
+    "tags",
+    "support_level",
+]
+INVALID_KINDS = [
+    "no_identity",
+    "bad_lat",
+    "bad_birth_year",
+    "bad_support_level",
+    "bad_email",
+    "short_row",
+    "lat_out_of_range",
+]
 
 
 def csv_paths(size: int, seed: int) -> dict[str, Path]:
     base = f"voters_{size}_s{seed}"
-    return {"main": CSV_DIR / f"{base}.csv", "latin1": CSV_DIR / f"{base}_latin1.csv",
-            "cp1250": CSV_DIR / f"{base}_cp1250.csv", "semicolon": CSV_DIR / f"{base}_semicolon.csv",
-            "manifest": CSV_DIR / f"{base}.manifest.json"}
+    return {
+        "main": CSV_DIR / f"{base}.csv",
+        "latin1": CSV_DIR / f"{base}_latin1.csv",
+        "cp1250": CSV_DIR / f"{base}_cp1250.csv",
+        "semicolon": CSV_DIR / f"{base}_semicolon.csv",
+        "manifest": CSV_DIR / f"{base}.manifest.json",
+    }
 
 
 def _person_row(p: ppl.People, i: int, style: int, upper: bool = False) -> list[str]:
@@ -397,12 +559,23 @@ def _person_row(p: ppl.People, i: int, style: int, upper: bool = False) -> list[
     first, last = p.first_name[i], p.last_name[i]
     if upper:
         first, last = first.upper(), last.upper()
-    return [first, last,
-            ppl.raw_mobile(mob, style) if mob else (p.mobile_raw[i] or ""),
-            ppl.raw_home(hom, style) if hom else "",
-            p.email[i] or "", p.street[i], p.street_number[i], p.building[i] or "", p.postal_code[i], p.city[i],
-            f"{p.lat[i]:.6f}", f"{p.lon[i]:.6f}", str(p.birth_year[i]), ";".join(p.tags[i]),
-            "" if p.support_level[i] == 0 else str(p.support_level[i])]
+    return [
+        first,
+        last,
+        ppl.raw_mobile(mob, style) if mob else (p.mobile_raw[i] or ""),
+        ppl.raw_home(hom, style) if hom else "",
+        p.email[i] or "",
+        p.street[i],
+        p.street_number[i],
+        p.building[i] or "",
+        p.postal_code[i],
+        p.city[i],
+        f"{p.lat[i]:.6f}",
+        f"{p.lon[i]:.6f}",
+        str(p.birth_year[i]),
+        ";".join(p.tags[i]),
+        "" if p.support_level[i] == 0 else str(p.support_level[i]),
+    ]
 
 
 def _invalid(row: list[str], kind: str) -> list[str]:
@@ -442,8 +615,9 @@ def _same_name_and_address(new: ppl.People, n_new: int, base: ppl.People) -> int
     return same
 
 
-def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None = None,
-                      streets: ppl.Streets | None = None) -> tuple[list[list[str]], dict[str, Any]]:
+def build_import_rows(
+    size: int, seed: int, rows: int, base: ppl.People | None = None, streets: ppl.Streets | None = None
+) -> tuple[list[list[str]], dict[str, Any]]:
     """rows lines: 93% new people, 5% duplicates of base contacts (phone/email typed differently), 2% invalid."""
     rng = np.random.default_rng([seed, 500, rows])
     streets = streets or ppl.make_streets(seed, size)
@@ -453,9 +627,16 @@ def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None =
     n_new = rows - n_dup - n_bad
     new = ppl.population(seed, n_new, stream=1, index_offset=size, streets=streets)
     # Duplicates: base contacts reachable by a key (mobile, home or email).
-    keyed = np.flatnonzero(np.array([(m is not None or h is not None or e is not None) and not bad for m, h, e, bad in
-                                     zip(base.mobile_e164, base.home_e164, base.email, base.mobile_invalid.tolist(),
-                                         strict=True)]))
+    keyed = np.flatnonzero(
+        np.array(
+            [
+                (m is not None or h is not None or e is not None) and not bad
+                for m, h, e, bad in zip(
+                    base.mobile_e164, base.home_e164, base.email, base.mobile_invalid.tolist(), strict=True
+                )
+            ]
+        )
+    )
     dup_idx = rng.choice(keyed, size=min(n_dup, len(keyed)), replace=False)
     styles = rng.integers(0, 1000, rows).tolist()
     out: list[list[str]] = [_person_row(new, i, styles[i]) for i in range(n_new)]
@@ -478,10 +659,17 @@ def build_import_rows(size: int, seed: int, rows: int, base: ppl.People | None =
     garbage = int(new.mobile_invalid.sum())
     kind_counts["garbage_mobile"] = garbage
     same = _same_name_and_address(new, n_new, base)
-    meta = {"rows": len(out), "new": n_new, "duplicates": len(dup_idx), "invalid": n_bad + garbage,
-            "invalid_kinds": kind_counts, "expected_created": n_new - garbage - same,
-            "same_name_and_address": same,
-            "expected_updated_or_skipped": len(dup_idx), "expected_rejected": n_bad + garbage}
+    meta = {
+        "rows": len(out),
+        "new": n_new,
+        "duplicates": len(dup_idx),
+        "invalid": n_bad + garbage,
+        "invalid_kinds": kind_counts,
+        "expected_created": n_new - garbage - same,
+        "same_name_and_address": same,
+        "expected_updated_or_skipped": len(dup_idx),
+        "expected_rejected": n_bad + garbage,
+    }
     return out, meta
 
 
@@ -493,13 +681,17 @@ def _cedilla(s: str) -> str:
     return s.translate(str.maketrans("șȘțȚ", "şŞţŢ"))
 
 
-def write_csvs(size: int, seed: int, *, force: bool = False, base: ppl.People | None = None,
-               streets: ppl.Streets | None = None) -> dict[str, Any]:
+def write_csvs(
+    size: int, seed: int, *, force: bool = False, base: ppl.People | None = None, streets: ppl.Streets | None = None
+) -> dict[str, Any]:
     paths = csv_paths(size, seed)
-    if not force and paths["manifest"].exists() and json.loads(paths["manifest"].read_text()).get(
-            "generator_version") == GENERATOR_VERSION and json.loads(paths["manifest"].read_text()).get(
-            "csv_version") == CSV_VERSION and all(paths[k].exists() for k in ("main", "latin1", "cp1250",
-                                                                                     "semicolon")):
+    if (
+        not force
+        and paths["manifest"].exists()
+        and json.loads(paths["manifest"].read_text()).get("generator_version") == GENERATOR_VERSION
+        and json.loads(paths["manifest"].read_text()).get("csv_version") == CSV_VERSION
+        and all(paths[k].exists() for k in ("main", "latin1", "cp1250", "semicolon"))
+    ):
         return json.loads(paths["manifest"].read_text())
     CSV_DIR.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -527,16 +719,34 @@ def write_csvs(size: int, seed: int, *, force: bool = False, base: ppl.People | 
                 r[10], r[11] = r[10].replace(".", ","), r[11].replace(".", ",")  # Excel (ro-RO) decimal commas
             w.writerow(r)
     manifest = {
-        "seed": seed, "size": size, "generator_version": GENERATOR_VERSION, "csv_version": CSV_VERSION,
+        "seed": seed,
+        "size": size,
+        "generator_version": GENERATOR_VERSION,
+        "csv_version": CSV_VERSION,
         "header": CSV_HEADER,
         "files": {
             "main": {"path": paths["main"].name, "encoding": "utf-8", "delimiter": ",", **meta},
-            "latin1": {"path": paths["latin1"].name, "encoding": "latin-1", "delimiter": ",",
-                       "note": "ă ș ț folded to a s t (Latin-1 has only â î)", **vmeta},
-            "cp1250": {"path": paths["cp1250"].name, "encoding": "windows-1250", "delimiter": ",",
-                       "note": "ș ț in cedilla form (ş ţ)", **vmeta},
-            "semicolon": {"path": paths["semicolon"].name, "encoding": "utf-8-sig", "delimiter": ";",
-                          "note": "Excel export: BOM, ';', decimal commas in lat/lon", **vmeta},
+            "latin1": {
+                "path": paths["latin1"].name,
+                "encoding": "latin-1",
+                "delimiter": ",",
+                "note": "ă ș ț folded to a s t (Latin-1 has only â î)",
+                **vmeta,
+            },
+            "cp1250": {
+                "path": paths["cp1250"].name,
+                "encoding": "windows-1250",
+                "delimiter": ",",
+                "note": "ș ț in cedilla form (ş ţ)",
+                **vmeta,
+            },
+            "semicolon": {
+                "path": paths["semicolon"].name,
+                "encoding": "utf-8-sig",
+                "delimiter": ";",
+                "note": "Excel export: BOM, ';', decimal commas in lat/lon",
+                **vmeta,
+            },
         },
         "tags_separator": ";",
         "seconds": round(time.perf_counter() - t0, 1),

@@ -35,8 +35,7 @@ async def main(org: str, iid: str) -> dict[str, Any]:
     finally:
         seconds = time.perf_counter() - t
         await worker.shutdown(ctx)
-    return {"result": str(result), "seconds": seconds, "rss_before_mb": rss_before,
-            "maxrss_mb": _hwm_mb()}
+    return {"result": str(result), "seconds": seconds, "rss_before_mb": rss_before, "maxrss_mb": _hwm_mb()}
 
 
 if __name__ == "__main__":

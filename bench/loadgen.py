@@ -24,7 +24,7 @@ from bench.report import percentile
 
 @dataclass
 class Server:
-    target: str                     # "app.main:create_app" (factory) or "bench.bare_app:app"
+    target: str  # "app.main:create_app" (factory) or "bench.bare_app:app"
     env: dict[str, str]
     workers: int
     factory: bool = False
@@ -38,15 +38,32 @@ class Server:
 
     async def start(self, wait_s: float = 60) -> None:
         self.port = self.port or free_port()
-        args = [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(self.workers), "--log-level", "warning", "--no-access-log", "--backlog", "2048",
-                "--timeout-keep-alive", "30"]
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "2048",
+            "--timeout-keep-alive",
+            "30",
+        ]
         if self.factory:
             args.append("--factory")
         self.log_path = str(ROOT / ".data" / "bench" / f"uvicorn-{self.target.split(':')[0]}.log")
         logf = open(self.log_path, "wb")  # noqa: SIM115 (handed to the child)
-        self.proc = await asyncio.create_subprocess_exec(*args, env=self.env, cwd=str(ROOT), stdout=logf,
-                                                         stderr=logf, start_new_session=True)
+        self.proc = await asyncio.create_subprocess_exec(
+            *args, env=self.env, cwd=str(ROOT), stdout=logf, stderr=logf, start_new_session=True
+        )
         logf.close()
         deadline = time.monotonic() + wait_s
         async with httpx.AsyncClient() as c:
@@ -94,13 +111,20 @@ class LoadResult:
     def summary(self) -> dict[str, Any]:
         allv = self.all_ms
         return {
-            "steps": self.steps, "seconds": round(self.seconds, 2), "requests": self.requests,
+            "steps": self.steps,
+            "seconds": round(self.seconds, 2),
+            "requests": self.requests,
             "steps_per_s": self.steps / self.seconds if self.seconds else 0.0,
             "req_per_s": self.requests / self.seconds if self.seconds else 0.0,
-            "p50_ms": percentile(allv, 50), "p99_ms": percentile(allv, 99),
-            "per_call": {k: {"n": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
-                         for k, v in self.latencies.items()},
-            "errors": len(self.errors), "error_samples": self.errors[:5], "volunteers_out_of_targets": self.exhausted,
+            "p50_ms": percentile(allv, 50),
+            "p99_ms": percentile(allv, 99),
+            "per_call": {
+                k: {"n": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)}
+                for k, v in self.latencies.items()
+            },
+            "errors": len(self.errors),
+            "error_samples": self.errors[:5],
+            "volunteers_out_of_targets": self.exhausted,
         }
 
 
@@ -115,8 +139,13 @@ def _target_id(data: dict[str, Any]) -> str | None:
 
 
 OUTCOMES = [("answered", 45), ("absent", 30), ("refused", 12), ("callback", 5), ("wrong_number", 3), ("other", 5)]
-COMMENTS = ["A vorbit despre pensii și transportul în comun.", "Nu era acasă, a răspuns fiica.",
-            "Interesat de voluntariat în Sectorul 3.", "Vrea un afiș pentru balcon.", "Sună înapoi după ora 18."]
+COMMENTS = [
+    "A vorbit despre pensii și transportul în comun.",
+    "Nu era acasă, a răspuns fiica.",
+    "Interesat de voluntariat în Sectorul 3.",
+    "Vrea un afiș pentru balcon.",
+    "Sună înapoi după ora 18.",
+]
 
 
 def report_body(rng: random.Random, survey: dict[str, Any] | None, opp_type: str | None) -> dict[str, Any]:
@@ -127,20 +156,36 @@ def report_body(rng: random.Random, survey: dict[str, Any] | None, opp_type: str
     if outcome == "other":
         body["outcome_text"] = "Număr de firmă"
     if outcome == "answered":
-        body.update({"comment": rng.choice(COMMENTS), "quality": rng.randint(1, 5), "mobilized": rng.random() < 0.3,
-                     "consent_given": True})
+        body.update(
+            {
+                "comment": rng.choice(COMMENTS),
+                "quality": rng.randint(1, 5),
+                "mobilized": rng.random() < 0.3,
+                "consent_given": True,
+            }
+        )
         if survey:
             body["survey_version"] = 1
-            body["survey_answers"] = [{"question_id": "q1", "value": rng.choice(["da", "nu", "nu_stiu"])},
-                                      {"question_id": "q2", "value": rng.randint(1, 5)}]
+            body["survey_answers"] = [
+                {"question_id": "q1", "value": rng.choice(["da", "nu", "nu_stiu"])},
+                {"question_id": "q2", "value": rng.randint(1, 5)},
+            ]
         if opp_type and rng.random() < 0.2:
             body["opportunities"] = [{"type_id": opp_type, "note": "Vrea să fie voluntar"}]
     return body
 
 
-async def run_load(base_url: str, tokens: list[str], action_id: str, seconds: float, *,
-                   survey: dict[str, Any] | None = None, opp_type: str | None = None,
-                   body_fn: Any = None, seed: int = 1) -> LoadResult:
+async def run_load(
+    base_url: str,
+    tokens: list[str],
+    action_id: str,
+    seconds: float,
+    *,
+    survey: dict[str, Any] | None = None,
+    opp_type: str | None = None,
+    body_fn: Any = None,
+    seed: int = 1,
+) -> LoadResult:
     """len(tokens) volunteers, each looping next → start → report until `seconds` elapse or targets run out."""
     res = LoadResult()
     limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens) + 10)

@@ -66,31 +66,45 @@ def raw_mobile(e164: str, style: int) -> str:
     """How people type a Romanian mobile number (e164 = +407XXXXXXXX)."""
     n = "0" + e164[3:]  # 07XXXXXXXX
     return [
-        n, f"{n[:4]} {n[4:7]} {n[7:]}", e164, f"+40 {n[1:4]} {n[4:7]} {n[7:]}", f"0040-{n[1:4]}-{n[4:7]}-{n[7:]}",
-        f"{n[:4]}.{n[4:7]}.{n[7:]}", f"({n[:4]}) {n[4:]}", f"+40-{n[1:4]}-{n[4:]}", f"{n[:4]}-{n[4:]}", f"0040{n[1:]}",
+        n,
+        f"{n[:4]} {n[4:7]} {n[7:]}",
+        e164,
+        f"+40 {n[1:4]} {n[4:7]} {n[7:]}",
+        f"0040-{n[1:4]}-{n[4:7]}-{n[7:]}",
+        f"{n[:4]}.{n[4:7]}.{n[7:]}",
+        f"({n[:4]}) {n[4:]}",
+        f"+40-{n[1:4]}-{n[4:]}",
+        f"{n[:4]}-{n[4:]}",
+        f"0040{n[1:]}",
     ][style % 10]
 
 
 def raw_home(e164: str, style: int) -> str:
     """Bucharest landlines (e164 = +4021XXXXXXX)."""
     n = "0" + e164[3:]  # 021XXXXXXX
-    return [n, f"{n[:3]} {n[3:6]} {n[6:]}", e164, f"+40 21 {n[3:6]} {n[6:]}", f"{n[:3]}-{n[3:6]}.{n[6:8]}.{n[8:]}",
-            f"({n[:3]}) {n[3:6]} {n[6:]}"][style % 6]
+    return [
+        n,
+        f"{n[:3]} {n[3:6]} {n[6:]}",
+        e164,
+        f"+40 21 {n[3:6]} {n[6:]}",
+        f"{n[:3]}-{n[3:6]}.{n[6:8]}.{n[8:]}",
+        f"({n[:3]}) {n[3:6]} {n[6:]}",
+    ][style % 6]
 
 
 @dataclass
 class Streets:
     name: list[str]
-    sector: np.ndarray          # 1..6, 0 = Ilfov town
+    sector: np.ndarray  # 1..6, 0 = Ilfov town
     city: list[str]
     postal: list[str]
     x0: np.ndarray
     y0: np.ndarray
-    dx: np.ndarray              # unit direction in metres
+    dx: np.ndarray  # unit direction in metres
     dy: np.ndarray
     length_m: np.ndarray
     max_no: np.ndarray
-    blocks: np.ndarray          # share of households in apartment blocks on that street
+    blocks: np.ndarray  # share of households in apartment blocks on that street
 
 
 def _points_in(rng: np.random.Generator, geom: shapely.Geometry, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,9 +151,19 @@ def make_streets(seed: int, n_people: int) -> Streets:
     postal += [vocab.ILFOV[t][3] for t in town.tolist()]
     city = ["București"] * n_city + [vocab.ILFOV[t][0] for t in town.tolist()]
     blocks = np.concatenate([rng.uniform(0.3, 0.95, n_city), rng.uniform(0.0, 0.2, n_ilfov)])
-    return Streets(name=names, sector=np.concatenate([sector, np.zeros(n_ilfov, dtype=sector.dtype)]),
-                   city=city, postal=postal, x0=np.concatenate([x0, tx]), y0=np.concatenate([y0, ty]),
-                   dx=np.cos(angle), dy=np.sin(angle), length_m=length, max_no=max_no, blocks=blocks)
+    return Streets(
+        name=names,
+        sector=np.concatenate([sector, np.zeros(n_ilfov, dtype=sector.dtype)]),
+        city=city,
+        postal=postal,
+        x0=np.concatenate([x0, tx]),
+        y0=np.concatenate([y0, ty]),
+        dx=np.cos(angle),
+        dy=np.sin(angle),
+        length_m=length,
+        max_no=max_no,
+        blocks=blocks,
+    )
 
 
 @dataclass
@@ -166,7 +190,7 @@ class People:
     lat: np.ndarray
     household: np.ndarray
     birth_year: np.ndarray
-    support_level: np.ndarray     # 0 = unknown
+    support_level: np.ndarray  # 0 = unknown
     tags: list[list[str]]
     tag_bits: np.ndarray
     is_donor: np.ndarray
@@ -193,8 +217,7 @@ def _pick(rng: np.random.Generator, choices: list[tuple[str | None, float]], n: 
     return [vals[i] for i in idx.tolist()]
 
 
-def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, streets: Streets | None = None
-               ) -> People:
+def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, streets: Streets | None = None) -> People:
     """n people in households. stream separates independent populations (0 = the base, 1 = new people in the
     import file); index_offset keeps their phone numbers and emails disjoint from the base's."""
     rng = np.random.default_rng([seed, 100 + stream])
@@ -224,15 +247,20 @@ def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, str
     h_lat = np.where(spill, st.y0[h_street] + rng.normal(0, 40, n_h) / M_PER_DEG_LAT, h_lat)
     in_block = rng.random(n_h) < st.blocks[h_street]
     suffix = rng.random(n_h)
-    h_no_s = [f"{v}{'A' if s < 0.03 else 'B' if s < 0.045 else ' bis' if s < 0.05 else ''}"
-              for v, s in zip(h_no.tolist(), suffix.tolist(), strict=True)]
+    h_no_s = [
+        f"{v}{'A' if s < 0.03 else 'B' if s < 0.045 else ' bis' if s < 0.05 else ''}"
+        for v, s in zip(h_no.tolist(), suffix.tolist(), strict=True)
+    ]
     blk_letter = rng.choice(list("ABCDEFGHMPST"), size=n_h)
     blk_no = rng.integers(1, 40, n_h)
     sc = rng.integers(1, 5, n_h)
     ap = rng.integers(1, 90, n_h)
-    h_building = [f"Bl. {a}{b}, Sc. {c}, Ap. {d}" if blk else None for blk, a, b, c, d in
-                  zip(in_block.tolist(), blk_letter.tolist(), blk_no.tolist(), sc.tolist(), ap.tolist(),
-                      strict=True)]
+    h_building = [
+        f"Bl. {a}{b}, Sc. {c}, Ap. {d}" if blk else None
+        for blk, a, b, c, d in zip(
+            in_block.tolist(), blk_letter.tolist(), blk_no.tolist(), sc.tolist(), ap.tolist(), strict=True
+        )
+    ]
     h_last = rng.integers(0, len(vocab.LAST_NAMES), n_h)
 
     # People.
@@ -240,8 +268,9 @@ def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, str
     last_idx = np.where(own_last, rng.integers(0, len(vocab.LAST_NAMES), n), h_last[household])
     female = rng.random(n) < 0.53
     fi = rng.integers(0, 60, n)
-    first = [vocab.FEMALE_FIRST[i] if f else vocab.MALE_FIRST[i] for f, i in zip(female.tolist(), fi.tolist(),
-                                                                                  strict=True)]
+    first = [
+        vocab.FEMALE_FIRST[i] if f else vocab.MALE_FIRST[i] for f, i in zip(female.tolist(), fi.tolist(), strict=True)
+    ]
     last = [vocab.LAST_NAMES[i] for i in last_idx.tolist()]
     age = np.clip(rng.normal(49, 17, n), 18, 98).astype(np.int64)
     birth_year = YEAR - age
@@ -297,34 +326,54 @@ def population(seed: int, n: int, *, stream: int = 0, index_offset: int = 0, str
     cp = _pick(rng, [("granted", 0.50), (None, 0.47), ("withdrawn", 0.03)], n)
     consent_email = [c if e is not None else None for c, e in zip(ce, email, strict=True)]
     consent_sms = [c if m is not None else None for c, m in zip(cs, m_e164, strict=True)]
-    consent_phone = [c if (m is not None or h is not None) else None for c, m, h in zip(cp, m_e164, h_e164,
-                                                                                        strict=True)]
+    consent_phone = [
+        c if (m is not None or h is not None) else None for c, m, h in zip(cp, m_e164, h_e164, strict=True)
+    ]
     created = np.datetime64("2023-01-01T00:00:00") + rng.integers(0, 3 * 365 * 86400 + 300 * 86400, n).astype(
-        "timedelta64[s]")
+        "timedelta64[s]"
+    )
     created_at = [s + "Z" for s in np.datetime_as_string(created, unit="s").tolist()]
     ids = bytearray(rng.bytes(16 * n))
     arr = np.frombuffer(ids, dtype=np.uint8).reshape(n, 16)
     arr[:, 6] = (arr[:, 6] & 0x0F) | 0x40
     arr[:, 8] = (arr[:, 8] & 0x3F) | 0x80
     hx = arr.tobytes().hex()
-    uuid_hex = [hx[i:i + 32] for i in range(0, 32 * n, 32)]
+    uuid_hex = [hx[i : i + 32] for i in range(0, 32 * n, 32)]
     street_name = [st.name[s] for s in h_street.tolist()]
     return People(
-        n=n, uuid_hex=uuid_hex, first_name=first, last_name=last,
+        n=n,
+        uuid_hex=uuid_hex,
+        first_name=first,
+        last_name=last,
         gender=["female" if f else "male" for f in female.tolist()],
-        mobile_e164=m_e164, mobile_raw=m_raw, mobile_invalid=bad_mobile & has_mobile,
-        home_e164=h_e164, home_raw=h_raw, email=email,
+        mobile_e164=m_e164,
+        mobile_raw=m_raw,
+        mobile_invalid=bad_mobile & has_mobile,
+        home_e164=h_e164,
+        home_raw=h_raw,
+        email=email,
         street=[street_name[h] for h in household.tolist()],
         street_number=[h_no_s[h] for h in household.tolist()],
         building=[h_building[h] for h in household.tolist()],
         postal_code=[st.postal[h_street[h]] for h in household.tolist()],
         city=[st.city[h_street[h]] for h in household.tolist()],
-        lon=h_lon[household], lat=h_lat[household], household=household, birth_year=birth_year,
-        support_level=support, tags=tags, tag_bits=bits,
-        is_donor=rng.random(n) < 0.03, is_volunteer=rng.random(n) < 0.02, is_member=rng.random(n) < 0.015,
-        consent_email=consent_email, consent_sms=consent_sms, consent_phone=consent_phone,
+        lon=h_lon[household],
+        lat=h_lat[household],
+        household=household,
+        birth_year=birth_year,
+        support_level=support,
+        tags=tags,
+        tag_bits=bits,
+        is_donor=rng.random(n) < 0.03,
+        is_volunteer=rng.random(n) < 0.02,
+        is_member=rng.random(n) < 0.015,
+        consent_email=consent_email,
+        consent_sms=consent_sms,
+        consent_phone=consent_phone,
         consent_data_processing=consent_dp,
-        dnc_phone=rng.random(n) < 0.02, dnc_sms=rng.random(n) < 0.015, dnc_email=rng.random(n) < 0.01,
+        dnc_phone=rng.random(n) < 0.02,
+        dnc_sms=rng.random(n) < 0.015,
+        dnc_email=rng.random(n) < 0.01,
         dnc_visit=rng.random(n) < 0.005,
         source=_pick(rng, [("import", 0.70), ("app", 0.15), ("petition", 0.10), ("call", 0.03), ("visit", 0.02)], n),
         language=_pick(rng, [("ro", 0.95), ("hu", 0.02), ("en", 0.02), ("ru", 0.01)], n),

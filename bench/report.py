@@ -25,10 +25,10 @@ class Row:
     unit: str = ""
     ratio: float | None = None
     bar: str = ""
-    passed: bool | None = None       # None: not judged (not available, or informational)
+    passed: bool | None = None  # None: not judged (not available, or informational)
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
-    correct: bool | None = None      # the correctness part of the bar alone (same set, 0 rows added…)
+    correct: bool | None = None  # the correctness part of the bar alone (same set, 0 rows added…)
 
     @property
     def status(self) -> str:
@@ -37,10 +37,17 @@ class Row:
         return "PASS" if self.passed else "FAIL"
 
 
-def unavailable(workload: str, metric: str, reason: str, *, reference: float | None = None, unit: str = "",
-                bar: str = "", details: dict[str, Any] | None = None) -> Row:
-    return Row(workload, metric, None, reference, unit, None, bar, None, f"not available yet: {reason}",
-               details or {})
+def unavailable(
+    workload: str,
+    metric: str,
+    reason: str,
+    *,
+    reference: float | None = None,
+    unit: str = "",
+    bar: str = "",
+    details: dict[str, Any] | None = None,
+) -> Row:
+    return Row(workload, metric, None, reference, unit, None, bar, None, f"not available yet: {reason}", details or {})
 
 
 def median(xs: list[float]) -> float:
@@ -84,11 +91,20 @@ def table(rows: list[Row]) -> str:
     head = ["workload", "metric", "figure", "reference", "ratio", "", "bar", "result"]
     body = []
     for r in rows:
-        body.append([r.workload, r.metric, _fmt(r.figure, r.unit), _fmt(r.reference, r.unit),
-                     "—" if r.ratio is None else f"{r.ratio:.2f}x", _ratio_bar(r.ratio), r.bar, r.status])
+        body.append(
+            [
+                r.workload,
+                r.metric,
+                _fmt(r.figure, r.unit),
+                _fmt(r.reference, r.unit),
+                "—" if r.ratio is None else f"{r.ratio:.2f}x",
+                _ratio_bar(r.ratio),
+                r.bar,
+                r.status,
+            ]
+        )
     widths = [max(len(head[i]), *(len(b[i]) for b in body)) if body else len(head[i]) for i in range(len(head))]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), "-+-".join("-" * w for w in widths)]
     for b, r in zip(body, rows, strict=True):
         lines.append(" | ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)))
         if r.note:
@@ -101,8 +117,10 @@ def markdown(rows: list[Row]) -> str:
     for r in rows:
         ratio = "—" if r.ratio is None else f"{r.ratio:.2f}x"
         res = r.status + (f" ({r.note})" if r.note and r.passed is None and r.figure is None else "")
-        out.append(f"| {r.workload} | {r.metric} | {_fmt(r.figure, r.unit)} | {_fmt(r.reference, r.unit)} | "
-                   f"{ratio} | {r.bar} | {res} |")
+        out.append(
+            f"| {r.workload} | {r.metric} | {_fmt(r.figure, r.unit)} | {_fmt(r.reference, r.unit)} | "
+            f"{ratio} | {r.bar} | {res} |"
+        )
     return "\n".join(out)
 
 

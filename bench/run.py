@@ -75,10 +75,20 @@ async def prepare(services: BenchServices, size: int, seed: int, smoke: bool) ->
     await services.create_database(run_db, template=template_name(size, seed))
     await asyncio.to_thread(migrate, services, run_db)  # a no-op unless migrations landed since the template
     t_clone = time.perf_counter() - t
-    log(f"data ready: template {template_name(size, seed)} ({t_gen:.1f}s), CSV ({t_csv:.1f}s), "
-        f"clone {run_db} ({t_clone:.1f}s)")
-    return Ctx(services=services, db=run_db, marker=marker, manifest=manifest, size=size, seed=seed, smoke=smoke,
-               timings={"template_s": round(t_gen, 1), "csv_s": round(t_csv, 1), "clone_s": round(t_clone, 1)})
+    log(
+        f"data ready: template {template_name(size, seed)} ({t_gen:.1f}s), CSV ({t_csv:.1f}s), "
+        f"clone {run_db} ({t_clone:.1f}s)"
+    )
+    return Ctx(
+        services=services,
+        db=run_db,
+        marker=marker,
+        manifest=manifest,
+        size=size,
+        seed=seed,
+        smoke=smoke,
+        timings={"template_s": round(t_gen, 1), "csv_s": round(t_csv, 1), "clone_s": round(t_clone, 1)},
+    )
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -88,8 +98,10 @@ async def main_async(args: argparse.Namespace) -> int:
     services = BenchServices(BENCH_DATA_DIR / "smoke" if args.smoke else BENCH_DATA_DIR)
     services.lock()
     services.start()
-    log(f"bench cluster on 127.0.0.1:{services.pg.port} ({services.pg.data_dir}), redis :{services.redis.port}; "
-        f"size {size:,}, seed {args.seed}")
+    log(
+        f"bench cluster on 127.0.0.1:{services.pg.port} ({services.pg.data_dir}), redis :{services.redis.port}; "
+        f"size {size:,}, seed {args.seed}"
+    )
     rows: list[Row] = []
     ctx: Ctx | None = None
     try:
@@ -118,9 +130,14 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print(table(rows))
     print()
-    meta: dict[str, Any] = {"size": size, "seed": args.seed, "smoke": args.smoke, "seconds": round(elapsed, 1),
-                            "setup": ctx.timings if ctx else {},
-                            "generation": (ctx.marker.get("timings"), ctx.marker.get("seconds")) if ctx else None}
+    meta: dict[str, Any] = {
+        "size": size,
+        "seed": args.seed,
+        "smoke": args.smoke,
+        "seconds": round(elapsed, 1),
+        "setup": ctx.timings if ctx else {},
+        "generation": (ctx.marker.get("timings"), ctx.marker.get("seconds")) if ctx else None,
+    }
     out_path = args.output or (RESULTS if not args.smoke else RESULTS.with_name("results.smoke.json"))
     write(rows, meta, out_path)
     if args.markdown:

@@ -44,8 +44,16 @@ async def run(ctx: Ctx) -> list[Row]:
         async with ctx.asgi_client() as (app, client):
             if not has_route(app, "/api/v1/contacts/count"):
                 ref = [(await bare_count(ctx, conn, geometry, tags))[1] for _ in range(reps)]
-                return [unavailable("targeting", name, "POST /api/v1/contacts/count does not exist",
-                                    reference=median(ref), unit="ms", bar=bar)]
+                return [
+                    unavailable(
+                        "targeting",
+                        name,
+                        "POST /api/v1/contacts/count does not exist",
+                        reference=median(ref),
+                        unit="ms",
+                        bar=bar,
+                    )
+                ]
             body = {"filter": {"polygon": geometry, "tags_any": tags, "has_phone": True}}
             app_ms: list[float] = []
             ref_ms: list[float] = []
@@ -65,14 +73,31 @@ async def run(ctx: Ctx) -> list[Row]:
                     ref_ms.append(rms)
             if errors:
                 ref = [(await bare_count(ctx, conn, geometry, tags))[1] for _ in range(reps)]
-                return [Row("targeting", name, None, median(ref), "ms", None, bar, False,
-                            f"API error {errors[0]}")]
+                return [Row("targeting", name, None, median(ref), "ms", None, bar, False, f"API error {errors[0]}")]
     finally:
         await conn.close()
     a, b = median(app_ms), median(ref_ms)
     same = app_n == ref_n
     ok = a <= 1.2 * b + 10 and same
     note = f"count {app_n:,} (bare {ref_n:,})" + ("" if same else " MISMATCH")
-    return [Row("targeting", name, a, b, "ms", a / b if b else None, bar, ok, note,
-                {"app_ms": app_ms, "bare_ms": ref_ms, "count": app_n, "bare_count": ref_n,
-                 "selected_share": app_n / ctx.size}, correct=same)]
+    return [
+        Row(
+            "targeting",
+            name,
+            a,
+            b,
+            "ms",
+            a / b if b else None,
+            bar,
+            ok,
+            note,
+            {
+                "app_ms": app_ms,
+                "bare_ms": ref_ms,
+                "count": app_n,
+                "bare_count": ref_n,
+                "selected_share": app_n / ctx.size,
+            },
+            correct=same,
+        )
+    ]

@@ -20,13 +20,36 @@ async def run(ctx: Ctx) -> list[Row]:
         return [unavailable("dashboard", metric, "the calling workload did not run against the API", bar=bar)]
     metric = f"action stats ({d['targets']:,} targets, {d['outcomes']:,} outcomes) under calling load"
     if not d["app_ms"]:
-        return [Row("dashboard", metric, None, median(d["bare_ms"]), "ms", None, bar, False,
-                    f"stats endpoint errors: {d['errors'][:1]}")]
+        return [
+            Row(
+                "dashboard",
+                metric,
+                None,
+                median(d["bare_ms"]),
+                "ms",
+                None,
+                bar,
+                False,
+                f"stats endpoint errors: {d['errors'][:1]}",
+            )
+        ]
     a, b = median(d["app_ms"]), median(d["bare_ms"])
     fresh = d["fresh_s"]
     ok_fresh = fresh is not None and fresh <= 2
-    return [Row("dashboard", metric, a, b, "ms", a / b if b else None, bar, a <= 0.1 * b and ok_fresh,
-                f"{len(d['app_ms'])} polls; agrees with the recount {fresh:.1f}s after the load stops"
-                if fresh is not None
-                else f"still differs from the recount 5 s after the load stops: {d['last']}",
-                d, correct=ok_fresh)]
+    return [
+        Row(
+            "dashboard",
+            metric,
+            a,
+            b,
+            "ms",
+            a / b if b else None,
+            bar,
+            a <= 0.1 * b and ok_fresh,
+            f"{len(d['app_ms'])} polls; agrees with the recount {fresh:.1f}s after the load stops"
+            if fresh is not None
+            else f"still differs from the recount 5 s after the load stops: {d['last']}",
+            d,
+            correct=ok_fresh,
+        )
+    ]

@@ -16,8 +16,7 @@ from bench.context import Ctx, Timer, has_route
 from bench.env import CSV_DIR
 from bench.report import Row, unavailable
 
-RAW_DDL = ("CREATE UNLOGGED TABLE IF NOT EXISTS bench_raw_import ("
-           + ", ".join(f"c{i} text" for i in range(15)) + ")")
+RAW_DDL = "CREATE UNLOGGED TABLE IF NOT EXISTS bench_raw_import (" + ", ".join(f"c{i} text" for i in range(15)) + ")"
 
 
 async def raw_copy(ctx: Ctx, path: Path) -> tuple[float, int]:
@@ -55,16 +54,37 @@ def _find_import_job() -> tuple[Any, str] | None:
     return None
 
 
-MAPPING = {c: c for c in ("first_name", "last_name", "mobile", "home_phone", "email", "street", "number", "building",
-                          "postal_code", "city", "lat", "lon", "birth_year", "tags", "support_level")}
+MAPPING = {
+    c: c
+    for c in (
+        "first_name",
+        "last_name",
+        "mobile",
+        "home_phone",
+        "email",
+        "street",
+        "number",
+        "building",
+        "postal_code",
+        "city",
+        "lat",
+        "lon",
+        "birth_year",
+        "tags",
+        "support_level",
+    )
+}
 
 
 async def create_import(ctx: Ctx, client: Any, path: Path) -> tuple[str, float]:
     """POST /api/v1/imports (multipart upload + mapping) through the real app; returns (import id, seconds)."""
     t = Timer()
     with path.open("rb") as f:
-        r = await client.post("/api/v1/imports", files={"file": (path.name, f, "text/csv")},
-                              data={"mapping": json.dumps(MAPPING), "dedupe_policy": "update"})
+        r = await client.post(
+            "/api/v1/imports",
+            files={"file": (path.name, f, "text/csv")},
+            data={"mapping": json.dumps(MAPPING), "dedupe_policy": "update"},
+        )
     if r.status_code != 202:
         raise RuntimeError(f"POST /api/v1/imports → {r.status_code}: {r.text[:300]}")
     return str(r.json()["id"]), t.s
@@ -73,9 +93,16 @@ async def create_import(ctx: Ctx, client: Any, path: Path) -> tuple[str, float]:
 async def run_job(ctx: Ctx, import_id: str) -> dict[str, Any]:
     """The arq job function in a separate process (as the worker runs it), with its peak RSS."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.import_worker", ctx.org_id, import_id,
+        sys.executable,
+        "-m",
+        "bench.import_worker",
+        ctx.org_id,
+        import_id,
         env={**ctx.services.env(ctx.db), "LOG_LEVEL": "INFO"},  # the job logs each phase's duration
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(ROOT),
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"import worker exited {proc.returncode}: {err.decode()[-800:]}")
@@ -118,15 +145,23 @@ async def bare_insert_floor(ctx: Ctx, import_id: str) -> tuple[float, int]:
     re-import, when contacts holds the base plus the import, so it is a slightly pessimistic floor."""
     conn = await ctx.su()
     try:
-        cols = [r["attname"] for r in await conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attnum > 0 "
-            "AND NOT attisdropped AND attname <> 'id' ORDER BY attnum")]
+        cols = [
+            r["attname"]
+            for r in await conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attnum > 0 "
+                "AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"
+            )
+        ]
         names = ", ".join(cols)
         await conn.execute("SET work_mem = '512MB'")
         tr = conn.transaction()
         await tr.start()
-        await conn.execute(f"CREATE TEMP TABLE floor_rows ON COMMIT DROP AS SELECT {names} FROM contacts "
-                           f"WHERE organization_id = $1 AND import_id = $2", ctx.org_id, import_id)
+        await conn.execute(
+            f"CREATE TEMP TABLE floor_rows ON COMMIT DROP AS SELECT {names} FROM contacts "
+            f"WHERE organization_id = $1 AND import_id = $2",
+            ctx.org_id,
+            import_id,
+        )
         t = Timer()
         res = await conn.execute(f"INSERT INTO contacts (id, {names}) SELECT gg_uuid7(), {names} FROM floor_rows")
         seconds = t.s
@@ -153,17 +188,39 @@ async def run(ctx: Ctx) -> list[Row]:
                 if len(r) == 15:
                     w.writerow(r)
     raw_s, raw_rows = await raw_copy(ctx, clean)
-    ref_row = Row("import", f"raw COPY of the same file ({raw_rows:,} rows)", raw_rows / raw_s, None, "rows/s",
-                  None, "reference", None, f"{raw_s:.2f} s into a bare unlogged table")
+    ref_row = Row(
+        "import",
+        f"raw COPY of the same file ({raw_rows:,} rows)",
+        raw_rows / raw_s,
+        None,
+        "rows/s",
+        None,
+        "reference",
+        None,
+        f"{raw_s:.2f} s into a bare unlogged table",
+    )
     job = _find_import_job()
     if job is None:
-        return [ref_row, unavailable("import", metric, "no import job in app.worker.FUNCTIONS (app/imports)",
-                                     reference=raw_s, unit="s", bar=bar)]
+        return [
+            ref_row,
+            unavailable(
+                "import",
+                metric,
+                "no import job in app.worker.FUNCTIONS (app/imports)",
+                reference=raw_s,
+                unit="s",
+                bar=bar,
+            ),
+        ]
     before = await contact_count(ctx)
     async with ctx.asgi_client() as (app, client):
         if not has_route(app, "/api/v1/imports"):
-            return [ref_row, unavailable("import", metric, "POST /api/v1/imports does not exist",
-                                         reference=raw_s, unit="s", bar=bar)]
+            return [
+                ref_row,
+                unavailable(
+                    "import", metric, "POST /api/v1/imports does not exist", reference=raw_s, unit="s", bar=bar
+                ),
+            ]
         iid, upload_s = await create_import(ctx, client, path)
     first = await run_job(ctx, iid)
     imp = await import_row(ctx, iid)
@@ -172,27 +229,66 @@ async def run(ctx: Ctx) -> list[Row]:
     rate = rows_total / total_s
     ok = imp.get("status") == "done" and total_s <= 4 * raw_s and rate >= 50_000
     exp_created, exp_rejected = int(main["expected_created"]), int(main["expected_rejected"])
-    counts = {k: imp.get(k) for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count",
-                                      "rejected_count", "error")}
+    counts = {
+        k: imp.get(k)
+        for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count", "rejected_count", "error")
+    }
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in first["phases"].items())
-    note = (f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s: {phases}); "
-            f"status {imp.get('status')}, "
-            f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
-            f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}")
-    rows = [ref_row, Row("import", metric, total_s, raw_s, "s", total_s / raw_s, bar, ok, note,
-                         {"upload_s": upload_s, "job_s": first["seconds"], "phases": first["phases"],
-                          "rows_per_s": rate, "import": counts,
-                          "job_result": first["result"], "expected": {"created": exp_created,
-                                                                      "rejected": exp_rejected}},
-                         correct=imp.get("status") == "done" and imp.get("created_count") == exp_created
-                         and imp.get("rejected_count") == exp_rejected)]
-    rows.append(Row("import", "import worker peak RSS", first["maxrss_mb"], 300, "MB", first["maxrss_mb"] / 300,
-                    "<= 300 MB", first["maxrss_mb"] <= 300,
-                    f"{first['rss_before_mb']:.0f} MB after worker startup"))
+    note = (
+        f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s: {phases}); "
+        f"status {imp.get('status')}, "
+        f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
+        f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}"
+    )
+    rows = [
+        ref_row,
+        Row(
+            "import",
+            metric,
+            total_s,
+            raw_s,
+            "s",
+            total_s / raw_s,
+            bar,
+            ok,
+            note,
+            {
+                "upload_s": upload_s,
+                "job_s": first["seconds"],
+                "phases": first["phases"],
+                "rows_per_s": rate,
+                "import": counts,
+                "job_result": first["result"],
+                "expected": {"created": exp_created, "rejected": exp_rejected},
+            },
+            correct=imp.get("status") == "done"
+            and imp.get("created_count") == exp_created
+            and imp.get("rejected_count") == exp_rejected,
+        ),
+    ]
+    rows.append(
+        Row(
+            "import",
+            "import worker peak RSS",
+            first["maxrss_mb"],
+            300,
+            "MB",
+            first["maxrss_mb"] / 300,
+            "<= 300 MB",
+            first["maxrss_mb"] <= 300,
+            f"{first['rss_before_mb']:.0f} MB after worker startup",
+        )
+    )
     # Re-import of the same file: must add nothing (only meaningful once the first import went through).
     if imp.get("status") != "done":
-        rows.append(unavailable("import", "re-import of the same file: contacts added",
-                                f"the first import ended {imp.get('status')}: {imp.get('error')}", bar="adds 0 rows"))
+        rows.append(
+            unavailable(
+                "import",
+                "re-import of the same file: contacts added",
+                f"the first import ended {imp.get('status')}: {imp.get('error')}",
+                bar="adds 0 rows",
+            )
+        )
         return rows
     async with ctx.asgi_client() as (_app, client):
         iid2, upload2_s = await create_import(ctx, client, path)
@@ -200,16 +296,37 @@ async def run(ctx: Ctx) -> list[Row]:
     imp2 = await import_row(ctx, iid2)
     after2 = await contact_count(ctx)
     added = after2 - after
-    rows.append(Row("import", "re-import of the same file: contacts added", added, 0, "", None, "adds 0 rows",
-                    added == 0 and imp2.get("status") == "done",
-                    f"status {imp2.get('status')}, created {imp2.get('created_count')}, updated "
-                    f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
-                    f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s ("
-                    + ", ".join(f"{k} {v:.1f}s" for k, v in second["phases"].items()) + ")",
-                    correct=added == 0 and imp2.get("status") == "done"))
+    rows.append(
+        Row(
+            "import",
+            "re-import of the same file: contacts added",
+            added,
+            0,
+            "",
+            None,
+            "adds 0 rows",
+            added == 0 and imp2.get("status") == "done",
+            f"status {imp2.get('status')}, created {imp2.get('created_count')}, updated "
+            f"{imp2.get('updated_count')}, skipped {imp2.get('skipped_count')}, rejected "
+            f"{imp2.get('rejected_count')}; {second['seconds']:.1f}s + upload {upload2_s:.1f}s ("
+            + ", ".join(f"{k} {v:.1f}s" for k, v in second["phases"].items())
+            + ")",
+            correct=added == 0 and imp2.get("status") == "done",
+        )
+    )
     floor_s, floor_n = await bare_insert_floor(ctx, iid)
-    rows.append(Row("import", f"floor: bare INSERT of the same {floor_n:,} new contacts (all indexes)", floor_s, None,
-                    "s", None, "reference", None,
-                    f"our import = {total_s / floor_s:.2f}x this floor; the floor alone is {floor_s / raw_s:.1f}x "
-                    f"raw COPY and {rows_total / floor_s:,.0f} rows/s"))
+    rows.append(
+        Row(
+            "import",
+            f"floor: bare INSERT of the same {floor_n:,} new contacts (all indexes)",
+            floor_s,
+            None,
+            "s",
+            None,
+            "reference",
+            None,
+            f"our import = {total_s / floor_s:.2f}x this floor; the floor alone is {floor_s / raw_s:.1f}x "
+            f"raw COPY and {rows_total / floor_s:,.0f} rows/s",
+        )
+    )
     return rows

@@ -26,18 +26,42 @@ async def run(ctx: Ctx) -> list[Row]:
     node = shutil.which("node")
     if node is None:
         return [unavailable("pwa", metric, "node is not installed", bar=bar)]
-    proc = await asyncio.create_subprocess_exec(node, str(script), "--verbose", stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        node, str(script), "--verbose", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         return [Row("pwa", metric, None, None, "B", None, bar, False, f"size.mjs failed: {err.decode()[:200]}")]
     data = json.loads(out.decode().strip().splitlines()[-1])
     n = int(data["initial_js_gzip_bytes"])
-    rows = [Row("pwa", metric, n, BAR_BYTES, "B", n / BAR_BYTES, bar, n <= BAR_BYTES,
-                f"{len(data.get('files', {}))} initial script(s)", {"files": data.get("files", {})})]
+    rows = [
+        Row(
+            "pwa",
+            metric,
+            n,
+            BAR_BYTES,
+            "B",
+            n / BAR_BYTES,
+            bar,
+            n <= BAR_BYTES,
+            f"{len(data.get('files', {}))} initial script(s)",
+            {"files": data.get("files", {})},
+        )
+    ]
     if "hq_initial_js_gzip_bytes" in data:
         h = int(data["hq_initial_js_gzip_bytes"])
-        rows.append(Row("pwa", "HQ console initial JS (gzip)", h, HQ_BAR_BYTES, "B", h / HQ_BAR_BYTES, "<= 300 kB",
-                        h <= HQ_BAR_BYTES, f"{len(data.get('hq_files') or {})} initial script(s), map on demand",
-                        {"files": data.get("hq_files") or {}}))
+        rows.append(
+            Row(
+                "pwa",
+                "HQ console initial JS (gzip)",
+                h,
+                HQ_BAR_BYTES,
+                "B",
+                h / HQ_BAR_BYTES,
+                "<= 300 kB",
+                h <= HQ_BAR_BYTES,
+                f"{len(data.get('hq_files') or {})} initial script(s), map on demand",
+                {"files": data.get("hq_files") or {}},
+            )
+        )
     return rows

@@ -34,8 +34,9 @@ async def bare_page(ctx: Ctx, conn: Any, zone_id: str) -> tuple[list[str], float
 async def run(ctx: Ctx) -> list[Row]:
     su = await ctx.su()
     try:
-        zone_id = await su.fetchval("SELECT id::text FROM zones WHERE organization_id = $1 AND name = $2",
-                                    ctx.org_id, ZONE)
+        zone_id = await su.fetchval(
+            "SELECT id::text FROM zones WHERE organization_id = $1 AND name = $2", ctx.org_id, ZONE
+        )
     finally:
         await su.close()
     name = f"contacts table: first page ({LIMIT}, by name), zone {ZONE} + tag"
@@ -49,8 +50,16 @@ async def run(ctx: Ctx) -> list[Row]:
         async with ctx.asgi_client() as (app, client):
             if not has_route(app, "/api/v1/contacts/search"):
                 ref = [(await bare_page(ctx, conn, zone_id))[1] for _ in range(reps)]
-                return [unavailable("table", name, "POST /api/v1/contacts/search does not exist",
-                                    reference=median(ref), unit="ms", bar=BAR)]
+                return [
+                    unavailable(
+                        "table",
+                        name,
+                        "POST /api/v1/contacts/search does not exist",
+                        reference=median(ref),
+                        unit="ms",
+                        bar=BAR,
+                    )
+                ]
             app_ms: list[float] = []
             ref_ms: list[float] = []
             app_ids: list[str] = []
@@ -60,8 +69,19 @@ async def run(ctx: Ctx) -> list[Row]:
                 r = await client.post("/api/v1/contacts/search", json=body)
                 ms = t.ms
                 if r.status_code != 200:
-                    return [Row("table", name, None, None, "ms", None, BAR, False,
-                                f"API error {r.status_code}: {r.text[:200]}")]
+                    return [
+                        Row(
+                            "table",
+                            name,
+                            None,
+                            None,
+                            "ms",
+                            None,
+                            BAR,
+                            False,
+                            f"API error {r.status_code}: {r.text[:200]}",
+                        )
+                    ]
                 app_ids = [c["id"] for c in r.json()["items"]]
                 ref_ids, rms = await bare_page(ctx, conn, zone_id)
                 if i >= 2:
@@ -73,5 +93,18 @@ async def run(ctx: Ctx) -> list[Row]:
     same = app_ids == ref_ids and len(app_ids) == LIMIT
     ok = a <= 1.2 * b + 10 and same
     note = f"{len(app_ids)} rows" + ("" if same else f" MISMATCH (bare {len(ref_ids)} rows)")
-    return [Row("table", name, a, b, "ms", a / b if b else None, BAR, ok, note,
-                {"app_ms": app_ms, "bare_ms": ref_ms, "rows": len(app_ids)}, correct=same)]
+    return [
+        Row(
+            "table",
+            name,
+            a,
+            b,
+            "ms",
+            a / b if b else None,
+            BAR,
+            ok,
+            note,
+            {"app_ms": app_ms, "bare_ms": ref_ms, "rows": len(app_ids)},
+            correct=same,
+        )
+    ]

@@ -47,8 +47,9 @@ async def bare_preview(ctx: Ctx, conn: Any, geom: str, tags: list[str]) -> tuple
     return int(n), t.ms
 
 
-async def bare_create(ctx: Ctx, conn: Any, geom: str, tags: list[str], volunteers: list[str],
-                      keep: bool = False) -> tuple[str, int, float]:
+async def bare_create(
+    ctx: Ctx, conn: Any, geom: str, tags: list[str], volunteers: list[str], keep: bool = False
+) -> tuple[str, int, float]:
     """Creates the reference action + targets + split in one statement; rolled back unless keep."""
     action_id = str(uuid.uuid4())
     t = Timer()
@@ -70,24 +71,38 @@ async def compare_sets(ctx: Ctx, app_action: str, ref_action: str) -> dict[str, 
     """Targets of the app's action vs the reference action: symmetric difference, and the split's imbalance."""
     conn = await ctx.su()
     try:
-        diff = await conn.fetchval("""
+        diff = await conn.fetchval(
+            """
             SELECT count(*) FROM (
               (SELECT contact_id FROM action_targets WHERE organization_id = $1 AND action_id = $2
                EXCEPT SELECT contact_id FROM action_targets WHERE organization_id = $1 AND action_id = $3)
               UNION ALL
               (SELECT contact_id FROM action_targets WHERE organization_id = $1 AND action_id = $3
                EXCEPT SELECT contact_id FROM action_targets WHERE organization_id = $1 AND action_id = $2)) d""",
-                                   ctx.org_id, app_action, ref_action)
-        per = await conn.fetch("""SELECT assignee_user_id, count(*) AS n FROM action_targets
-                                  WHERE organization_id = $1 AND action_id = $2 GROUP BY 1""", ctx.org_id, app_action)
-        n = await conn.fetchval("SELECT count(*) FROM action_targets WHERE organization_id = $1 AND action_id = $2",
-                                ctx.org_id, app_action)
+            ctx.org_id,
+            app_action,
+            ref_action,
+        )
+        per = await conn.fetch(
+            """SELECT assignee_user_id, count(*) AS n FROM action_targets
+                                  WHERE organization_id = $1 AND action_id = $2 GROUP BY 1""",
+            ctx.org_id,
+            app_action,
+        )
+        n = await conn.fetchval(
+            "SELECT count(*) FROM action_targets WHERE organization_id = $1 AND action_id = $2", ctx.org_id, app_action
+        )
     finally:
         await conn.close()
     assigned = [int(r["n"]) for r in per if r["assignee_user_id"] is not None]
     unassigned = sum(int(r["n"]) for r in per if r["assignee_user_id"] is None)
-    return {"difference": int(diff), "targets": int(n), "volunteers": len(assigned), "unassigned": unassigned,
-            "imbalance": (max(assigned) - min(assigned)) if assigned else -1}
+    return {
+        "difference": int(diff),
+        "targets": int(n),
+        "volunteers": len(assigned),
+        "unassigned": unassigned,
+        "imbalance": (max(assigned) - min(assigned)) if assigned else -1,
+    }
 
 
 async def run(ctx: Ctx) -> list[Row]:
@@ -104,8 +119,10 @@ async def run(ctx: Ctx) -> list[Row]:
     conn = await ctx.app_conn()
     try:
         if not await table_exists(conn, "action_targets"):
-            return [unavailable("targeting", "preview: " + label, "no action_targets table", bar=bar_prev),
-                    unavailable("targeting", "create + split 100", "no action_targets table", bar=bar_create)]
+            return [
+                unavailable("targeting", "preview: " + label, "no action_targets table", bar=bar_prev),
+                unavailable("targeting", "create + split 100", "no action_targets table", bar=bar_create),
+            ]
         filt = {"polygon": geometry, "tags_any": tags, "has_phone": True}
         async with ctx.asgi_client() as (app, client):
             preview = has_route(app, "/api/v1/actions/preview")
@@ -121,8 +138,9 @@ async def run(ctx: Ctx) -> list[Row]:
                     ref_prev.append(ms)
                 if preview and not err:
                     t = Timer()
-                    r = await client.post("/api/v1/actions/preview",
-                                          json={"filter": filt, "type": "call", "sample_size": 10})
+                    r = await client.post(
+                        "/api/v1/actions/preview", json={"filter": filt, "type": "call", "sample_size": 10}
+                    )
                     if r.status_code != 200:
                         err = f"{r.status_code}: {r.text[:200]}"
                     else:
@@ -131,27 +149,63 @@ async def run(ctx: Ctx) -> list[Row]:
                             app_prev.append(t.ms)
             share = f"{n_prev:,} targets = {n_prev / ctx.size:.1%} of contacts"
             if not preview:
-                rows.append(unavailable("targeting", "preview: " + label, "POST /api/v1/actions/preview does not exist",
-                                        reference=median(ref_prev), unit="ms", bar=bar_prev))
+                rows.append(
+                    unavailable(
+                        "targeting",
+                        "preview: " + label,
+                        "POST /api/v1/actions/preview does not exist",
+                        reference=median(ref_prev),
+                        unit="ms",
+                        bar=bar_prev,
+                    )
+                )
                 rows[-1].note += f" (bare: {share})"
             elif err:
-                rows.append(Row("targeting", "preview: " + label, None, median(ref_prev), "ms", None, bar_prev, False,
-                                f"API error {err}"))
+                rows.append(
+                    Row(
+                        "targeting",
+                        "preview: " + label,
+                        None,
+                        median(ref_prev),
+                        "ms",
+                        None,
+                        bar_prev,
+                        False,
+                        f"API error {err}",
+                    )
+                )
             else:
                 a, b = median(app_prev), median(ref_prev)
                 same = app_count == n_prev
-                rows.append(Row("targeting", "preview: " + label, a, b, "ms", a / b if b else None, bar_prev,
-                                a <= 1.2 * b + 10 and same,
-                                f"count {app_count:,} (bare {n_prev:,}){'' if same else ' MISMATCH'}; {share}",
-                                {"app_ms": app_prev, "bare_ms": ref_prev}, correct=same))
+                rows.append(
+                    Row(
+                        "targeting",
+                        "preview: " + label,
+                        a,
+                        b,
+                        "ms",
+                        a / b if b else None,
+                        bar_prev,
+                        a <= 1.2 * b + 10 and same,
+                        f"count {app_count:,} (bare {n_prev:,}){'' if same else ' MISMATCH'}; {share}",
+                        {"app_ms": app_prev, "bare_ms": ref_prev},
+                        correct=same,
+                    )
+                )
             # ---- creation + split
             ref_create: list[float] = []
             app_create: list[float] = []
             n_created = 0
             app_action = ""
             err = ""
-            body = {"type": "call", "title": "Bench: pensions phone bank", "status": "scheduled", "filter": filt,
-                    "volunteer_ids": vols, "assignment": {"strategy": "round_robin", "volunteer_ids": vols}}
+            body = {
+                "type": "call",
+                "title": "Bench: pensions phone bank",
+                "status": "scheduled",
+                "filter": filt,
+                "volunteer_ids": vols,
+                "assignment": {"strategy": "round_robin", "volunteer_ids": vols},
+            }
             for _ in range(max(1, reps // 3)):
                 _, n_created, ms = await bare_create(ctx, conn, geom, tags, vols)
                 ref_create.append(ms)
@@ -164,23 +218,52 @@ async def run(ctx: Ctx) -> list[Row]:
                         app_create.append(t.ms)
                         app_action = str(r.json()["id"])
             if not create:
-                rows.append(unavailable("targeting", "create + split across 100 volunteers",
-                                        "POST /api/v1/actions + /actions/{id}/assign do not exist",
-                                        reference=median(ref_create), unit="ms", bar=bar_create,
-                                        details={"bare_targets": n_created}))
+                rows.append(
+                    unavailable(
+                        "targeting",
+                        "create + split across 100 volunteers",
+                        "POST /api/v1/actions + /actions/{id}/assign do not exist",
+                        reference=median(ref_create),
+                        unit="ms",
+                        bar=bar_create,
+                        details={"bare_targets": n_created},
+                    )
+                )
             elif err:
-                rows.append(Row("targeting", "create + split across 100 volunteers", None, median(ref_create), "ms",
-                                None, bar_create, False, f"API error {err}"))
+                rows.append(
+                    Row(
+                        "targeting",
+                        "create + split across 100 volunteers",
+                        None,
+                        median(ref_create),
+                        "ms",
+                        None,
+                        bar_create,
+                        False,
+                        f"API error {err}",
+                    )
+                )
             else:
                 ref_action, _, _ = await bare_create(ctx, conn, geom, tags, vols, keep=True)
                 cmp = await compare_sets(ctx, app_action, ref_action)
                 a, b = median(app_create), median(ref_create)
                 correct = cmp["difference"] == 0 and 0 <= cmp["imbalance"] <= 1 and cmp["unassigned"] == 0
-                rows.append(Row("targeting", f"create + split across {len(vols)} volunteers (one request)", a, b, "ms",
-                                a / b if b else None, bar_create, a <= 1.3 * b and correct,
-                                f"{cmp['targets']:,} targets (bare {n_created:,}), set difference {cmp['difference']}, "
-                                f"imbalance {cmp['imbalance']}, unassigned {cmp['unassigned']}",
-                                {"app_ms": app_create, "bare_ms": ref_create, **cmp}, correct=correct))
+                rows.append(
+                    Row(
+                        "targeting",
+                        f"create + split across {len(vols)} volunteers (one request)",
+                        a,
+                        b,
+                        "ms",
+                        a / b if b else None,
+                        bar_create,
+                        a <= 1.3 * b and correct,
+                        f"{cmp['targets']:,} targets (bare {n_created:,}), set difference {cmp['difference']}, "
+                        f"imbalance {cmp['imbalance']}, unassigned {cmp['unassigned']}",
+                        {"app_ms": app_create, "bare_ms": ref_create, **cmp},
+                        correct=correct,
+                    )
+                )
     finally:
         await conn.close()
     return rows

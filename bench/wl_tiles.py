@@ -83,8 +83,11 @@ async def run(ctx: Ctx) -> list[Row]:
             path = f"/api/v1/tiles/contacts/{Z}/{x}/{y}.mvt"
             if not has_route(app, "/api/v1/tiles/contacts/{z}/{x}/{y}.mvt", "GET"):
                 ref = [(await bare_tile(ctx, conn, sql))[1] for _ in range(reps)]
-                return [unavailable("tiles", name, "the tiles endpoint does not exist", reference=median(ref),
-                                    unit="ms", bar=BAR)]
+                return [
+                    unavailable(
+                        "tiles", name, "the tiles endpoint does not exist", reference=median(ref), unit="ms", bar=BAR
+                    )
+                ]
             app_ms: list[float] = []
             ref_ms: list[float] = []
             app_data = ref_data = b""
@@ -93,8 +96,19 @@ async def run(ctx: Ctx) -> list[Row]:
                 r = await client.get(path)
                 ms = t.ms
                 if r.status_code not in (200, 204):
-                    return [Row("tiles", name, None, None, "ms", None, BAR, False,
-                                f"API error {r.status_code}: {r.text[:200]}")]
+                    return [
+                        Row(
+                            "tiles",
+                            name,
+                            None,
+                            None,
+                            "ms",
+                            None,
+                            BAR,
+                            False,
+                            f"API error {r.status_code}: {r.text[:200]}",
+                        )
+                    ]
                 app_data = r.content
                 ref_data, rms = await bare_tile(ctx, conn, sql)
                 if i >= 2:
@@ -106,9 +120,30 @@ async def run(ctx: Ctx) -> list[Row]:
     (app_f, app_n), (ref_f, ref_n) = summary(app_data), summary(ref_data)
     same = app_f == ref_f and app_n == ref_n and app_n > 0
     ok = a <= 1.2 * b + 10 and same
-    note = (f"{app_f:,} features, {app_n:,} contacts (bare {ref_f:,}, {ref_n:,}), {len(app_data) / 1024:.0f} kB"
-            + ("" if same else " MISMATCH"))
-    return [Row("tiles", name, a, b, "ms", a / b if b else None, BAR, ok, note,
-                {"app_ms": app_ms, "bare_ms": ref_ms, "features": app_f, "bare_features": ref_f,
-                 "contacts": app_n, "bare_contacts": ref_n, "densest_tile_contacts": n_tile,
-                 "bytes": len(app_data)}, correct=same)]
+    note = f"{app_f:,} features, {app_n:,} contacts (bare {ref_f:,}, {ref_n:,}), {len(app_data) / 1024:.0f} kB" + (
+        "" if same else " MISMATCH"
+    )
+    return [
+        Row(
+            "tiles",
+            name,
+            a,
+            b,
+            "ms",
+            a / b if b else None,
+            BAR,
+            ok,
+            note,
+            {
+                "app_ms": app_ms,
+                "bare_ms": ref_ms,
+                "features": app_f,
+                "bare_features": ref_f,
+                "contacts": app_n,
+                "bare_contacts": ref_n,
+                "densest_tile_contacts": n_tile,
+                "bytes": len(app_data),
+            },
+            correct=same,
+        )
+    ]

@@ -14,8 +14,9 @@ from bench.people import M_PER_DEG_LAT, M_PER_DEG_LON, sectors
 CENTER = (26.1025, 44.4268)  # Piața Universității
 
 
-def _radial_ring(rng: np.random.Generator, cx: float, cy: float, radius_m: float, n: int,
-                 roughness: float = 0.25) -> list[tuple[float, float]]:
+def _radial_ring(
+    rng: np.random.Generator, cx: float, cy: float, radius_m: float, n: int, roughness: float = 0.25
+) -> list[tuple[float, float]]:
     """A simple (non self-intersecting) closed ring: r(θ) > 0 with θ strictly increasing."""
     theta = np.linspace(0, 2 * math.pi, n, endpoint=False)
     r = np.ones(n)
@@ -29,8 +30,9 @@ def _radial_ring(rng: np.random.Generator, cx: float, cy: float, radius_m: float
     return [*pts, pts[0]]
 
 
-def _polygon_with_holes(rng: np.random.Generator, cx: float, cy: float, radius_m: float, n: int,
-                        holes: int, hole_vertices: int) -> Polygon:
+def _polygon_with_holes(
+    rng: np.random.Generator, cx: float, cy: float, radius_m: float, n: int, holes: int, hole_vertices: int
+) -> Polygon:
     outer = Polygon(_radial_ring(rng, cx, cy, radius_m, n, roughness=0.18))
     inner: list[list[tuple[float, float]]] = []
     tries = 0
@@ -58,9 +60,20 @@ def zone_features(seed: int) -> list[dict[str, Any]]:
     names, geoms, raw = sectors()
     feats: list[dict[str, Any]] = []
     for i, (name, g, geo) in enumerate(zip(names, geoms, raw, strict=True), start=1):
-        feats.append({"type": "Feature", "geometry": geo,
-                      "properties": {"name": name, "code": f"B-S{i}", "kind": "district", "generated": False,
-                                     "vertices": int(shapely.get_num_coordinates(g)), "holes": 0}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": geo,
+                "properties": {
+                    "name": name,
+                    "code": f"B-S{i}",
+                    "kind": "district",
+                    "generated": False,
+                    "vertices": int(shapely.get_num_coordinates(g)),
+                    "holes": 0,
+                },
+            }
+        )
     specs = [
         # name, centre offset (m east, m north), radius, vertices, holes, hole vertices
         ("Generated: Centru-Nord", (0, 1500), 6200, 4000, 3, 600),
@@ -72,10 +85,20 @@ def zone_features(seed: int) -> list[dict[str, Any]]:
         cy = CENTER[1] + oy / M_PER_DEG_LAT
         poly = _polygon_with_holes(rng, cx, cy, radius, n, holes, hv)
         mp = MultiPolygon([poly])
-        feats.append({"type": "Feature", "geometry": mapping(mp),
-                      "properties": {"name": name, "code": f"GEN-{len(feats) + 1}", "kind": "custom",
-                                     "generated": True, "vertices": int(shapely.get_num_coordinates(mp)),
-                                     "holes": len(poly.interiors)}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(mp),
+                "properties": {
+                    "name": name,
+                    "code": f"GEN-{len(feats) + 1}",
+                    "kind": "custom",
+                    "generated": True,
+                    "vertices": int(shapely.get_num_coordinates(mp)),
+                    "holes": len(poly.interiors),
+                },
+            }
+        )
     # A multipolygon of three separate parts (one with a hole): e.g. a campaign's target neighbourhoods.
     parts = []
     for j, (ox, oy) in enumerate([(-6000, -3000), (2000, -6000), (6500, 4500)]):
@@ -84,10 +107,20 @@ def zone_features(seed: int) -> list[dict[str, Any]]:
         parts.append(_polygon_with_holes(rng, cx, cy, 1500, 1500, 1 if j == 0 else 0, 300))
     mp = MultiPolygon(parts)
     assert mp.is_valid
-    feats.append({"type": "Feature", "geometry": mapping(mp),
-                  "properties": {"name": "Generated: three neighbourhoods (multipolygon)",
-                                 "code": f"GEN-{len(feats) + 1}", "kind": "neighbourhood", "generated": True,
-                                 "vertices": int(shapely.get_num_coordinates(mp)), "holes": 1}})
+    feats.append(
+        {
+            "type": "Feature",
+            "geometry": mapping(mp),
+            "properties": {
+                "name": "Generated: three neighbourhoods (multipolygon)",
+                "code": f"GEN-{len(feats) + 1}",
+                "kind": "neighbourhood",
+                "generated": True,
+                "vertices": int(shapely.get_num_coordinates(mp)),
+                "holes": 1,
+            },
+        }
+    )
     return feats
 
 

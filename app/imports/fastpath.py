@@ -77,7 +77,7 @@ def e164_layers(phones: list[str], region: str) -> list[Callable[[str], str]]:
 
     def e164(t: str) -> str:
         return (
-            f"CASE WHEN d_{t} IS NOT NULL AND n_{t} IS NULL "
+            f"CASE WHEN d_{t} IS NOT NULL AND n_{t} IS NULL "  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
             f"THEN (SELECT e164 FROM import_phone_fix WHERE raw = f_{t}) "
             f"WHEN nsn_{t} ~ {lit(valid)} THEN '+{cc}' || nsn_{t} END AS {t_e164(t)}"
         )
@@ -95,7 +95,7 @@ def layered(base: str, layers: list[list[str]]) -> str:
     sql = base
     for i, exprs in enumerate(layers):
         extra = (", " + ", ".join(exprs)) if exprs else ""
-        sql = f"SELECT l{i}.*{extra} FROM ({sql} OFFSET 0) l{i}"
+        sql = f"SELECT l{i}.*{extra} FROM ({sql} OFFSET 0) l{i}"  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
     return sql
 
 
@@ -196,7 +196,7 @@ async def source(conn: AsyncConnection, imp: ImportSpec, col_name: Callable[[str
     width = imp.width
     fields = "ARRAY[" + ", ".join(f"r.c{i}" for i in range(width)) + "]"
     raw = f"coalesce(r.raw, array_to_string({fields}, {lit(imp.delimiter)}, ''))"
-    return Source(sql=sql, raw_sql=f"SELECT r.line_no, {raw} AS raw FROM import_raw r")
+    return Source(sql=sql, raw_sql=f"SELECT r.line_no, {raw} AS raw FROM import_raw r")  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
 
 
 async def _fix_foreign_numbers(conn: AsyncConnection, imp: ImportSpec, phones: list[str], region: str) -> None:
@@ -209,7 +209,7 @@ async def _fix_foreign_numbers(conn: AsyncConnection, imp: ImportSpec, phones: l
         c = f"r.c{mapping[t]}"
         # Cheap pre-filter (starts with + or 00 after punctuation), then the exact test on the digits.
         q = (
-            f"SELECT DISTINCT btrim({c}) FROM import_raw r WHERE {c} ~ '^[^0-9+]*(\\+|00)' "
+            f"SELECT DISTINCT btrim({c}) FROM import_raw r WHERE {c} ~ '^[^0-9+]*(\\+|00)' "  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
             f"AND regexp_replace({c}, '[^0-9+]', '', 'g') !~ '^(\\+|00){cc}'"
         )
         found |= {r for r in (await conn.execute(text(q))).scalars() if r}

