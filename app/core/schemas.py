@@ -85,7 +85,21 @@ class Strict(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         if _has_nul(data):
             raise ValueError("NUL characters (\\u0000) are not allowed")
+        if isinstance(data, dict):
+            _check_raw_lengths(cls, data)
         return data
+
+
+def _check_raw_lengths(cls: type[BaseModel], data: dict[str, Any]) -> None:
+    """`max_length` holds for the string as sent: whitespace stripped afterwards must not let a longer value in
+    than the schema allows (the schema is what clients and fuzzers check against)."""
+    for name, f in cls.model_fields.items():
+        v = data.get(f.alias or name)
+        if not isinstance(v, str):
+            continue
+        limit = next((m.max_length for m in f.metadata if getattr(m, "max_length", None) is not None), None)
+        if limit is not None and len(v) > limit:
+            raise ValueError(f"{f.alias or name}: should have at most {limit} characters")
 
 
 def _real_region(v: str) -> str:

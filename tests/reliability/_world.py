@@ -249,6 +249,28 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     d.params["campaign_id"] = camp["id"]
     d.secrets |= {f"Template {tag}", f"Campaign {tag}"}
 
+    key = _ok(
+        await call("POST", "/api/v1/api-keys", admin, json={"name": f"Key {tag}", "scopes": ["contacts:read"]}), 201
+    )
+    d.params["key_id"] = key["id"]
+    d.secrets |= {key["key"]}
+    # A public address literal: the SSRF check needs no DNS (refused without network here); no worker runs in this
+    # world, so nothing is ever sent to it.
+    hook = _ok(
+        await call(
+            "POST",
+            "/api/v1/webhooks",
+            admin,
+            json={"url": f"https://93.184.215.14/hook-{low}", "events": ["visit.reported"]},
+        ),
+        201,
+    )
+    d.params["webhook_id"] = hook["id"]
+    d.secrets |= {hook["secret"]} if "secret" in hook else set()
+    # Deliveries are written by the worker's fan-out job, which does not run here: an id of no delivery, so the
+    # replay route is walked (404 for everyone) without a delivery to leak.
+    d.params["delivery_id"] = str(uuid.uuid4())
+
     tag_name = f"secret-{low}"
     _ok(await call("POST", "/api/v1/tags", mgr, json={"name": tag_name}), 201)
     d.params["name"] = tag_name

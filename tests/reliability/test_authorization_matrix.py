@@ -49,6 +49,12 @@ ROLE_GATED: dict[str, Perm] = {
     "messaging-campaigns-pause": Perm.send_messages,
     "messaging-campaigns-resume": Perm.send_messages,
     "messaging-campaigns-cancel": Perm.send_messages,
+    "api-keys-revoke": Perm.manage_org,
+    "webhooks-read": Perm.manage_org,
+    "webhooks-update": Perm.manage_org,
+    "webhooks-delete": Perm.manage_org,
+    "webhooks-deliveries-list": Perm.manage_org,
+    "webhooks-deliveries-replay": Perm.manage_org,
 }
 
 # Operations with a path parameter that are deliberately not called with B's values, and why.
