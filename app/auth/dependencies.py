@@ -55,13 +55,23 @@ async def current_principal(
         raise Unauthorized("Missing bearer token.")
     if creds.credentials.startswith(API_KEY_PREFIX):
         return await _key_principal(request, session, creds.credentials)
+    return await principal_of_token(
+        request,
+        session,
+        hash_token(creds.credentials),
+        two_fa_setup_allowed=request.url.path.startswith(_TWO_FA_SETUP_PATHS),
+    )
+
+
+async def principal_of_token(
+    request: Request, session: AsyncSession, token_hash: str, *, two_fa_setup_allowed: bool
+) -> Principal:
+    """The session a token's hash names (a bearer token, or a stream ticket that carries it)."""
     # One statement: token, user, role and teams; gg_authenticate also sets the tenant on the transaction.
-    row = (
-        await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": hash_token(creds.credentials)})
-    ).first()
+    row = (await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": token_hash})).first()
     if row is None:
         raise Unauthorized("Invalid or expired token.")
-    if row.needs_2fa_setup and not request.url.path.startswith(_TWO_FA_SETUP_PATHS):
+    if row.needs_2fa_setup and not two_fa_setup_allowed:
         raise TwoFactorSetupRequired()
     principal = Principal(
         user_id=row.user_id,

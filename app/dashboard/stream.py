@@ -11,14 +11,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.auth.dependencies import CurrentUser, TwoFactorSetupRequired, bearer, client_ip, current_principal
+from app.auth.dependencies import CurrentUser, bearer, current_principal, principal_of_token
 from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import AppError, Unauthorized, Unprocessable
-from app.core.logging import request_id_var
 from app.core.security import hash_token
 from app.dashboard import tickets
 from app.dashboard.audience import Audience, audience
@@ -66,22 +64,7 @@ async def _principal(
     if not ticket:
         raise Unauthorized("Missing bearer token or stream ticket.")
     h = tickets.verify(request.app.state.settings.secret_key.get_secret_value(), ticket)
-    row = (await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": h})).first()
-    if row is None:
-        raise Unauthorized("Invalid or expired token.")
-    if row.needs_2fa_setup:
-        raise TwoFactorSetupRequired()
-    return Principal(
-        user_id=row.user_id,
-        organization_id=row.organization_id,
-        role=row.role,
-        email=row.email,
-        full_name=row.full_name,
-        token_id=row.token_id,
-        team_ids=frozenset(row.team_ids or []),
-        ip=client_ip(request),
-        request_id=request_id_var.get(),
-    )
+    return await principal_of_token(request, session, h, two_fa_setup_allowed=False)
 
 
 def _sse(entry: Entry) -> ServerSentEvent:
