@@ -159,6 +159,48 @@ def call_target_status(
     return TargetStatus.done, None
 
 
+async def _record(
+    session: AsyncSession,
+    action: Action,
+    body: CallReport | VisitReport,
+    kind: ReportKind,
+    *,
+    contact: Contact | None,
+    actor: Principal,
+    survey: tuple[int | None, dict[str, Any]],
+    opp_ids: list[uuid.UUID],
+    reached: bool,
+) -> None:
+    """What every report writes after its row: the survey answers, the contact's timeline, the action's counters."""
+    version, answers = survey
+    contact_id = contact.id if contact else None
+    await effects.save_answers(
+        session, action, report_id=body.id, contact_id=contact_id, version=version, answers=answers
+    )
+    if contact is not None:
+        await effects.add_to_timeline(
+            session,
+            action,
+            contact.id,
+            kind=kind,
+            actor=actor,
+            summary=f"{kind.value.capitalize()}: {body.outcome.replace('_', ' ')}",
+            data=timeline_data(body, answers, opp_ids),
+        )
+    await effects.count(
+        session,
+        action,
+        effects.report_counters(
+            kind,
+            body.outcome,
+            reached=reached,
+            support_level=contact.support_level if contact else None,
+            mobilized=body.mobilized,
+            opportunities=bool(opp_ids),
+        ),
+    )
+
+
 async def report_call(
     session: AsyncSession, target_id: uuid.UUID, body: CallReport, *, actor: Principal
 ) -> ReportResponse:
@@ -206,29 +248,16 @@ async def report_call(
         survey=(version, answers),
         at=now,
     )
-    await effects.save_answers(
-        session, action, report_id=body.id, contact_id=contact.id, version=version, answers=answers
-    )
-    await effects.add_to_timeline(
+    await _record(
         session,
         action,
-        contact.id,
-        kind=ReportKind.call,
+        body,
+        ReportKind.call,
+        contact=contact,
         actor=actor,
-        summary=f"Call: {body.outcome.replace('_', ' ')}",
-        data=timeline_data(body, answers, opp_ids),
-    )
-    await effects.count(
-        session,
-        action,
-        effects.report_counters(
-            ReportKind.call,
-            body.outcome,
-            reached=reached,
-            support_level=contact.support_level,
-            mobilized=body.mobilized,
-            opportunities=bool(opp_ids),
-        ),
+        survey=(version, answers),
+        opp_ids=opp_ids,
+        reached=reached,
     )
     await leases.finish_call(
         session,
@@ -375,29 +404,15 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         survey=(version, answers),
         at=now,
     )
-    await effects.save_answers(
-        session, action, report_id=body.id, contact_id=contact_id, version=version, answers=answers
-    )
-    if contact is not None:
-        await effects.add_to_timeline(
-            session,
-            action,
-            contact.id,
-            kind=ReportKind.visit,
-            actor=actor,
-            summary=f"Visit: {body.outcome.replace('_', ' ')}",
-            data=timeline_data(body, answers, opp_ids),
-        )
-    await effects.count(
+    await _record(
         session,
         action,
-        effects.report_counters(
-            ReportKind.visit,
-            body.outcome,
-            reached=reached,
-            support_level=contact.support_level if contact else None,
-            mobilized=body.mobilized,
-            opportunities=bool(opp_ids),
-        ),
+        body,
+        ReportKind.visit,
+        contact=contact,
+        actor=actor,
+        survey=(version, answers),
+        opp_ids=opp_ids,
+        reached=reached,
     )
     return response
