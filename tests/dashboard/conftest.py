@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from app.config import ROOT
 from app.core.embedded import free_port
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
+from tests.fixtures.uvicorn import serve_app
 
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 SURVEY = {
@@ -196,51 +194,8 @@ async def script(client: AsyncClient, db: AsyncSession, scene: Scene) -> None:
 
 
 def _serve(env_extra: dict[str, str], ready_path: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "ENVIRONMENT": "test", **env_extra}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / f"server-{port}.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}: see {log.name}")
-            try:
-                if httpx.get(base + ready_path, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not become ready: see {log.name}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    port_log = ARTIFACTS / f"server-{'no-redis' if env_extra else 'api'}.log"
+    yield from serve_app(env_extra, ready_path=ready_path, log_path=port_log)
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,6 @@ throwaway PostgreSQL and Redis) and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 
 from app.config import ROOT
 from app.core.embedded import free_port
+from tests.fixtures.uvicorn import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -45,57 +43,11 @@ def live_server(pwa_dist: Path, services: object) -> Iterator[str]:
     """`python -m uvicorn app.main:create_app --factory` on a free port; the environment (DATABASE_URL, REDIS_URL,
     MIGRATION_DATABASE_URL set by the `services` fixture) is inherited. Map tiles point at a closed port so the
     map is exercised with no tiles and nothing leaves the machine."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PWA_DIST": str(pwa_dist),
-        "MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png",
-        "LOG_LEVEL": "WARNING",
-        "ENVIRONMENT": "test",
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    yield from serve_app(
+        {"PWA_DIST": str(pwa_dist), "MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png"},
+        ready_path="/readyz",
+        log_path=ARTIFACTS / "server.log",
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}: see {ARTIFACTS / 'server.log'}")
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not become ready: see {ARTIFACTS / 'server.log'}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
