@@ -48,7 +48,9 @@ def shot(name: str) -> str:
 
 async def as_user(context: BrowserContext, who: Actor) -> Page:
     """A page already signed in as `who` (the token the volunteer app and the console share)."""
-    await context.add_init_script(f"localStorage.setItem('gg.token', {json.dumps(who.token)})")
+    # Top frame only: a sandboxed frame (the email preview) has no storage and would throw.
+    token = json.dumps(who.token)
+    await context.add_init_script(f"if (window === window.top) localStorage.setItem('gg.token', {token})")
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -61,6 +63,11 @@ async def serious_violations(page: Page) -> list[str]:
     if not AXE.exists():
         pytest.skip(f"{AXE} is missing: `npm ci` in pwa/")
     # Evaluated through the DevTools protocol: the page's CSP (script-src 'self') forbids an injected <script>.
+    # Colours read mid-transition are faded (a hint sliding in): let running animations finish first.
+    await page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
+        " || a.effect?.getTiming().iterations === Infinity)"
+    )
     if not await page.evaluate("() => typeof axe !== 'undefined'"):
         await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
     result = await page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")

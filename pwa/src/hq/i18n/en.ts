@@ -1,6 +1,9 @@
 // HQ console strings (English, the reference). fr.ts and ro.ts define the same keys (checked by tsc
 // and tests). Plurals: "one|other" or "one|few|other" (Intl.PluralRules categories), {n} the number.
+import { outreachEn } from './outreach'
+
 export const en = {
+  ...outreachEn,
   'app.actions': 'Actions',
   'app.add': 'Add',
   'app.apply': 'Apply',

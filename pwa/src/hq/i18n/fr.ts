@@ -1,7 +1,9 @@
 import type { HqKey } from './en'
+import { outreachFr } from './outreach'
 
 // French. Plurals: "un|plusieurs" (Intl.PluralRules: one, other; 0 and 1 are "one" in French).
 export const fr: Record<HqKey, string> = {
+  ...outreachFr,
   'app.actions': 'Actions',
   'app.add': 'Ajouter',
   'app.apply': 'Appliquer',

@@ -1,7 +1,9 @@
 import type { HqKey } from './en'
+import { outreachRo } from './outreach'
 
 // Romanian. Plurals: "one|few|other" (Intl.PluralRules: 1 contact, 2 contacte, 20 de contacte).
 export const ro: Record<HqKey, string> = {
+  ...outreachRo,
   'app.actions': 'Acțiuni',
   'app.add': 'Adaugă',
   'app.apply': 'Aplică',
