@@ -16,8 +16,10 @@ from app.dashboard.stream import router as stream_router
 from app.imports.router import router as imports_router
 from app.integrations import events as _webhook_events  # noqa: F401  (registers the webhook capture)
 from app.integrations.router import router as integrations_router
+from app.messaging.inbound_router import router as messaging_inbound_router
 from app.messaging.router import router as messaging_router
 from app.opportunities.router import router as opportunities_router
+from app.push.router import router as push_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
 from app.tiles.router import router as tiles_router
@@ -41,6 +43,8 @@ for r in (
     action_stats_router,
     stream_router,
     messaging_router,
+    messaging_inbound_router,
+    push_router,
     integrations_router,
 ):
     api_router.include_router(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,6 +55,27 @@ class MessagingSettings(BaseModel):
     batch_size: int = 200
     max_attempts: int = 5  # temporary failures are retried this many times in all
     retry_backoff_s: float = 30.0  # doubled after each temporary failure
+    # Throttling per provider: at most this many sends a second from one job (0: as fast as the server takes).
+    email_per_second: float = 0.0
+    sms_per_second: float = 10.0
+    # Inbound SMS and status callbacks must carry the provider's X-Twilio-Signature (HMAC-SHA1 with the token).
+    sms_verify_signature: bool = True
+    # The bounce/open endpoint (POST /messaging/email/events) takes `Authorization: Bearer <this>`; empty: off.
+    email_events_secret: SecretStr = SecretStr("")
+    # No campaign SMS between these local hours (the contact's time zone where known, else the organization's).
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(9, 0)
+    sms_opt_out_confirmation: str = "You will not receive any more text messages from us."
+
+
+class PushSettings(BaseModel):
+    """Web Push to volunteers (env: PUSH__SUBJECT…). The VAPID key pair is generated once and kept in the
+    database (table vapid_keys), so every API and worker process signs with the same key."""
+
+    subject: str = "mailto:admin@localhost"  # the VAPID `sub` claim: how a push service reaches the operator
+    ttl_s: int = 86_400
+    timeout_s: float = 10.0
+    reminder_minutes: int = 60  # a reminder this long before an action starts
 
 
 class WebhookSettings(BaseModel):
@@ -103,6 +125,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     messaging: MessagingSettings = MessagingSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    push: PushSettings = PushSettings()
 
 
 @lru_cache

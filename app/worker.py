@@ -118,10 +118,10 @@ async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_
     result = await run_campaign(
         ctx["engine"], settings.messaging, org, cid, secret=settings.secret_key.get_secret_value()
     )
-    if result == "later":
-        from app.messaging.service import scheduled_at
+    if result in ("later", "held"):  # its schedule, or quiet hours / a retry's backoff: deferred to that time
+        from app.messaging.service import next_due, scheduled_at
 
-        at = await scheduled_at(ctx["sessionmaker"], org, cid)
+        at = await (scheduled_at if result == "later" else next_due)(ctx["sessionmaker"], org, cid)
         if at is not None:
             await ctx["redis"].enqueue_job(
                 "send_campaign_job",
@@ -145,6 +145,41 @@ async def requeue_due_campaigns(ctx: dict[str, Any]) -> int:
     for org, cid in rows:
         await ctx["redis"].enqueue_job("send_campaign_job", str(org), str(cid), _job_id=f"campaign:{cid}:sweep:{stamp}")
     return len(rows)
+
+
+async def send_direct_message_job(ctx: dict[str, Any], organization_id: str, message_id: int) -> str:
+    """One message to one person (app/messaging/direct.py); a temporary failure is retried with backoff."""
+    import uuid
+
+    from app.messaging.direct import deliver
+
+    settings = ctx["settings"].messaging
+    status, retry = await deliver(
+        ctx["engine"], settings, uuid.UUID(organization_id), message_id, attempt=ctx.get("job_try", 1)
+    )
+    if retry is not None:
+        raise Retry(defer=retry)
+    return status
+
+
+async def send_push_job(
+    ctx: dict[str, Any], organization_id: str, user_ids: list[str], payload: dict[str, Any]
+) -> dict[str, int]:
+    """Web Push to these users' browsers (app/push/service.py); gone subscriptions are deleted."""
+    import uuid
+
+    from app.push.service import deliver
+
+    return await deliver(
+        ctx["engine"], ctx["settings"].push, uuid.UUID(organization_id), [uuid.UUID(u) for u in user_ids], payload
+    )
+
+
+async def remind_actions(ctx: dict[str, Any]) -> int:
+    """Every minute: a push reminder to the volunteers of each action starting within the lead time (once)."""
+    from app.push.reminders import remind
+
+    return await remind(ctx["engine"], ctx["settings"].push.reminder_minutes)
 
 
 def redis_settings() -> RedisSettings:
@@ -173,6 +208,9 @@ FUNCTIONS: list[Any] = [
     apply_contact_retention,
     func(send_campaign_job, timeout=24 * 3600, max_tries=5),
     requeue_due_campaigns,
+    func(send_direct_message_job, timeout=120, max_tries=6),
+    func(send_push_job, timeout=300, max_tries=3),
+    remind_actions,
 ]
 
 
@@ -183,6 +221,7 @@ class WorkerSettings:
         cron(apply_contact_retention, hour={3}, minute={47}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
+        cron(remind_actions, second={52}),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.actions.schemas import Assignment, AssignResult
 from app.core.errors import Unprocessable
 from app.models import Action, ActionVolunteer, TeamMember
+from app.push import triggers as push
 
 
 async def resolve_volunteers(session: AsyncSession, org: uuid.UUID, a: Assignment) -> list[uuid.UUID]:
@@ -33,11 +34,14 @@ async def resolve_volunteers(session: AsyncSession, org: uuid.UUID, a: Assignmen
 
 async def _add_volunteers(session: AsyncSession, org: uuid.UUID, action_id: uuid.UUID, ids: list[uuid.UUID]) -> None:
     if ids:
-        await session.execute(
+        added = await session.scalars(
             pg_insert(ActionVolunteer)
             .values([{"organization_id": org, "action_id": action_id, "user_id": u} for u in ids])
             .on_conflict_do_nothing()
+            .returning(ActionVolunteer.user_id)
         )
+        title = await session.scalar(select(Action.title).where(Action.organization_id == org, Action.id == action_id))
+        push.action_assigned(session, org, action_id, title or "", list(added))
 
 
 async def assign(session: AsyncSession, action: Action, a: Assignment) -> AssignResult:

@@ -46,6 +46,7 @@ from app.models import (
 )
 from app.models import Participation as ParticipationRow
 from app.models.statuses import FINISHED_TARGET
+from app.push import triggers as push
 
 
 class ActionNotFound(NotFound):
@@ -154,6 +155,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
             .values([{"organization_id": org, "action_id": a.id, "user_id": v} for v in vols])
             .on_conflict_do_nothing()
         )
+        push.action_assigned(session, org, a.id, a.title, [v for v in vols if v != actor.user_id])
     conds = await targeting.conditions(session, body.filter, organization_id=org, action_type=body.type, actor=actor)
     a.target_count = await targeting.materialize(
         session, organization_id=org, action_id=a.id, conds=conds, volunteers=split_vols or None
@@ -246,17 +248,19 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
         vols = await assignment.resolve_volunteers(
             session, a.organization_id, Assignment(strategy="round_robin", volunteer_ids=body.volunteer_ids)
         )
-        await session.execute(
-            delete(ActionVolunteer).where(
-                ActionVolunteer.organization_id == a.organization_id, ActionVolunteer.action_id == a.id
-            )
+        before = await session.scalars(
+            delete(ActionVolunteer)
+            .where(ActionVolunteer.organization_id == a.organization_id, ActionVolunteer.action_id == a.id)
+            .returning(ActionVolunteer.user_id)
         )
+        added = set(vols) - set(before) - {actor.user_id}
         if vols:
             await session.execute(
                 pg_insert(ActionVolunteer).values(
                     [{"organization_id": a.organization_id, "action_id": a.id, "user_id": v} for v in vols]
                 )
             )
+        push.action_assigned(session, a.organization_id, a.id, a.title, added)
     a.updated_at = datetime.now(UTC)
     await session.flush()
     await audit.record(

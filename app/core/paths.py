@@ -22,3 +22,11 @@ def invitation_accept(token: str) -> str:
 
 def unsubscribe(token: str) -> str:
     return f"{API_PREFIX}/messaging/unsubscribe/{token}"
+
+
+def sms_status(organization_id: uuid.UUID) -> str:
+    return f"{API_PREFIX}/messaging/sms/{organization_id}/status"
+
+
+def sms_inbound(organization_id: uuid.UUID) -> str:
+    return f"{API_PREFIX}/messaging/sms/{organization_id}/inbound"

@@ -5,6 +5,7 @@ address) and the set-based statements that apply it: materializing the recipient
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, ColumnElement, Float, Table, Text, and_, case, func, insert, literal, select, update
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.filters import SegmentFilter, resolve
 from app.messaging.render import PUBLIC_FIELDS
-from app.models import Campaign, CampaignMessage, Contact, ContactEvent
+from app.models import Campaign, CampaignMessage, Contact, ContactEvent, FieldReport
+from app.models.statuses import REACHED
 
 contacts = cast(Table, Contact.__table__)
 messages = cast(Table, CampaignMessage.__table__)
@@ -27,9 +29,15 @@ def address(channel: str) -> ColumnElement[Any]:
 
 
 def reachable(channel: str) -> ColumnElement[bool]:
-    """Current consent for the channel, no do-not-contact, and an address that works."""
+    """Current consent for the channel, no do-not-contact, and an address that works (an email that bounced
+    does not)."""
     if channel == "email":
-        return and_(Contact.consent_email == "granted", Contact.dnc_email.is_(False), Contact.email.is_not(None))
+        return and_(
+            Contact.consent_email == "granted",
+            Contact.dnc_email.is_(False),
+            Contact.email.is_not(None),
+            Contact.email_invalid.is_(False),
+        )
     return and_(
         Contact.consent_sms == "granted",
         Contact.dnc_sms.is_(False),
@@ -38,10 +46,25 @@ def reachable(channel: str) -> ColumnElement[bool]:
     )
 
 
+def met_in(organization_id: uuid.UUID, action_id: uuid.UUID) -> ColumnElement[bool]:
+    """The people met in an action: a report of theirs in it says the call was answered or the door opened."""
+    return Contact.id.in_(
+        select(FieldReport.contact_id).where(
+            FieldReport.organization_id == organization_id,
+            FieldReport.action_id == action_id,
+            FieldReport.outcome.in_(sorted(REACHED)),
+            FieldReport.contact_id.is_not(None),
+        )
+    )
+
+
 async def materialize(session: AsyncSession, campaign: Campaign) -> int:
-    """One INSERT … SELECT: the segment's reachable contacts, one row per address (the oldest contact wins)."""
+    """One INSERT … SELECT: the audience's reachable contacts, one row per address (the oldest contact wins).
+    The audience is the segment filter, narrowed to the people met in `campaign.action_id` when it is set."""
     org = campaign.organization_id
     conds = await resolve(session, SegmentFilter.model_validate(campaign.filter), org)
+    if campaign.action_id is not None:
+        conds = [*conds, met_in(org, campaign.action_id)]
     addr = address(campaign.channel)
     chosen = (
         select(literal(org), literal(campaign.id), Contact.id, addr)
@@ -57,7 +80,7 @@ async def materialize(session: AsyncSession, campaign: Campaign) -> int:
     return int(res.rowcount or 0)
 
 
-async def claim(session: AsyncSession, campaign: Campaign, *, size: int) -> list[Any]:
+async def claim(session: AsyncSession, campaign: Campaign, *, size: int, now: datetime) -> list[Any]:
     """Take up to `size` due queued messages (SKIP LOCKED: two workers never take the same one) and mark them
     `sending`, or `skipped` if the contact is no longer reachable; returns the rows with the merge fields."""
     org = campaign.organization_id
@@ -67,7 +90,7 @@ async def claim(session: AsyncSession, campaign: Campaign, *, size: int) -> list
             messages.c.organization_id == org,
             messages.c.campaign_id == campaign.id,
             messages.c.status == "queued",
-            (messages.c.next_attempt_at.is_(None)) | (messages.c.next_attempt_at <= func.now()),
+            (messages.c.next_attempt_at.is_(None)) | (messages.c.next_attempt_at <= now),
         )
         .order_by(messages.c.id)
         .limit(size)

@@ -19,14 +19,16 @@ from app.auth import references
 from app.auth.principal import Principal
 from app.config import MessagingSettings
 from app.contacts.repository import CONTACT
+from app.core import paths
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
 from app.core.phones import InvalidPhone, normalize
-from app.messaging import audience, unsubscribe
+from app.messaging import audience, quiet, unsubscribe
 from app.messaging.render import Compiled, contact_fields
 from app.messaging.schemas import TestSend, TestSendRead
 from app.messaging.senders import (
     EmailSender,
+    Pacer,
     PermanentFailure,
     SmsProvider,
     TemporaryFailure,
@@ -34,10 +36,16 @@ from app.messaging.senders import (
     sms_provider,
 )
 from app.messaging.service import SAMPLE, check_parts, check_sms_length
-from app.models import Campaign, CampaignMessage, Contact
+from app.models import Campaign, CampaignMessage, Contact, Organization
 
 log = logging.getLogger("groundgame.messaging")
 Result = tuple[int, str, str | None, str | None, float | None]
+Clock = Callable[[], datetime]
+HOLD_S = 30.0  # a run waits in place for a retry due sooner than this; later, it ends and is deferred
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class DeliveryFailed(AppError):
@@ -53,13 +61,25 @@ def compile_campaign(c: Campaign) -> Compiled:
 class Channel:
     """One channel's sender for the length of a job (SMTP connection or HTTP client reused)."""
 
-    def __init__(self, channel: str, settings: MessagingSettings, sms: SmsProvider | None = None) -> None:
+    def __init__(
+        self,
+        channel: str,
+        settings: MessagingSettings,
+        sms: SmsProvider | None = None,
+        *,
+        status_callback: str | None = None,
+        organization_id: uuid.UUID | None = None,
+    ) -> None:
+        self.organization_id = organization_id
         self.channel = channel
         self.settings = settings
         self.email = EmailSender(settings) if channel == "email" else None
         self.sms = (sms or sms_provider(settings)) if channel == "sms" else None
+        self.status_callback = status_callback
+        self.pacer = Pacer(settings.email_per_second if channel == "email" else settings.sms_per_second)
 
     async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
+        await self.pacer.wait()
         if self.email is not None:
             msg = build_email(
                 self.settings,
@@ -68,10 +88,11 @@ class Channel:
                 html=rendered["body_html"],
                 text=rendered["body_text"],
                 unsubscribe_url=unsubscribe_url,
+                organization_id=self.organization_id,
             )
             return await self.email.send(msg)
         assert self.sms is not None
-        return await self.sms.send(to, rendered["body_text"])
+        return await self.sms.send(to, rendered["body_text"], status_callback=self.status_callback)
 
     async def aclose(self) -> None:
         if self.email is not None:
@@ -129,6 +150,7 @@ async def run_campaign(
     *,
     secret: str,
     sms: SmsProvider | None = None,
+    clock: Clock = utcnow,
 ) -> str:
     """One run at a time per campaign (a session advisory lock on a connection of its own): a second job for the
     same campaign returns "busy" and leaves the sending to the first."""
@@ -139,7 +161,9 @@ async def run_campaign(
         if not got:
             return "busy"
         try:
-            return await _run(make_sessionmaker(engine), settings, organization_id, campaign_id, secret=secret, sms=sms)
+            return await _run(
+                make_sessionmaker(engine), settings, organization_id, campaign_id, secret=secret, sms=sms, clock=clock
+            )
         finally:
             await lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
             await lock.commit()
@@ -153,13 +177,15 @@ async def _run(
     *,
     secret: str,
     sms: SmsProvider | None,
+    clock: Clock,
 ) -> str:
-    """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, later, gone)."""
+    """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, gone; `later`: its
+    time has not come; `held`: what is left waits more than HOLD_S, for a retry or the end of quiet hours)."""
     async with maker() as session, session.begin():
         c = await _load(session, organization_id, campaign_id)
         if c is None:
             return "gone"
-        if c.status == "scheduled" and c.scheduled_at and c.scheduled_at > datetime.now(UTC):
+        if c.status == "scheduled" and c.scheduled_at and c.scheduled_at > clock():
             return "later"
         if c.status not in ("scheduled", "sending"):
             return c.status
@@ -174,7 +200,9 @@ async def _run(
         c.started_at = c.started_at or datetime.now(UTC)
         compiled = compile_campaign(c)
         channel_name = c.channel
-    channel = Channel(channel_name, settings, sms)
+        org_tz = await session.scalar(select(Organization.timezone).where(Organization.id == organization_id))
+    callback = settings.public_url.rstrip("/") + paths.sms_status(organization_id)
+    channel = Channel(channel_name, settings, sms, status_callback=callback, organization_id=organization_id)
 
     def link(contact_id: uuid.UUID) -> str:
         return unsubscribe.url(settings.public_url, unsubscribe.token(secret, organization_id, contact_id, campaign_id))
@@ -185,7 +213,11 @@ async def _run(
                 c = await _load(session, organization_id, campaign_id)
                 if c is None or c.status != "sending":
                     return c.status if c else "gone"
-                rows = await audience.claim(session, c, size=settings.batch_size)
+                now = clock()
+                if channel_name == "sms":
+                    start, end = settings.quiet_hours_start, settings.quiet_hours_end
+                    await quiet.hold(session, c, org_tz=org_tz or "UTC", start=start, end=end, now=now)
+                rows = await audience.claim(session, c, size=settings.batch_size, now=now)
                 if not rows:
                     next_at = await session.scalar(
                         select(func.min(CampaignMessage.next_attempt_at)).where(
@@ -200,8 +232,10 @@ async def _run(
                         return "done"
             if not rows:
                 assert next_at is not None
-                wait = max(0.05, (next_at - datetime.now(UTC)).total_seconds())
-                await asyncio.sleep(min(wait, 60.0))
+                wait = (next_at - now).total_seconds()
+                if wait > HOLD_S:
+                    return "held"  # the job is deferred to next_at (app/worker.py); the sweeper is the safety net
+                await asyncio.sleep(max(0.05, wait))
                 continue
             results = await send_batch(
                 channel, compiled, rows, settings, link=link if channel_name == "email" else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.auth.dependencies import client_ip, limiter, require
@@ -12,11 +12,14 @@ from app.auth.principal import Principal
 from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
 from app.core.ratelimit import RateLimiter
-from app.messaging import delivery, service, unsubscribe
+from app.messaging import delivery, direct, service, unsubscribe
 from app.messaging.schemas import (
     CampaignCreate,
     CampaignRead,
     CampaignSend,
+    DirectMessageRead,
+    InboxReply,
+    PersonalMessage,
     TemplateCreate,
     TemplatePreview,
     TemplatePreviewRead,
@@ -117,6 +120,46 @@ async def resume_campaign(user: Sender, c: CampaignDep, session: SessionDep, req
 @router.post("/campaigns/{campaign_id}/cancel", operation_id="messaging-campaigns-cancel")
 async def cancel_campaign(user: Sender, c: CampaignDep, session: SessionDep) -> CampaignRead:
     return await service.cancel(session, c, actor=user)
+
+
+@router.post("/contacts/{contact_id}/messages", status_code=201, operation_id="messaging-personal-send")
+async def send_personal(
+    contact_id: uuid.UUID, body: PersonalMessage, user: Sender, session: SessionDep, request: Request
+) -> DirectMessageRead:
+    """A one-off message to one contact (from their page), by email or SMS: only with their current consent for
+    the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you."""
+    out = await direct.send_personal(session, contact_id, body, actor=user)
+    after_commit(session, direct.deliver_later(request.app.state, user.organization_id, out.id))
+    return out
+
+
+@router.get("/inbox", operation_id="messaging-inbox-list")
+async def list_inbox(
+    session: SessionDep,
+    user: Sender,
+    unanswered: Annotated[bool, Query(description="Only those nobody answered yet.")] = False,
+    before: Annotated[int | None, Query(ge=1, description="Keyset: messages older than this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DirectMessageRead]:
+    """SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
+    first. Each one is also on its contact's timeline."""
+    return await direct.inbox(
+        session, organization_id=user.organization_id, unanswered=unanswered, before=before, limit=limit
+    )
+
+
+@router.post("/inbox/{message_id}/reply", status_code=201, operation_id="messaging-inbox-reply")
+async def reply_inbox(
+    message_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: InboxReply,
+    user: Sender,
+    session: SessionDep,
+    request: Request,
+) -> DirectMessageRead:
+    """Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you."""
+    out = await direct.reply(session, message_id, body, actor=user)
+    after_commit(session, direct.deliver_later(request.app.state, user.organization_id, out.id))
+    return out
 
 
 Token = Annotated[str, Path(max_length=200)]

@@ -63,6 +63,11 @@ class CampaignCreate(Strict):
     filter: SegmentFilter = Field(
         default_factory=SegmentFilter, description="The segment filter; `filter.segment_id` names a saved segment."
     )
+    action_id: Id | None = Field(
+        None,
+        description="The people met in this action (a call answered, a door opened), narrowed by `filter`; "
+        "consent for the channel is still required.",
+    )
 
 
 class CampaignSend(Strict):
@@ -77,9 +82,16 @@ class TestSend(Strict):
 
 
 class CampaignCounts(BaseModel):
+    """Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
+    from the email events endpoint; a sent message with no later report stays `sent`."""
+
     queued: int = 0
     sending: int = 0
     sent: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+    bounced: int = 0
+    opened: int = 0
     failed: int = 0
     skipped: int = 0
     cancelled: int = 0
@@ -93,6 +105,7 @@ class CampaignRead(BaseModel):
     template_id: Id | None
     status: Literal["draft", "scheduled", "sending", "paused", "cancelled", "done"]
     filter: SegmentFilter
+    action_id: Id | None
     scheduled_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -108,3 +121,49 @@ class TestSendRead(BaseModel):
 class UnsubscribeRead(BaseModel):
     unsubscribed: bool
     changed: bool = Field(description="False when the address was already unsubscribed.")
+
+
+class EmailEvent(Strict):
+    """What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter)."""
+
+    message_id: str = Field(
+        min_length=3, max_length=300, description="The Message-ID header of the message, with or without <>."
+    )
+    event: Literal["bounced", "opened"]
+    reason: str | None = Field(None, max_length=1000, description="Bounced: the remote server's answer.")
+
+
+class EmailEventRead(BaseModel):
+    matched: bool = Field(description="False when no message of ours has that Message-ID (nothing changed).")
+    status: str | None = None
+
+
+class PersonalMessage(Strict):
+    """One message to one contact from their page: only with current consent for the channel."""
+
+    channel: Channel
+    subject: str = Field("", max_length=1000, description="Email only (required there).")
+    body: str = Field(min_length=1, max_length=MAX_BODY, description="The text (an SMS: at most 10 parts).")
+
+
+class InboxReply(Strict):
+    body: str = Field(min_length=1, max_length=MAX_SMS, description="The SMS answer (at most 10 parts).")
+
+
+class DirectMessageRead(BaseModel):
+    """A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    contact_id: Id | None = Field(description="None: a number that matches no contact.")
+    channel: Channel
+    direction: Literal["in", "out"]
+    kind: Literal["reply", "opt_out", "personal", "opt_out_confirm"]
+    subject: str
+    body: str
+    status: str = Field(description="`received` for what came in; queued, sending, sent, delivered… going out.")
+    error: str | None
+    sent_by: Id | None
+    reply_to_id: int | None
+    answered_at: datetime | None
+    created_at: datetime

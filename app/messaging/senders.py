@@ -6,9 +6,11 @@ the reason the server gave)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
+import uuid
 from email.message import EmailMessage
-from email.utils import make_msgid
 from html import escape
 from types import TracebackType
 from typing import Protocol
@@ -29,8 +31,30 @@ class PermanentFailure(Exception):
     pass
 
 
+def message_id(domain: str, organization_id: uuid.UUID | None) -> str:
+    """`<random.org@domain>`: a bounce or open report that quotes it names its organization (app/messaging/
+    inbound.py), with no lookup across tenants."""
+    org = organization_id.hex if organization_id else "0"
+    return f"<{secrets.token_hex(12)}.{org}@{domain}>"
+
+
+def org_of_message_id(mid: str) -> uuid.UUID | None:
+    local = mid.strip().strip("<>").split("@", 1)[0]
+    try:
+        return uuid.UUID(hex=local.rsplit(".", 1)[-1])
+    except ValueError:
+        return None
+
+
 def build_email(
-    settings: MessagingSettings, *, to: str, subject: str, html: str, text: str, unsubscribe_url: str | None = None
+    settings: MessagingSettings,
+    *,
+    to: str,
+    subject: str,
+    html: str,
+    text: str,
+    unsubscribe_url: str | None = None,
+    organization_id: uuid.UUID | None = None,
 ) -> EmailMessage:
     """With `unsubscribe_url` (campaigns): RFC 8058 one-click headers and a footer link in both parts."""
     msg = EmailMessage()
@@ -38,7 +62,7 @@ def build_email(
     msg["To"] = to
     msg["Subject"] = subject
     domain = settings.mail_from.rsplit("@", 1)[-1].strip("> ") or "localhost"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = message_id(domain, organization_id)
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -112,8 +136,25 @@ class EmailSender:
         return str(msg["Message-ID"])
 
 
+class Pacer:
+    """Throttling per provider within a job: at most `per_second` sends a second (0: no limit)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self.next_at > now:
+            await asyncio.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+
+
 class SmsProvider(Protocol):
-    async def send(self, to: str, body: str) -> str: ...
+    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> str: ...
     async def aclose(self) -> None: ...
 
 
@@ -123,7 +164,7 @@ class LogSmsProvider:
     def __init__(self) -> None:
         self.count = 0
 
-    async def send(self, to: str, body: str) -> str:
+    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> str:
         self.count += 1
         log.info("sms (log provider): %d characters", len(body))
         return f"log-{self.count}"
@@ -133,20 +174,24 @@ class LogSmsProvider:
 
 
 class TwilioSmsProvider:
-    """A Twilio-compatible API: POST {api}/2010-04-01/Accounts/{sid}/Messages.json (form: To, From, Body) with
-    basic auth (sid, token); the answer's `sid` is the message's id, its `message` the reason of a refusal."""
+    """A Twilio-compatible API: POST {api}/2010-04-01/Accounts/{sid}/Messages.json (form: To, From, Body and
+    StatusCallback, where the provider posts the message's later statuses) with basic auth (sid, token); the
+    answer's `sid` is the message's id, its `message` the reason of a refusal."""
 
     def __init__(self, settings: MessagingSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.client = client or httpx.AsyncClient(timeout=settings.sms_timeout_s)
         self.url = f"{settings.sms_api_url.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Messages.json"
 
-    async def send(self, to: str, body: str) -> str:
+    async def send(self, to: str, body: str, *, status_callback: str | None = None) -> str:
         s = self.settings
+        form = {"To": to, "From": s.sms_from, "Body": body}
+        if status_callback:
+            form["StatusCallback"] = status_callback
         try:
             r = await self.client.post(
                 self.url,
-                data={"To": to, "From": s.sms_from, "Body": body},
+                data=form,
                 auth=(s.sms_account_sid, s.sms_auth_token.get_secret_value()),
             )
         except httpx.HTTPError as e:

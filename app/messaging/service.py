@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +29,7 @@ from app.messaging.schemas import (
     TemplateRead,
 )
 from app.messaging.sms import MAX_SEGMENTS, measure
-from app.models import Campaign, CampaignMessage, Contact, MessageTemplate
+from app.models import Action, Campaign, CampaignMessage, Contact, MessageTemplate
 
 SAMPLE = {
     "first_name": "Ana",
@@ -169,6 +169,12 @@ async def create_campaign(session: AsyncSession, body: CampaignCreate, *, actor:
             details=[{"field": "template_id", "message": "message template not found"}],
         )
     await resolve(session, body.filter, org, actor=actor, field="filter")  # the filter's ids are the caller's
+    if body.action_id is not None and not await session.scalar(
+        select(func.count()).where(Action.organization_id == org, Action.id == body.action_id)
+    ):
+        raise Unprocessable(
+            "Unknown reference: action_id.", details=[{"field": "action_id", "message": "action not found"}]
+        )
     c = Campaign(
         organization_id=org,
         name=body.name,
@@ -178,6 +184,7 @@ async def create_campaign(session: AsyncSession, body: CampaignCreate, *, actor:
         body_html=t.body_html,
         body_text=t.body_text,
         filter=body.filter.model_dump(mode="json", exclude_defaults=True),
+        action_id=body.action_id,
         created_by=actor.user_id,
     )
     session.add(c)
@@ -281,6 +288,22 @@ async def scheduled_at(
         at: datetime | None = await session.scalar(
             select(Campaign.scheduled_at).where(
                 Campaign.organization_id == organization_id, Campaign.id == campaign_id, Campaign.status == "scheduled"
+            )
+        )
+    return at
+
+
+async def next_due(
+    maker: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, campaign_id: uuid.UUID
+) -> datetime | None:
+    """When the first held message of a sending campaign is due (quiet hours, a retry's backoff)."""
+    async with maker() as session, session.begin():
+        await set_tenant(session, organization_id)
+        at: datetime | None = await session.scalar(
+            select(func.min(CampaignMessage.next_attempt_at)).where(
+                CampaignMessage.organization_id == organization_id,
+                CampaignMessage.campaign_id == campaign_id,
+                CampaignMessage.status == "queued",
             )
         )
     return at

@@ -24,7 +24,7 @@ from app.models.field import (
 )
 from app.models.imports import Export, Import, ImportReject
 from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint
-from app.models.message import Campaign, CampaignMessage, MessageTemplate
+from app.models.message import Campaign, CampaignMessage, DirectMessage, MessageTemplate, PushSubscription, VapidKey
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
@@ -46,6 +46,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "CustomFieldDef",
+    "DirectMessage",
     "Export",
     "FieldReport",
     "Import",
@@ -58,6 +59,7 @@ __all__ = [
     "OpportunityType",
     "Organization",
     "Participation",
+    "PushSubscription",
     "Segment",
     "Survey",
     "SurveyAnswer",
@@ -67,6 +69,7 @@ __all__ = [
     "TeamMember",
     "Turf",
     "User",
+    "VapidKey",
     "WebhookDelivery",
     "WebhookEndpoint",
     "Zone",

@@ -60,6 +60,7 @@ class Action(Base):
     brief: Mapped[str] = mapped_column(Text, server_default="")
     starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the push reminder
     meeting_point_label: Mapped[str | None] = mapped_column(String(300))
     meeting_point: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     status: Mapped[str] = mapped_column(String(10), server_default="draft")

@@ -75,6 +75,7 @@ class Contact(Base):
     home_raw: Mapped[str | None] = mapped_column(String(64))
     home_invalid: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     email: Mapped[str | None] = mapped_column(String(320))
+    email_invalid: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))  # the address bounced
     street: Mapped[str | None] = mapped_column(String(200))
     street_number: Mapped[str | None] = mapped_column(String(20))
     building: Mapped[str | None] = mapped_column(String(50))

@@ -35,6 +35,7 @@ from app.opportunities.schemas import (
     OpportunityUpdate,
     Status,
 )
+from app.push import triggers as push
 from app.teams.service import VISIBLE_TEAM
 
 
@@ -98,6 +99,9 @@ async def create_many(
                 for i, o in zip(ids, items, strict=True)
             ]
         )
+    )
+    push.task_assigned(
+        session, actor.organization_id, zip(ids, [o.assignee_user_id for o in items], strict=True), by=actor.user_id
     )
     if contact_id and timeline:
         await add_event(
@@ -185,6 +189,8 @@ async def create(session: AsyncSession, body: OpportunityCreate, *, actor: Princ
 async def update(session: AsyncSession, o: Opportunity, body: OpportunityUpdate, *, actor: Principal) -> Opportunity:
     data = body.model_dump(exclude_unset=True)
     await references.check(session, actor, body, UPDATED)
+    if data.get("assignee_user_id") not in (None, o.assignee_user_id):
+        push.task_assigned(session, o.organization_id, [(o.id, data["assignee_user_id"])], by=actor.user_id)
     for k, v in data.items():
         setattr(o, k, v)
     o.updated_at = datetime.now(UTC)

@@ -1,0 +1,313 @@
+"""Messages to one person: a personal message from a contact's page, an answer from the SMS inbox, the opt-out
+confirmation. Each is stored `queued`, then sent by a job after commit (`send_direct_message_job`), which checks
+consent again, claims the row (`sending`, committed) before handing it to the provider so a second run never
+sends it twice, retries temporary failures with backoff, and puts what was sent on the contact's timeline."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.datastructures import State
+
+from app.audit import service as audit
+from app.auth.principal import Principal
+from app.config import MessagingSettings
+from app.core import jobs, paths
+from app.core.db import make_sessionmaker, set_tenant
+from app.core.errors import NotFound, Unprocessable
+from app.messaging.audience import reachable
+from app.messaging.schemas import DirectMessageRead, InboxReply, PersonalMessage
+from app.messaging.senders import (
+    EmailSender,
+    PermanentFailure,
+    SmsProvider,
+    TemporaryFailure,
+    build_email,
+    sms_provider,
+)
+from app.messaging.sms import MAX_SEGMENTS, measure
+from app.models import Contact, ContactEvent, DirectMessage
+
+log = logging.getLogger("groundgame.messaging")
+JOB = "send_direct_message_job"
+
+
+class ContactNotFound(NotFound):
+    code = "contact_not_found"
+    message = "Contact not found."
+
+
+class InboxMessageNotFound(NotFound):
+    code = "inbox_message_not_found"
+    message = "Message not found."
+
+
+def opt_out_text() -> str:
+    from app.config import get_settings
+
+    return get_settings().messaging.sms_opt_out_confirmation
+
+
+def _check_sms(body: str) -> None:
+    n = measure(body)
+    if n.segments > MAX_SEGMENTS:
+        raise Unprocessable(
+            f"An SMS of {n.segments} parts is too long (at most {MAX_SEGMENTS}).",
+            details=[{"field": "body", "message": f"{n.segments} {n.encoding} segments; at most {MAX_SEGMENTS}"}],
+        )
+
+
+async def queue_out(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    kind: str,
+    channel: str,
+    address: str,
+    contact_id: uuid.UUID | None,
+    body: str,
+    sent_by: uuid.UUID | None,
+    subject: str = "",
+    reply_to_id: int | None = None,
+) -> int:
+    m = DirectMessage(
+        organization_id=organization_id,
+        contact_id=contact_id,
+        channel=channel,
+        direction="out",
+        kind=kind,
+        address=address,
+        subject=subject,
+        body=body,
+        status="queued",
+        sent_by=sent_by,
+        reply_to_id=reply_to_id,
+    )
+    session.add(m)
+    await session.flush()
+    return m.id
+
+
+def deliver_later(state: State, organization_id: uuid.UUID, message_id: int) -> Callable[[], Awaitable[None]]:
+    """An after-commit hook that enqueues the send (the message is in the database before the job looks)."""
+
+    async def go() -> None:
+        await jobs.enqueue(
+            state, JOB, str(organization_id), message_id, job_id=f"direct:{organization_id}:{message_id}"
+        )
+
+    return go
+
+
+async def send_personal(
+    session: AsyncSession, contact_id: uuid.UUID, body: PersonalMessage, *, actor: Principal
+) -> DirectMessageRead:
+    """Only to a contact with current consent for the channel (and no do-not-contact); audited with the sender."""
+    org = actor.organization_id
+    c = await session.scalar(select(Contact).where(Contact.organization_id == org, Contact.id == contact_id))
+    if c is None:
+        raise ContactNotFound()
+    ok = await session.scalar(
+        select(func.count()).where(Contact.organization_id == org, Contact.id == c.id, reachable(body.channel))
+    )
+    if not ok:
+        raise Unprocessable(
+            f"This contact has not consented to {body.channel} messages (or cannot receive them).",
+            details=[{"field": "channel", "message": "no consent, do-not-contact or no usable address"}],
+        )
+    if body.channel == "sms":
+        _check_sms(body.body)
+    elif not body.subject:
+        raise Unprocessable("An email needs a subject.", details=[{"field": "subject", "message": "required"}])
+    address = (c.email or "") if body.channel == "email" else (c.mobile_e164 or "")
+    mid = await queue_out(
+        session,
+        org,
+        kind="personal",
+        channel=body.channel,
+        address=address,
+        contact_id=c.id,
+        body=body.body,
+        subject=body.subject if body.channel == "email" else "",
+        sent_by=actor.user_id,
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="message.personal",
+        object_type="contact",
+        object_id=c.id,
+        details={"channel": body.channel, "direct_message_id": mid},
+    )
+    return await read(session, org, mid)
+
+
+async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: int) -> DirectMessageRead:
+    m = await session.scalar(
+        select(DirectMessage).where(DirectMessage.organization_id == organization_id, DirectMessage.id == message_id)
+    )
+    if m is None:
+        raise InboxMessageNotFound()
+    return DirectMessageRead.model_validate(m)
+
+
+async def inbox(
+    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: int | None, limit: int
+) -> list[DirectMessageRead]:
+    """SMS replies that are not opt-outs, newest first (keyset on id)."""
+    q = select(DirectMessage).where(
+        DirectMessage.organization_id == organization_id,
+        DirectMessage.direction == "in",
+        DirectMessage.kind == "reply",
+    )
+    if unanswered:
+        q = q.where(DirectMessage.answered_at.is_(None))
+    if before is not None:
+        q = q.where(DirectMessage.id < before)
+    rows = await session.scalars(q.order_by(DirectMessage.id.desc()).limit(limit))
+    return [DirectMessageRead.model_validate(m) for m in rows]
+
+
+async def reply(session: AsyncSession, message_id: int, body: InboxReply, *, actor: Principal) -> DirectMessageRead:
+    """Answer an inbox SMS: to the number it came from, unless that number opted out since."""
+    org = actor.organization_id
+    m = await session.scalar(
+        select(DirectMessage)
+        .where(
+            DirectMessage.organization_id == org,
+            DirectMessage.id == message_id,
+            DirectMessage.direction == "in",
+            DirectMessage.kind == "reply",
+        )
+        .with_for_update()
+    )
+    if m is None:
+        raise InboxMessageNotFound()
+    if await _opted_out(session, org, m.address):
+        raise Unprocessable(
+            "This number has opted out of text messages.", details=[{"field": "body", "message": "opted out"}]
+        )
+    _check_sms(body.body)
+    mid = await queue_out(
+        session,
+        org,
+        kind="reply",
+        channel="sms",
+        address=m.address,
+        contact_id=m.contact_id,
+        body=body.body,
+        sent_by=actor.user_id,
+        reply_to_id=m.id,
+    )
+    m.answered_at = func.now()
+    await audit.record(
+        session,
+        actor=actor,
+        action="message.reply",
+        object_type="direct_message",
+        object_id=str(m.id),
+        details={"direct_message_id": mid},
+    )
+    return await read(session, org, mid)
+
+
+async def _opted_out(session: AsyncSession, org: uuid.UUID, number: str) -> bool:
+    q = select(
+        exists().where(
+            Contact.organization_id == org,
+            Contact.mobile_e164 == number,
+            or_(Contact.consent_sms == "withdrawn", Contact.dnc_sms.is_(True)),
+        )
+    )
+    return bool(await session.scalar(q))
+
+
+async def _allowed(session: AsyncSession, m: DirectMessage) -> bool:
+    """Checked again at send time: consent may have been withdrawn since the message was queued."""
+    if m.kind == "opt_out_confirm":
+        return True
+    if m.kind == "reply":
+        return not await _opted_out(session, m.organization_id, m.address)
+    q = select(
+        exists()
+        .where(and_(Contact.organization_id == m.organization_id, Contact.id == m.contact_id))
+        .where(reachable(m.channel))
+    )
+    return bool(await session.scalar(q))
+
+
+async def deliver(
+    engine: AsyncEngine,
+    settings: MessagingSettings,
+    organization_id: uuid.UUID,
+    message_id: int,
+    *,
+    attempt: int,
+    sms: SmsProvider | None = None,
+) -> tuple[str, float | None]:
+    """Send one queued direct message. Returns (status, retry_in_s): a temporary failure asks for a retry."""
+    maker = make_sessionmaker(engine)
+    async with maker() as session, session.begin():
+        await set_tenant(session, organization_id)
+        m = await session.scalar(
+            select(DirectMessage)
+            .where(DirectMessage.organization_id == organization_id, DirectMessage.id == message_id)
+            .with_for_update(skip_locked=True)
+        )
+        if m is None or m.status != "queued" or m.direction != "out":
+            return (m.status if m else "gone", None)
+        if not await _allowed(session, m):
+            m.status, m.error = "skipped", "no consent or do-not-contact"
+            return ("skipped", None)
+        m.status = "sending"
+        channel, address, subject, text = m.channel, m.address, m.subject, m.body
+    try:
+        if channel == "email":
+            sender = EmailSender(settings)
+            try:
+                msg = build_email(
+                    settings, to=address, subject=subject, html="", text=text, organization_id=organization_id
+                )
+                pid = await sender.send(msg)
+            finally:
+                await sender.aclose()
+        else:
+            provider = sms or sms_provider(settings)
+            try:
+                callback = settings.public_url.rstrip("/") + paths.sms_status(organization_id)
+                pid = await provider.send(address, text, status_callback=callback)
+            finally:
+                if sms is None:
+                    await provider.aclose()
+        status, error, retry = "sent", None, None
+    except TemporaryFailure as e:
+        if attempt >= settings.max_attempts:
+            status, error, retry = "failed", f"gave up after {attempt} attempts: {e}"[:1000], None
+        else:
+            status, error, retry = "queued", str(e)[:1000], settings.retry_backoff_s * 2 ** (attempt - 1)
+        pid = None
+    except PermanentFailure as e:
+        status, error, retry, pid = "failed", str(e)[:1000], None, None
+    async with maker() as session, session.begin():
+        await set_tenant(session, organization_id)
+        m = await session.get(DirectMessage, (organization_id, message_id))
+        assert m is not None
+        m.status, m.error = status, error
+        m.provider_id = pid or m.provider_id
+        if status == "sent" and m.contact_id is not None:
+            label = {"personal": "Personal", "reply": "Reply", "opt_out_confirm": "Opt-out confirmation"}[m.kind]
+            session.add(
+                ContactEvent(
+                    organization_id=organization_id,
+                    contact_id=m.contact_id,
+                    kind="message",
+                    actor_user_id=m.sent_by,
+                    summary=f"{label} {channel.upper()}: {subject or text}"[:500],
+                    data={"channel": channel, "direction": "out", "direct_message_id": m.id},
+                )
+            )
+    return status, retry
