@@ -18,6 +18,7 @@ from app.integrations import events as _webhook_events  # noqa: F401  (registers
 from app.integrations.router import router as integrations_router
 from app.messaging.router import router as messaging_router
 from app.opportunities.router import router as opportunities_router
+from app.petitions.router import router as petitions_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
 from app.tiles.router import router as tiles_router
@@ -42,5 +43,6 @@ for r in (
     stream_router,
     messaging_router,
     integrations_router,
+    petitions_router,
 ):
     api_router.include_router(r)

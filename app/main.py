@@ -26,6 +26,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import RateLimiter
+from app.petitions.public import router as petition_pages
 
 log = logging.getLogger("groundgame")
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(petition_pages)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.limits.max_body_bytes,

@@ -151,10 +151,22 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
 
-async def webhook_fanout(ctx: dict[str, Any], organization_id: str, events: list[dict[str, Any]]) -> int:
-    from app.integrations.delivery import fanout
+async def webhook_dispatch(ctx: dict[str, Any], organization_id: str) -> int:
+    from app.integrations.delivery import dispatch
 
-    return await fanout(ctx, organization_id, events)
+    return await dispatch(ctx, organization_id)
+
+
+async def webhook_sweep(ctx: dict[str, Any]) -> int:
+    from app.integrations.delivery import sweep
+
+    return await sweep(ctx)
+
+
+async def send_petition_confirmation(ctx: dict[str, Any], organization_id: str, signature_id: str) -> str:
+    from app.petitions.optin import send_confirmation
+
+    return await send_confirmation(ctx, organization_id, signature_id)
 
 
 async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
@@ -164,8 +176,10 @@ async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id
 
 
 FUNCTIONS: list[Any] = [
-    webhook_fanout,
+    webhook_dispatch,
+    webhook_sweep,
     func(deliver_webhook, timeout=60, max_tries=3),
+    func(send_petition_confirmation, timeout=120, max_tries=5),
     purge_expired_tokens,
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),
@@ -183,6 +197,7 @@ class WorkerSettings:
         cron(apply_contact_retention, hour={3}, minute={47}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
+        cron(webhook_sweep, second={2, 17, 32, 47}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
