@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     restart_delay_s: float = 1.0
     restart_max_delay_s: float = 30.0
     secret_key: SecretStr = SecretStr("dev-insecure-change-me")
+    # GET /metrics asks for `Authorization: Bearer <this>`; empty: served only to clients on this machine.
+    metrics_token: SecretStr = SecretStr("")
     cors_origins: list[str] = Field(default_factory=list)
     trust_proxy_headers: bool = False
     log_level: str = "INFO"

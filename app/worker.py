@@ -19,6 +19,7 @@ from sqlalchemy import delete, or_
 from app.config import get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.logging import configure_logging
+from app.core.metrics import timed_job
 from app.models import AuthToken
 
 log = logging.getLogger("groundgame.worker")
@@ -174,6 +175,19 @@ async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id
 
     return await deliver(ctx, organization_id, delivery_id)
 
+
+# Every job measured (app.core.metrics.timed_job keeps the name arq registers).
+webhook_dispatch = timed_job(webhook_dispatch)
+webhook_sweep = timed_job(webhook_sweep)
+deliver_webhook = timed_job(deliver_webhook)
+send_petition_confirmation = timed_job(send_petition_confirmation)
+purge_expired_tokens = timed_job(purge_expired_tokens)
+geocode_import_job = timed_job(geocode_import_job)
+run_import_job = timed_job(run_import_job)
+requeue_stale_imports = timed_job(requeue_stale_imports)
+apply_contact_retention = timed_job(apply_contact_retention)
+send_campaign_job = timed_job(send_campaign_job)
+requeue_due_campaigns = timed_job(requeue_due_campaigns)
 
 FUNCTIONS: list[Any] = [
     webhook_dispatch,
