@@ -19,6 +19,7 @@ from app.integrations.router import router as integrations_router
 from app.messaging.inbound_router import router as messaging_inbound_router
 from app.messaging.router import router as messaging_router
 from app.opportunities.router import router as opportunities_router
+from app.petitions.router import router as petitions_router
 from app.push.router import router as push_router
 from app.surveys.router import router as surveys_router
 from app.teams.router import router as teams_router
@@ -46,5 +47,6 @@ for r in (
     messaging_inbound_router,
     push_router,
     integrations_router,
+    petitions_router,
 ):
     api_router.include_router(r)

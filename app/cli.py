@@ -138,6 +138,10 @@ def cmd_up(svc: Services) -> None:
     cmd_migrate(svc)
     cmd_seed()
     env = svc.env()
+    from app.core.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    # One view of every process's metrics (web workers and the worker): emptied at each start.
+    env[MULTIPROC_ENV] = str(prepare_multiprocess_dir(settings.data_dir))
     py = sys.executable
     web = [
         py,

@@ -81,10 +81,24 @@ class PushSettings(BaseModel):
 class WebhookSettings(BaseModel):
     # Targets resolving to private, loopback or link-local addresses are refused unless this is on.
     allow_private_targets: bool = False
+    # CIDRs opened although private (an internal receiver the operator trusts), e.g. ["10.1.2.0/24"].
+    allowed_networks: list[str] = Field(default_factory=list)
     timeout_s: float = 5.0
     max_attempts: int = 6  # per delivery; then it is marked failed
     backoff_base_s: float = 30.0  # attempt n waits base * 2**(n-1)
     disable_after_failures: int = 15  # consecutive failed attempts before the endpoint is disabled
+    # The sweeper fans out outbox events and queues again pending deliveries this long overdue (a lost job).
+    sweep_grace_s: float = 30.0
+
+
+class PetitionSettings(BaseModel):
+    """Public petition pages (env: PETITIONS__SIGNATURES_PER_MINUTE_IP…)."""
+
+    signatures_per_minute_ip: int = 10
+    # A form submitted sooner than this after it was shown is a bot's: answered like a signature, not stored.
+    min_fill_s: float = 3.0
+    form_token_max_age_s: int = 2 * 24 * 3600
+    confirm_ttl_hours: int = 72  # a double opt-in link older than this confirms nothing
 
 
 class Settings(BaseSettings):
@@ -109,6 +123,8 @@ class Settings(BaseSettings):
     restart_delay_s: float = 1.0
     restart_max_delay_s: float = 30.0
     secret_key: SecretStr = SecretStr("dev-insecure-change-me")
+    # GET /metrics asks for `Authorization: Bearer <this>`; empty: served only to clients on this machine.
+    metrics_token: SecretStr = SecretStr("")
     cors_origins: list[str] = Field(default_factory=list)
     trust_proxy_headers: bool = False
     log_level: str = "INFO"
@@ -126,6 +142,7 @@ class Settings(BaseSettings):
     messaging: MessagingSettings = MessagingSettings()
     webhooks: WebhookSettings = WebhookSettings()
     push: PushSettings = PushSettings()
+    petitions: PetitionSettings = PetitionSettings()
 
 
 @lru_cache

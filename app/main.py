@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,9 +24,10 @@ from app.core import jobs
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
-from app.core.metrics import MetricsMiddleware, render
+from app.core.metrics import MetricsMiddleware, render, sample
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import RateLimiter
+from app.petitions.public import router as petition_pages
 
 log = logging.getLogger("groundgame")
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(petition_pages)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.limits.max_body_bytes,
@@ -104,7 +107,15 @@ def _mount_system(app: FastAPI) -> None:
     app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs-static")
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        token = app.state.settings.metrics_token.get_secret_value()
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return JSONResponse(error_body("unauthorized", "Metrics need their token."), status_code=401)
+        elif (request.client.host if request.client else "") not in ("127.0.0.1", "::1"):
+            return JSONResponse(error_body("not_found", "Not found."), status_code=404)
+        await sample(request.app.state)
         body, content_type = render()
         return Response(body, media_type=content_type)
 

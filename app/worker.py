@@ -19,6 +19,7 @@ from sqlalchemy import delete, or_
 from app.config import get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.logging import configure_logging
+from app.core.metrics import timed_job
 from app.models import AuthToken
 
 log = logging.getLogger("groundgame.worker")
@@ -186,10 +187,22 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url or "redis://127.0.0.1:6379/0")
 
 
-async def webhook_fanout(ctx: dict[str, Any], organization_id: str, events: list[dict[str, Any]]) -> int:
-    from app.integrations.delivery import fanout
+async def webhook_dispatch(ctx: dict[str, Any], organization_id: str) -> int:
+    from app.integrations.delivery import dispatch
 
-    return await fanout(ctx, organization_id, events)
+    return await dispatch(ctx, organization_id)
+
+
+async def webhook_sweep(ctx: dict[str, Any]) -> int:
+    from app.integrations.delivery import sweep
+
+    return await sweep(ctx)
+
+
+async def send_petition_confirmation(ctx: dict[str, Any], organization_id: str, signature_id: str) -> str:
+    from app.petitions.optin import send_confirmation
+
+    return await send_confirmation(ctx, organization_id, signature_id)
 
 
 async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
@@ -198,9 +211,24 @@ async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id
     return await deliver(ctx, organization_id, delivery_id)
 
 
+# Every job measured (app.core.metrics.timed_job keeps the name arq registers).
+webhook_dispatch = timed_job(webhook_dispatch)
+webhook_sweep = timed_job(webhook_sweep)
+deliver_webhook = timed_job(deliver_webhook)
+send_petition_confirmation = timed_job(send_petition_confirmation)
+purge_expired_tokens = timed_job(purge_expired_tokens)
+geocode_import_job = timed_job(geocode_import_job)
+run_import_job = timed_job(run_import_job)
+requeue_stale_imports = timed_job(requeue_stale_imports)
+apply_contact_retention = timed_job(apply_contact_retention)
+send_campaign_job = timed_job(send_campaign_job)
+requeue_due_campaigns = timed_job(requeue_due_campaigns)
+
 FUNCTIONS: list[Any] = [
-    webhook_fanout,
+    webhook_dispatch,
+    webhook_sweep,
     func(deliver_webhook, timeout=60, max_tries=3),
+    func(send_petition_confirmation, timeout=120, max_tries=5),
     purge_expired_tokens,
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),
@@ -222,6 +250,7 @@ class WorkerSettings:
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
         cron(remind_actions, second={52}),
+        cron(webhook_sweep, second={2, 17, 32, 47}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -27,6 +27,7 @@ class Perm(StrEnum):
     field_work = "field_work"  # calls, visits, notes on assigned contacts
     view_audit = "view_audit"
     send_messages = "send_messages"  # message templates, email and SMS campaigns
+    manage_petitions = "manage_petitions"  # petitions, their public pages and signatures
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

@@ -24,6 +24,7 @@ EVENT_KINDS = (
     "survey",
     "opportunity",
     "import",
+    "petition",
 )
 
 

@@ -1,12 +1,25 @@
 """Prometheus metrics at GET /metrics: requests by route template (never the raw path, so no ids or personal
-data end up in labels), their latency, and background jobs. One registry per process: with several web
-workers each has its own counters (scrape each, or run one worker per target)."""
+data end up in labels), their latency, background jobs (queue depth, durations, failures), the database pool,
+SSE connections, webhook attempts and messages sent per channel.
+
+Several processes (uvicorn workers, the arq worker) share one view through prometheus-client's multiprocess
+mode: `groundgame up` sets PROMETHEUS_MULTIPROC_DIR to a directory under the data dir, emptied at each start
+(`prepare_multiprocess_dir`), before any child imports this module; a scrape of any web worker then reads every
+process's values. Without it (tests, a single process) the values are this process's own."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
@@ -30,10 +43,95 @@ WEBHOOK_ATTEMPTS = Counter(
     "groundgame_webhook_attempts", "Webhook delivery attempts by result.", ["result"], registry=REGISTRY
 )
 
+JOB_DURATION = Histogram(
+    "groundgame_job_duration_seconds",
+    "Background job run time by function and result (ok, retry, error).",
+    ["function", "result"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600),
+    registry=REGISTRY,
+)
+JOB_FAILURES = Counter(
+    "groundgame_job_failures", "Background jobs that raised, by function.", ["function"], registry=REGISTRY
+)
+QUEUE_DEPTH = Gauge(
+    "groundgame_job_queue_depth", "Jobs waiting in the arq queue.", registry=REGISTRY, multiprocess_mode="mostrecent"
+)
+DB_POOL = Gauge(
+    "groundgame_db_pool_connections",
+    "Database pool connections of each web process, by state (checked_out, idle, overflow).",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="liveall",
+)
+SSE_CONNECTIONS = Gauge(
+    "groundgame_sse_connections", "Open live-event streams.", registry=REGISTRY, multiprocess_mode="livesum"
+)
+MESSAGES_SENT = Counter(
+    "groundgame_messages_sent", "Messages handed to the provider, by channel.", ["channel"], registry=REGISTRY
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+T = TypeVar("T")
+
+
+def prepare_multiprocess_dir(data_dir: Path) -> Path:
+    """An empty directory for this run's metric files (a dead run's files would add stale values)."""
+    d = data_dir / "prometheus"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def timed_job(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """An arq job whose run time and failures are measured (the name arq registers is unchanged)."""
+    name = fn.__name__
+
+    @wraps(fn)
+    async def run(*args: Any, **kw: Any) -> T:
+        start = time.perf_counter()
+        result = "ok"
+        try:
+            return await fn(*args, **kw)
+        except Exception as e:
+            result = "retry" if type(e).__name__ == "Retry" else "error"
+            if result == "error":
+                JOB_FAILURES.labels(name).inc()
+            raise
+        finally:
+            JOB_DURATION.labels(name, result).observe(time.perf_counter() - start)
+
+    return run
+
+
+def sample_pool(engine: Any) -> None:
+    pool = engine.pool
+    try:
+        DB_POOL.labels("checked_out").set(pool.checkedout())
+        DB_POOL.labels("idle").set(pool.checkedin())
+        DB_POOL.labels("overflow").set(max(0, pool.overflow()))
+    except AttributeError:  # a pool without counters (NullPool)
+        pass
+
+
+async def sample(state: Any) -> None:
+    """Values read at scrape time: this process's pool, the queue's depth (Redis down: left as it was)."""
+    engine = getattr(state, "engine", None)
+    if engine is not None:
+        sample_pool(engine)
+    redis = getattr(state, "redis", None)
+    if redis is not None:
+        with contextlib.suppress(Exception):  # a scrape never fails for Redis
+            QUEUE_DEPTH.set(await redis.zcard("arq:queue"))
+
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def render() -> tuple[bytes, str]:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

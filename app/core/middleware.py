@@ -70,10 +70,12 @@ class RequestContextMiddleware:
                 h.append((b"x-request-id", rid.encode()))
                 h.append((b"x-content-type-options", b"nosniff"))
                 h.append((b"referrer-policy", b"strict-origin-when-cross-origin"))
-                h.append((b"x-frame-options", b"DENY"))
                 h.append((b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"))
-                csp = _DOCS_CSP if path in ("/docs", "/redoc") else _CSP
-                h.append((b"content-security-policy", csp.encode()))
+                # A response with its own policy keeps it (a petition page framed by the sites it lists).
+                if not any(k.lower() == b"content-security-policy" for k, _ in h):
+                    h.append((b"x-frame-options", b"DENY"))
+                    csp = _DOCS_CSP if path in ("/docs", "/redoc") else _CSP
+                    h.append((b"content-security-policy", csp.encode()))
                 if self.hsts or scope.get("scheme") == "https":
                     h.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = h

@@ -17,6 +17,7 @@ from app.auth.dependencies import CurrentUser, bearer, current_principal, princi
 from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import AppError, Unauthorized, Unprocessable
+from app.core.metrics import SSE_CONNECTIONS
 from app.core.security import hash_token
 from app.dashboard import tickets
 from app.dashboard.audience import Audience, audience
@@ -79,6 +80,7 @@ def _status(s: Status) -> ServerSentEvent:
 async def _events(aud: Audience, last_id: str | None) -> AsyncIterator[ServerSentEvent]:
     b = bus()
     sub = b.subscribe()  # first: nothing committed from now on can fall between the backlog and the live feed
+    SSE_CONNECTIONS.inc()
     try:
         sent = id_key(last_id) if last_id else (0, 0)
         status = await b.state()
@@ -108,6 +110,7 @@ async def _events(aud: Audience, last_id: str | None) -> AsyncIterator[ServerSen
                 yield _sse(item)
         yield ServerSentEvent(event="status", data=json.dumps({"live": False, "reason": "too_slow_reconnect"}))
     finally:
+        SSE_CONNECTIONS.dec()
         b.unsubscribe(sub)
 
 

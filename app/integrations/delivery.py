@@ -1,84 +1,132 @@
-"""Webhook deliveries, run by the arq worker: one fan-out job per committed batch of events, then one job per
-delivery, retried with exponential backoff; an endpoint that keeps failing is disabled. Requests are signed
-with the Standard Webhooks scheme (webhook-id / webhook-timestamp / webhook-signature), never follow
-redirects and time out quickly; the target is checked against private addresses again before each attempt."""
+"""Webhook deliveries, run by the arq worker. `dispatch` turns an organization's outbox events (written in the
+transaction of their change) into one delivery per subscribed endpoint, with an id derived from (event,
+endpoint): the `webhook-id` a receiver sees, so however often an event is fanned out each endpoint gets it under
+one id. `deliver` makes one attempt under a lease (`next_attempt_at`), so two jobs for one delivery never send it
+twice, and retries with exponential backoff; an endpoint that keeps failing is disabled. `sweep` (cron) fans
+out what a lost kick left in the outbox and queues again deliveries whose job was lost.
+
+Requests are signed with the Standard Webhooks scheme (webhook-id / webhook-timestamp / webhook-signature),
+never follow redirects, time out quickly, and go to the address checked just before (DNS pinning: see ssrf)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
 from app.core.db import set_tenant
 from app.core.metrics import WEBHOOK_ATTEMPTS
-from app.integrations.ssrf import TargetRefused, check_target
-from app.models import WebhookDelivery, WebhookEndpoint
+from app.integrations.ssrf import Resolver, TargetRefused, check_target
+from app.models import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 
 log = logging.getLogger("groundgame.webhooks")
+DELIVERY_NS = uuid.UUID("6f1c1f0e-3f55-4d0c-9b7e-5e0d7c1b9a11")
+DISPATCH_BATCH = 500
+LEASE_MARGIN_S = 30.0  # a running attempt's lease: the request timeout plus this
 
 
 def delivery_job_id(delivery_id: uuid.UUID | str, attempt: int) -> str:
     return f"webhook:{delivery_id}:{attempt}"
 
 
-async def fanout(ctx: dict[str, Any], organization_id: str, events: list[dict[str, Any]]) -> int:
-    """Create one delivery per (subscribed endpoint, event) and enqueue them. Returns how many."""
+def delivery_id(organization_id: uuid.UUID, outbox_id: int, endpoint_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(DELIVERY_NS, f"{organization_id}:{outbox_id}:{endpoint_id}")
+
+
+async def dispatch(ctx: dict[str, Any], organization_id: str) -> int:
+    """Fan out the organization's undispatched outbox events (a batch at a time). Returns deliveries created."""
     maker: async_sessionmaker[Any] = ctx["sessionmaker"]
     org = uuid.UUID(organization_id)
-    async with maker() as session, session.begin():
-        await set_tenant(session, org)
-        endpoints = (
-            await session.execute(
-                select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-                    WebhookEndpoint.organization_id == org, WebhookEndpoint.enabled
+    created: list[uuid.UUID] = []
+    more = True
+    while more:
+        async with maker() as session, session.begin():
+            await set_tenant(session, org)
+            events = (
+                await session.execute(
+                    select(WebhookOutbox.id, WebhookOutbox.event_type, WebhookOutbox.payload)
+                    .where(WebhookOutbox.organization_id == org, WebhookOutbox.dispatched_at.is_(None))
+                    .order_by(WebhookOutbox.id)
+                    .limit(DISPATCH_BATCH)
+                    .with_for_update(skip_locked=True)
                 )
+            ).all()
+            more = len(events) == DISPATCH_BATCH
+            if not events:
+                break
+            endpoints = (
+                await session.execute(
+                    select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+                        WebhookEndpoint.organization_id == org, WebhookEndpoint.enabled
+                    )
+                )
+            ).all()
+            rows = [
+                {
+                    "organization_id": org,
+                    "id": delivery_id(org, e.id, ep.id),
+                    "endpoint_id": ep.id,
+                    "event_type": e.event_type,
+                    "payload": e.payload,
+                }
+                for e in events
+                for ep in endpoints
+                if e.event_type in ep.events
+            ]
+            batch: list[uuid.UUID] = []
+            if rows:
+                res = await session.execute(
+                    pg_insert(WebhookDelivery).values(rows).on_conflict_do_nothing().returning(WebhookDelivery.id)
+                )
+                batch = list(res.scalars())
+            await session.execute(
+                update(WebhookOutbox)
+                .where(WebhookOutbox.organization_id == org, WebhookOutbox.id.in_([e.id for e in events]))
+                .values(dispatched_at=datetime.now(UTC))
             )
-        ).all()
-        rows = [
-            {
-                "organization_id": org,
-                "id": uuid.uuid4(),
-                "endpoint_id": ep.id,
-                "event_type": e["type"],
-                "payload": {"type": e["type"], "timestamp": e["timestamp"], "data": e["data"]},
-            }
-            for e in events
-            for ep in endpoints
-            if e["type"] in ep.events
-        ]
-        if rows:
-            await session.execute(insert(WebhookDelivery), rows)
-    for r in rows:
-        await ctx["redis"].enqueue_job(
-            "deliver_webhook", organization_id, str(r["id"]), _job_id=delivery_job_id(r["id"], 0)
-        )
-    return len(rows)
+        # After commit: a lost enqueue here is found by the sweeper (a pending delivery past its time).
+        for did in batch:
+            await ctx["redis"].enqueue_job(
+                "deliver_webhook", organization_id, str(did), _job_id=delivery_job_id(did, 0)
+            )
+        created += batch
+    return len(created)
 
 
-async def _post(settings: Settings, url: str, secret: str, msg_id: str, body: str) -> tuple[int | None, str | None]:
+async def _post(
+    settings: Settings, url: str, secret: str, msg_id: str, body: str, resolve: Resolver | None
+) -> tuple[int | None, str | None]:
+    w = settings.webhooks
     try:
-        await check_target(url, allow_private=settings.webhooks.allow_private_targets)
+        target = await check_target(
+            url, allow_private=w.allow_private_targets, allowed_networks=w.allowed_networks, resolve=resolve
+        )
     except TargetRefused as e:
         return None, f"target refused: {e}"
     now = datetime.now(UTC)
     headers = {
+        "host": target.host_header,
         "content-type": "application/json",
         "user-agent": "GroundGame-Webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(secret).sign(msg_id, now, body),
     }
+    # To the checked address, never a second resolution; TLS still verifies the certificate for the name.
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
-        async with httpx.AsyncClient(timeout=settings.webhooks.timeout_s, follow_redirects=False) as client:
-            res = await client.post(url, content=body.encode(), headers=headers)
+        async with httpx.AsyncClient(timeout=w.timeout_s, follow_redirects=False, trust_env=False) as client:
+            res = await client.post(target.pinned_url, content=body.encode(), headers=headers, extensions=extensions)
     except httpx.HTTPError as e:
         return None, f"{type(e).__name__}: {e}"[:300]
     return res.status_code, None if 200 <= res.status_code < 300 else f"HTTP {res.status_code}"
@@ -87,25 +135,8 @@ async def _post(settings: Settings, url: str, secret: str, msg_id: str, body: st
 async def deliver(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
     settings: Settings = ctx["settings"]
     maker: async_sessionmaker[Any] = ctx["sessionmaker"]
-    org, did = uuid.UUID(organization_id), uuid.UUID(delivery_id)
-    async with maker() as session, session.begin():
-        await set_tenant(session, org)
-        d = await session.scalar(
-            select(WebhookDelivery).where(WebhookDelivery.organization_id == org, WebhookDelivery.id == did)
-        )
-        if d is None or d.status != "pending":
-            return "skipped"
-        ep = await session.scalar(
-            select(WebhookEndpoint).where(WebhookEndpoint.organization_id == org, WebhookEndpoint.id == d.endpoint_id)
-        )
-        if ep is None or not ep.enabled:
-            d.status, d.last_error = "failed", "endpoint disabled"
-            return "disabled"
-        url, secret, payload = ep.url, ep.secret, d.payload
-    # No transaction is held open during the HTTP call.
-    code, error = await _post(settings, url, secret, delivery_id, json.dumps(payload, separators=(",", ":")))
-    WEBHOOK_ATTEMPTS.labels("ok" if error is None else "error").inc()
     w = settings.webhooks
+    org, did = uuid.UUID(organization_id), uuid.UUID(delivery_id)
     async with maker() as session, session.begin():
         await set_tenant(session, org)
         d = await session.scalar(
@@ -113,33 +144,78 @@ async def deliver(ctx: dict[str, Any], organization_id: str, delivery_id: str) -
             .where(WebhookDelivery.organization_id == org, WebhookDelivery.id == did)
             .with_for_update()
         )
+        if d is None or d.status != "pending":
+            return "skipped"
+        now = await session.scalar(text("SELECT clock_timestamp()"))
+        if d.next_attempt_at is not None and d.next_attempt_at > now + timedelta(seconds=1):
+            return "not due"  # another job holds the lease, or the backoff is not over: that job will send it
+        ep = await session.scalar(
+            select(WebhookEndpoint).where(WebhookEndpoint.organization_id == org, WebhookEndpoint.id == d.endpoint_id)
+        )
+        if ep is None or not ep.enabled:
+            d.status, d.last_error = "failed", "endpoint disabled"
+            return "disabled"
+        d.next_attempt_at = now + timedelta(seconds=w.timeout_s + LEASE_MARGIN_S)
+        url, secret, payload = ep.url, ep.secret, d.payload
+    # No transaction is held open during the HTTP call.
+    started = time.perf_counter()
+    code, error = await _post(
+        settings, url, secret, delivery_id, json.dumps(payload, separators=(",", ":")), ctx.get("webhook_resolver")
+    )
+    WEBHOOK_ATTEMPTS.labels("ok" if error is None else "error").inc()
+    log.debug("webhook attempt", extra={"delivery_id": delivery_id, "ms": int((time.perf_counter() - started) * 1000)})
+    async with maker() as session, session.begin():
+        await set_tenant(session, org)
+        d = await session.scalar(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.organization_id == org, WebhookDelivery.id == did)
+            .with_for_update()
+        )
+        if d is None:
+            return "gone"
         ep = await session.scalar(
             select(WebhookEndpoint)
             .where(WebhookEndpoint.organization_id == org, WebhookEndpoint.id == d.endpoint_id)
             .with_for_update()
         )
-        if d is None or ep is None:
+        if ep is None:
             return "gone"
         d.attempts += 1
         d.last_attempt_at = datetime.now(UTC)
         d.last_status_code, d.last_error = code, error
         if error is None:
-            d.status, d.delivered_at = "delivered", d.last_attempt_at
+            d.status, d.delivered_at, d.next_attempt_at = "delivered", d.last_attempt_at, None
             ep.consecutive_failures = 0
             return "delivered"
         ep.consecutive_failures += 1
         if ep.consecutive_failures >= w.disable_after_failures:
             ep.enabled = False
             ep.disabled_reason = f"disabled after {ep.consecutive_failures} failed attempts in a row"
-            d.status = "failed"
+            d.status, d.next_attempt_at = "failed", None
             log.warning("webhook endpoint disabled", extra={"endpoint_id": str(ep.id)})
             return "endpoint disabled"
         if d.attempts >= w.max_attempts:
-            d.status = "failed"
+            d.status, d.next_attempt_at = "failed", None
             return "failed"
-        attempts = d.attempts
+        wait = w.backoff_base_s * 2 ** (d.attempts - 1)
+        d.next_attempt_at = d.last_attempt_at + timedelta(seconds=wait)
     # No job id on retries: a replay resets the attempts, and arq would drop a job id it still remembers.
-    await ctx["redis"].enqueue_job(
-        "deliver_webhook", organization_id, delivery_id, _defer_by=w.backoff_base_s * 2 ** (attempts - 1)
-    )
+    await ctx["redis"].enqueue_job("deliver_webhook", organization_id, delivery_id, _defer_by=wait)
     return "retry"
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Cron: fan out outbox events no kick reached, queue again pending deliveries past their time (their job
+    was lost: Redis down, a worker killed). Leases and the outbox's row locks make a duplicate harmless."""
+    grace = ctx["settings"].webhooks.sweep_grace_s
+    async with ctx["engine"].connect() as conn:
+        rows = (await conn.execute(text("SELECT * FROM gg_webhook_backlog(:g)"), {"g": grace})).all()
+    stamp = int(time.time() // max(grace, 1))
+    for kind, org, did in rows:
+        if kind == "outbox":
+            await ctx["redis"].enqueue_job("webhook_dispatch", str(org), _job_id=f"webhook-dispatch:{org}:{stamp}")
+        else:
+            await ctx["redis"].enqueue_job(
+                "deliver_webhook", str(org), str(did), _job_id=f"webhook:{did}:sweep:{stamp}"
+            )
+    return len(rows)

@@ -1,23 +1,26 @@
-"""Which committed changes become webhook events. Created objects ride on the live-event capture
-(app.dashboard.events: contacts, reports, opportunities, already filtered of rolled-back savepoints); edits of a
-contact (and its consent) are captured here the same way. After commit, one arq job per organization fans the
-events out to the endpoints that subscribed (app.integrations.delivery). Events carry ids, never personal data."""
+"""Which changes become webhook events, written to the outbox in the change's own transaction. Created objects
+ride on the live-event capture (app.dashboard.events: contacts, reports, opportunities, already filtered of
+rolled-back savepoints); edits of a contact (and its consent) are captured here the same way; other features
+call `emit`. Just before commit the events are written to `webhook_outbox` (only those some enabled endpoint of
+the organization subscribes to: one statement, nothing for an organization without endpoints); after commit a
+job is kicked to fan them out (app.integrations.delivery), and the worker's sweeper fans out what a lost kick
+left behind. Events carry ids, never personal data."""
 
 from __future__ import annotations
 
-import time
+import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import event, exists, inspect, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_session
+from sqlalchemy import event, inspect, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from starlette.datastructures import State
 
 from app.core import jobs
-from app.core.db import after_commit, set_tenant
+from app.core.db import after_commit
 from app.dashboard import events as live
-from app.models import Contact, WebhookEndpoint
+from app.models import Contact
 
 EVENT_TYPES = (
     "contact.created",
@@ -26,6 +29,7 @@ EVENT_TYPES = (
     "call.reported",
     "visit.reported",
     "opportunity.created",
+    "signature.created",
 )
 CONSENT_COLUMNS = frozenset({"consent_email", "consent_sms", "consent_phone", "consent_data_processing"})
 OWN = "webhook_events"
@@ -33,44 +37,35 @@ HOOKED = "webhook_hooked"
 LIVE_REF = "webhook_live_ref"
 
 _state = State()
-# org id → (monotonic expiry, has an enabled endpoint): most organizations have none, and a call report should
-# not cost a job. Another process sees a new endpoint within HAS_ENDPOINTS_TTL_S; this one at once (forget()).
-HAS_ENDPOINTS_TTL_S = 10.0
-_has_endpoints: dict[str, tuple[float, bool]] = {}
 
-
-def forget(organization_id: str) -> None:
-    _has_endpoints.pop(organization_id, None)
-
-
-async def _subscribed(session: AsyncSession, organization_id: str) -> bool:
-    cached = _has_endpoints.get(organization_id)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    await set_tenant(session, organization_id)
-    found = bool(
-        await session.scalar(
-            select(
-                exists().where(WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.enabled.is_(True))
-            )
-        )
-    )
-    # Ends this read-only transaction without expiring the request's objects (a rollback would, and the
-    # response may still read them): the sessionmaker does not expire on commit.
-    await session.commit()
-    if len(_has_endpoints) > 10_000:
-        _has_endpoints.clear()
-    _has_endpoints[organization_id] = (time.monotonic() + HAS_ENDPOINTS_TTL_S, found)
-    return found
+# One statement per committing transaction that has events: rows only for the subscribed event types of an
+# organization with an enabled endpoint (row-level security also hides another tenant's endpoints).
+_WRITE = text("""
+    INSERT INTO webhook_outbox (organization_id, event_type, payload)
+    SELECT e.org, e.type, jsonb_build_object('type', e.type, 'timestamp', e.at, 'data', e.data)
+    FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(org uuid, type text, at text, data jsonb)
+    WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
+                  WHERE w.organization_id = e.org AND w.enabled AND e.type = ANY(w.events))
+    RETURNING organization_id
+""")
 
 
 def _job_state() -> State:
-    """The capture runs without a request: jobs go through a process-wide pool on the configured Redis."""
+    """The kick runs without a request: jobs go through a process-wide pool on the configured Redis."""
     if getattr(_state, "settings", None) is None:
         from app.config import get_settings
 
         _state.settings = get_settings()
     return _state
+
+
+def emit(session: AsyncSession | Session, organization_id: Any, type_: str, data: dict[str, Any]) -> None:
+    """A feature's own event (e.g. signature.created), written with the transaction (dropped if it rolls back)."""
+    assert type_ in EVENT_TYPES, type_
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    tx = sync.get_nested_transaction() or sync.get_transaction()
+    sync.info.setdefault(OWN, []).append((tx, {"type": type_, "organization_id": str(organization_id), "data": data}))
+    _hook(sync)
 
 
 def from_live(ev: dict[str, Any]) -> dict[str, Any] | None:
@@ -98,24 +93,34 @@ def from_live(ev: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _hook(session: Session) -> None:
-    if session.info.get(HOOKED):
-        return
     session.info[HOOKED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_outbox(session: Session) -> None:
+    if not session.info.get(HOOKED):
+        return
+    session.flush()  # the commit's own flush comes after this event: capture its changes first
     info = session.info
+    captured = [e for _, e in info.pop(LIVE_REF, [])]
+    events = [w for w in map(from_live, captured) if w] + [e for _, e in info.pop(OWN, [])]
+    info.pop(HOOKED, None)
+    if not events:
+        return
+    at = datetime.now(UTC).isoformat()
+    rows = [
+        {"org": e["organization_id"], "type": e["type"], "at": e.get("timestamp", at), "data": e["data"]}
+        for e in events
+    ]
+    orgs = set(session.execute(_WRITE, {"events": json.dumps(rows)}).scalars())
+    if not orgs:
+        return
 
-    async def dispatch() -> None:
-        captured = [e for _, e in info.pop(LIVE_REF, [])]
-        events = [w for w in map(from_live, captured) if w] + [e for _, e in info.pop(OWN, [])]
-        info.pop(HOOKED, None)
-        at = datetime.now(UTC).isoformat()
-        by_org: dict[str, list[dict[str, Any]]] = {}
-        for e in events:
-            by_org.setdefault(e.pop("organization_id"), []).append({**e, "timestamp": e.get("timestamp", at)})
-        for org, evs in by_org.items():
-            if await _subscribed(async_session(session) or cast(AsyncSession, session), org):
-                await jobs.enqueue(_job_state(), "webhook_fanout", org, evs)
+    async def kick() -> None:
+        for org in orgs:
+            await jobs.enqueue(_job_state(), "webhook_dispatch", str(org), job_id=None)
 
-    after_commit(cast(AsyncSession, session), dispatch)
+    after_commit(cast(AsyncSession, session), kick)  # it only uses .info, which both sessions share
 
 
 def _see_live(session: Session) -> None:

@@ -48,7 +48,13 @@ async def event_types(user: Admin) -> list[str]:
 
 @router.post("/webhooks", status_code=201, operation_id="webhooks-create")
 async def create_webhook(body: WebhookCreate, request: Request, session: SessionDep, user: Admin) -> WebhookCreated:
-    return await service.create_webhook(session, body, actor=user, settings=request.app.state.settings)
+    return await service.create_webhook(
+        session,
+        body,
+        actor=user,
+        settings=request.app.state.settings,
+        resolve=getattr(request.app.state, "webhook_resolver", None),
+    )
 
 
 @router.get("/webhooks", operation_id="webhooks-list")

@@ -12,7 +12,13 @@ from app.auth.permissions import Scope
 from app.core.schemas import Strict, Unset
 
 EventType = Literal[
-    "contact.created", "contact.updated", "consent.changed", "call.reported", "visit.reported", "opportunity.created"
+    "contact.created",
+    "contact.updated",
+    "consent.changed",
+    "call.reported",
+    "visit.reported",
+    "opportunity.created",
+    "signature.created",
 ]
 
 

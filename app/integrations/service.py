@@ -15,12 +15,10 @@ from app.audit import service as audit
 from app.auth.dependencies import API_KEY_PREFIX
 from app.auth.principal import Principal
 from app.config import Settings
-from app.core.db import after_commit
 from app.core.errors import NotFound, Unprocessable
 from app.core.security import hash_token
-from app.integrations import events
 from app.integrations.schemas import ApiKeyCreate, ApiKeyCreated, WebhookCreate, WebhookCreated, WebhookUpdate
-from app.integrations.ssrf import TargetRefused, check_target
+from app.integrations.ssrf import Resolver, TargetRefused, check_target
 from app.models import ApiKey, WebhookDelivery, WebhookEndpoint
 
 
@@ -72,30 +70,29 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID, *, actor: Princip
     await audit.record(session, actor=actor, action="api_key.revoke", object_type="api_key", object_id=key_id)
 
 
-def _forget_after_commit(session: AsyncSession, actor: Principal) -> None:
-    org = str(actor.organization_id)
-
-    async def forget() -> None:
-        events.forget(org)
-
-    after_commit(session, forget)
-
-
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def validate_target(url: str, settings: Settings) -> None:
+async def validate_target(url: str, settings: Settings, resolve: Resolver | None = None) -> None:
+    w = settings.webhooks
     try:
-        await check_target(url, allow_private=settings.webhooks.allow_private_targets)
+        await check_target(
+            url, allow_private=w.allow_private_targets, allowed_networks=w.allowed_networks, resolve=resolve
+        )
     except TargetRefused as e:
         raise Unprocessable(f"The webhook URL {e}.", details=[{"field": "url", "message": str(e)}]) from e
 
 
 async def create_webhook(
-    session: AsyncSession, body: WebhookCreate, *, actor: Principal, settings: Settings
+    session: AsyncSession,
+    body: WebhookCreate,
+    *,
+    actor: Principal,
+    settings: Settings,
+    resolve: Resolver | None = None,
 ) -> WebhookCreated:
-    await validate_target(body.url, settings)
+    await validate_target(body.url, settings, resolve)
     row = WebhookEndpoint(
         organization_id=actor.organization_id,
         url=body.url,
@@ -105,7 +102,6 @@ async def create_webhook(
     )
     session.add(row)
     await session.flush()
-    _forget_after_commit(session, actor)
     await audit.record(
         session,
         actor=actor,
@@ -147,7 +143,6 @@ async def update_webhook(
     elif data.get("enabled") is False:
         row.enabled, row.disabled_reason = False, "disabled by an admin"
     await session.flush()
-    _forget_after_commit(session, actor)
     return row
 
 
@@ -178,6 +173,6 @@ async def replay(session: AsyncSession, delivery_id: uuid.UUID, *, actor: Princi
     )
     if row is None:
         raise NotFound("No such delivery.")
-    row.status, row.attempts = "pending", 0
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, None
     await session.flush()
     return row

@@ -22,6 +22,7 @@ from app.contacts.repository import CONTACT
 from app.core import paths
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import AppError, Unprocessable
+from app.core.metrics import MESSAGES_SENT
 from app.core.phones import InvalidPhone, normalize
 from app.messaging import audience, quiet, unsubscribe
 from app.messaging.render import Compiled, contact_fields
@@ -121,6 +122,7 @@ async def send_batch(
             url = link(r.contact_id) if link is not None else None
             pid = await channel.send(r.address, rendered, unsubscribe_url=url)
             results.append((r.id, "sent", pid, None, None))
+            MESSAGES_SENT.labels(channel.channel).inc()
         except TemporaryFailure as e:
             if r.attempts >= settings.max_attempts:
                 results.append((r.id, "failed", None, f"gave up after {r.attempts} attempts: {e}"[:1000], None))

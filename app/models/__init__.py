@@ -23,9 +23,10 @@ from app.models.field import (
     SurveyVersion,
 )
 from app.models.imports import Export, Import, ImportReject
-from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint
+from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookOutbox
 from app.models.message import Campaign, CampaignMessage, DirectMessage, MessageTemplate, PushSubscription, VapidKey
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
+from app.models.petition import Petition, PetitionSignature
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
 
@@ -59,6 +60,8 @@ __all__ = [
     "OpportunityType",
     "Organization",
     "Participation",
+    "Petition",
+    "PetitionSignature",
     "PushSubscription",
     "Segment",
     "Survey",
@@ -72,6 +75,7 @@ __all__ = [
     "VapidKey",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WebhookOutbox",
     "Zone",
     "ZonePiece",
 ]

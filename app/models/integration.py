@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKeyConstraint, Identity, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +57,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         tenant_fk("endpoint_id", "webhook_endpoints", ondelete="CASCADE"),
         Index(None, "organization_id", "endpoint_id", "created_at"),
+        Index("ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -71,3 +72,26 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = created_at()
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Not before this may an attempt start: a running attempt's lease, then the backoff of the next one. The
+    # sweeper queues again a pending delivery past it (its job was lost).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookOutbox(Base):
+    """Events written in the transaction of the change they describe; the worker fans them out after commit,
+    so a crash or Redis outage between the commit and the enqueue loses nothing."""
+
+    __tablename__ = tenant("webhook_outbox")
+    __table_args__ = (
+        ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
+        Index(
+            "ix_webhook_outbox_undispatched", "organization_id", "id", postgresql_where=text("dispatched_at IS NULL")
+        ),
+    )
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at()
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

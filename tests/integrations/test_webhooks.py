@@ -215,7 +215,7 @@ async def test_an_organization_without_endpoints_costs_no_job(
     from app.core.metrics import JOBS_ENQUEUED
 
     def fanouts() -> float:
-        return float(JOBS_ENQUEUED.labels("webhook_fanout")._value.get())
+        return float(JOBS_ENQUEUED.labels("webhook_dispatch")._value.get())
 
     headers = world.a["admin"].headers
     before = fanouts()

@@ -1,0 +1,85 @@
+"""The public page's own words in the organization's languages (the petition's words are its own)."""
+
+from __future__ import annotations
+
+CATALOG: dict[str, dict[str, str]] = {
+    "en": {
+        "first_name": "First name",
+        "last_name": "Last name",
+        "email": "Email",
+        "mobile": "Mobile phone (optional)",
+        "postal_code": "Postal code (optional)",
+        "sign": "Sign",
+        "count": "{count} signatures",
+        "count_goal": "{count} of {goal} signatures",
+        "website": "Leave this field empty",
+        "thanks": "Thank you for signing.",
+        "check_email": "Almost done: we sent you an email. Click its link to confirm your signature.",
+        "confirmed": "Your signature is confirmed. Thank you!",
+        "already": "This signature was already confirmed.",
+        "expired": "This confirmation link has expired. Please sign again.",
+        "invalid": "This confirmation link is not valid.",
+        "closed": "This petition is closed.",
+        "not_found": "There is no petition at this address.",
+        "too_many": "Too many signatures from your connection. Please try again in a minute.",
+        "error": "Please check the form",
+        "back": "Back to the petition",
+        "email_subject": "Confirm your signature: {title}",
+        "email_body": "Thank you for signing “{title}”.\n\nTo confirm your signature, open this link:\n{link}\n\n"
+        "If you did not sign, ignore this email: nothing will be recorded.",
+    },
+    "fr": {
+        "first_name": "Prénom",
+        "last_name": "Nom",
+        "email": "E-mail",
+        "mobile": "Téléphone mobile (facultatif)",
+        "postal_code": "Code postal (facultatif)",
+        "sign": "Signer",
+        "count": "{count} signatures",
+        "count_goal": "{count} signatures sur {goal}",
+        "website": "Laissez ce champ vide",
+        "thanks": "Merci d'avoir signé.",
+        "check_email": "Presque fini : nous vous avons envoyé un e-mail. Cliquez sur son lien pour confirmer.",
+        "confirmed": "Votre signature est confirmée. Merci !",
+        "already": "Cette signature était déjà confirmée.",
+        "expired": "Ce lien de confirmation a expiré. Merci de signer à nouveau.",
+        "invalid": "Ce lien de confirmation n'est pas valide.",
+        "closed": "Cette pétition est close.",
+        "not_found": "Aucune pétition à cette adresse.",
+        "too_many": "Trop de signatures depuis votre connexion. Réessayez dans une minute.",
+        "error": "Vérifiez le formulaire",
+        "back": "Retour à la pétition",
+        "email_subject": "Confirmez votre signature : {title}",
+        "email_body": "Merci d'avoir signé « {title} ».\n\nPour confirmer votre signature, ouvrez ce lien :\n{link}\n\n"
+        "Si vous n'avez pas signé, ignorez cet e-mail : rien ne sera enregistré.",
+    },
+    "ro": {
+        "first_name": "Prenume",
+        "last_name": "Nume",
+        "email": "E-mail",
+        "mobile": "Telefon mobil (opțional)",
+        "postal_code": "Cod poștal (opțional)",
+        "sign": "Semnează",
+        "count": "{count} semnături",
+        "count_goal": "{count} din {goal} semnături",
+        "website": "Lăsați acest câmp gol",
+        "thanks": "Vă mulțumim că ați semnat.",
+        "check_email": "Aproape gata: v-am trimis un e-mail. Deschideți linkul din el pentru a confirma.",
+        "confirmed": "Semnătura dumneavoastră este confirmată. Mulțumim!",
+        "already": "Această semnătură era deja confirmată.",
+        "expired": "Acest link de confirmare a expirat. Vă rugăm să semnați din nou.",
+        "invalid": "Acest link de confirmare nu este valid.",
+        "closed": "Această petiție este închisă.",
+        "not_found": "Nu există nicio petiție la această adresă.",
+        "too_many": "Prea multe semnături de la conexiunea dumneavoastră. Încercați din nou peste un minut.",
+        "error": "Verificați formularul",
+        "back": "Înapoi la petiție",
+        "email_subject": "Confirmați semnătura: {title}",
+        "email_body": "Vă mulțumim că ați semnat „{title}”.\n\nPentru a confirma semnătura, deschideți linkul:\n"
+        "{link}\n\nDacă nu ați semnat, ignorați acest e-mail: nu se va înregistra nimic.",
+    },
+}
+
+
+def t(lang: str, key: str) -> str:
+    return CATALOG.get(lang, CATALOG["en"]).get(key) or CATALOG["en"][key]
