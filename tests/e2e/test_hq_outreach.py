@@ -168,3 +168,92 @@ async def test_an_api_key_made_on_the_page_works_within_its_scope_and_dies_when_
     await page.screenshot(path=shot("23-integrations-webhooks"))
     problems["webhooks"] = await serious_violations(page)
     assert problems == {"key": [], "webhooks": []}
+
+
+@pytest.mark.usefixtures("arq_worker")
+async def test_a_petition_made_in_the_console_is_signed_on_its_public_page_and_counted(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    org = await make_org(live_db, name=f"Petitions {uuid.uuid4().hex[:4]}")
+    admin = await make_actor(live_db, org, "admin")
+    org_id = org.id
+    await live_db.commit()
+    slug = f"clean-air-{uuid.uuid4().hex[:6]}"
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/hq/petitions")
+    await page.get_by_label("Title", exact=True).fill("Clean air for Bucharest")
+    await page.get_by_label("Address", exact=True).fill(slug)
+    await page.get_by_label("Text", exact=True).fill("We ask the city for clean air.")
+    await page.get_by_label("Goal (signatures)").fill("100")
+    await page.get_by_label("Email consent sentence (shown next to its box)").fill("Email me about this campaign.")
+    await page.get_by_role("button", name="Add").click()
+    row = page.locator(f"[data-petition='{slug}']")
+    await expect(row.get_by_test_id("petition-status")).to_have_text("Draft")
+    await row.get_by_role("button", name="Open").click()
+    await expect(row.get_by_test_id("petition-status")).to_have_text("Open")
+    await page.screenshot(path=shot("24-petitions"))
+    problems = {"petitions": await serious_violations(page)}
+
+    # The public page, signed as a person would (no script needed), then the console's counter.
+    signer = await desktop.new_page()
+    await signer.goto(f"{live_server}/p/{slug}")
+    await signer.get_by_label("First name").fill("Irina")
+    await signer.get_by_role("textbox", name="Email").fill(f"irina.{slug}@example.org")
+    await signer.get_by_label("Email me about this campaign.").check()
+    await signer.wait_for_timeout(3200)  # a person takes longer than the bot threshold to fill the form
+    await signer.get_by_role("button", name="Sign").click()
+    await expect(signer.get_by_role("button", name="Sign")).to_have_count(0)  # the thank-you page
+    await page.reload()
+    await expect(row.get_by_test_id("petition-count")).to_have_text("1 of 100")
+
+    await set_tenant(live_db, org_id)
+    consent = (
+        await live_db.execute(
+            text("SELECT consent_email FROM contacts WHERE organization_id = :o AND email = :e"),
+            {"o": org_id, "e": f"irina.{slug}@example.org"},
+        )
+    ).scalar_one()
+    assert consent == "granted"
+    await live_db.rollback()
+
+    # An SMS reply lands in the inbox; HQ answers it from there.
+    await set_tenant(live_db, org_id)
+    contact = Contact(
+        organization_id=org_id, first_name="Radu", last_name="Reply", mobile_e164="+40722111222", consent_sms="granted"
+    )
+    live_db.add(contact)
+    await live_db.flush()
+    contact_id = contact.id
+    await live_db.execute(
+        text(
+            "INSERT INTO direct_messages (organization_id, contact_id, channel, direction, kind, address, body, status)"
+            " "
+            "VALUES (:o, :c, 'sms', 'in', 'reply', '+40722111222', 'Când e următoarea întâlnire?', 'received')"
+        ),
+        {"o": org_id, "c": contact_id},
+    )
+    await live_db.commit()
+    await page.goto(live_server + "/hq/messaging")
+    await page.get_by_role("tab", name="Inbox").click()
+    await expect(page.get_by_text("Când e următoarea întâlnire?")).to_be_visible()
+    await page.get_by_role("button", name="Answer").click()
+    await page.get_by_label("Your answer (SMS)").fill("Joi la 18:00.")
+    problems["inbox"] = await serious_violations(page)  # first: it waits for transitions to settle
+    await page.screenshot(path=shot("25-messaging-inbox"))
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_text("No message waiting.")).to_be_visible()
+
+    # A personal message from the contact page.
+    await page.goto(f"{live_server}/hq/contacts/{contact_id}")
+    await page.get_by_label("Message", exact=True).fill("Mulțumim, Radu!")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_text("Message queued")).to_be_visible()
+    await set_tenant(live_db, org_id)
+    out = (
+        await live_db.execute(
+            text("SELECT kind, body FROM direct_messages WHERE organization_id = :o AND direction = 'out' ORDER BY id"),
+            {"o": org_id},
+        )
+    ).all()
+    assert [tuple(r) for r in out] == [("reply", "Joi la 18:00."), ("personal", "Mulțumim, Radu!")]
+    assert problems == {"petitions": [], "inbox": []}

@@ -30,6 +30,7 @@ export const router = createRouter({
     { path: '/teams', component: () => import('./pages/TeamsPage.vue'), meta: { roles: STAFF, hqTitle: 'nav.teams' } },
     { path: '/imports', component: () => import('./pages/ImportsPage.vue'), meta: { roles: MANAGERS, hqTitle: 'nav.imports' } },
     { path: '/messaging', component: () => import('./pages/MessagingPage.vue'), meta: { roles: MANAGERS, hqTitle: 'nav.messaging' } },
+    { path: '/petitions', component: () => import('./pages/PetitionsPage.vue'), meta: { roles: MANAGERS, hqTitle: 'nav.petitions' } },
     { path: '/integrations', component: () => import('./pages/IntegrationsPage.vue'), meta: { roles: ADMIN, hqTitle: 'nav.integrations' } },
     { path: '/settings', component: () => import('./pages/SettingsPage.vue'), meta: { roles: ADMIN, hqTitle: 'nav.settings' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
