@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -67,7 +68,7 @@ class TargetRow(BaseModel):
     leased: bool = Field(description="Someone is calling or visiting this target right now.")
     attempts: int
     last_outcome: str | None
-    last_attempt_at: Any | None
+    last_attempt_at: datetime | None
     turf_no: int | None
     assignee_user_id: uuid.UUID | None
     assignee_name: str | None
