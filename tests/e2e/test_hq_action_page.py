@@ -1,7 +1,8 @@
 """The HQ action page (issue 14) in a real browser against the real backend, at 1440x900: the targets table
 filtered and reassigned (a target under a live lease is left alone), the turfs on the map with a walk list PDF per
 turf, a document uploaded and then downloaded by a volunteer in the volunteer app (360x740), participation answered
-there and shown here; and a survey with skip logic built in the console, attached to an action in the wizard and
+there and shown here; and a survey with skip logic built in the console, attached to an action in the wizard (with
+a document) and
 answered by a volunteer following the skip. axe-core on every page touched, screenshots of each."""
 
 from __future__ import annotations
@@ -223,7 +224,12 @@ async def test_action_page_targets_reassign_turfs_pdf_documents_and_participatio
 
 
 async def test_a_survey_built_in_the_console_is_answered_in_the_volunteer_app_following_its_skip(
-    live_server: str, live_db: AsyncSession, desktop: BrowserContext, browser: object, owner_engine: AsyncEngine
+    live_server: str,
+    live_db: AsyncSession,
+    desktop: BrowserContext,
+    browser: object,
+    owner_engine: AsyncEngine,
+    tmp_path: Path,
 ) -> None:
     org = await make_org(live_db, name=f"Party {uuid.uuid4().hex[:4]}")
     admin = await make_actor(live_db, org, "admin")
@@ -262,6 +268,9 @@ async def test_a_survey_built_in_the_console_is_answered_in_the_volunteer_app_fo
     await page.get_by_label("Phone banking").check()
     await page.get_by_role("button", name="Next").click()
     await page.get_by_label("Title", exact=True).fill("Sunăm pentru pensii")
+    script = tmp_path / "Script apel.txt"
+    script.write_text("Bună ziua, sunt voluntar…", encoding="utf-8")
+    await page.get_by_label("Documents for volunteers", exact=True).set_input_files(str(script))
     await page.get_by_role("button", name="Next").click()
     await expect(page.get_by_test_id("target-count")).to_have_text("1 target")
     await page.get_by_role("button", name="Next").click()
@@ -284,6 +293,8 @@ async def test_a_survey_built_in_the_console_is_answered_in_the_volunteer_app_fo
         a=aid,
     )
     assert [x.title for x in linked] == ["Pensii"]
+    docs = await rows(owner_engine, "SELECT filename, size_bytes FROM action_documents WHERE action_id = :a", a=aid)
+    assert [(d.filename, d.size_bytes) for d in docs] == [("Script apel.txt", script.stat().st_size)]
 
     # The volunteer calls, answers "No": the survey ends there, the topic is never asked.
     vctx, vpage = await phone_as(browser, vol)
