@@ -2,8 +2,7 @@
 filtered and reassigned (a target under a live lease is left alone), the turfs on the map with a walk list PDF per
 turf, a document uploaded and then downloaded by a volunteer in the volunteer app (360x740), participation answered
 there and shown here; and a survey with skip logic built in the console, attached to an action in the wizard (with
-a document) and
-answered by a volunteer following the skip. axe-core on every page touched, screenshots of each."""
+a document) and answered by a volunteer following the skip. axe-core on every page touched, screenshots of each."""
 
 from __future__ import annotations
 
