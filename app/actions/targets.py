@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from app.audit import service as audit
 from app.auth.permissions import Perm
@@ -212,7 +213,7 @@ _TYPES: dict[str, list[Callable[[Any], Any]]] = {
     "assignee": [str, str, str],
     "last_outcome": [str, str, str],
 }
-_SQL_TYPES = {str: String(), int: Integer(), float: Float()}
+_SQL_TYPES: dict[Callable[[Any], Any], TypeEngine[Any]] = {str: String(), int: Integer(), float: Float()}
 
 
 def _after(sort: str, key: list[Any], cursor: str | None) -> ColumnElement[bool] | None:
@@ -358,7 +359,6 @@ async def reassign(session: AsyncSession, a: Action, body: TargetReassign, *, ac
     matched, finished = int(counts[0]), int(counts[1])
     eligible = and_(selected, T.status.not_in([str(s) for s in FINISHED_TARGET]))
     free = or_(T.lease_expires_at.is_(None), T.lease_expires_at <= func.now())
-    table = ActionTarget.__table__
     if body.to_team_id is not None:
         members = await _team_members(session, org, body.to_team_id)
         if not members:
@@ -376,12 +376,18 @@ async def reassign(session: AsyncSession, a: Action, body: TargetReassign, *, ac
         )
         pick = select(numbered.c.id, m.c.user_id).join(m, m.c.i == (numbered.c.rn - 1) % len(members) + 1).subquery()
         stmt = (
-            update(table)
+            update(ActionTarget)
+            .execution_options(synchronize_session=False)
             .where(T.organization_id == org, T.id == pick.c.id, free)
             .values(assignee_user_id=pick.c.user_id)
         )
     else:
-        stmt = update(table).where(eligible, free).values(assignee_user_id=body.to_user_id)
+        stmt = (
+            update(ActionTarget)
+            .execution_options(synchronize_session=False)
+            .where(eligible, free)
+            .values(assignee_user_id=body.to_user_id)
+        )
     updated = int((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
     result = ReassignResult(
         matched=matched, updated=updated, skipped_leased=matched - finished - updated, skipped_finished=finished
