@@ -12,7 +12,7 @@ RUN npm run build
 FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PWA_DIST=/app/pwa/dist DATA_DIR=/var/lib/groundgame ENVIRONMENT=production
-RUN apt-get update && apt-get install -y --no-install-recommends libgeos-c1v5 && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends libgeos-c1v5 fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app groundgame && mkdir -p /var/lib/groundgame \
     && chown groundgame /var/lib/groundgame
 WORKDIR /app

@@ -15,6 +15,8 @@ fi
 if [[ $need_redis == 1 ]]; then command -v redis-server >/dev/null || pkgs+=(redis-server); fi
 if [[ "${GG_WITH_BROWSER:-0}" == 1 ]]; then [[ -x /usr/bin/chromium ]] || pkgs+=(chromium); fi
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
+# The walk-list PDF embeds DejaVu Sans (ș, ț, ă, â, î, é…).
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || pkgs+=(fonts-dejavu-core)
 
 if (( ${#pkgs[@]} )); then
   if [[ $(id -u) == 0 ]]; then

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from app.actions import assignment, documents, service, targeting
+from app.actions import assignment, documents, service, targeting, targets, turfs
 from app.actions.dependencies import EditableAction, VisibleAction
 from app.actions.schemas import (
     ActionCreate,
@@ -24,13 +24,15 @@ from app.actions.schemas import (
     PreviewResponse,
     RefreshResult,
 )
+from app.actions.targets import ReassignResult, TargetFilter, TargetPage, TargetReassign, TargetSort
 from app.actions.walklist import WalkList, near_point, walklist_for
+from app.actions.walklist_pdf import Lang, walklist_pdf
 from app.auth import references
 from app.auth.dependencies import CurrentUser, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
-from app.core.pagination import CursorQ, Page
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.core.schemas import INT4_MAX
 
 router = APIRouter(prefix="/actions", tags=["actions"])
@@ -124,6 +126,64 @@ async def get_walklist(
         limit=limit,
         cursor=cursor,
         near=near_point(near_lat, near_lon),
+    )
+
+
+@router.get("/{action_id}/targets", operation_id="actions-targets-list")
+async def list_targets(
+    action: VisibleAction,
+    session: SessionDep,
+    user: Leader,
+    status: Annotated[list[targets.StoredStatus] | None, Query(description="Any of these statuses.")] = None,
+    assignee_user_id: uuid.UUID | None = None,
+    team_id: Annotated[uuid.UUID | None, Query(description="Assigned to a member of this team.")] = None,
+    unassigned: bool = False,
+    sort: TargetSort = "name",
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
+) -> TargetPage:
+    """The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
+    targets and the unassigned pool."""
+    await references.check_query(session, user, targets.FILTER_REFS, assignee_user_id=assignee_user_id, team_id=team_id)
+    f = TargetFilter(status=status or [], assignee_user_id=assignee_user_id, team_id=team_id, unassigned=unassigned)
+    return await targets.list_targets(session, action, actor=user, f=f, sort=sort, limit=limit, cursor=cursor)
+
+
+@router.post("/{action_id}/targets/reassign", operation_id="actions-targets-reassign")
+async def reassign_targets(
+    body: TargetReassign, action: EditableAction, session: SessionDep, user: Leader
+) -> ReassignResult:
+    """To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
+    counted."""
+    await references.check(session, user, body, targets.reassign_refs(action))
+    return await targets.reassign(session, action, body, actor=user)
+
+
+@router.get("/{action_id}/turfs", operation_id="actions-turfs")
+async def get_turfs(action: VisibleAction, session: SessionDep, user: Leader) -> dict[str, Any]:
+    """The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts."""
+    return await turfs.turfs_geojson(session, action, actor=user)
+
+
+@router.get(
+    "/{action_id}/walklist.pdf",
+    operation_id="actions-walklist-pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def get_walklist_pdf(
+    action: VisibleAction,
+    session: SessionDep,
+    user: Leader,
+    turf: Annotated[int, Query(ge=1, le=INT4_MAX, description="The turf number.")],
+    lang: Lang = "en",
+) -> Response:
+    """A turf's walk list to print: households in walking order with a box per outcome (audited as an export)."""
+    body = await walklist_pdf(session, action, actor=user, turf_no=turf, lang=lang)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="walklist-turf-{turf}.pdf"'},
     )
 
 

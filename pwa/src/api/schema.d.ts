@@ -268,6 +268,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
+         *     targets and the unassigned pool.
+         */
+        get: operations["actions-targets-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign Targets
+         * @description To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
+         *     counted.
+         */
+        post: operations["actions-targets-reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Turfs
+         * @description The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts.
+         */
+        get: operations["actions-turfs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/visits": {
         parameters: {
             query?: never;
@@ -298,6 +360,26 @@ export interface paths {
          *     there: nearest building first.
          */
         get: operations["actions-walklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/walklist.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Walklist Pdf
+         * @description A turf's walk list to print: households in walking order with a box per outcome (audited as an export).
+         */
+        get: operations["actions-walklist-pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4570,6 +4652,23 @@ export interface components {
             /** Question Id */
             question_id: string;
         };
+        /** ReassignResult */
+        ReassignResult: {
+            /** Matched */
+            matched: number;
+            /**
+             * Skipped Finished
+             * @description Left alone: done or closed.
+             */
+            skipped_finished: number;
+            /**
+             * Skipped Leased
+             * @description Left alone: someone holds a live lease on them (a call or a visit).
+             */
+            skipped_leased: number;
+            /** Updated */
+            updated: number;
+        };
         /** RefreshResult */
         RefreshResult: {
             /** Added */
@@ -4989,6 +5088,96 @@ export interface components {
             color: string | null;
             /** Name */
             name: string;
+        };
+        /**
+         * TargetFilter
+         * @description The table's filter: statuses (any of), and one assignee: a volunteer, the members of a team, or nobody.
+         */
+        TargetFilter: {
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Status */
+            status?: ("pending" | "callback" | "done" | "closed")[];
+            /**
+             * Team Id
+             * @description Targets assigned to a member of this team.
+             */
+            team_id?: string | null;
+            /**
+             * Unassigned
+             * @description Only the unassigned pool.
+             * @default false
+             */
+            unassigned: boolean;
+        };
+        /** TargetPage */
+        TargetPage: {
+            /** Items */
+            items: components["schemas"]["TargetRow"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TargetReassign
+         * @description Move targets: the ids given, or every target `matching` the filter. To one volunteer of the action, to a
+         *     team of the action (spread over its members, balanced to within one), or `release` them to the pool.
+         */
+        TargetReassign: {
+            matching?: components["schemas"]["TargetFilter"] | null;
+            /**
+             * Release
+             * @default false
+             */
+            release: boolean;
+            /** Target Ids */
+            target_ids?: string[];
+            /** To Team Id */
+            to_team_id?: string | null;
+            /** To User Id */
+            to_user_id?: string | null;
+        };
+        /** TargetRow */
+        TargetRow: {
+            /** Address */
+            address: string | null;
+            /** Assignee Name */
+            assignee_name: string | null;
+            /**
+             * Assignee Teams
+             * @description The assignee's teams that are on this action.
+             */
+            assignee_teams: string[];
+            /** Assignee User Id */
+            assignee_user_id: string | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Outcome */
+            last_outcome: string | null;
+            /**
+             * Leased
+             * @description Someone is calling or visiting this target right now.
+             */
+            leased: boolean;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Turf No */
+            turf_no: number | null;
         };
         /**
          * TargetStatus
@@ -6261,6 +6450,117 @@ export interface operations {
             };
         };
     };
+    "actions-targets-list": {
+        parameters: {
+            query?: {
+                /** @description Any of these statuses. */
+                status?: ("pending" | "callback" | "done" | "closed")[] | null;
+                assignee_user_id?: string | null;
+                /** @description Assigned to a member of this team. */
+                team_id?: string | null;
+                unassigned?: boolean;
+                sort?: "name" | "-name" | "status" | "-status" | "attempts" | "-attempts" | "last_attempt" | "-last_attempt" | "assignee" | "-assignee" | "last_outcome" | "-last_outcome";
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-targets-reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetReassign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReassignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "visits-create": {
         parameters: {
             query?: never;
@@ -6333,6 +6633,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WalkList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-walklist-pdf": {
+        parameters: {
+            query: {
+                /** @description The turf number. */
+                turf: number;
+                lang?: "en" | "fr" | "ro";
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
