@@ -524,6 +524,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/{contact_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Duplicates */
+        get: operations["contacts-duplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}/erase": {
         parameters: {
             query?: never;
@@ -2836,6 +2853,15 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** DuplicateRead */
+        DuplicateRead: {
+            contact: components["schemas"]["ContactRead"];
+            /**
+             * Reasons
+             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
+             */
+            reasons: ("mobile" | "email" | "phone" | "name_address")[];
+        };
         /** ExportCreate */
         ExportCreate: {
             /** Columns */
@@ -3368,6 +3394,17 @@ export interface components {
         /** MergeRequest */
         MergeRequest: {
             /**
+             * Fields
+             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
+             * @example {
+             *       "address": "this",
+             *       "email": "other"
+             *     }
+             */
+            fields?: {
+                [key: string]: "this" | "other";
+            };
+            /**
              * Other Id
              * Format: uuid
              * @description This contact is merged into the one in the path, then removed.
@@ -3559,6 +3596,8 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** Map Style Url */
+            map_style_url?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -3580,6 +3619,12 @@ export interface components {
              * @enum {string}
              */
             default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+            /**
+             * Map Style Url
+             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
+             * @example https://tiles.example.org/styles/basic/style.json
+             */
+            map_style_url?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
@@ -6101,6 +6146,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
