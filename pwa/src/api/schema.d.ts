@@ -4020,6 +4020,11 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
+            /**
+             * Contact Ids
+             * @description These contacts only (a selection made in the console).
+             */
+            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
