@@ -21,6 +21,7 @@ from sqlalchemy import text
 from app.api import api_router
 from app.config import Settings, get_settings
 from app.core import jobs
+from app.core.csp import MAP_ORIGINS
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limiter = RateLimiter(redis)
         app.state.arq = None
         app.state.pending_jobs = None
+        await MAP_ORIGINS.refresh_if_stale(engine)  # the map style origins the first pages' policy allows
         retry = asyncio.create_task(jobs.retry_pending(app.state))
         try:
             yield

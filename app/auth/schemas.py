@@ -44,6 +44,7 @@ class OrganizationRead(BaseModel):
     default_region: str
     require_2fa_for_staff: bool
     contact_retention_days: int | None
+    map_style_url: str | None = None
 
 
 class MeRead(BaseModel):

@@ -16,6 +16,7 @@ from app.auth import references
 from app.auth.principal import Principal
 from app.auth.references import SEGMENT, ZONE
 from app.config import get_settings
+from app.contacts.repository import CONTACT
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
 from app.core.schemas import Id, Strict, Timestamp
@@ -58,6 +59,9 @@ class SegmentFilter(Strict):
 
     segment_id: Id | None = Field(None, description="A saved segment, re-evaluated now (ANDed).")
     zone_ids: list[Id] = Field(default_factory=list, max_length=200)
+    contact_ids: list[Id] = Field(
+        default_factory=list, max_length=500, description="These contacts only (a selection made in the console)."
+    )
     polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (WGS 84).")
     tags_any: list[str] = Field(default_factory=list, max_length=100)
     tags_all: list[str] = Field(default_factory=list, max_length=100)
@@ -116,6 +120,8 @@ def compile_filter(
     """The WHERE conditions on `contacts` for this filter (tenant scope included)."""
     c = Contact
     conds: list[ColumnElement[bool]] = [c.organization_id == organization_id]
+    if f.contact_ids:
+        conds.append(c.id.in_(f.contact_ids))
     if f.zone_ids:
         from app.models import Zone
 
@@ -207,7 +213,7 @@ def text_search(q: str, region: str) -> ColumnElement[bool]:
 
 
 # The ids a filter names (checked when the filter comes in a request: app/auth/references.py).
-FILTER_REFS = {"zone_ids": ZONE, "segment_id": SEGMENT}
+FILTER_REFS = {"zone_ids": ZONE, "segment_id": SEGMENT, "contact_ids": CONTACT}
 
 
 async def resolve(

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Table, UniqueConstraint, false, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Base
@@ -70,6 +70,36 @@ def person_tables(tables: dict[str, Table] | None = None) -> list[PersonTable]:
             name, tuple(ln for ln in _links(tables[name]) if ln.parent == CONTACTS or ln.parent in found)
         )
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class ContactColumn:
+    """A column of `table` that holds a contact id, and the unique indexes it is part of (each as its other
+    columns besides the organization), which a merge must not break."""
+
+    table: str
+    column: str
+    unique_with: tuple[tuple[str, ...], ...]
+
+
+def contact_columns(tables: dict[str, Table] | None = None) -> list[ContactColumn]:
+    """Every column pointing straight at a contact, from the same schema walk as the access export."""
+    tables = tables if tables is not None else dict(Base.metadata.tables)
+    out = []
+    for pt in person_tables(tables):
+        t = tables[pt.name]
+        uniques = [tuple(c.name for c in ix.columns) for ix in t.indexes if ix.unique]
+        uniques += [tuple(c.name for c in u.columns) for u in t.constraints if isinstance(u, UniqueConstraint)]
+        for ln in pt.links:
+            if ln.parent != CONTACTS:
+                continue
+            for col, parent_col in zip(ln.columns, ln.parent_columns, strict=True):
+                if parent_col == "id":
+                    unique_with = tuple(
+                        tuple(c for c in u if c not in (col, "organization_id")) for u in uniques if col in u
+                    )
+                    out.append(ContactColumn(pt.name, col, unique_with))
+    return out
 
 
 def _belongs(

@@ -11,7 +11,7 @@ from app.auth.dependencies import CurrentUser, FieldWorker, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts import consents as consent_service
-from app.contacts import exports, gdpr, service, timeline, vocab
+from app.contacts import duplicates, exports, gdpr, service, timeline, vocab
 from app.contacts.events import add_event
 from app.contacts.merge import merge
 from app.contacts.repository import CONTACT
@@ -25,6 +25,7 @@ from app.contacts.schemas import (
     CountResponse,
     CustomFieldCreate,
     CustomFieldRead,
+    DuplicateRead,
     MergeRequest,
     NoteCreate,
     SearchRequest,
@@ -153,13 +154,19 @@ async def record_consent(
     return service.to_read(contact)
 
 
+@router.get("/contacts/{contact_id}/duplicates", operation_id="contacts-duplicates")
+async def list_duplicates(contact: VisibleContact, session: SessionDep, user: ContactManager) -> list[DuplicateRead]:
+    found = await duplicates.of_contact(session, contact, actor=user)
+    return [DuplicateRead(contact=service.to_read(d.contact), reasons=d.reasons) for d in found]  # type: ignore[arg-type]
+
+
 @router.post("/contacts/{contact_id}/merge", operation_id="contacts-merge")
 async def merge_contacts(
     body: MergeRequest, contact: VisibleContact, session: SessionDep, user: ContactManager
 ) -> ContactRead:
     await references.check(session, user, body, {"other_id": CONTACT})
-    other = await service.get(session, body.other_id, actor=user, for_update=True)
-    return service.to_read(await merge(session, contact, other, actor=user))
+    other = await service.get(session, body.other_id, actor=user)
+    return service.to_read(await merge(session, contact, other, body, actor=user))
 
 
 @router.get("/contacts/{contact_id}/export", operation_id="contacts-gdpr-export")

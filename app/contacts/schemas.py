@@ -156,8 +156,40 @@ class CountResponse(BaseModel):
     count: int
 
 
+MergeField = Literal[
+    "first_name",
+    "last_name",
+    "mobile",
+    "home_phone",
+    "email",
+    "address",
+    "birth",
+    "gender",
+    "language",
+    "support_level",
+]
+MergeSide = Literal["this", "other"]
+
+
 class MergeRequest(Strict):
     other_id: Id = Field(description="This contact is merged into the one in the path, then removed.")
+    fields: dict[MergeField, MergeSide] = Field(
+        default_factory=dict,
+        description=(
+            "Which contact's value survives, per field (`address` is the whole address and its location, `birth` "
+            "the year and date). A field left out keeps this contact's value, or the other's where this one has "
+            "none. Tags are the union of both; consents keep both logs, the most recent change per channel wins."
+        ),
+        examples=[{"email": "other", "address": "this"}],
+    )
+
+
+class DuplicateRead(BaseModel):
+    contact: ContactRead
+    reasons: list[Literal["mobile", "email", "phone", "name_address"]] = Field(
+        description="Why the rule takes them for the same person: same mobile, email, a phone given on either "
+        "side, or the same name and address."
+    )
 
 
 class NoteCreate(Strict):

@@ -9,21 +9,11 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.csp import DOCS_CSP, MAP_ORIGINS
 from app.core.errors import error_body
 from app.core.logging import request_id_var
 
 access = logging.getLogger("groundgame.access")
-
-_CSP = (
-    "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
-# Swagger UI and ReDoc need inline scripts and workers from blob:.
-_DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
-)
 
 
 class RequestContextMiddleware:
@@ -52,6 +42,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
             return
 
+        if scope.get("method") == "GET" and not path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
+            app_state = getattr(scope.get("app"), "state", None)
+            await MAP_ORIGINS.refresh_if_stale(getattr(app_state, "engine", None))
+
         received = 0
 
         async def limited_receive() -> Message:
@@ -74,7 +68,7 @@ class RequestContextMiddleware:
                 # A response with its own policy keeps it (a petition page framed by the sites it lists).
                 if not any(k.lower() == b"content-security-policy" for k, _ in h):
                     h.append((b"x-frame-options", b"DENY"))
-                    csp = _DOCS_CSP if path in ("/docs", "/redoc") else _CSP
+                    csp = DOCS_CSP if path in ("/docs", "/redoc") else MAP_ORIGINS.policy
                     h.append((b"content-security-policy", csp.encode()))
                 if self.hsts or scope.get("scheme") == "https":
                     h.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.contacts import duplicates as dup
 from app.contacts.fields import BY_NAME, IMPORTED, checked
 from app.imports.fastpath import Source, lit
 from app.imports.spec import ImportSpec
@@ -155,20 +156,14 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> Non
         p,
     )
     await conn.execute(text("ANALYZE import_rows"))
+    # The matching rule itself lives in app/contacts/duplicates.py (the contact page's duplicates use it too).
+    no_key = " AND ".join(f"r.{col} IS NULL" for col in sorted({b for _, _, b, _ in dup.KEYS}))
     by_name = (
-        "SELECT r.line_no, c.id, 5 AS pri, true AS same_name, c.created_at FROM import_rows r JOIN contacts c "
-        "ON c.organization_id = CAST(:org AS uuid) AND c.last_name = r.last_name AND c.first_name = r.first_name "
-        "AND c.street IS NOT DISTINCT FROM r.street AND c.street_number IS NOT DISTINCT FROM r.street_number "
-        "AND c.city IS NOT DISTINCT FROM r.city "
-        "WHERE r.rn = 1 AND r.mobile_e164 IS NULL AND r.home_e164 IS NULL AND r.email IS NULL"
+        f"SELECT r.line_no, c.id, {dup.NAME_PRIORITY} AS pri, true AS same_name, c.created_at FROM import_rows r "  # noqa: S608 - names from the rule's own constants
+        f"JOIN contacts c ON c.organization_id = CAST(:org AS uuid) AND {dup.name_address_sql('c', 'r')} "
+        f"WHERE r.rn = 1 AND {no_key}"
     )
-    joins = [
-        _key_join(1, "c.mobile_e164", "mobile_e164"),
-        _key_join(2, "c.email", "email"),
-        _key_join(3, "c.mobile_e164", "home_e164"),
-        _key_join(4, "c.home_e164", "home_e164"),
-        by_name,
-    ]
+    joins = [_key_join(pri, f"c.{a}", b) for pri, a, b, _ in dup.KEYS] + [by_name]
     await conn.execute(
         text(f"""
         CREATE TEMP TABLE import_match AS

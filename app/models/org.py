@@ -27,7 +27,10 @@ ROLES = ("admin", "manager", "team_leader", "volunteer")
 
 class Organization(Base):
     __tablename__ = tenant("organizations")
-    __table_args__ = (CheckConstraint("contact_retention_days > 0", name="contact_retention_days"),)
+    __table_args__ = (
+        CheckConstraint("contact_retention_days > 0", name="contact_retention_days"),
+        CheckConstraint("map_style_url LIKE 'https://%'", name="map_style_url"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
@@ -37,6 +40,8 @@ class Organization(Base):
     require_2fa_for_staff: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     # GDPR retention: contacts with no activity for this many days are erased by a daily job (None: kept).
     contact_retention_days: Mapped[int | None] = mapped_column(Integer)
+    # The basemap of every map in the console (a MapLibre style JSON); None: our layers on a plain background.
+    map_style_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = created_at()
 
 

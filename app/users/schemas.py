@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic import Strict as StrictMode
 
 from app.auth.permissions import Role
+from app.core.csp import style_url_problem
 from app.core.schemas import Id, Region, Strict, Unset
 
 RoleIn = Annotated[Role, StrictMode(False)]  # JSON gives the role as a string
@@ -56,6 +57,23 @@ class OrganizationUpdate(Strict):
     contact_retention_days: int | None = Field(
         None, ge=1, le=36500, description="Erase contacts with no activity for this many days (null: keep them)."
     )
+    map_style_url: str | None = Field(
+        None,
+        max_length=500,
+        description="The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: "
+        "no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.",
+        examples=["https://tiles.example.org/styles/basic/style.json"],
+    )
+
+    @field_validator("map_style_url")
+    @classmethod
+    def _style_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        problem = style_url_problem(v.strip())
+        if problem:
+            raise ValueError(problem)
+        return v.strip()
 
 
 class AuditEntry(BaseModel):

@@ -18,6 +18,8 @@ from app.auth.references import TEAM
 from app.auth.schemas import OrganizationRead
 from app.config import Settings
 from app.core import paths
+from app.core.csp import MAP_ORIGINS
+from app.core.db import after_commit
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.core.security import hash_token
 from app.models import AuthToken, Invitation, Membership, Organization, TeamMember, User
@@ -177,6 +179,13 @@ async def update_organization(session: AsyncSession, body: OrganizationUpdate, *
     for k, v in data.items():
         setattr(org, k, v)
     await session.flush()
+    if "map_style_url" in data:  # the Content-Security-Policy opens to the new origin once this is committed
+        urls = await MAP_ORIGINS.urls(session)
+
+        async def allow_map_origins() -> None:
+            MAP_ORIGINS.set(urls)
+
+        after_commit(session, allow_map_origins)
     await audit.record(
         session,
         actor=actor,

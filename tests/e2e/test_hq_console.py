@@ -89,10 +89,23 @@ async def setup_org(db: AsyncSession, inside: int = 5, outside: int = 3) -> tupl
     return admin, ids
 
 
+# Every animation frame from the page's start: where the drawer's right edge and the overview's first card are.
+LAYOUT_FRAMES = """(() => { window.__frames = []; const t0 = performance.now();
+  function tick() {
+    const d = document.querySelector('.v-navigation-drawer'), c = document.querySelector('.grid-3 .v-card');
+    const login = !!document.querySelector('input[type=password]')
+    if (d || c) window.__frames.push({ t: Math.round(performance.now() - t0), login,
+      drawer: d ? d.getBoundingClientRect().right : null, card: c ? c.getBoundingClientRect().left : null });
+    if (performance.now() - t0 < 20000) requestAnimationFrame(tick);
+  }
+  requestAnimationFrame(tick); })()"""
+
+
 async def test_sign_in_then_every_page_shows_the_base_and_passes_axe(
     live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, desktop: BrowserContext
 ) -> None:
     admin, ids = await setup_org(live_db)
+    await desktop.add_init_script(LAYOUT_FRAMES)
     page = await desktop.new_page()
     await page.goto(live_server + "/hq/")
     await expect(page.get_by_role("textbox", name="Email")).to_be_visible()
@@ -106,6 +119,13 @@ async def test_sign_in_then_every_page_shows_the_base_and_passes_axe(
     await expect(page.locator("[data-figure='overview.contacts']")).to_have_text(str(len(ids)), timeout=60_000)
     await expect(page.get_by_text(admin.org.name).first).to_be_visible()
     await page.screenshot(path=shot("02-overview"))
+    # The drawer appears with the shell after sign-in: never on the sign-in page, and never over the first card
+    # (the main area was sliding its padding in from 0 under a drawer already in place).
+    frames = await page.evaluate("() => window.__frames")
+    assert not [f for f in frames if f["login"] and f["drawer"] is not None], frames[:3]
+    covered = [f for f in frames if f["drawer"] is not None and f["card"] is not None and f["card"] < f["drawer"]]
+    assert any(f["card"] is not None for f in frames)
+    assert covered == [], covered[:3]
     problems["overview"] = await serious_violations(page)
 
     # Contacts: the table holds the rows of the database (names P1 N1 … from the fixture).

@@ -1,5 +1,6 @@
 // MapLibre + terra-draw, loaded on demand (only the map page and the wizard's area step import this).
-// No basemap by default: our own layers over a plain background; a style URL is a per-browser setting.
+// No basemap by default: our own layers over a plain background; the basemap style URL is a setting of the
+// organization (Settings), read from /me, the same for every map and every member.
 import * as maplibregl from 'maplibre-gl'
 import type { Map as MlMap, StyleSpecification } from 'maplibre-gl'
 import 'maplibre-gl/dist/maplibre-gl.css'
@@ -8,11 +9,11 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url'
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode, TerraDrawSelectMode } from 'terra-draw'
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter'
 import { getToken } from '@shared/session'
+import { me } from '../me'
 import { SUPPORT_COLOURS } from '../types'
 
 maplibregl.setWorkerUrl(workerUrl)
 
-export const MAP_STYLE_KEY = 'gg.hq.mapStyleUrl'
 export const CONTACT_TILES = '/api/v1/tiles/contacts/{z}/{x}/{y}.mvt'
 
 const BLANK: StyleSpecification = {
@@ -22,11 +23,7 @@ const BLANK: StyleSpecification = {
 }
 
 export function mapStyleUrl(): string {
-  try {
-    return localStorage.getItem(MAP_STYLE_KEY) ?? ''
-  } catch {
-    return ''
-  }
+  return me.value?.organization.map_style_url ?? ''
 }
 
 const supportColour: maplibregl.ExpressionSpecification = [
