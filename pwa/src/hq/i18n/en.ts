@@ -1,3 +1,5 @@
+import { dashEn } from './dashboard'
+
 // HQ console strings (English, the reference). fr.ts and ro.ts define the same keys (checked by tsc
 // and tests). Plurals: "one|other" or "one|few|other" (Intl.PluralRules categories), {n} the number.
 export const en = {
@@ -343,6 +345,7 @@ export const en = {
   'settings.mapStyleHint': 'A MapLibre style.json for a basemap; empty: no basemap, only our layers.',
   'settings.saved': 'Settings saved.',
   'settings.apiDocs': 'API documentation for integrators',
+  ...dashEn,
 } as const
 
 export type HqKey = keyof typeof en

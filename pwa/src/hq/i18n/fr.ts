@@ -1,3 +1,4 @@
+import { dashFr } from './dashboard'
 import type { HqKey } from './en'
 
 // French. Plurals: "un|plusieurs" (Intl.PluralRules: one, other; 0 and 1 are "one" in French).
@@ -344,4 +345,5 @@ export const fr: Record<HqKey, string> = {
   'settings.mapStyleHint': 'Un style.json MapLibre pour un fond de carte ; vide : pas de fond, seulement nos couches.',
   'settings.saved': 'Paramètres enregistrés.',
   'settings.apiDocs': 'Documentation de l’API pour les intégrateurs',
+  ...dashFr,
 }

@@ -1,3 +1,4 @@
+import { dashRo } from './dashboard'
 import type { HqKey } from './en'
 
 // Romanian. Plurals: "one|few|other" (Intl.PluralRules: 1 contact, 2 contacte, 20 de contacte).
@@ -344,4 +345,5 @@ export const ro: Record<HqKey, string> = {
   'settings.mapStyleHint': 'Un style.json MapLibre pentru fundal; gol: fără fundal, doar straturile noastre.',
   'settings.saved': 'Setări salvate.',
   'settings.apiDocs': 'Documentația API pentru integratori',
+  ...dashRo,
 }
