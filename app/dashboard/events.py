@@ -145,16 +145,18 @@ def import_progress_event(
     import_id: uuid.UUID,
     *,
     status: str,
+    phase: str | None = None,
     rows_done: int,
     rows_total: int,
     user_id: uuid.UUID | None,
 ) -> dict[str, Any]:
-    """For the import job to publish (bus.publish) after each progress commit."""
+    """Published by the import job (app.imports.job) after each progress commit: counts, never file contents."""
     return {
         "type": "import",
         "organization_id": str(organization_id),
         "import_id": str(import_id),
         "status": status,
+        "phase": phase,
         "rows_done": rows_done,
         "rows_total": rows_total,
         "user_id": _s(user_id),

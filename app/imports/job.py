@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.config import get_settings
 from app.core.db import set_tenant
+from app.dashboard import bus as live_bus
+from app.dashboard.events import import_progress_event
 from app.imports import fastpath, merge
 from app.imports.spec import Counts, ImportOutcome, ImportSpec
 
@@ -45,14 +48,42 @@ async def _status(engine: AsyncEngine, org: str, import_id: str) -> str | None:
         ).scalar()
 
 
+PROGRESS_RETURNING = "RETURNING status, phase, rows_done, rows_total, created_by"
+
+
 async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in values)
     async with engine.begin() as c:
         await set_tenant(c, org)
-        await c.execute(
-            text(f"UPDATE imports SET {sets}, heartbeat_at = clock_timestamp() WHERE organization_id = :o AND id = :i"),  # noqa: S608 - names checked against the contact fields list or internal constants; values bound
-            {"o": org, "i": import_id, **values},
-        )
+        row = (
+            await c.execute(
+                text(
+                    f"UPDATE imports SET {sets}, heartbeat_at = clock_timestamp() "  # noqa: S608 - names are internal constants; values bound
+                    f"WHERE organization_id = :o AND id = :i {PROGRESS_RETURNING}"
+                ),
+                {"o": org, "i": import_id, **values},
+            )
+        ).first()
+    await _announce(org, import_id, row)
+
+
+async def _announce(org: str, import_id: str, row: Any) -> None:
+    """After the progress row committed: the import's progress on the live bus (HQ watches it without polling)."""
+    if row is None:
+        return
+    await live_bus.publish(
+        [
+            import_progress_event(
+                uuid.UUID(org),
+                uuid.UUID(import_id),
+                status=row.status,
+                phase=row.phase,
+                rows_done=row.rows_done,
+                rows_total=row.rows_total,
+                user_id=row.created_by,
+            )
+        ]
+    )
 
 
 async def run_import(engine: AsyncEngine, organization_id: str, import_id: str) -> ImportOutcome:
@@ -163,15 +194,18 @@ async def _merge(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec, sr
         updated = await merge.update_matched(conn, imp)
     c = await merge.counts(conn, imp)
     result = Counts(created=created, updated=updated, skipped=c.duplicates + c.matched - updated, rejected=c.rejected)
-    done = await conn.execute(
-        text("""
+    done = (
+        await conn.execute(
+            text(f"""
         UPDATE imports SET status = 'done', phase = NULL, created_count = :c, updated_count = :u, skipped_count = :s,
           rejected_count = :r, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
-        WHERE organization_id = :org AND id = :iid AND status = 'running'"""),
-        {**imp.binds(), "c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected},
-    )
-    if done.rowcount != 1:
+        WHERE organization_id = :org AND id = :iid AND status = 'running' {PROGRESS_RETURNING}"""),  # noqa: S608 - a constant
+            {**imp.binds(), "c": result.created, "u": result.updated, "s": result.skipped, "r": result.rejected},
+        )
+    ).first()
+    if done is None:
         raise Cancelled()
     async with timed("commit"):
         await conn.commit()
+    await _announce(imp.organization_id, imp.id, done)
     return result

@@ -122,6 +122,7 @@ class ConsentLog(Base):
             ["organization_id", "contact_id"], ["contacts.organization_id", "contacts.id"], ondelete="CASCADE"
         ),
         Index(None, "organization_id", "contact_id", "channel", "recorded_at"),
+        Index(None, "organization_id", "recorded_at"),  # consents given in a period (dashboard)
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

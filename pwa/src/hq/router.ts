@@ -25,6 +25,10 @@ export const router = createRouter({
     { path: '/actions', component: () => import('./pages/ActionsPage.vue'), meta: { roles: STAFF, hqTitle: 'nav.actions' } },
     { path: '/actions/new', component: () => import('./pages/ActionWizard.vue'), meta: { roles: STAFF, hqTitle: 'wizard.title' } },
     { path: '/actions/:id', component: () => import('./pages/ActionPage.vue'), meta: { roles: STAFF, hqTitle: 'action.title' } },
+    // Live dashboard (#15): an action's dashboard, the leaderboards and team view, the support and coverage maps.
+    { path: '/actions/:id/dashboard', component: () => import('./pages/ActionDashboardPage.vue'), meta: { roles: STAFF, hqTitle: 'dash.actionPageTitle' } },
+    { path: '/leaderboards', component: () => import('./pages/LeaderboardsPage.vue'), meta: { roles: STAFF, hqTitle: 'dash.boardsTitle' } },
+    { path: '/dashboard/map', component: () => import('./pages/DashboardMapPage.vue'), meta: { roles: STAFF, hqTitle: 'dash.mapTitle' } },
     { path: '/surveys', component: () => import('./pages/SurveysPage.vue'), meta: { roles: MANAGERS, hqTitle: 'nav.surveys' } },
     { path: '/tasks', component: () => import('./pages/TasksPage.vue'), meta: { roles: STAFF, hqTitle: 'nav.tasks' } },
     { path: '/teams', component: () => import('./pages/TeamsPage.vue'), meta: { roles: STAFF, hqTitle: 'nav.teams' } },

@@ -1,3 +1,5 @@
+import { dashEn } from './dashboard'
+
 // HQ console strings (English, the reference). fr.ts and ro.ts define the same keys (checked by tsc
 // and tests). Plurals: "one|other" or "one|few|other" (Intl.PluralRules categories), {n} the number.
 import { outreachEn } from './outreach'
@@ -442,6 +444,7 @@ export const en = {
   'wizard.documents': 'Documents for volunteers',
   'wizard.documentsHint': 'Uploaded when the action is created (files are not kept in the draft).',
   'wizard.documentsFailed': 'The action was created, but a document could not be uploaded: {error}',
+  ...dashEn,
 } as const
 
 export type HqKey = keyof typeof en

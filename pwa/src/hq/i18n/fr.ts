@@ -1,3 +1,4 @@
+import { dashFr } from './dashboard'
 import type { HqKey } from './en'
 import { outreachFr } from './outreach'
 
@@ -442,4 +443,5 @@ export const fr: Record<HqKey, string> = {
   'wizard.documents': 'Documents pour les bénévoles',
   'wizard.documentsHint': 'Envoyés à la création de l’action (les fichiers ne sont pas gardés dans le brouillon).',
   'wizard.documentsFailed': 'L’action a été créée, mais un document n’a pas pu être envoyé : {error}',
+  ...dashFr,
 }

@@ -1,3 +1,4 @@
+import { dashRo } from './dashboard'
 import type { HqKey } from './en'
 import { outreachRo } from './outreach'
 
@@ -442,4 +443,5 @@ export const ro: Record<HqKey, string> = {
   'wizard.documents': 'Documente pentru voluntari',
   'wizard.documentsHint': 'Se încarcă la crearea acțiunii (fișierele nu se păstrează în ciornă).',
   'wizard.documentsFailed': 'Acțiunea a fost creată, dar un document nu a putut fi încărcat: {error}',
+  ...dashRo,
 }

@@ -197,6 +197,10 @@ export const en = {
   'kind.call_report': 'Call report',
   'kind.visit': 'Visit',
   'kind.participation': 'Attendance',
+  // live stream (volunteer notices)
+  'live.assignedAction': 'You were added to an action.',
+  'live.assignedTask': 'A task was assigned to you.',
+  'live.open': 'Open',
 } as const
 
 export type MessageKey = keyof typeof en

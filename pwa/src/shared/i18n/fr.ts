@@ -197,4 +197,8 @@ export const fr: Messages = {
   'kind.call_report': 'Compte rendu d’appel',
   'kind.visit': 'Visite',
   'kind.participation': 'Présence',
+  // live stream (volunteer notices)
+  'live.assignedAction': 'Vous avez été ajouté·e à une action.',
+  'live.assignedTask': 'Une tâche vous a été confiée.',
+  'live.open': 'Ouvrir',
 }

@@ -197,4 +197,8 @@ export const ro: Messages = {
   'kind.call_report': 'Raport de apel',
   'kind.visit': 'Vizită',
   'kind.participation': 'Participare',
+  // live stream (volunteer notices)
+  'live.assignedAction': 'Ați fost adăugat la o acțiune.',
+  'live.assignedTask': 'Vi s-a atribuit o sarcină.',
+  'live.open': 'Deschide',
 }

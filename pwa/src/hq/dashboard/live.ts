@@ -1,0 +1,46 @@
+// Figures that follow the live stream: loaded once, then reloaded (throttled, in place) when an event the
+// viewer's figures count arrives. The period and the scope are the caller's; the stream is shared by the tab.
+import { onBeforeUnmount, ref, shallowRef, watch, type Ref, type WatchSource } from 'vue'
+import { onLive, throttle, type LiveEvent } from '@shared/live'
+import { errorText, isAbort } from '../api'
+
+export function useLiveData<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  opts: { deps: WatchSource[]; relevant: (ev: LiveEvent) => boolean; ms?: number },
+): { data: Ref<T | null>; error: Ref<string>; loading: Ref<boolean>; reload: () => void; updates: Ref<number> } {
+  const data = shallowRef<T | null>(null) as Ref<T | null>
+  const error = ref('')
+  const loading = ref(false)
+  const updates = ref(0)
+  let ctrl: AbortController | null = null
+  async function reload(): Promise<void> {
+    ctrl?.abort()
+    const c = new AbortController()
+    ctrl = c
+    loading.value = true
+    try {
+      data.value = await load(c.signal)
+      error.value = ''
+    } catch (e) {
+      if (!isAbort(e)) error.value = errorText(e)
+    } finally {
+      if (ctrl === c) loading.value = false
+    }
+  }
+  const soon = throttle(() => {
+    updates.value++
+    void reload()
+  }, opts.ms ?? 400)
+  const stop = onLive((ev) => {
+    if (opts.relevant(ev)) soon()
+  })
+  watch(opts.deps, () => void reload(), { immediate: true, deep: true })
+  onBeforeUnmount(() => {
+    stop()
+    ctrl?.abort()
+  })
+  return { data, error, loading, reload: () => void reload(), updates }
+}
+
+/** Events that change counted work: reports (calls and visits), opportunities and contacts. */
+export const COUNTED = new Set(['report', 'opportunity', 'contact'])
