@@ -322,13 +322,14 @@ class CallTarget(NamedTuple):
     lease_user_id: uuid.UUID | None
     attempts: int
     action: Action
+    started_at: datetime | None  # when the caller took the lease (start call)
 
 
 async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> CallTarget | None:
     """The call target and its action, row-locked, if the caller may take it (else None: a 404, as for a
     random id)."""
     q = (
-        select(t.contact_id, t.lease_user_id, t.attempts, a)
+        select(t.contact_id, t.lease_user_id, t.attempts, a, t.last_attempt_at)
         .join(a, _same_action())
         .where(
             t.organization_id == actor.organization_id,
@@ -339,7 +340,7 @@ async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid
         .with_for_update(of=t)
     )
     row = (await session.execute(q)).first()
-    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a) if row else None
+    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a, row.last_attempt_at) if row else None
 
 
 async def finish_call(

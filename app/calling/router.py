@@ -4,6 +4,7 @@ reports and door-to-door visits (idempotent on the client's UUID)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -11,11 +12,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
 from app.auth.dependencies import FieldWorker, limiter
-from app.calling import leases, reports
+from app.calling import corrections, leases, reports
 from app.calling.details import add_details
 from app.calling.schemas import (
     CallReport,
     CallTargetRead,
+    CorrectionResponse,
+    MyReport,
+    ReportCorrection,
     ReportDetails,
     ReportResponse,
     StartCallResponse,
@@ -113,3 +117,27 @@ async def report_visit(
     action: VisibleAction, body: VisitReport, session: SessionDep, user: FieldWorker
 ) -> ReportResponse:
     return await reports.report_visit(session, action, body, actor=user)
+
+
+def _correction_window(request: Request) -> timedelta:
+    return timedelta(hours=request.app.state.settings.limits.correction_window_hours)
+
+
+CorrectionWindow = Annotated[timedelta, Depends(_correction_window)]
+
+
+@router.get("/actions/{action_id}/reports/mine", operation_id="reports-mine")
+async def my_reports(
+    action: VisibleAction, session: SessionDep, user: FieldWorker, window: CorrectionWindow, limit: ListLimit = 200
+) -> Page[MyReport]:
+    """The caller's own reports on this action that they can still correct (newest first)."""
+    return Page[MyReport](items=await corrections.mine(session, action, actor=user, window=window, limit=limit))
+
+
+@router.post("/reports/{report_id}/corrections", operation_id="reports-correct", responses={404: {}, 409: {}, 422: {}})
+async def correct_report(
+    report_id: uuid.UUID, body: ReportCorrection, session: SessionDep, user: FieldWorker, window: CorrectionWindow
+) -> CorrectionResponse:
+    """A new version of one's own report, within the correction window (409 `correction_window_closed` after).
+    Idempotent on `id`: the same body again returns the first response; another body is a 409."""
+    return await corrections.correct(session, report_id, body, actor=user, window=window)
