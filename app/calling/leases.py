@@ -13,7 +13,23 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, null, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    SmallInteger,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -424,3 +440,26 @@ async def record_visit(
             assignee_user_id=func.coalesce(ActionTarget.assignee_user_id, me),
         )
     )
+
+
+async def join_household(
+    session: AsyncSession, action: Action, door_id: uuid.UUID, contact_id: uuid.UUID, *, outcome: str
+) -> None:
+    """A person met at a door becomes one of that building's households on the walk list: a target of the door's
+    action, turf and walker, visited (done) with the door's outcome. Nothing changes if they already are one."""
+    door = aliased(ActionTarget, name="door")
+    rows = select(
+        door.organization_id,
+        door.action_id,
+        literal(contact_id, PgUUID(as_uuid=True)).label("contact_id"),
+        door.assignee_user_id,
+        door.turf_no,
+        door.seq,
+        literal(TargetStatus.done.value).label("status"),
+        literal(1, SmallInteger).label("attempts"),
+        literal(outcome).label("last_outcome"),
+        func.now().label("last_attempt_at"),
+    ).where(door.organization_id == action.organization_id, door.action_id == action.id, door.id == door_id)
+    cols = ["organization_id", "action_id", "contact_id", "assignee_user_id", "turf_no", "seq", "status", "attempts"]
+    stmt = pg_insert(ActionTarget).from_select([*cols, "last_outcome", "last_attempt_at"], rows)
+    await session.execute(stmt.on_conflict_do_nothing())

@@ -389,6 +389,8 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         contact, status = await _visit_door(session, action, body.target_id, body.outcome, actor=actor)
     if body.new_contact is not None:
         met = await _met_at_the_door(session, action, body.new_contact, door=contact, report_id=body.id, actor=actor)
+        if body.target_id is not None and contact is not None and met is not contact:
+            await leases.join_household(session, action, body.target_id, met.id, outcome=body.outcome)
         contact = contact or met
     now = datetime.now(UTC)
     recorded_at = recorded_time(body.recorded_at, since=action.starts_at or action.created_at, now=now)
