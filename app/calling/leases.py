@@ -36,7 +36,14 @@ from sqlalchemy.orm import aliased
 from app.actions import repository as actions_repo
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
+from app.calling.schemas import (
+    CallTargetRead,
+    OtherMember,
+    OthersSummary,
+    Phone,
+    RevealedContact,
+    StartCallResponse,
+)
 from app.core.errors import AppError, Conflict, NotFound
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
@@ -105,10 +112,7 @@ def others_allowed(actor: Principal) -> ColumnElement[bool]:
     assignee is a team-mate, unless HQ opened the action to every volunteer on it (managers: anyone's)."""
     if actor.can(Perm.manage_actions):
         return and_(a.allow_others)
-    teammates = select(TeamMember.user_id).where(
-        TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
-    )
-    return and_(a.allow_others, or_(a.open_to_all_volunteers, t.assignee_user_id.in_(teammates)))
+    return and_(a.allow_others, or_(a.open_to_all_volunteers, t.assignee_user_id.in_(_teammates(actor))))
 
 
 def may_take(actor: Principal) -> ColumnElement[bool]:
@@ -172,15 +176,60 @@ async def mine(session: AsyncSession, action: Action, *, actor: Principal, limit
     return [_row(r) for r in await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit)]
 
 
-async def others(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
-    """Open targets assigned to the people whose targets the caller may take (see `others_allowed`)."""
-    where = and_(
+def _others_where(actor: Principal) -> ColumnElement[bool]:
+    return and_(
         t.assignee_user_id.is_not(None),
         t.assignee_user_id != actor.user_id,
         one_of(t.status, OPEN_TARGET),
         others_allowed(actor),
     )
+
+
+async def others(
+    session: AsyncSession, action: Action, *, actor: Principal, limit: int, member_id: uuid.UUID | None = None
+) -> list[CallTargetRead]:
+    """Open targets assigned to the people whose targets the caller may take (see `others_allowed`), or to one of
+    them (`member_id`: nothing when the caller may not take that person's targets)."""
+    where = _others_where(actor)
+    if member_id is not None:
+        where = and_(where, t.assignee_user_id == member_id)
     return [_row(r, with_assignee=True) for r in await _list(session, action, where, limit=limit)]
+
+
+def _teammates(actor: Principal) -> Any:
+    return select(TeamMember.user_id).where(
+        TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
+    )
+
+
+async def others_members(session: AsyncSession, action: Action, *, actor: Principal) -> OthersSummary:
+    """Whose lists the caller may call from (the same rule as `others`), team-mates first, with how many people
+    each has left; and how many are left in the unassigned pool."""
+    teammate = t.assignee_user_id.in_(_teammates(actor))
+    q = (
+        select(t.assignee_user_id, _assignee.full_name, teammate.label("teammate"), func.count().label("open"))
+        .select_from(t)
+        .join(a, _same_action())
+        .join(_assignee, _assignee.id == t.assignee_user_id)
+        .where(t.organization_id == action.organization_id, t.action_id == action.id, _others_where(actor))
+        .group_by(t.assignee_user_id, _assignee.full_name, teammate)
+        .order_by(teammate.desc(), _assignee.full_name, t.assignee_user_id)
+    )
+    rows = (await session.execute(q)).all()
+    pool = await session.scalar(
+        select(func.count())
+        .select_from(t)
+        .where(
+            t.organization_id == action.organization_id,
+            t.action_id == action.id,
+            t.assignee_user_id.is_(None),
+            one_of(t.status, OPEN_TARGET),
+        )
+    )
+    return OthersSummary(
+        pool=int(pool or 0),
+        members=[OtherMember(user_id=r[0], name=r[1] or "", teammate=bool(r[2]), open=int(r[3])) for r in rows],
+    )
 
 
 async def claim_next(session: AsyncSession, action: Action, *, actor: Principal) -> CallTargetRead:

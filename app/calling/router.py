@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
+from app.auth import references
 from app.auth.dependencies import FieldWorker, limiter
+from app.auth.references import MEMBER
 from app.calling import corrections, leases, reports
 from app.calling.details import add_details
 from app.calling.schemas import (
@@ -19,6 +21,7 @@ from app.calling.schemas import (
     CallTargetRead,
     CorrectionResponse,
     MyReport,
+    OthersSummary,
     ReportCorrection,
     ReportDetails,
     ReportResponse,
@@ -32,6 +35,7 @@ from app.core.ratelimit import RateLimiter
 
 router = APIRouter(tags=["calling"])
 ListLimit = Annotated[int, Query(ge=1, le=500)]
+MemberFilter = Annotated[uuid.UUID | None, Query(description="Only this person's list (see calls/others/members).")]
 
 
 def _call_action(action: VisibleAction) -> VisibleAction:
@@ -52,9 +56,21 @@ async def calls_mine(
 
 @router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
 async def calls_others(
-    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+    action: CallAction,
+    session: SessionDep,
+    user: FieldWorker,
+    limit: ListLimit = 200,
+    member_id: MemberFilter = None,
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.others(session, action, actor=user, limit=limit))
+    await references.check_query(session, user, {"member_id": MEMBER}, member_id=member_id)
+    items = await leases.others(session, action, actor=user, limit=limit, member_id=member_id)
+    return Page[CallTargetRead](items=items)
+
+
+@router.get("/actions/{action_id}/calls/others/members", operation_id="calls-others-members")
+async def calls_others_members(action: CallAction, session: SessionDep, user: FieldWorker) -> OthersSummary:
+    """Whose lists the caller may call from, team-mates first, and what is left in the pool."""
+    return await leases.others_members(session, action, actor=user)
 
 
 @router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}, 409: {}})

@@ -28,6 +28,18 @@ class CallTargetRead(BaseModel):
     assignee_name: str | None = None
 
 
+class OtherMember(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    teammate: bool = Field(description="In one of the caller's teams (listed first).")
+    open: int = Field(description="People left to call on their list.")
+
+
+class OthersSummary(BaseModel):
+    pool: int = Field(description="People left in the unassigned pool (calls/next takes them after one's own).")
+    members: list[OtherMember]
+
+
 class Phone(BaseModel):
     kind: Literal["mobile", "home"]
     e164: str
