@@ -14,7 +14,7 @@ from app.audit import service as audit
 from app.auth import references
 from app.auth.dependencies import FieldWorker, limiter
 from app.auth.references import MEMBER
-from app.calling import corrections, leases, reports
+from app.calling import corrections, leases, reports, texting
 from app.calling.details import add_details
 from app.calling.schemas import (
     CallReport,
@@ -22,6 +22,9 @@ from app.calling.schemas import (
     CorrectionResponse,
     MyReport,
     OthersSummary,
+    P2PText,
+    P2PTextLogged,
+    P2PTextSent,
     ReportCorrection,
     ReportDetails,
     ReportResponse,
@@ -157,3 +160,22 @@ async def correct_report(
     """A new version of one's own report, within the correction window (409 `correction_window_closed` after).
     Idempotent on `id`: the same body again returns the first response; another body is a 409."""
     return await corrections.correct(session, report_id, body, actor=user, window=window)
+
+
+@router.get(
+    "/actions/{action_id}/contacts/{contact_id}/p2p-text", operation_id="p2p-text-prepare", responses={403: {}, 404: {}}
+)
+async def p2p_text(action: VisibleAction, contact_id: uuid.UUID, session: SessionDep, user: FieldWorker) -> P2PText:
+    """The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
+    consent, 404 for anyone else or when the action has no template)."""
+    return await texting.prepare(session, action, contact_id, actor=user)
+
+
+@router.post(
+    "/actions/{action_id}/contacts/{contact_id}/p2p-text", operation_id="p2p-text-sent", responses={403: {}, 404: {}}
+)
+async def p2p_text_sent(
+    action: VisibleAction, contact_id: uuid.UUID, body: P2PTextSent, session: SessionDep, user: FieldWorker
+) -> P2PTextLogged:
+    """The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id."""
+    return await texting.log_sent(session, action, contact_id, body.id, actor=user)

@@ -220,3 +220,23 @@ class MyReport(BaseModel):
     version: int
     recorded_at: datetime
     correctable_until: datetime
+
+
+class P2PText(BaseModel):
+    """The action's text message for one person, ready for the phone's SMS app."""
+
+    contact_id: uuid.UUID
+    to: str
+    body: str
+    template_id: uuid.UUID
+    sms_link: str = Field(description="`sms:` link with the body prefilled.")
+
+
+class P2PTextSent(Strict):
+    id: Id = Field(description="Client-generated UUID: the same id logs the text once.")
+
+
+class P2PTextLogged(BaseModel):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    logged: bool = Field(description="False when this id was already logged.")

@@ -19,6 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("actions", sa.Column("p2p_template_id", sa.UUID(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_actions_organization_id_p2p_template_id_message_templates"),
+        "actions",
+        "message_templates",
+        ["organization_id", "p2p_template_id"],
+        ["organization_id", "id"],
+        ondelete="SET NULL (p2p_template_id)",
+    )
     op.add_column("organizations", sa.Column("legal_name", sa.String(length=200), nullable=True))
     # Existing reports were recorded when they were received.
     op.add_column("field_reports", sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True))
@@ -46,7 +55,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["organization_id", "report_id"],
             ["field_reports.organization_id", "field_reports.id"],
-            name=op.f("fk_field_report_corrections_organization_id_field_reports"),
+            name=op.f("fk_field_report_corrections_organization_id_report_id_field_reports"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_field_report_corrections")),
@@ -72,3 +81,7 @@ def downgrade() -> None:
     op.drop_column("field_reports", "version")
     op.drop_column("field_reports", "recorded_at")
     op.drop_column("organizations", "legal_name")
+    op.drop_constraint(
+        op.f("fk_actions_organization_id_p2p_template_id_message_templates"), "actions", type_="foreignkey"
+    )
+    op.drop_column("actions", "p2p_template_id")

@@ -43,6 +43,7 @@ KIND_OF = {
     "target_id": "target_id",
     "target_ids": "target_id",
     "template_id": "template_id",
+    "p2p_template_id": "template_id",
 }
 
 # Ids that are not references to an object the caller must be able to see, and why.
