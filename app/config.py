@@ -30,6 +30,8 @@ class LimitSettings(BaseModel):
     # The import job ranks in-file duplicates and orders new contacts spatially on a million rows: in memory.
     import_work_mem: str = "512MB"
     tile_statement_timeout_ms: int = 5_000
+    # A volunteer may correct their own call or visit report for this long after sending it.
+    correction_window_hours: int = 24
 
 
 class MessagingSettings(BaseModel):

@@ -44,6 +44,7 @@ class ActionCreate(Strict):
     meeting_point: MeetingPoint | None = None
     status: ActionStatus = "scheduled"
     survey_id: Id | None = None
+    p2p_template_id: Id | None = Field(None, description="SMS template for volunteers' peer-to-peer texts.")
     filter: SegmentFilter = Field(default_factory=SegmentFilter)
     team_ids: list[Id] = Field(default_factory=list, max_length=100)
     volunteer_ids: list[Id] = Field(default_factory=list, max_length=2000)
@@ -74,6 +75,7 @@ class ActionUpdate(Strict):
     meeting_point: MeetingPoint | None = None
     status: ActionStatus = Unset()
     survey_id: Id | None = None
+    p2p_template_id: Id | None = None
     team_ids: list[Id] = Unset(max_length=100)
     volunteer_ids: list[Id] = Unset(max_length=2000)
     reached_tag: str | None = Field(None, max_length=64)
@@ -127,6 +129,7 @@ class ActionRead(BaseModel):
     meeting_point: MeetingPoint | None
     status: ActionStatus
     survey_id: uuid.UUID | None
+    p2p_template_id: uuid.UUID | None = None
     filter: dict[str, Any]
     team_ids: list[uuid.UUID]
     volunteer_ids: list[uuid.UUID]

@@ -31,7 +31,7 @@ from app.audit import service as audit
 from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.auth.references import MEMBER, SURVEY, TEAM, Kind, targets_of
+from app.auth.references import MEMBER, SMS_TEMPLATE, SURVEY, TEAM, Kind, targets_of
 from app.contacts.filters import SegmentFilter
 from app.core import paths
 from app.core.errors import Forbidden, NotFound, Unprocessable
@@ -82,12 +82,13 @@ async def ensure_editable(session: AsyncSession, a: Action, actor: Principal) ->
 ASSIGNMENT_REFS = {"volunteer_ids": MEMBER, "team_ids": TEAM, "user_id": MEMBER}
 CREATE_REFS = {
     "survey_id": SURVEY,
+    "p2p_template_id": SMS_TEMPLATE,
     "team_ids": TEAM,
     "volunteer_ids": MEMBER,
     **{f"assignment.{k}": kind for k, kind in ASSIGNMENT_REFS.items()},
     "assignment.target_ids": targets_of(None),  # no target exists before the action does
 }
-UPDATE_REFS = {"survey_id": SURVEY, "team_ids": TEAM, "volunteer_ids": MEMBER}
+UPDATE_REFS = {"survey_id": SURVEY, "p2p_template_id": SMS_TEMPLATE, "team_ids": TEAM, "volunteer_ids": MEMBER}
 
 
 def assign_refs(a: Action) -> dict[str, Kind]:
@@ -125,6 +126,7 @@ async def create(session: AsyncSession, body: ActionCreate, *, actor: Principal)
         meeting_point=_point(body.meeting_point),
         status=body.status,
         survey_id=body.survey_id,
+        p2p_template_id=body.p2p_template_id,
         filter=body.filter.model_dump(mode="json", exclude_defaults=True),
         reached_tag=body.reached_tag,
         allow_others=body.allow_others,
@@ -221,6 +223,7 @@ async def update(session: AsyncSession, a: Action, body: ActionUpdate, *, actor:
         "ends_at",
         "status",
         "survey_id",
+        "p2p_template_id",
         "reached_tag",
         "allow_others",
         "open_to_all_volunteers",
@@ -379,6 +382,7 @@ async def to_read_many(session: AsyncSession, actions: list[Action], *, actor: P
                 meeting_point=mp,
                 status=a.status,
                 survey_id=a.survey_id,
+                p2p_template_id=a.p2p_template_id,
                 filter=a.filter,
                 team_ids=teams[a.id],
                 volunteer_ids=vols[a.id],

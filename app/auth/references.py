@@ -124,7 +124,21 @@ def targets_of(action_id: uuid.UUID | None) -> Kind:
     return Kind("target of this action", load)
 
 
+async def _sms_templates(session: AsyncSession, actor: Principal, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    from app.models import MessageTemplate
+
+    return await _ids(
+        session,
+        select(MessageTemplate.id).where(
+            MessageTemplate.organization_id == actor.organization_id,
+            MessageTemplate.channel == "sms",
+            MessageTemplate.id.in_(ids),
+        ),
+    )
+
+
 MEMBER = Kind("member", _members)
+SMS_TEMPLATE = Kind("SMS template", _sms_templates)
 TEAM = Kind("team", _teams)
 SURVEY = Kind("survey", _surveys)
 OPPORTUNITY_TYPE = Kind("opportunity type", _opportunity_types)  # an active one: new opportunities

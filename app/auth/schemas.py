@@ -39,6 +39,7 @@ class OrganizationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     name: str
+    legal_name: str | None = Field(None, description="Named in consent texts; the name when null.")
     slug: str
     timezone: str
     default_region: str

@@ -190,6 +190,7 @@ async def add_to_timeline(
     actor: Principal,
     summary: str,
     data: dict[str, Any],
+    at: datetime | None = None,
 ) -> None:
     await add_event(
         session,
@@ -200,6 +201,7 @@ async def add_to_timeline(
         action_id=action.id,
         summary=summary,
         data=data,
+        at=at,
     )
 
 
@@ -224,19 +226,20 @@ def report_counters(
     return keys
 
 
-async def count(session: AsyncSession, action: Action, keys: list[str]) -> None:
-    """Add one to each counter, on a random shard (concurrent reports don't queue on one row)."""
+async def count(session: AsyncSession, action: Action, keys: list[str], *, by: int = 1) -> None:
+    """Add one (or `by`: -1 takes a corrected report's keys back) to each counter, on a random shard (concurrent
+    reports don't queue on one row)."""
     if not keys:
         return
     shard = random.randrange(COUNTER_SHARDS)  # spreading writes, not security
     stmt = pg_insert(ActionCounter).values(
         [
-            {"organization_id": action.organization_id, "action_id": action.id, "key": k, "shard": shard, "value": 1}
+            {"organization_id": action.organization_id, "action_id": action.id, "key": k, "shard": shard, "value": by}
             for k in keys
         ]
     )
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["organization_id", "action_id", "key", "shard"], set_={"value": ActionCounter.value + 1}
+            index_elements=["organization_id", "action_id", "key", "shard"], set_={"value": ActionCounter.value + by}
         )
     )

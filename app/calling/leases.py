@@ -13,14 +13,37 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, null, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    SmallInteger,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.actions import repository as actions_repo
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
+from app.calling.schemas import (
+    CallTargetRead,
+    OtherMember,
+    OthersSummary,
+    Phone,
+    RevealedContact,
+    StartCallResponse,
+)
 from app.core.errors import AppError, Conflict, NotFound
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
@@ -89,10 +112,7 @@ def others_allowed(actor: Principal) -> ColumnElement[bool]:
     assignee is a team-mate, unless HQ opened the action to every volunteer on it (managers: anyone's)."""
     if actor.can(Perm.manage_actions):
         return and_(a.allow_others)
-    teammates = select(TeamMember.user_id).where(
-        TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
-    )
-    return and_(a.allow_others, or_(a.open_to_all_volunteers, t.assignee_user_id.in_(teammates)))
+    return and_(a.allow_others, or_(a.open_to_all_volunteers, t.assignee_user_id.in_(_teammates(actor))))
 
 
 def may_take(actor: Principal) -> ColumnElement[bool]:
@@ -156,15 +176,60 @@ async def mine(session: AsyncSession, action: Action, *, actor: Principal, limit
     return [_row(r) for r in await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit)]
 
 
-async def others(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
-    """Open targets assigned to the people whose targets the caller may take (see `others_allowed`)."""
-    where = and_(
+def _others_where(actor: Principal) -> ColumnElement[bool]:
+    return and_(
         t.assignee_user_id.is_not(None),
         t.assignee_user_id != actor.user_id,
         one_of(t.status, OPEN_TARGET),
         others_allowed(actor),
     )
+
+
+async def others(
+    session: AsyncSession, action: Action, *, actor: Principal, limit: int, member_id: uuid.UUID | None = None
+) -> list[CallTargetRead]:
+    """Open targets assigned to the people whose targets the caller may take (see `others_allowed`), or to one of
+    them (`member_id`: nothing when the caller may not take that person's targets)."""
+    where = _others_where(actor)
+    if member_id is not None:
+        where = and_(where, t.assignee_user_id == member_id)
     return [_row(r, with_assignee=True) for r in await _list(session, action, where, limit=limit)]
+
+
+def _teammates(actor: Principal) -> Any:
+    return select(TeamMember.user_id).where(
+        TeamMember.organization_id == actor.organization_id, TeamMember.team_id.in_(actor.team_ids)
+    )
+
+
+async def others_members(session: AsyncSession, action: Action, *, actor: Principal) -> OthersSummary:
+    """Whose lists the caller may call from (the same rule as `others`), team-mates first, with how many people
+    each has left; and how many are left in the unassigned pool."""
+    teammate = t.assignee_user_id.in_(_teammates(actor))
+    q = (
+        select(t.assignee_user_id, _assignee.full_name, teammate.label("teammate"), func.count().label("open"))
+        .select_from(t)
+        .join(a, _same_action())
+        .join(_assignee, _assignee.id == t.assignee_user_id)
+        .where(t.organization_id == action.organization_id, t.action_id == action.id, _others_where(actor))
+        .group_by(t.assignee_user_id, _assignee.full_name, teammate)
+        .order_by(teammate.desc(), _assignee.full_name, t.assignee_user_id)
+    )
+    rows = (await session.execute(q)).all()
+    pool = await session.scalar(
+        select(func.count())
+        .select_from(t)
+        .where(
+            t.organization_id == action.organization_id,
+            t.action_id == action.id,
+            t.assignee_user_id.is_(None),
+            one_of(t.status, OPEN_TARGET),
+        )
+    )
+    return OthersSummary(
+        pool=int(pool or 0),
+        members=[OtherMember(user_id=r[0], name=r[1] or "", teammate=bool(r[2]), open=int(r[3])) for r in rows],
+    )
 
 
 async def claim_next(session: AsyncSession, action: Action, *, actor: Principal) -> CallTargetRead:
@@ -322,13 +387,14 @@ class CallTarget(NamedTuple):
     lease_user_id: uuid.UUID | None
     attempts: int
     action: Action
+    started_at: datetime | None  # when the caller took the lease (start call)
 
 
 async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid.UUID) -> CallTarget | None:
     """The call target and its action, row-locked, if the caller may take it (else None: a 404, as for a
     random id)."""
     q = (
-        select(t.contact_id, t.lease_user_id, t.attempts, a)
+        select(t.contact_id, t.lease_user_id, t.attempts, a, t.last_attempt_at)
         .join(a, _same_action())
         .where(
             t.organization_id == actor.organization_id,
@@ -339,7 +405,7 @@ async def lock_for_call(session: AsyncSession, actor: Principal, target_id: uuid
         .with_for_update(of=t)
     )
     row = (await session.execute(q)).first()
-    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a) if row else None
+    return CallTarget(row.contact_id, row.lease_user_id, row.attempts, row.a, row.last_attempt_at) if row else None
 
 
 async def finish_call(
@@ -423,3 +489,26 @@ async def record_visit(
             assignee_user_id=func.coalesce(ActionTarget.assignee_user_id, me),
         )
     )
+
+
+async def join_household(
+    session: AsyncSession, action: Action, door_id: uuid.UUID, contact_id: uuid.UUID, *, outcome: str
+) -> None:
+    """A person met at a door becomes one of that building's households on the walk list: a target of the door's
+    action, turf and walker, visited (done) with the door's outcome. Nothing changes if they already are one."""
+    door = aliased(ActionTarget, name="door")
+    rows = select(
+        door.organization_id,
+        door.action_id,
+        literal(contact_id, PgUUID(as_uuid=True)).label("contact_id"),
+        door.assignee_user_id,
+        door.turf_no,
+        door.seq,
+        literal(TargetStatus.done.value).label("status"),
+        literal(1, SmallInteger).label("attempts"),
+        literal(outcome).label("last_outcome"),
+        func.now().label("last_attempt_at"),
+    ).where(door.organization_id == action.organization_id, door.action_id == action.id, door.id == door_id)
+    cols = ["organization_id", "action_id", "contact_id", "assignee_user_id", "turf_no", "seq", "status", "attempts"]
+    stmt = pg_insert(ActionTarget).from_select([*cols, "last_outcome", "last_attempt_at"], rows)
+    await session.execute(stmt.on_conflict_do_nothing())

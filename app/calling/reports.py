@@ -42,6 +42,15 @@ def _target_not_found(message: str) -> NotFound:
 # Idempotency ------------------------------------------------------------------------------------------------
 
 
+def recorded_time(claimed: datetime | None, *, since: datetime | None, now: datetime) -> datetime:
+    """The phone's time, kept within [since, now]: a phone clock ahead of the server, or one claiming a time
+    before the work could have started, never moves a report out of the period it belongs to."""
+    if claimed is None:
+        return now
+    at = min(claimed, now)
+    return max(at, since) if since is not None and since <= now else at
+
+
 def body_hash(body: CallReport | VisitReport, scope: str) -> str:
     raw = json.dumps({"scope": scope, "body": body.model_dump(mode="json")}, sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -80,6 +89,7 @@ async def store(
     opportunity_ids: list[uuid.UUID],
     survey: tuple[int | None, dict[str, Any]],
     at: datetime,
+    recorded_at: datetime,
 ) -> ReportResponse:
     """The report row with the response a replay returns; flushed (with the contact's changes)."""
     version, answers = survey
@@ -93,6 +103,7 @@ async def store(
         target_status=target_status,
         opportunity_ids=opportunity_ids,
         created_at=at,
+        recorded_at=recorded_at,
     )
     session.add(
         FieldReport(
@@ -115,6 +126,7 @@ async def store(
             request_hash=h,
             response=response.model_dump(mode="json"),
             created_at=at,
+            recorded_at=recorded_at,
         )
     )
     await session.flush()
@@ -170,6 +182,7 @@ async def _record(
     survey: tuple[int | None, dict[str, Any]],
     opp_ids: list[uuid.UUID],
     reached: bool,
+    recorded_at: datetime,
 ) -> None:
     """What every report writes after its row: the survey answers, the contact's timeline, the action's counters."""
     version, answers = survey
@@ -186,6 +199,7 @@ async def _record(
             actor=actor,
             summary=f"{kind.value.capitalize()}: {body.outcome.replace('_', ' ')}",
             data=timeline_data(body, answers, opp_ids),
+            at=recorded_at,
         )
     await effects.count(
         session,
@@ -217,6 +231,7 @@ async def report_call(
     action = row.action
     contact = await _lock_contact(session, org, row.contact_id)
     now = datetime.now(UTC)
+    recorded_at = recorded_time(body.recorded_at, since=row.started_at, now=now)
     version, answers = await effects.validate_survey(session, action, body)
     attempts = row.attempts + 1
     status, available = call_target_status(body.outcome, attempts=attempts, action=action, callback_at=body.callback_at)
@@ -247,6 +262,7 @@ async def report_call(
         opportunity_ids=opp_ids,
         survey=(version, answers),
         at=now,
+        recorded_at=recorded_at,
     )
     await _record(
         session,
@@ -258,6 +274,7 @@ async def report_call(
         survey=(version, answers),
         opp_ids=opp_ids,
         reached=reached,
+        recorded_at=recorded_at,
     )
     await leases.finish_call(
         session,
@@ -372,8 +389,11 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         contact, status = await _visit_door(session, action, body.target_id, body.outcome, actor=actor)
     if body.new_contact is not None:
         met = await _met_at_the_door(session, action, body.new_contact, door=contact, report_id=body.id, actor=actor)
+        if body.target_id is not None and contact is not None and met is not contact:
+            await leases.join_household(session, action, body.target_id, met.id, outcome=body.outcome)
         contact = contact or met
     now = datetime.now(UTC)
+    recorded_at = recorded_time(body.recorded_at, since=action.starts_at or action.created_at, now=now)
     version, answers = await effects.validate_survey(session, action, body)
     reached = body.outcome in REACHED
 
@@ -403,6 +423,7 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         opportunity_ids=opp_ids,
         survey=(version, answers),
         at=now,
+        recorded_at=recorded_at,
     )
     await _record(
         session,
@@ -414,5 +435,6 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
         survey=(version, answers),
         opp_ids=opp_ids,
         reached=reached,
+        recorded_at=recorded_at,
     )
     return response

@@ -4,18 +4,28 @@ reports and door-to-door visits (idempotent on the client's UUID)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
+from app.auth import references
 from app.auth.dependencies import FieldWorker, limiter
-from app.calling import leases, reports
+from app.auth.references import MEMBER
+from app.calling import corrections, leases, reports, texting
 from app.calling.details import add_details
 from app.calling.schemas import (
     CallReport,
     CallTargetRead,
+    CorrectionResponse,
+    MyReport,
+    OthersSummary,
+    P2PText,
+    P2PTextLogged,
+    P2PTextSent,
+    ReportCorrection,
     ReportDetails,
     ReportResponse,
     StartCallResponse,
@@ -28,6 +38,7 @@ from app.core.ratelimit import RateLimiter
 
 router = APIRouter(tags=["calling"])
 ListLimit = Annotated[int, Query(ge=1, le=500)]
+MemberFilter = Annotated[uuid.UUID | None, Query(description="Only this person's list (see calls/others/members).")]
 
 
 def _call_action(action: VisibleAction) -> VisibleAction:
@@ -48,9 +59,21 @@ async def calls_mine(
 
 @router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
 async def calls_others(
-    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+    action: CallAction,
+    session: SessionDep,
+    user: FieldWorker,
+    limit: ListLimit = 200,
+    member_id: MemberFilter = None,
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.others(session, action, actor=user, limit=limit))
+    await references.check_query(session, user, {"member_id": MEMBER}, member_id=member_id)
+    items = await leases.others(session, action, actor=user, limit=limit, member_id=member_id)
+    return Page[CallTargetRead](items=items)
+
+
+@router.get("/actions/{action_id}/calls/others/members", operation_id="calls-others-members")
+async def calls_others_members(action: CallAction, session: SessionDep, user: FieldWorker) -> OthersSummary:
+    """Whose lists the caller may call from, team-mates first, and what is left in the pool."""
+    return await leases.others_members(session, action, actor=user)
 
 
 @router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}, 409: {}})
@@ -113,3 +136,46 @@ async def report_visit(
     action: VisibleAction, body: VisitReport, session: SessionDep, user: FieldWorker
 ) -> ReportResponse:
     return await reports.report_visit(session, action, body, actor=user)
+
+
+def _correction_window(request: Request) -> timedelta:
+    return timedelta(hours=request.app.state.settings.limits.correction_window_hours)
+
+
+CorrectionWindow = Annotated[timedelta, Depends(_correction_window)]
+
+
+@router.get("/actions/{action_id}/reports/mine", operation_id="reports-mine")
+async def my_reports(
+    action: VisibleAction, session: SessionDep, user: FieldWorker, window: CorrectionWindow, limit: ListLimit = 200
+) -> Page[MyReport]:
+    """The caller's own reports on this action that they can still correct (newest first)."""
+    return Page[MyReport](items=await corrections.mine(session, action, actor=user, window=window, limit=limit))
+
+
+@router.post("/reports/{report_id}/corrections", operation_id="reports-correct", responses={404: {}, 409: {}, 422: {}})
+async def correct_report(
+    report_id: uuid.UUID, body: ReportCorrection, session: SessionDep, user: FieldWorker, window: CorrectionWindow
+) -> CorrectionResponse:
+    """A new version of one's own report, within the correction window (409 `correction_window_closed` after).
+    Idempotent on `id`: the same body again returns the first response; another body is a 409."""
+    return await corrections.correct(session, report_id, body, actor=user, window=window)
+
+
+@router.get(
+    "/actions/{action_id}/contacts/{contact_id}/p2p-text", operation_id="p2p-text-prepare", responses={403: {}, 404: {}}
+)
+async def p2p_text(action: VisibleAction, contact_id: uuid.UUID, session: SessionDep, user: FieldWorker) -> P2PText:
+    """The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
+    consent, 404 for anyone else or when the action has no template)."""
+    return await texting.prepare(session, action, contact_id, actor=user)
+
+
+@router.post(
+    "/actions/{action_id}/contacts/{contact_id}/p2p-text", operation_id="p2p-text-sent", responses={403: {}, 404: {}}
+)
+async def p2p_text_sent(
+    action: VisibleAction, contact_id: uuid.UUID, body: P2PTextSent, session: SessionDep, user: FieldWorker
+) -> P2PTextLogged:
+    """The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id."""
+    return await texting.log_sent(session, action, contact_id, body.id, actor=user)

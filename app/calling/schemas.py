@@ -28,6 +28,18 @@ class CallTargetRead(BaseModel):
     assignee_name: str | None = None
 
 
+class OtherMember(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    teammate: bool = Field(description="In one of the caller's teams (listed first).")
+    open: int = Field(description="People left to call on their list.")
+
+
+class OthersSummary(BaseModel):
+    pool: int = Field(description="People left in the unassigned pool (calls/next takes them after one's own).")
+    members: list[OtherMember]
+
+
 class Phone(BaseModel):
     kind: Literal["mobile", "home"]
     e164: str
@@ -74,6 +86,11 @@ class ReportBase(Strict):
     quality: int | None = Field(None, ge=1, le=5)
     mobilized: bool | None = None
     opportunities: list[OpportunityIn] = Field(default_factory=list, max_length=20)
+    recorded_at: Timestamp | None = Field(
+        None,
+        description="When it was recorded on the phone (offline work syncs later). The server keeps it within the "
+        "call's lease start (a visit: its action's start) and now; absent: now.",
+    )
 
 
 class CallReport(ReportBase):
@@ -131,6 +148,7 @@ class ReportResponse(BaseModel):
     target_status: TargetStatus | None
     opportunity_ids: list[uuid.UUID]
     created_at: datetime
+    recorded_at: datetime | None = None
 
 
 class ReportDetails(Strict):
@@ -151,3 +169,74 @@ class ReportDetails(Strict):
         if self.survey_answers and self.consent_given is not True:
             raise ValueError("survey answers need consent_given: true")
         return self
+
+
+class ReportCorrection(Strict):
+    """A new version of one's own report: what it says replaces the outcome, comment, quality and mobilized of the
+    version before (survey answers only when given, or dropped when the person was not reached after all)."""
+
+    id: Id = Field(description="Client-generated UUID of the correction: replaying it returns the first response.")
+    outcome: str = Field(min_length=1, max_length=20)
+    outcome_text: str | None = Field(None, max_length=2000)
+    consent_given: bool | None = None
+    comment: str | None = Field(None, max_length=5000)
+    quality: int | None = Field(None, ge=1, le=5)
+    mobilized: bool | None = None
+    survey_version: int | None = Field(None, ge=1, le=INT4_MAX)
+    survey_answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _consent(self) -> ReportCorrection:
+        if self.survey_answers and self.consent_given is not True:
+            raise ValueError("survey answers need consent_given: true")
+        return self
+
+
+class CorrectionResponse(BaseModel):
+    id: uuid.UUID
+    report_id: uuid.UUID
+    version: int
+    outcome: str
+    comment: str | None
+    quality: int | None
+    mobilized: bool | None
+    corrected_at: datetime
+
+
+class MyReport(BaseModel):
+    """One of the caller's own reports that they can still correct."""
+
+    id: uuid.UUID
+    kind: ReportKind
+    target_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    contact_name: str | None
+    outcome: str
+    outcome_text: str | None
+    consent_given: bool | None
+    comment: str | None
+    quality: int | None
+    mobilized: bool | None
+    version: int
+    recorded_at: datetime
+    correctable_until: datetime
+
+
+class P2PText(BaseModel):
+    """The action's text message for one person, ready for the phone's SMS app."""
+
+    contact_id: uuid.UUID
+    to: str
+    body: str
+    template_id: uuid.UUID
+    sms_link: str = Field(description="`sms:` link with the body prefilled.")
+
+
+class P2PTextSent(Strict):
+    id: Id = Field(description="Client-generated UUID: the same id logs the text once.")
+
+
+class P2PTextLogged(BaseModel):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    logged: bool = Field(description="False when this id was already logged.")

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.dashboard.queries import REACHED_SQL, reports_where
+from app.dashboard.queries import REACHED_SQL, REPORT_AT, reports_where
 from app.dashboard.schemas import Leaderboard, LeaderRow, Metric
 from app.dashboard.scope import period, viewer_scope
 
@@ -31,7 +31,7 @@ async def leaderboard(
 ) -> Leaderboard:
     scope = await viewer_scope(session, actor, team_id=team_id)
     p = period(scope, start, end)
-    r_where, params = reports_where(scope, p, action_id, alias="r")
+    r_where, params = reports_where(scope, p, action_id, alias="r", at=REPORT_AT)
     o_where, _ = reports_where(scope, p, action_id, alias="op")
     users = ""
     if scope.user_ids is not None:

@@ -13,6 +13,8 @@ from app.dashboard.scope import Period, Scope
 
 REACHED_SQL = "('answered', 'opened')"
 OPEN_TARGETS_SQL = "('pending', 'in_progress', 'callback')"
+# A report's time is when it was recorded on the phone (bounded by the server), not when it was synced.
+REPORT_AT = "recorded_at"
 
 
 def reports_where(
@@ -44,7 +46,7 @@ async def report_totals(
     session: AsyncSession, scope: Scope, period: Period, action_id: uuid.UUID | None
 ) -> dict[str, int]:
     """Same keys as the action counters: calls, visits, reached, mobilized, outcome:<x>."""
-    where, p = reports_where(scope, period, action_id)
+    where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
     rows = (
         await session.execute(
@@ -80,7 +82,7 @@ async def support(
     session: AsyncSession, scope: Scope, period: Period, action_id: uuid.UUID | None
 ) -> tuple[dict[str, int], int]:
     """Distinct people reached, by current support level; and how many of them are donors."""
-    where, p = reports_where(scope, period, action_id)
+    where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
     rows = (
         await session.execute(
@@ -101,12 +103,12 @@ async def support(
 async def series(
     session: AsyncSession, scope: Scope, period: Period, action_id: uuid.UUID | None, bucket: str
 ) -> list[dict[str, Any]]:
-    where, p = reports_where(scope, period, action_id)
+    where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
     p.update(tz=scope.timezone, bucket=bucket)
     rows = await session.execute(
         text(f"""
-        SELECT date_trunc(:bucket, r.created_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at,
+        SELECT date_trunc(:bucket, r.recorded_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at,
                count(*) FILTER (WHERE r.kind = 'call') AS calls, count(*) FILTER (WHERE r.kind = 'visit') AS visits,
                count(*) FILTER (WHERE r.outcome IN {REACHED_SQL}) AS reached,
                count(*) FILTER (WHERE r.mobilized) AS mobilized
@@ -119,7 +121,7 @@ async def series(
 async def survey_results(
     session: AsyncSession, scope: Scope, period: Period, action_id: uuid.UUID | None
 ) -> list[dict[str, Any]]:
-    where, p = reports_where(scope, period, action_id)
+    where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
     rows = await session.execute(
         text(f"""
@@ -235,7 +237,7 @@ async def report_extras(
 ) -> dict[str, int]:
     """The counters' other keys, counted from reports: opportunities (reports that raised one) and support:<level>
     (reached reports by the contact's current level)."""
-    where, p = reports_where(scope, period, action_id)
+    where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
     rows = (
         await session.execute(

@@ -15,6 +15,7 @@ from app.models.base import Base
 from app.models.contact import ConsentLog, Contact, ContactEvent, CustomFieldDef, Segment, Tag
 from app.models.field import (
     FieldReport,
+    FieldReportCorrection,
     Opportunity,
     OpportunityComment,
     OpportunityType,
@@ -50,6 +51,7 @@ __all__ = [
     "DirectMessage",
     "Export",
     "FieldReport",
+    "FieldReportCorrection",
     "Import",
     "ImportReject",
     "Invitation",

@@ -49,6 +49,7 @@ class Action(Base):
         CheckConstraint(f"status IN {ACTION_STATUSES!r}", name="status"),
         _org_fk(),
         tenant_fk("survey_id", "surveys", ondelete="SET NULL"),
+        tenant_fk("p2p_template_id", "message_templates", ondelete="SET NULL"),
         Index(None, "organization_id", "starts_at"),
     )
 
@@ -65,6 +66,8 @@ class Action(Base):
     meeting_point: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     status: Mapped[str] = mapped_column(String(10), server_default="draft")
     survey_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The SMS template volunteers send from their own phone after a call or visit (peer-to-peer texting).
+    p2p_template_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     filter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     reached_tag: Mapped[str | None] = mapped_column(String(64))
     allow_others: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))

@@ -50,6 +50,7 @@ class FieldReport(Base):
         Index(None, "organization_id", "contact_id"),
         Index(None, "organization_id", "user_id", "created_at"),
         Index(None, "organization_id", "created_at"),  # the organization's dashboard for a period (all actions)
+        Index(None, "organization_id", "action_id", "recorded_at"),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
@@ -73,6 +74,36 @@ class FieldReport(Base):
     # Set when the rest of the flow (survey, updates, comment…) was sent after the outcome.
     details_hash: Mapped[str | None] = mapped_column(String(64))
     details_response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = created_at()
+    # When it happened on the phone (offline work syncs later), bounded by the server; HQ's figures read this.
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")
+    )
+    # 1, then one more per correction by its reporter (the versions it replaced are in field_report_corrections).
+    version: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FieldReportCorrection(Base):
+    """A reporter's correction of their own report: `id` is the client's UUID (replaying it returns `response`),
+    `previous` is the version it replaced, kept as it was."""
+
+    __tablename__ = tenant("field_report_corrections")
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organization_id", "report_id"], ["field_reports.organization_id", "field_reports.id"], ondelete="CASCADE"
+        ),
+        Index(None, "organization_id", "report_id", "version", unique=True),
+    )
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    version: Mapped[int] = mapped_column(SmallInteger)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    previous: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
 
 

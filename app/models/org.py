@@ -34,6 +34,8 @@ class Organization(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
+    # The organization's legal name, named in consent texts (the name when unset).
+    legal_name: Mapped[str | None] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Bucharest")
     default_region: Mapped[str] = mapped_column(String(2), server_default="RO")

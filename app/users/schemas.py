@@ -51,6 +51,9 @@ class InvitationCreated(InvitationRead):
 
 class OrganizationUpdate(Strict):
     name: str = Unset(min_length=1, max_length=200)
+    legal_name: str | None = Field(
+        None, min_length=1, max_length=200, description="The legal name consent texts name (null: the name)."
+    )
     timezone: str = Unset(max_length=64)
     default_region: Region = Unset()
     require_2fa_for_staff: bool = Unset()

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.db import set_tenant
 from app.models import ActionTarget, AuditLog
@@ -229,3 +229,38 @@ async def test_nobody_takes_team_mates_targets_when_the_action_is_not_open_to_ot
         start = await live_client.post(f"/api/v1/calls/{w.targets[0]}/start", headers=who.headers)
         assert start.status_code == 404
     assert await _reveals(live_db, w.manager.org.id) == 0
+
+
+async def test_others_lists_team_mates_first_then_one_members_list_and_nothing_for_another_team(
+    live_client: AsyncClient, live_db: AsyncSession, cleanup: list[uuid.UUID], owner_engine: AsyncEngine
+) -> None:
+    w = await _two_teams(live_client, live_db, cleanup)
+    url = f"/api/v1/actions/{w.action_id}"
+    async with owner_engine.begin() as conn:  # b (another team) holds two of the four
+        await conn.execute(
+            text("UPDATE action_targets SET assignee_user_id = :b WHERE id = ANY(CAST(:ids AS uuid[]))"),
+            {"b": w.b.user_id, "ids": w.targets[:2]},
+        )
+    members = (await live_client.get(f"{url}/calls/others/members", headers=w.a2.headers)).json()
+    assert members["pool"] == 0
+    assert [(m["user_id"], m["teammate"], m["open"]) for m in members["members"]] == [(str(w.a1.user_id), True, 2)]
+    a1_list = await live_client.get(
+        f"{url}/calls/others", headers=w.a2.headers, params={"member_id": str(w.a1.user_id)}
+    )
+    assert sorted(t["id"] for t in a1_list.json()["items"]) == sorted(w.targets[2:])
+    b_list = await live_client.get(f"{url}/calls/others", headers=w.a2.headers, params={"member_id": str(w.b.user_id)})
+    assert b_list.status_code == 200 and b_list.json()["items"] == []
+    # b, of another team, gets nothing from a1's list.
+    from_b = await live_client.get(f"{url}/calls/others", headers=w.b.headers, params={"member_id": str(w.a1.user_id)})
+    assert from_b.json()["items"] == []
+    assert (await live_client.get(f"{url}/calls/others/members", headers=w.b.headers)).json()["members"] == []
+
+    assert (
+        await live_client.patch(url, headers=w.manager.headers, json={"open_to_all_volunteers": True})
+    ).status_code == 200
+    members = (await live_client.get(f"{url}/calls/others/members", headers=w.a2.headers)).json()["members"]
+    assert [(m["user_id"], m["teammate"]) for m in members] == [(str(w.a1.user_id), True), (str(w.b.user_id), False)]
+    unknown = await live_client.get(
+        f"{url}/calls/others", headers=w.a2.headers, params={"member_id": str(uuid.uuid4())}
+    )
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"] == "member_id"

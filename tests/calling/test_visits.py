@@ -83,3 +83,59 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
         await live_db.scalar(select(func.count()).select_from(FieldReport).where(FieldReport.organization_id == org.id))
         == 1
     )
+
+
+async def test_a_person_met_at_a_door_joins_that_buildings_household_at_its_address_and_location(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    org = await make_org(live_db)
+    manager = await make_actor(live_db, org, "manager")
+    vol = await make_actor(live_db, org, "volunteer")
+    team = await make_team(live_db, org, [vol])
+    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.09, 44.49)], tags=["door"])
+    await live_db.commit()
+    a = await live_client.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock",
+            "filter": {"tags_any": ["door"]},
+            "team_ids": [str(team.id)],
+            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    assert a.status_code == 201, a.text
+    aid = a.json()["id"]
+    url = f"/api/v1/actions/{aid}/walklist"
+    building = (await live_client.get(url, headers=vol.headers)).json()["streets"][0]["buildings"][0]
+    door = building["households"][0]
+    body = {
+        "id": str(uuid.uuid4()),
+        "target_id": door["target_id"],
+        "outcome": "opened",
+        "new_contact": {"first_name": "Ana", "last_name": "Vecina", "consent_data_processing": True},
+    }
+    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    assert r.status_code == 200, r.text
+    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+    after = (await live_client.get(url, headers=vol.headers)).json()
+    found = [
+        (b, h) for s in after["streets"] for b in s["buildings"] for h in b["households"] if h["last_name"] == "Vecina"
+    ]
+    assert len(found) == 1
+    b, h = found[0]
+    assert b["key"] == building["key"] and (b["lat"], b["lon"]) == (building["lat"], building["lon"])
+    assert h["status"] == "done" and h["last_outcome"] == "opened"
+    assert {x["last_name"] for x in b["households"]} >= {door["last_name"], "Vecina"}
+    await set_tenant(live_db, org.id)
+    ana = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Vecina"))
+    door_contact = await live_db.scalar(
+        select(Contact).where(Contact.organization_id == org.id, Contact.id == uuid.UUID(door["contact_id"]))
+    )
+    assert ana is not None and door_contact is not None
+    assert (ana.street, ana.street_number, ana.city) == (
+        door_contact.street,
+        door_contact.street_number,
+        door_contact.city,
+    )

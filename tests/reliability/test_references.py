@@ -39,15 +39,18 @@ KIND_OF = {
     "volunteer_ids": "user_id",
     "assignee_user_id": "user_id",
     "leader_user_id": "user_id",
+    "member_id": "user_id",
     "target_id": "target_id",
     "target_ids": "target_id",
     "template_id": "template_id",
+    "p2p_template_id": "template_id",
 }
 
 # Ids that are not references to an object the caller must be able to see, and why.
 NOT_REFERENCES = {
     ("calls-report", "id"): "the client's own UUID for the report (idempotency), not a reference",
     ("visits-create", "id"): "the client's own UUID for the visit (idempotency), not a reference",
+    ("reports-correct", "id"): "the client's own UUID for the correction (idempotency), not a reference",
 }
 # Names ending in _id/_ids that are not uuids, and why they are not checked here.
 NOT_UUIDS = {

@@ -46,3 +46,19 @@ async def test_two_factor_required_for_staff_applies_to_managers_not_to_voluntee
         login = await client.post("/api/v1/auth/login", json={"email": world.a[role].email, "password": PASSWORD})
         assert login.status_code == 200, login.text
         assert login.json()["two_factor_setup_required"] is required, role
+
+
+async def test_the_legal_name_consent_texts_name_is_set_by_admins_and_seen_by_volunteers(
+    client: AsyncClient, world: World
+) -> None:
+    admin, vol, manager = world.a["admin"], world.a["volunteer"], world.a["manager"]
+    assert (await client.get("/api/v1/me", headers=vol.headers)).json()["organization"]["legal_name"] is None
+    denied = await client.patch("/api/v1/organization", headers=manager.headers, json={"legal_name": "X"})
+    assert denied.status_code == 403
+    r = await client.patch("/api/v1/organization", headers=admin.headers, json={"legal_name": "Asociația Vecinilor"})
+    assert r.status_code == 200 and r.json()["legal_name"] == "Asociația Vecinilor"
+    me = (await client.get("/api/v1/me", headers=vol.headers)).json()
+    assert me["organization"]["legal_name"] == "Asociația Vecinilor"
+    too_long = await client.patch("/api/v1/organization", headers=admin.headers, json={"legal_name": "x" * 201})
+    assert too_long.status_code == 422, too_long.text
+    assert "legal_name" in too_long.json()["error"]["details"][0]["message"]

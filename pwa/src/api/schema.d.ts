@@ -134,6 +134,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/calls/others/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls Others Members
+         * @description Whose lists the caller may call from, team-mates first, and what is left in the pool.
+         */
+        get: operations["calls-others-members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/contacts/{contact_id}/p2p-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * P2P Text
+         * @description The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
+         *     consent, 404 for anyone else or when the action has no template).
+         */
+        get: operations["p2p-text-prepare"];
+        put?: never;
+        /**
+         * P2P Text Sent
+         * @description The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id.
+         */
+        post: operations["p2p-text-sent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/documents": {
         parameters: {
             query?: never;
@@ -203,6 +248,26 @@ export interface paths {
          * @description Targets are a snapshot; this adds contacts that match the filter now.
          */
         post: operations["actions-refresh-targets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/reports/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Reports
+         * @description The caller's own reports on this action that they can still correct (newest first).
+         */
+        get: operations["reports-mine"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -518,23 +583,6 @@ export interface paths {
         put?: never;
         /** Record Consent */
         post: operations["contacts-consents-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts/{contact_id}/duplicates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Duplicates */
-        get: operations["contacts-duplicates"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1269,6 +1317,27 @@ export interface paths {
         patch: operations["organization-update"];
         trace?: never;
     };
+    "/api/v1/reports/{report_id}/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct Report
+         * @description A new version of one's own report, within the correction window (409 `correction_window_closed` after).
+         *     Idempotent on `id`: the same body again returns the first response; another body is a 409.
+         */
+        post: operations["reports-correct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/{report_id}/details": {
         parameters: {
             query?: never;
@@ -1840,6 +1909,11 @@ export interface components {
              */
             open_to_all_volunteers: boolean;
             /**
+             * P2P Template Id
+             * @description SMS template for volunteers' peer-to-peer texts.
+             */
+            p2p_template_id?: string | null;
+            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1908,6 +1982,8 @@ export interface components {
             my_participation: components["schemas"]["Participation"] | null;
             /** Open To All Volunteers */
             open_to_all_volunteers: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -2030,6 +2106,8 @@ export interface components {
              * @description See ActionCreate. Managers only.
              */
             open_to_all_volunteers?: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
@@ -2338,6 +2416,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -2760,6 +2843,34 @@ export interface components {
             /** Tags Add */
             tags_add?: string[];
         };
+        /** CorrectionResponse */
+        CorrectionResponse: {
+            /** Comment */
+            comment: string | null;
+            /**
+             * Corrected At
+             * Format: date-time
+             */
+            corrected_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Version */
+            version: number;
+        };
         /** CountRequest */
         CountRequest: {
             filter?: components["schemas"]["SegmentFilter"];
@@ -2852,15 +2963,6 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
-        };
-        /** DuplicateRead */
-        DuplicateRead: {
-            contact: components["schemas"]["ContactRead"];
-            /**
-             * Reasons
-             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
-             */
-            reasons: ("mobile" | "email" | "phone" | "name_address")[];
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3394,22 +3496,53 @@ export interface components {
         /** MergeRequest */
         MergeRequest: {
             /**
-             * Fields
-             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
-             * @example {
-             *       "address": "this",
-             *       "email": "other"
-             *     }
-             */
-            fields?: {
-                [key: string]: "this" | "other";
-            };
-            /**
              * Other Id
              * Format: uuid
              * @description This contact is merged into the one in the path, then removed.
              */
             other_id: string;
+        };
+        /**
+         * MyReport
+         * @description One of the caller's own reports that they can still correct.
+         */
+        MyReport: {
+            /** Comment */
+            comment: string | null;
+            /** Consent Given */
+            consent_given: boolean | null;
+            /** Contact Id */
+            contact_id: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /**
+             * Correctable Until
+             * Format: date-time
+             */
+            correctable_until: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["ReportKind"];
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text: string | null;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Target Id */
+            target_id: string | null;
+            /** Version */
+            version: number;
         };
         /** NewContact */
         NewContact: {
@@ -3596,8 +3729,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Map Style Url */
-            map_style_url?: string | null;
+            /**
+             * Legal Name
+             * @description Named in consent texts; the name when null.
+             */
+            legal_name?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -3620,17 +3756,98 @@ export interface components {
              */
             default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
             /**
-             * Map Style Url
-             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
-             * @example https://tiles.example.org/styles/basic/style.json
+             * Legal Name
+             * @description The legal name consent texts name (null: the name).
              */
-            map_style_url?: string | null;
+            legal_name?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
             require_2fa_for_staff?: boolean;
             /** Timezone */
             timezone?: string;
+        };
+        /** OtherMember */
+        OtherMember: {
+            /** Name */
+            name: string;
+            /**
+             * Open
+             * @description People left to call on their list.
+             */
+            open: number;
+            /**
+             * Teammate
+             * @description In one of the caller's teams (listed first).
+             */
+            teammate: boolean;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** OthersSummary */
+        OthersSummary: {
+            /** Members */
+            members: components["schemas"]["OtherMember"][];
+            /**
+             * Pool
+             * @description People left in the unassigned pool (calls/next takes them after one's own).
+             */
+            pool: number;
+        };
+        /**
+         * P2PText
+         * @description The action's text message for one person, ready for the phone's SMS app.
+         */
+        P2PText: {
+            /** Body */
+            body: string;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Sms Link
+             * @description `sms:` link with the body prefilled.
+             */
+            sms_link: string;
+            /**
+             * Template Id
+             * Format: uuid
+             */
+            template_id: string;
+            /** To */
+            to: string;
+        };
+        /** P2PTextLogged */
+        P2PTextLogged: {
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Logged
+             * @description False when this id was already logged.
+             */
+            logged: boolean;
+        };
+        /** P2PTextSent */
+        P2PTextSent: {
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID: the same id logs the text once.
+             */
+            id: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3672,6 +3889,15 @@ export interface components {
         Page_ImportRead_: {
             /** Items */
             items: components["schemas"]["ImportRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[MyReport] */
+        Page_MyReport_: {
+            /** Items */
+            items: components["schemas"]["MyReport"][];
             /** Next Cursor */
             next_cursor?: string | null;
             /** Total */
@@ -3869,6 +4095,35 @@ export interface components {
             target_count: number;
         };
         /**
+         * ReportCorrection
+         * @description A new version of one's own report: what it says replaces the outcome, comment, quality and mobilized of the
+         *     version before (survey answers only when given, or dropped when the person was not reached after all).
+         */
+        ReportCorrection: {
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID of the correction: replaying it returns the first response.
+             */
+            id: string;
+            /** Mobilized */
+            mobilized?: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text?: string | null;
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /** Survey Version */
+            survey_version?: number | null;
+        };
+        /**
          * ReportDetails
          * @description The rest of the flow, sent after the outcome (step by step online). Idempotent on the report id:
          *     the same details again return the first response; different details are a 409.
@@ -3914,6 +4169,8 @@ export interface components {
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
+            /** Recorded At */
+            recorded_at?: string | null;
             /** Target Id */
             target_id: string | null;
             target_status: components["schemas"]["TargetStatus"] | null;
@@ -4020,11 +4277,6 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
-            /**
-             * Contact Ids
-             * @description These contacts only (a selection made in the console).
-             */
-            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
@@ -4581,6 +4833,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -5210,6 +5467,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description Only this person's list (see calls/others/members). */
+                member_id?: string | null;
             };
             header?: never;
             path: {
@@ -5227,6 +5486,133 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "calls-others-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OthersSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-prepare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["P2PText"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["P2PTextSent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["P2PTextLogged"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -5390,6 +5776,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RefreshResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-mine": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MyReport_"];
                 };
             };
             /** @description Validation Error */
@@ -6151,37 +6570,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "contacts-duplicates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                contact_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
@@ -7859,6 +8247,53 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    "reports-correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CorrectionResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
