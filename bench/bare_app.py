@@ -5,7 +5,10 @@ no middleware). Run by the bench under uvicorn with the same number of workers a
     BARE_DSN=postgresql://groundgame_app:…@127.0.0.1:PORT/db uvicorn bench.bare_app:app --workers 4
 
 Per call: auth = 2 statements (token → user + organization, setting the tenant; membership), then the work:
-  next:   claim = UPDATE … WHERE id = coalesce(mine, pool) (each SELECT … FOR UPDATE SKIP LOCKED) RETURNING
+  next:   claim = UPDATE … WHERE id = (SELECT coalesce(mine, pool)) (each SELECT … FOR UPDATE SKIP LOCKED)
+          RETURNING. The scalar subquery matters: `id = COALESCE((SELECT …), (SELECT …))` is not an index
+          condition once row-level security wraps the table, and became a sequential scan of every target (the
+          bench EXPLAINs these statements as the app role and fails the run on such a scan).
   start:  lease + phone reveal in one statement (UPDATE … RETURNING joined to contacts), audit row
   report: idempotent insert of the report (ON CONFLICT DO NOTHING), then target + answers + event + opportunities +
           counter in one statement (data-modifying CTEs).
@@ -46,7 +49,7 @@ pool AS (
     ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
 UPDATE action_targets t SET lease_user_id = $3, lease_expires_at = now() + interval '15 minutes',
        status = 'in_progress'
-WHERE t.organization_id = $1 AND t.id = COALESCE((SELECT id FROM mine), (SELECT id FROM pool))
+WHERE t.organization_id = $1 AND t.id = (SELECT COALESCE((SELECT id FROM mine), (SELECT id FROM pool)))
 RETURNING t.id, t.contact_id
 """
 START = """
