@@ -234,6 +234,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/petition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The petition a volunteer collects signatures for on this action */
+        get: operations["actions-petition-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/petition/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a signature collected in the field
+         * @description The signer ticked the consents shown by the app (the petition's wording in `language`). A second signature with the same email is accepted and stores nothing.
+         */
+        post: operations["actions-petition-sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/refresh-targets": {
         parameters: {
             query?: never;
@@ -296,6 +333,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
+         *     targets and the unassigned pool.
+         */
+        get: operations["actions-targets-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign Targets
+         * @description To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
+         *     counted.
+         */
+        post: operations["actions-targets-reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Turfs
+         * @description The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts.
+         */
+        get: operations["actions-turfs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/visits": {
         parameters: {
             query?: never;
@@ -326,6 +425,26 @@ export interface paths {
          *     there: nearest building first.
          */
         get: operations["actions-walklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/walklist.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Walklist Pdf
+         * @description A turf's walk list to print: households in walking order with a box per outcome (audited as an export).
+         */
+        get: operations["actions-walklist-pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -583,6 +702,23 @@ export interface paths {
         put?: never;
         /** Record Consent */
         post: operations["contacts-consents-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Duplicates */
+        get: operations["contacts-duplicates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -988,6 +1124,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe
+         * @description Register this browser for notifications (a new action assigned to you, a reminder before an action
+         *     starts, a task assigned to you, a message from HQ to your team). Subscribing again is harmless.
+         */
+        post: operations["push-subscriptions-create"];
+        /**
+         * Unsubscribe
+         * @description Stop notifications to this browser (by its endpoint); nothing happens for an unknown one.
+         */
+        delete: operations["push-subscriptions-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/push-subscriptions/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. Generated once and
+         *     kept in the database, so it does not change across restarts.
+         */
+        get: operations["push-public-key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/totp/enable": {
         parameters: {
             query?: never;
@@ -1148,6 +1330,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/contacts/{contact_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Personal
+         * @description A one-off message to one contact (from their page), by email or SMS: only with their current consent for
+         *     the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you.
+         */
+        post: operations["messaging-personal-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/email/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email Events
+         * @description For the mail system (a bounce processor, an ESP's webhook adapter), with `Authorization: Bearer
+         *     <MESSAGING__EMAIL_EVENTS_SECRET>`. A bounce marks the message bounced and the address invalid, so later
+         *     campaigns skip it; `opened` marks a sent message opened (only when the mail system reports opens: GroundGame
+         *     itself adds no tracking pixel).
+         */
+        post: operations["messaging-email-events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Inbox
+         * @description SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
+         *     first. Each one is also on its contact's timeline.
+         */
+        get: operations["messaging-inbox-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox/{message_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply Inbox
+         * @description Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you.
+         */
+        post: operations["messaging-inbox-reply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messaging/preview": {
         parameters: {
             query?: never;
@@ -1162,6 +1429,51 @@ export interface paths {
          * @description Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts.
          */
         post: operations["messaging-preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Inbound
+         * @description The provider's inbound-message webhook (Twilio-compatible form: From, To, Body, MessageSid), signed with
+         *     `X-Twilio-Signature`. STOP, STOP ALL, UNSUBSCRIBE, ARRET, DEZABONARE (any case or accents) withdraw SMS
+         *     consent for every contact with that number, and the opt-out is confirmed once by SMS; any other text lands
+         *     on the contact's timeline and in the inbox (`GET /messaging/inbox`).
+         */
+        post: operations["messaging-sms-inbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Status
+         * @description The provider's status callback (MessageSid, MessageStatus, ErrorCode, ErrorMessage), signed with
+         *     `X-Twilio-Signature`: the message becomes sent, delivered, undelivered or failed (with the provider's
+         *     reason). Campaign SMS name this URL as their StatusCallback.
+         */
+        post: operations["messaging-sms-status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1315,6 +1627,45 @@ export interface paths {
         head?: never;
         /** Update Organization */
         patch: operations["organization-update"];
+        trace?: never;
+    };
+    "/api/v1/petitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the petitions, newest first */
+        get: operations["petitions-list"];
+        put?: never;
+        /**
+         * Create a petition
+         * @description A draft until its status is `open`; then its page is public at `/p/{slug}`.
+         */
+        post: operations["petitions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/petitions/{petition_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a petition, with its public address and embed snippet */
+        get: operations["petitions-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a petition */
+        patch: operations["petitions-update"];
         trace?: never;
     };
     "/api/v1/reports/{report_id}/corrections": {
@@ -1593,6 +1944,26 @@ export interface paths {
         post?: never;
         /** Remove Member */
         delete: operations["teams-members-remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team_id}/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Notify Team
+         * @description A push notification from HQ to every member of a team (on each browser they subscribed); audited.
+         */
+        post: operations["teams-notify"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2465,18 +2836,37 @@ export interface components {
             last_outcome: string | null;
             status: components["schemas"]["TargetStatus"];
         };
-        /** CampaignCounts */
+        /**
+         * CampaignCounts
+         * @description Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
+         *     from the email events endpoint; a sent message with no later report stays `sent`.
+         */
         CampaignCounts: {
+            /**
+             * Bounced
+             * @default 0
+             */
+            bounced: number;
             /**
              * Cancelled
              * @default 0
              */
             cancelled: number;
             /**
+             * Delivered
+             * @default 0
+             */
+            delivered: number;
+            /**
              * Failed
              * @default 0
              */
             failed: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
             /**
              * Queued
              * @default 0
@@ -2497,9 +2887,19 @@ export interface components {
              * @default 0
              */
             skipped: number;
+            /**
+             * Undelivered
+             * @default 0
+             */
+            undelivered: number;
         };
         /** CampaignCreate */
         CampaignCreate: {
+            /**
+             * Action Id
+             * @description The people met in this action (a call answered, a door opened), narrowed by `filter`; consent for the channel is still required.
+             */
+            action_id?: string | null;
             /** @description The segment filter; `filter.segment_id` names a saved segment. */
             filter?: components["schemas"]["SegmentFilter"];
             /** Name */
@@ -2512,6 +2912,8 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
+            /** Action Id */
+            action_id: string | null;
             /**
              * Channel
              * @enum {string}
@@ -2937,6 +3339,56 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * DirectMessageRead
+         * @description A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`).
+         */
+        DirectMessageRead: {
+            /** Answered At */
+            answered_at: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Contact Id
+             * @description None: a number that matches no contact.
+             */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
+            /** Reply To Id */
+            reply_to_id: number | null;
+            /** Sent By */
+            sent_by: string | null;
+            /**
+             * Status
+             * @description `received` for what came in; queued, sending, sent, delivered… going out.
+             */
+            status: string;
+            /** Subject */
+            subject: string;
+        };
         /** DoNotContact */
         DoNotContact: {
             /** Email */
@@ -2963,6 +3415,46 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
+        };
+        /** DuplicateRead */
+        DuplicateRead: {
+            contact: components["schemas"]["ContactRead"];
+            /**
+             * Reasons
+             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
+             */
+            reasons: ("mobile" | "email" | "phone" | "name_address")[];
+        };
+        /**
+         * EmailEvent
+         * @description What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter).
+         */
+        EmailEvent: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "bounced" | "opened";
+            /**
+             * Message Id
+             * @description The Message-ID header of the message, with or without <>.
+             */
+            message_id: string;
+            /**
+             * Reason
+             * @description Bounced: the remote server's answer.
+             */
+            reason?: string | null;
+        };
+        /** EmailEventRead */
+        EmailEventRead: {
+            /**
+             * Matched
+             * @description False when no message of ours has that Message-ID (nothing changed).
+             */
+            matched: boolean;
+            /** Status */
+            status?: string | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3023,6 +3515,54 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
+        };
+        /**
+         * FieldSignatureInput
+         * @example {
+         *       "consents": [
+         *         "email"
+         *       ],
+         *       "email": "ana@example.org",
+         *       "first_name": "Ana",
+         *       "language": "ro"
+         *     }
+         */
+        FieldSignatureInput: {
+            /**
+             * Consents
+             * @description The channels whose box was ticked.
+             */
+            consents?: ("email" | "sms" | "phone")[];
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** First Name */
+            first_name: string;
+            /**
+             * Form Token
+             * @description From GET /p/{slug}/counter.json (public sign only).
+             * @default
+             */
+            form_token: string;
+            /** Language */
+            language?: ("en" | "fr" | "ro") | null;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /** Mobile */
+            mobile?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
+            /**
+             * Website
+             * @description Leave empty (a field bots fill in).
+             * @default
+             */
+            website: string;
         };
         /** FigureScope */
         FigureScope: {
@@ -3309,6 +3849,14 @@ export interface components {
             /** Updated */
             updated: number;
         };
+        /** InboxReply */
+        InboxReply: {
+            /**
+             * Body
+             * @description The SMS answer (at most 10 parts).
+             */
+            body: string;
+        };
         /** InvitationAccept */
         InvitationAccept: {
             /** Full Name */
@@ -3495,6 +4043,17 @@ export interface components {
         };
         /** MergeRequest */
         MergeRequest: {
+            /**
+             * Fields
+             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
+             * @example {
+             *       "address": "this",
+             *       "email": "other"
+             *     }
+             */
+            fields?: {
+                [key: string]: "this" | "other";
+            };
             /**
              * Other Id
              * Format: uuid
@@ -3734,6 +4293,8 @@ export interface components {
              * @description Named in consent texts; the name when null.
              */
             legal_name?: string | null;
+            /** Map Style Url */
+            map_style_url?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -3760,6 +4321,12 @@ export interface components {
              * @description The legal name consent texts name (null: the name).
              */
             legal_name?: string | null;
+            /**
+             * Map Style Url
+             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
+             * @example https://tiles.example.org/styles/basic/style.json
+             */
+            map_style_url?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
@@ -3972,6 +4539,233 @@ export interface components {
              */
             status: "going" | "maybe" | "not_going";
         };
+        /**
+         * PersonalMessage
+         * @description One message to one contact from their page: only with current consent for the channel.
+         */
+        PersonalMessage: {
+            /**
+             * Body
+             * @description The text (an SMS: at most 10 parts).
+             */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Subject
+             * @description Email only (required there).
+             * @default
+             */
+            subject: string;
+        };
+        /**
+         * PetitionCreate
+         * @example {
+         *       "consent_wording": {
+         *         "email": "Keep me informed by email about this campaign."
+         *       },
+         *       "double_opt_in": false,
+         *       "embed_origins": [
+         *         "https://example.org"
+         *       ],
+         *       "goal": 5000,
+         *       "languages": [
+         *         "en",
+         *         "fr"
+         *       ],
+         *       "slug": "save-the-clinic",
+         *       "tags": [
+         *         "petition-clinic"
+         *       ],
+         *       "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
+         *       "thank_you_message": "Thank you! Share the petition with your neighbours.",
+         *       "title": "Keep our clinic open",
+         *       "translations": {
+         *         "fr": {
+         *           "consent_wording": {
+         *             "email": "Tenez-moi informé·e par e-mail de cette campagne."
+         *           },
+         *           "title": "Gardons notre clinique ouverte"
+         *         }
+         *       }
+         *     }
+         */
+        PetitionCreate: {
+            /**
+             * Action Id
+             * @description A petition action whose volunteers collect signatures.
+             */
+            action_id?: string | null;
+            /**
+             * Consent Wording
+             * @description Channel → the sentence shown next to its checkbox; a ticked box records exactly this wording.
+             */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /**
+             * Double Opt In
+             * @description Signers confirm by email before they count and consent.
+             * @default false
+             */
+            double_opt_in: boolean;
+            /**
+             * Embed Origins
+             * @description Sites allowed to call the JSON endpoints (CORS).
+             */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /**
+             * Languages
+             * @description The first is the default.
+             */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Slug
+             * @description The public page is /p/{slug}; unique across the server.
+             */
+            slug: string;
+            /**
+             * Status
+             * @default draft
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /**
+             * Tags
+             * @description Applied to every signer's contact.
+             */
+            tags?: string[];
+            /**
+             * Text
+             * @description Plain text; blank lines make paragraphs.
+             * @default
+             */
+            text: string;
+            /**
+             * Thank You Message
+             * @default
+             */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
+        /** PetitionRead */
+        PetitionRead: {
+            /** Action Id */
+            action_id: string | null;
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Double Opt In */
+            double_opt_in: boolean;
+            /** Embed Origins */
+            embed_origins: string[];
+            /**
+             * Embed Snippet
+             * @description HTML to paste into another site: the page in an iframe.
+             * @default
+             */
+            embed_snippet: string;
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Languages */
+            languages: string[];
+            /**
+             * Public Url
+             * @description The public page.
+             * @default
+             */
+            public_url: string;
+            /**
+             * Signature Count
+             * @description Confirmed signatures.
+             */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /** Tags */
+            tags: string[];
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PetitionUpdate
+         * @example {
+         *       "goal": 10000,
+         *       "status": "open"
+         *     }
+         */
+        PetitionUpdate: {
+            /** Action Id */
+            action_id?: string | null;
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /** Double Opt In */
+            double_opt_in?: boolean;
+            /** Embed Origins */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /** Languages */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "open" | "closed";
+            /** Tags */
+            tags?: string[];
+            /** Text */
+            text?: string;
+            /** Thank You Message */
+            thank_you_message?: string;
+            /** Title */
+            title?: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
         /** Phone */
         Phone: {
             /** E164 */
@@ -4028,6 +4822,93 @@ export interface components {
             last_name: string;
             /** Street */
             street: string | null;
+        };
+        /**
+         * PublicPetition
+         * @description What a signer is shown, in one language: what a volunteer's form displays.
+         */
+        PublicPetition: {
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string;
+            /** Signature Count */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+        };
+        /** PushKeys */
+        PushKeys: {
+            /**
+             * Auth
+             * @description The browser's auth secret, base64url.
+             */
+            auth: string;
+            /**
+             * P256Dh
+             * @description The browser's P-256 public key, base64url.
+             */
+            p256dh: string;
+        };
+        /** PushPublicKey */
+        PushPublicKey: {
+            /**
+             * Public Key
+             * @description The VAPID public key (base64url): `applicationServerKey` to subscribe.
+             */
+            public_key: string;
+        };
+        /**
+         * PushSubscriptionCreate
+         * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         */
+        PushSubscriptionCreate: {
+            /**
+             * Endpoint
+             * @description The push service URL.
+             */
+            endpoint: string;
+            /**
+             * Expirationtime
+             * @description Ignored.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionDelete */
+        PushSubscriptionDelete: {
+            /** Endpoint */
+            endpoint: string;
+        };
+        /** PushSubscriptionRead */
+        PushSubscriptionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Endpoint */
+            endpoint: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
         };
         /** Question */
         Question: {
@@ -4086,6 +4967,23 @@ export interface components {
             mean?: number | null;
             /** Question Id */
             question_id: string;
+        };
+        /** ReassignResult */
+        ReassignResult: {
+            /** Matched */
+            matched: number;
+            /**
+             * Skipped Finished
+             * @description Left alone: done or closed.
+             */
+            skipped_finished: number;
+            /**
+             * Skipped Leased
+             * @description Left alone: someone holds a live lease on them (a call or a visit).
+             */
+            skipped_leased: number;
+            /** Updated */
+            updated: number;
         };
         /** RefreshResult */
         RefreshResult: {
@@ -4277,6 +5175,11 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
+            /**
+             * Contact Ids
+             * @description These contacts only (a selection made in the console).
+             */
+            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
@@ -4357,6 +5260,20 @@ export interface components {
             reached: number;
             /** Visits */
             visits: number;
+        };
+        /** SignatureResult */
+        SignatureResult: {
+            /**
+             * Message
+             * @description The thank-you message, or the request to confirm by email.
+             */
+            message: string;
+            /**
+             * Status
+             * @default received
+             * @constant
+             */
+            status: "received";
         };
         /** SkipRule */
         SkipRule: {
@@ -4525,6 +5442,96 @@ export interface components {
             name: string;
         };
         /**
+         * TargetFilter
+         * @description The table's filter: statuses (any of), and one assignee: a volunteer, the members of a team, or nobody.
+         */
+        TargetFilter: {
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Status */
+            status?: ("pending" | "callback" | "done" | "closed")[];
+            /**
+             * Team Id
+             * @description Targets assigned to a member of this team.
+             */
+            team_id?: string | null;
+            /**
+             * Unassigned
+             * @description Only the unassigned pool.
+             * @default false
+             */
+            unassigned: boolean;
+        };
+        /** TargetPage */
+        TargetPage: {
+            /** Items */
+            items: components["schemas"]["TargetRow"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TargetReassign
+         * @description Move targets: the ids given, or every target `matching` the filter. To one volunteer of the action, to a
+         *     team of the action (spread over its members, balanced to within one), or `release` them to the pool.
+         */
+        TargetReassign: {
+            matching?: components["schemas"]["TargetFilter"] | null;
+            /**
+             * Release
+             * @default false
+             */
+            release: boolean;
+            /** Target Ids */
+            target_ids?: string[];
+            /** To Team Id */
+            to_team_id?: string | null;
+            /** To User Id */
+            to_user_id?: string | null;
+        };
+        /** TargetRow */
+        TargetRow: {
+            /** Address */
+            address: string | null;
+            /** Assignee Name */
+            assignee_name: string | null;
+            /**
+             * Assignee Teams
+             * @description The assignee's teams that are on this action.
+             */
+            assignee_teams: string[];
+            /** Assignee User Id */
+            assignee_user_id: string | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Outcome */
+            last_outcome: string | null;
+            /**
+             * Leased
+             * @description Someone is calling or visiting this target right now.
+             */
+            leased: boolean;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Turf No */
+            turf_no: number | null;
+        };
+        /**
          * TargetStatus
          * @enum {string}
          */
@@ -4545,6 +5552,26 @@ export interface components {
         TeamMembersAdd: {
             /** User Ids */
             user_ids: string[];
+        };
+        /** TeamNotify */
+        TeamNotify: {
+            /** Body */
+            body: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description A path in the volunteer app to open (e.g. /actions).
+             */
+            url?: string | null;
+        };
+        /** TeamNotifyRead */
+        TeamNotifyRead: {
+            /**
+             * Recipients
+             * @description Members of the team with at least one push subscription.
+             */
+            recipients: number;
         };
         /** TeamRead */
         TeamRead: {
@@ -4762,6 +5789,22 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /**
+         * Translation
+         * @description What differs from the first language; a field left out falls back to it.
+         */
+        Translation: {
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            } | null;
+            /** Text */
+            text?: string | null;
+            /** Thank You Message */
+            thank_you_message?: string | null;
+            /** Title */
+            title?: string | null;
+        };
         /** UnsubscribeRead */
         UnsubscribeRead: {
             /**
@@ -4872,7 +5915,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Events */
-            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
             /** Url */
             url: string;
         };
@@ -4941,7 +5984,7 @@ export interface components {
              */
             enabled?: boolean;
             /** Events */
-            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
         };
         /** ZoneCreate */
         ZoneCreate: {
@@ -5758,6 +6801,74 @@ export interface operations {
             };
         };
     };
+    "actions-petition-read": {
+        parameters: {
+            query?: {
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicPetition"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldSignatureInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignatureResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "actions-refresh-targets": {
         parameters: {
             query?: never;
@@ -5858,6 +6969,117 @@ export interface operations {
             };
         };
     };
+    "actions-targets-list": {
+        parameters: {
+            query?: {
+                /** @description Any of these statuses. */
+                status?: ("pending" | "callback" | "done" | "closed")[] | null;
+                assignee_user_id?: string | null;
+                /** @description Assigned to a member of this team. */
+                team_id?: string | null;
+                unassigned?: boolean;
+                sort?: "name" | "-name" | "status" | "-status" | "attempts" | "-attempts" | "last_attempt" | "-last_attempt" | "assignee" | "-assignee" | "last_outcome" | "-last_outcome";
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-targets-reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TargetReassign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReassignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "visits-create": {
         parameters: {
             query?: never;
@@ -5930,6 +7152,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WalkList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-walklist-pdf": {
+        parameters: {
+            query: {
+                /** @description The turf number. */
+                turf: number;
+                lang?: "en" | "fr" | "ro";
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -6570,6 +7827,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
@@ -7483,6 +8771,90 @@ export interface operations {
             };
         };
     };
+    "push-subscriptions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-subscriptions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionDelete"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPublicKey"];
+                };
+            };
+        };
+    };
     "me-totp-enable": {
         parameters: {
             query?: never;
@@ -7781,6 +9153,144 @@ export interface operations {
             };
         };
     };
+    "messaging-personal-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonalMessage"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-email-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailEventRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-list": {
+        parameters: {
+            query?: {
+                /** @description Only those nobody answered yet. */
+                unanswered?: boolean;
+                /** @description Keyset: messages older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxReply"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "messaging-preview": {
         parameters: {
             query?: never;
@@ -7802,6 +9312,66 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An empty TwiML answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -8237,6 +9807,125 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PetitionRead"][];
+                };
+            };
+        };
+    };
+    "petitions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PetitionRead"];
                 };
             };
             /** @description Validation Error */
@@ -8925,6 +10614,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "teams-notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamNotify"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamNotifyRead"];
                 };
             };
             /** @description Validation Error */
