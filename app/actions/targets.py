@@ -392,7 +392,7 @@ async def reassign(session: AsyncSession, a: Action, body: TargetReassign, *, ac
         stmt = (
             update(ActionTarget)
             .execution_options(synchronize_session=False)
-            .where(eligible, free)
+            .where(T.organization_id == org, eligible, free)
             .values(assignee_user_id=body.to_user_id)
         )
     updated = int((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
