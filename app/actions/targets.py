@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     Float,
     Integer,
@@ -92,13 +92,19 @@ class TargetReassign(Strict):
     to_team_id: Id | None = None
     release: bool = False
 
-    @model_validator(mode="after")
-    def _one_each(self) -> TargetReassign:
-        if sum([self.to_user_id is not None, self.to_team_id is not None, self.release]) != 1:
-            raise ValueError("give exactly one of to_user_id, to_team_id or release")
-        if bool(self.target_ids) == (self.matching is not None):
-            raise ValueError("give either target_ids or matching")
-        return self
+
+def _check_shape(body: TargetReassign) -> None:
+    """One destination and one selection (checked after the ids, so a foreign id is named first)."""
+    if sum([body.to_user_id is not None, body.to_team_id is not None, body.release]) != 1:
+        raise Unprocessable(
+            "Give exactly one of to_user_id, to_team_id or release.",
+            details=[{"field": "to_user_id", "message": "give exactly one of to_user_id, to_team_id or release"}],
+        )
+    if bool(body.target_ids) == (body.matching is not None):
+        raise Unprocessable(
+            "Give either target_ids or matching.",
+            details=[{"field": "target_ids", "message": "give either target_ids or matching"}],
+        )
 
 
 class ReassignResult(BaseModel):
@@ -342,6 +348,7 @@ async def reassign(session: AsyncSession, a: Action, body: TargetReassign, *, ac
     """One UPDATE over the selection. A target under a live lease (someone on the phone or at the door) is
     never touched: the lease test is in the UPDATE's own WHERE, so it is re-checked on a row a concurrent claim
     has just locked; such targets are counted in `skipped_leased`. Finished targets stay where they are."""
+    _check_shape(body)
     org = a.organization_id
     selected = and_(
         in_scope(actor, a.id), T.id.in_(body.target_ids) if body.target_ids else matching(actor, body.matching)
@@ -385,7 +392,7 @@ async def reassign(session: AsyncSession, a: Action, body: TargetReassign, *, ac
         stmt = (
             update(ActionTarget)
             .execution_options(synchronize_session=False)
-            .where(eligible, free)
+            .where(T.organization_id == org, eligible, free)
             .values(assignee_user_id=body.to_user_id)
         )
     updated = int((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]

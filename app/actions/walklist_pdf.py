@@ -88,6 +88,13 @@ def _font_dir() -> Path:
     raise FontMissing()
 
 
+def _fit(pdf: FPDF, label: str, width: float, size: float = 8.0) -> None:
+    pdf.set_font("DejaVu", "B", size)
+    while size > 5 and pdf.get_string_width(label) > width:
+        size -= 0.5
+        pdf.set_font("DejaVu", "B", size)
+
+
 def render(title: str, turf_no: int, assignee: str | None, streets: list[Street], total: int, lang: Lang) -> bytes:
     L = LABELS[lang]
     fonts = _font_dir()
@@ -116,7 +123,9 @@ def render(title: str, turf_no: int, assignee: str | None, streets: list[Street]
         pdf.cell(widths["address"], 7, L["address"], border=1, fill=True)
         pdf.cell(widths["name"], 7, L["name"], border=1, fill=True)
         for o in OUTCOMES:
+            _fit(pdf, L[o], widths["box"] - 1.5)  # a long label ("A déménagé", "Inaccessible") shrinks to fit
             pdf.cell(widths["box"], 7, L[o], border=1, fill=True, align="C")
+        pdf.set_font("DejaVu", "B", 8)
         pdf.cell(widths["notes"], 7, L["notes"], border=1, fill=True, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9)
 

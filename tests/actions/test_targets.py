@@ -230,3 +230,24 @@ async def test_reassign_names_the_field_of_a_foreign_or_off_action_id_and_change
         if field:
             assert [d["field"] for d in r.json()["error"]["details"]] == [field]
     assert set((await _assignees(db, aid)).values()) == {None}
+
+
+async def test_a_team_leader_cannot_reassign_the_targets_of_another_teams_action(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    other = await make_team(db, world.org_a, [world.a["volunteer2"]], name="Other")
+    await insert_contacts(db, world.org_a.id, _pts(3), tags=["other"])
+    r = await client.post(
+        "/api/v1/actions",
+        headers=world.a["manager"].headers,
+        json={"type": "call", "title": "Theirs", "filter": {"tags_any": ["other"]}, "team_ids": [str(other.id)]},
+    )
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    r = await client.post(
+        f"/api/v1/actions/{aid}/targets/reassign",
+        headers=world.a["team_leader"].headers,
+        json={"matching": {}, "to_user_id": str(world.a["volunteer2"].user_id)},
+    )
+    assert r.status_code in (403, 404), r.text
+    assert set((await _assignees(db, aid)).values()) == {None}

@@ -132,6 +132,9 @@ async def test_action_page_targets_reassign_turfs_pdf_documents_and_participatio
     await page.keyboard.press("Escape")
     await expect(page.get_by_test_id("targets-total")).to_have_text("1 target")
     await expect(page.get_by_role("cell", name="Opened")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"[?&]status=done(&|$)"))  # a link to this view can be shared
+    await page.reload()
+    await expect(page.get_by_test_id("targets-total")).to_have_text("1 target")
     await page.get_by_label("Clear Filter by status").click()
     await expect(page.get_by_test_id("targets-total")).to_have_text("10 targets")
     await page.get_by_role("combobox", name="Filter by assignee").click(force=True)

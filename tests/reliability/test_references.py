@@ -44,6 +44,8 @@ KIND_OF = {
     "target_ids": "target_id",
     "template_id": "template_id",
     "p2p_template_id": "template_id",
+    "to_user_id": "user_id",
+    "to_team_id": "team_id",
 }
 
 # Ids that are not references to an object the caller must be able to see, and why.
@@ -69,6 +71,7 @@ VOLUNTEER_OPS = {"calls-report", "reports-details", "visits-create"}
 BASE: dict[str, dict[str, Any]] = {
     "visits-create": {"outcome": "opened", "new_contact": {"first_name": "Met", "consent_data_processing": True}},
     "zones-create": {"name": "Zone", "geometry": SQUARE},
+    "actions-targets-reassign": {"matching": {}},
 }
 
 
