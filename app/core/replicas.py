@@ -42,7 +42,7 @@ HEALTH_SQL = text("""
 
 @dataclass
 class Replica:
-    name: str  # host:port, never the password
+    name: str  # its position and port, never the password
     engine: AsyncEngine
     maker: async_sessionmaker[AsyncSession]
     healthy: bool = False
@@ -60,10 +60,11 @@ class ReadRouter:
     @classmethod
     def from_settings(cls, settings: Settings) -> ReadRouter:
         router = cls(settings)
-        for url in settings.replicas.urls:
+        for i, url in enumerate(settings.replicas.urls, 1):
             u = make_url(url)
             engine = make_engine(url, settings, pool_size=settings.replicas.pool_size)
-            router.replicas.append(Replica(f"{u.host}:{u.port}", engine, make_sessionmaker(engine)))
+            # Named by position and port (a dotted address would be masked by the log's phone scrubber).
+            router.replicas.append(Replica(f"#{i} (port {u.port})", engine, make_sessionmaker(engine)))
         return router
 
     async def start(self) -> None:
