@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from app.config import Settings, get_settings
-from app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedStandby
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,8 +44,10 @@ class Services:
             svc.stop()
 
 
-def ensure_services(settings: Settings, *, start: bool = True) -> Services:
-    """Embedded PostgreSQL and Redis under data_dir unless DATABASE_URL / REDIS_URL are set."""
+def ensure_services(settings: Settings, *, start: bool = True, replicas: int = 0) -> Services:
+    """Embedded PostgreSQL and Redis under data_dir unless DATABASE_URL / REDIS_URL are set; with `replicas`,
+    that many hot standbys of the embedded primary too (streaming, on the next ports), used for lag-tolerant
+    reads (REPLICAS__URLS)."""
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     if settings.database_url:
         app_url = settings.database_url
@@ -55,8 +58,19 @@ def ensure_services(settings: Settings, *, start: bool = True) -> Services:
             print(f"==> PostgreSQL (project-local) on 127.0.0.1:{pg.port}, data in {pg.data_dir}")
             pg.start()
             started.append(pg)
-        app_url = pg.app_url(settings.app_db_role, settings.app_db_password.get_secret_value())
+        password = settings.app_db_password.get_secret_value()
+        app_url = pg.app_url(settings.app_db_role, password)
         mig_url = pg.superuser_url
+        standbys = [
+            EmbeddedStandby(settings.data_dir / f"pg-standby-{i}", pg.port + i, primary_port=pg.port)
+            for i in range(1, replicas + 1)
+        ]
+        for sb in standbys if start else []:
+            print(f"==> PostgreSQL standby (project-local) on 127.0.0.1:{sb.port}, data in {sb.data_dir}")
+            sb.start()
+            started.append(sb)
+        if standbys:
+            os.environ["REPLICAS__URLS"] = json.dumps([sb.app_url(settings.app_db_role, password) for sb in standbys])
     if settings.redis_url:
         redis_url = settings.redis_url
     else:
@@ -131,6 +145,12 @@ def cmd_create_user(org_slug: str, email: str, role: str, password: str | None) 
     print(asyncio.run(_with_session(go)))
 
 
+def _service_name(s: EmbeddedPostgres | EmbeddedRedis) -> str:
+    if isinstance(s, EmbeddedStandby):
+        return f"PostgreSQL standby :{s.port}"
+    return "PostgreSQL" if isinstance(s, EmbeddedPostgres) else "Redis"
+
+
 def cmd_up(svc: Services) -> None:
     from app.supervisor import Backoff, Child, Supervisor, Watched
 
@@ -168,9 +188,7 @@ def cmd_up(svc: Services) -> None:
 
     supervisor = Supervisor(
         children=[Child("web", web, env, backoff()), Child("worker", WORKER_ARGV, env, backoff())],
-        services=[
-            Watched("PostgreSQL" if isinstance(s, EmbeddedPostgres) else "Redis", s, backoff()) for s in svc.started
-        ],
+        services=[Watched(_service_name(s), s, backoff()) for s in svc.started],
     )
     print(f"==> GroundGame on http://{settings.host}:{settings.port}  (API docs: /docs)  Ctrl-C to stop", flush=True)
     supervisor.run()
@@ -180,7 +198,13 @@ def cmd_up(svc: Services) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="groundgame", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="start database, redis, migrate, seed, serve API + PWA and a worker")
+    up = sub.add_parser("up", help="start database, redis, migrate, seed, serve API + PWA and a worker")
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("EMBEDDED_REPLICAS", "0")),
+        help="also run this many hot standbys of the embedded PostgreSQL for HQ's reads (env EMBEDDED_REPLICAS)",
+    )
     sub.add_parser("migrate", help="apply migrations (alembic upgrade head) and grant the app role")
     sub.add_parser("seed", help="seed the demo organization (once)")
     sub.add_parser("worker", help="run an arq worker")
@@ -196,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     if args.cmd == "up":
-        cmd_up(ensure_services(settings))
+        cmd_up(ensure_services(settings, replicas=args.replicas))
         return
     svc = ensure_services(settings)
     if args.cmd == "migrate":

@@ -103,6 +103,16 @@ class PetitionSettings(BaseModel):
     confirm_ttl_hours: int = 72  # a double opt-in link older than this confirms nothing
 
 
+class ReplicaSettings(BaseModel):
+    """Hot standbys for reads that tolerate a few seconds of lag (env: REPLICAS__URLS='["postgresql+asyncpg://…"]',
+    REPLICAS__MAX_LAG_S…). Empty: every request uses the primary."""
+
+    urls: list[str] = Field(default_factory=list)
+    max_lag_s: float = 5.0  # a standby further behind than this is skipped
+    check_interval_s: float = 2.0  # how often each standby's health and lag are measured
+    pool_size: int = 5
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", env_nested_delimiter="__", extra="ignore")
 
@@ -145,6 +155,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     push: PushSettings = PushSettings()
     petitions: PetitionSettings = PetitionSettings()
+    replicas: ReplicaSettings = ReplicaSettings()
 
 
 @lru_cache

@@ -28,6 +28,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render, sample
 from app.core.middleware import RequestContextMiddleware
 from app.core.ratelimit import RateLimiter
+from app.core.replicas import ReadRouter
 from app.petitions.public import router as petition_pages
 
 log = logging.getLogger("groundgame")
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.reads = ReadRouter.from_settings(settings)  # hot standbys for lag-tolerant reads, if any
+        await app.state.reads.start()
         redis = (
             Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
             if settings.redis_url
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await redis.aclose()
             if app.state.arq is not None:
                 await app.state.arq.aclose()
+            await app.state.reads.close()
             await engine.dispose()
 
     app = FastAPI(

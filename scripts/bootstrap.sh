@@ -11,6 +11,9 @@ pkgs=()
 if [[ $need_db == 1 ]]; then
   [[ -x /usr/lib/postgresql/15/bin/initdb ]] || pkgs+=(postgresql-15)
   [[ -f /usr/share/postgresql/15/extension/postgis.control ]] || pkgs+=(postgresql-15-postgis-3)
+  # pg_auto_failover: the failover drill's monitor and keepers (and `groundgame up --replicas`' docs).
+  [[ -f /usr/share/postgresql/15/extension/pgautofailover.control ]] || pkgs+=(postgresql-15-auto-failover)
+  command -v pg_autoctl >/dev/null || pkgs+=(pg-auto-failover-cli)
 fi
 if [[ $need_redis == 1 ]]; then command -v redis-server >/dev/null || pkgs+=(redis-server); fi
 if [[ "${GG_WITH_BROWSER:-0}" == 1 ]]; then [[ -x /usr/bin/chromium ]] || pkgs+=(chromium); fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
 from app.core.ratelimit import RateLimiter
+from app.core.replicas import ReadRouter, replica_session
 from app.core.security import hash_token
 
 API_KEY_PREFIX = "ggk_"  # what tells an API key from a session token
@@ -156,3 +158,20 @@ Auditor = Annotated[Principal, require(Perm.view_audit)]
 Manager = Annotated[Principal, require(Perm.manage_members)]
 Staff = Annotated[Principal, require(Perm.view_members)]
 FieldWorker = Annotated[Principal, require(Perm.field_work)]
+
+
+async def read_session(request: Request, session: SessionDep, user: CurrentUser) -> AsyncIterator[AsyncSession]:
+    """For reads that tolerate a few seconds of lag: a read-only transaction on a healthy hot standby scoped to
+    the caller's organization, or the request's own primary session when none is configured or healthy. The
+    caller is authenticated on the primary first (its session is in the request's primary transaction)."""
+    reads: ReadRouter | None = getattr(request.app.state, "reads", None)
+    replica = reads.pick() if reads is not None else None
+    if replica is None:
+        yield session
+        return
+    request.state.read_from = replica.name
+    async with replica_session(replica, user.organization_id) as rs:
+        yield rs
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth import references
-from app.auth.dependencies import CurrentUser, FieldWorker, require
+from app.auth.dependencies import CurrentUser, FieldWorker, ReadSessionDep, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts import consents as consent_service
@@ -86,7 +86,7 @@ async def create_contact(
 
 
 @router.post("/contacts/search", operation_id="contacts-search")
-async def search_contacts(body: SearchRequest, session: SessionDep, user: CurrentUser) -> Page[ContactRead]:
+async def search_contacts(body: SearchRequest, session: ReadSessionDep, user: CurrentUser) -> Page[ContactRead]:
     rows, nxt, total = await service.search(
         session,
         body.filter,
@@ -101,7 +101,7 @@ async def search_contacts(body: SearchRequest, session: SessionDep, user: Curren
 
 
 @router.post("/contacts/count", operation_id="contacts-count")
-async def count_contacts(body: CountRequest, session: SessionDep, user: CurrentUser) -> CountResponse:
+async def count_contacts(body: CountRequest, session: ReadSessionDep, user: CurrentUser) -> CountResponse:
     return CountResponse(count=await service.count(session, body.filter, actor=user))
 
 

@@ -224,6 +224,46 @@ class EmbeddedPostgres:
 
 
 @dataclass
+class EmbeddedStandby(EmbeddedPostgres):
+    """A hot standby of an embedded primary: a base backup streamed from it (`pg_basebackup -R` writes the
+    connection to the primary), then started on its own port, read-only, replaying the primary's WAL."""
+
+    primary_port: int = 0
+
+    def start(self) -> None:
+        if not (self.data_dir / "PG_VERSION").exists():
+            self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._chown(self.data_dir.parent)
+            subprocess.run(
+                _as_pg_user(
+                    [
+                        str(PG_BIN / "pg_basebackup"),
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(self.primary_port),
+                        "-U",
+                        "postgres",
+                        "-D",
+                        str(self.data_dir),
+                        "-R",  # standby.signal and primary_conninfo
+                        "-X",
+                        "stream",
+                        "-c",
+                        "fast",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        super().start()
+
+    def _ensure_database(self) -> None:
+        """Read-only: the database comes from the primary."""
+
+
+@dataclass
 class EmbeddedRedis:
     data_dir: Path
     port: int

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from app.actions import service as action_service
 from app.actions.repository import ACTION
 from app.auth import references
-from app.auth.dependencies import CurrentUser, require
+from app.auth.dependencies import CurrentUser, ReadSessionDep, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
@@ -52,7 +52,7 @@ VisibleAction = Annotated[Action, Depends(_action)]
 
 @router.get("", operation_id="dashboard-get")
 async def organization_dashboard(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Leader,
     from_: From = None,
     to: To = None,
@@ -70,7 +70,7 @@ async def organization_dashboard(
 @router.get("/actions/{action_id}", operation_id="dashboard-action")
 async def action_dashboard(
     action: VisibleAction,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Leader,
     from_: From = None,
     to: To = None,
@@ -86,7 +86,7 @@ async def action_dashboard(
 
 @router.get("/leaderboard", operation_id="dashboard-leaderboard")
 async def leaderboard(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Leader,
     by: Literal["volunteers", "teams"] = "volunteers",
     metric: Metric = "reached",
@@ -155,7 +155,7 @@ async def leaderboard(
     },
 )
 async def zones(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Leader,
     action_id: uuid.UUID | None = None,
     simplify: Annotated[float, Query(ge=0, le=0.1, description="simplification tolerance, degrees")] = 0.0001,
@@ -204,7 +204,7 @@ def _bbox(bbox: str) -> tuple[float, float, float, float]:
     },
 )
 async def hexbins(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: Leader,
     bbox: Annotated[
         str, Query(description="the viewed map: minLon,minLat,maxLon,maxLat", examples=["26.0,44.4,26.2,44.5"])

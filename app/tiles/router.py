@@ -5,10 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from app.auth import references
-from app.auth.dependencies import CurrentUser
+from app.auth.dependencies import CurrentUser, ReadSessionDep
 from app.auth.references import SEGMENT
 from app.contacts.filters import FilterQ, SegmentQ, from_query
-from app.core.db import SessionDep
 from app.tiles import service
 from app.tiles.service import MAX_ZOOM
 
@@ -33,7 +32,7 @@ async def contacts_tile(
     x: XY,
     y: XY,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: CurrentUser,
     filter: FilterQ = None,
     segment_id: SegmentQ = None,

@@ -1,0 +1,123 @@
+"""Read routing: the reads that tolerate a few seconds of lag (dashboards, the contacts table and count, search,
+map tiles) go to a hot standby when one is configured, healthy and close enough; everything else, and every
+read of one's own writes, stays on the primary.
+
+Each standby is measured every `check_interval_s` on a connection of its own: it must answer, be streaming
+from its primary (a standby cut off from it replays nothing and would fall silently behind) and be at most
+`max_lag_s` behind. Lag is the age of the last replayed transaction (`pg_last_xact_replay_timestamp()`), and
+zero when everything received is replayed (an idle primary sends nothing, which is not lag). A request picks a
+healthy standby round-robin at its start and keeps it for its one read-only transaction; when none is healthy it
+reads from the primary. A promoted standby (after a failover) is no longer in recovery and reads from it are
+simply current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.core.db import make_engine, make_sessionmaker, set_tenant
+
+log = logging.getLogger("groundgame.replicas")
+
+HEALTH_SQL = text("""
+    SELECT pg_is_in_recovery() AS standby,
+           EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS streaming,  -- its pid is visible to any role
+           CASE WHEN NOT pg_is_in_recovery() THEN 0
+                WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 1e9)
+           END::float8 AS lag_s
+""")
+
+
+@dataclass
+class Replica:
+    name: str  # its position and port, never the password
+    engine: AsyncEngine
+    maker: async_sessionmaker[AsyncSession]
+    healthy: bool = False
+    lag_s: float | None = None
+    reason: str = "not measured yet"
+
+
+@dataclass
+class ReadRouter:
+    settings: Settings
+    replicas: list[Replica] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadRouter:
+        router = cls(settings)
+        for i, url in enumerate(settings.replicas.urls, 1):
+            u = make_url(url)
+            engine = make_engine(url, settings, pool_size=settings.replicas.pool_size)
+            # Named by position and port (a dotted address would be masked by the log's phone scrubber).
+            router.replicas.append(Replica(f"#{i} (port {u.port})", engine, make_sessionmaker(engine)))
+        return router
+
+    async def start(self) -> None:
+        if self.replicas:
+            await self.measure()
+            self._task = asyncio.create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for r in self.replicas:
+            await r.engine.dispose()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.replicas.check_interval_s)
+            await self.measure()
+
+    async def measure(self) -> None:
+        await asyncio.gather(*(self._measure(r) for r in self.replicas))
+
+    async def _measure(self, r: Replica) -> None:
+        max_lag = self.settings.replicas.max_lag_s
+        try:
+            async with asyncio.timeout(max(1.0, self.settings.replicas.check_interval_s)):
+                async with r.engine.connect() as conn:
+                    row = (await conn.execute(HEALTH_SQL)).one()
+        except Exception as e:  # down, refusing, too slow: skipped until it answers again
+            healthy, r.lag_s, reason = False, None, f"unreachable: {type(e).__name__}"
+        else:
+            r.lag_s = float(row.lag_s)
+            if row.standby and not row.streaming:
+                healthy, reason = False, "not streaming from its primary"
+            elif r.lag_s > max_lag:
+                healthy, reason = False, f"{r.lag_s:.1f} s behind (max {max_lag:g} s)"
+            else:
+                healthy, reason = True, "ok"
+        if healthy != r.healthy:
+            log.warning("read replica %s %s: %s", r.name, "back in use" if healthy else "skipped", reason)
+        r.healthy, r.reason = healthy, reason
+
+    def pick(self) -> Replica | None:
+        healthy = [r for r in self.replicas if r.healthy]
+        return healthy[next(self._turn) % len(healthy)] if healthy else None
+
+
+@contextlib.asynccontextmanager
+async def replica_session(replica: Replica, organization_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+    """One read-only transaction on a standby, scoped to the organization like any request (row-level security
+    reads the same setting there)."""
+    async with replica.maker() as session, session.begin():
+        await session.execute(text("SET TRANSACTION READ ONLY"))
+        await set_tenant(session, organization_id)
+        yield session
