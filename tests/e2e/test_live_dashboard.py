@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,10 +18,23 @@ pytest.importorskip("playwright.async_api", reason="Playwright (Python) is not i
 from playwright.async_api import BrowserContext, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.embedded import free_port
 from tests.dashboard.conftest import call, script, setup_scene
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_hq_console import as_user, desktop, serious_violations, shot
+from tests.fixtures.uvicorn import serve_app
 
 __all__ = ["desktop"]  # the console's desktop context fixture (1440x900), shared
+
+
+@pytest.fixture(scope="module")
+def server_without_redis(pwa_dist: Path, services: object) -> Iterator[str]:
+    """The same app and console with Redis unreachable (a closed port): the live stream is down."""
+    yield from serve_app(
+        {"PWA_DIST": str(pwa_dist), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+        ready_path="/healthz",
+        log_path=ARTIFACTS / "server-no-redis.log",
+    )
 
 
 async def test_an_actions_dashboard_shows_a_report_posted_through_the_api_within_two_seconds_without_reload(
@@ -69,6 +83,7 @@ async def test_an_actions_dashboard_shows_a_report_posted_through_the_api_within
     await (await dl.value).save_as(path)
     assert path.read_text(encoding="utf-8-sig").splitlines() == ["Outcome,Count", "Answered,1"]
     assert problems == [], json.dumps(problems, indent=1)
+
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -128,3 +143,18 @@ async def test_overview_leaderboards_team_view_and_maps_show_the_days_work_and_p
     bad = {k: v for k, v in problems.items() if v}
     assert bad == {}, json.dumps(bad, indent=1, ensure_ascii=False)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_when_the_live_stream_is_down_the_dashboard_says_so_and_still_shows_the_figures(
+    server_without_redis: str, api: httpx.AsyncClient, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    s = await setup_scene(api, live_db)
+    await call(api, s, s.v1, "answered")
+    page = await as_user(desktop, s.manager)
+    await page.goto(f"{server_without_redis}/hq/actions/{s.call_action}/dashboard")
+    await expect(page.locator("[data-figure='calls']")).to_have_text("1")
+    status = page.get_by_test_id("live-status")
+    await expect(status).to_have_attribute("data-state", "down")
+    await expect(status).to_have_text(re.compile("Live updates unavailable"))
+    await page.screenshot(path=shot("92b-action-dashboard-stream-down"))
+    assert await serious_violations(page) == []
