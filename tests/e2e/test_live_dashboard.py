@@ -158,3 +158,28 @@ async def test_when_the_live_stream_is_down_the_dashboard_says_so_and_still_show
     await expect(status).to_have_text(re.compile("Live updates unavailable"))
     await page.screenshot(path=shot("92b-action-dashboard-stream-down"))
     assert await serious_violations(page) == []
+
+
+async def test_a_volunteer_in_the_app_is_told_of_an_action_they_were_just_added_to(
+    live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, phone: BrowserContext
+) -> None:
+    s = await setup_scene(api, live_db)
+    await phone.add_init_script(f"localStorage.setItem('gg.token', {json.dumps(s.outsider.token)})")
+    page = await phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(live_server + "/")
+    await expect(page.get_by_role("heading", name="My actions")).to_be_visible(timeout=60_000)
+    await page.wait_for_timeout(1500)  # the stream is open once /me has answered
+    r = await api.post(
+        f"/api/v1/actions/{s.call_action}/assign",
+        headers=s.manager.headers,
+        json={"strategy": "round_robin", "volunteer_ids": [str(s.outsider.user_id)]},
+    )
+    assert r.status_code == 200, r.text
+    notice = page.get_by_role("status").get_by_text("You were added to an action.")
+    await expect(notice).to_be_visible(timeout=5000)
+    await page.screenshot(path=shot("89-volunteer-assigned"))
+    await page.get_by_role("button", name="Open").click()
+    await expect(page).to_have_url(re.compile(rf"/actions/{s.call_action}"))
+    assert errors == []
