@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,10 +18,23 @@ pytest.importorskip("playwright.async_api", reason="Playwright (Python) is not i
 from playwright.async_api import BrowserContext, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.embedded import free_port
 from tests.dashboard.conftest import call, script, setup_scene
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_hq_console import as_user, desktop, serious_violations, shot
+from tests.fixtures.uvicorn import serve_app
 
 __all__ = ["desktop"]  # the console's desktop context fixture (1440x900), shared
+
+
+@pytest.fixture(scope="module")
+def server_without_redis(pwa_dist: Path, services: object) -> Iterator[str]:
+    """The same app and console with Redis unreachable (a closed port): the live stream is down."""
+    yield from serve_app(
+        {"PWA_DIST": str(pwa_dist), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+        ready_path="/healthz",
+        log_path=ARTIFACTS / "server-no-redis.log",
+    )
 
 
 async def test_an_actions_dashboard_shows_a_report_posted_through_the_api_within_two_seconds_without_reload(
@@ -69,6 +83,7 @@ async def test_an_actions_dashboard_shows_a_report_posted_through_the_api_within
     await (await dl.value).save_as(path)
     assert path.read_text(encoding="utf-8-sig").splitlines() == ["Outcome,Count", "Answered,1"]
     assert problems == [], json.dumps(problems, indent=1)
+
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -128,3 +143,43 @@ async def test_overview_leaderboards_team_view_and_maps_show_the_days_work_and_p
     bad = {k: v for k, v in problems.items() if v}
     assert bad == {}, json.dumps(bad, indent=1, ensure_ascii=False)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_when_the_live_stream_is_down_the_dashboard_says_so_and_still_shows_the_figures(
+    server_without_redis: str, api: httpx.AsyncClient, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    s = await setup_scene(api, live_db)
+    await call(api, s, s.v1, "answered")
+    page = await as_user(desktop, s.manager)
+    await page.goto(f"{server_without_redis}/hq/actions/{s.call_action}/dashboard")
+    await expect(page.locator("[data-figure='calls']")).to_have_text("1")
+    status = page.get_by_test_id("live-status")
+    await expect(status).to_have_attribute("data-state", "down")
+    await expect(status).to_have_text(re.compile("Live updates unavailable"))
+    await page.screenshot(path=shot("92b-action-dashboard-stream-down"))
+    assert await serious_violations(page) == []
+
+
+async def test_a_volunteer_in_the_app_is_told_of_an_action_they_were_just_added_to(
+    live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, phone: BrowserContext
+) -> None:
+    s = await setup_scene(api, live_db)
+    await phone.add_init_script(f"localStorage.setItem('gg.token', {json.dumps(s.outsider.token)})")
+    page = await phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(live_server + "/")
+    await expect(page.get_by_role("heading", name="My actions")).to_be_visible(timeout=60_000)
+    await page.wait_for_timeout(1500)  # the stream is open once /me has answered
+    r = await api.post(
+        f"/api/v1/actions/{s.call_action}/assign",
+        headers=s.manager.headers,
+        json={"strategy": "round_robin", "volunteer_ids": [str(s.outsider.user_id)]},
+    )
+    assert r.status_code == 200, r.text
+    notice = page.get_by_role("status").get_by_text("You were added to an action.")
+    await expect(notice).to_be_visible(timeout=5000)
+    await page.screenshot(path=shot("89-volunteer-assigned"))
+    await page.get_by_role("button", name="Open").click()
+    await expect(page).to_have_url(re.compile(rf"/actions/{s.call_action}"))
+    assert errors == []

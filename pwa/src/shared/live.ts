@@ -27,6 +27,7 @@ let source: EventSource | null = null
 let retryTimer: ReturnType<typeof setTimeout> | null = null
 let attempt = 0
 let generation = 0
+let lingerTimer: ReturnType<typeof setTimeout> | null = null
 
 async function ticket(): Promise<string> {
   const res = await fetch('/api/v1/stream/token', { method: 'POST', headers: { Authorization: `Bearer ${getToken() ?? ''}` } })
@@ -96,10 +97,17 @@ async function open(): Promise<void> {
 /** Listen to the stream while the caller is mounted; the connection opens with the first listener. */
 export function onLive(h: LiveHandler): () => void {
   handlers.add(h)
+  if (lingerTimer) clearTimeout(lingerTimer)
+  lingerTimer = null
   if (!source && !retryTimer && liveState.state !== 'connecting') void open()
   return () => {
     handlers.delete(h)
-    if (handlers.size === 0) stopLive()
+    // Moving from one live page to the next keeps the connection (and its place in the stream).
+    if (handlers.size === 0 && !lingerTimer)
+      lingerTimer = setTimeout(() => {
+        lingerTimer = null
+        if (handlers.size === 0) stopLive()
+      }, 5000)
   }
 }
 
