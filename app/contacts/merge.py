@@ -122,7 +122,7 @@ async def merge(
         await session.execute(
             select(Contact.id).where(Contact.organization_id == org, Contact.id == cid).with_for_update()
         )
-    values = _surviving_values(keep, other, dict(body.fields))
+    values = _surviving_values(keep, other, {str(k): v for k, v in body.fields.items()})
     moved = await _move_references(session, org, keep.id, other.id)
     await session.execute(delete(Contact).where(Contact.organization_id == org, Contact.id == other.id))
     values |= await _current_consents(session, keep)

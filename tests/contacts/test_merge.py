@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import func, select, text, update
@@ -179,9 +180,9 @@ async def test_merge_refuses_itself_another_organizations_contact_and_unknown_fi
 async def test_duplicates_are_same_phone_email_or_name_and_address(
     client: AsyncClient, db: AsyncSession, world: World
 ) -> None:
-    addr = {"street": "Strada Memorandumului", "street_number": "12", "city": "Cluj-Napoca"}
+    addr: dict[str, Any] = {"street": "Strada Memorandumului", "street_number": "12", "city": "Cluj-Napoca"}
 
-    async def make(org: uuid.UUID = world.org_a.id, **cols: object) -> str:
+    async def make(*, org: uuid.UUID = world.org_a.id, **cols: object) -> str:
         await set_tenant(db, org)
         c = Contact(organization_id=org, id=uuid.uuid4(), tags=[], custom_fields={}, **cols)
         db.add(c)
@@ -193,7 +194,7 @@ async def test_duplicates_are_same_phone_email_or_name_and_address(
     by_email = await make(first_name="Ioana", last_name="P", email="i@example.org", mobile_e164="+40733111222")
     by_name = await make(first_name="Ioana", last_name="Popescu", mobile_e164="+40744999888", **addr)
     await make(first_name="Ioana", last_name="Popescu", **{**addr, "street_number": "14"})
-    await make(world.org_b.id, first_name="Ioana", last_name="Popescu", mobile_e164="+40722123456")
+    await make(org=world.org_b.id, first_name="Ioana", last_name="Popescu", mobile_e164="+40722123456")
     r = await client.get(f"/api/v1/contacts/{me}/duplicates", headers=world.a["manager"].headers)
     assert r.status_code == 200, r.text
     got = {d["contact"]["id"]: d["reasons"] for d in r.json()}
