@@ -7,11 +7,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
+from app.contacts.merge import MergeConflict, merge
 from app.contacts.person_data import contact_columns
+from app.contacts.schemas import MergeRequest
 from app.core.db import set_tenant
 from app.models import ActionTarget, AuditLog, Campaign, CampaignMessage, ConsentLog, Contact
 from tests.calling.conftest import make_bank
@@ -200,3 +204,24 @@ async def test_duplicates_are_same_phone_email_or_name_and_address(
     got = {d["contact"]["id"]: d["reasons"] for d in r.json()}
     assert got == {by_phone: ["phone"], by_email: ["email"], by_name: ["name_address"]}
     assert "0722" not in r.text and "+40722" not in r.text
+
+
+async def test_a_merge_whose_other_contact_went_meanwhile_is_a_409_and_changes_nothing(
+    db: AsyncSession, world: World
+) -> None:
+    org = world.org_a.id
+    await set_tenant(db, org)
+    keep = Contact(organization_id=org, id=uuid.uuid4(), first_name="K", tags=["k"], custom_fields={})
+    other = Contact(
+        organization_id=org, id=uuid.uuid4(), first_name="O", email="o@example.org", tags=["o"], custom_fields={}
+    )
+    db.add_all([keep, other])
+    await db.flush()
+    # Another request merged (or erased) the other contact after this one had loaded it.
+    await db.execute(text("DELETE FROM contacts WHERE id = :o"), {"o": other.id})
+    actor = Principal(world.a["manager"].user_id, org, "manager", "m@example.org", "M", uuid.uuid4())
+    with pytest.raises(MergeConflict) as e:
+        await merge(db, keep, other, MergeRequest(other_id=other.id, fields={"email": "other"}), actor=actor)
+    assert e.value.status_code == 409
+    row = (await db.execute(text("SELECT email, tags FROM contacts WHERE id = :k"), {"k": keep.id})).one()
+    assert (row.email, row.tags) == (None, ["k"])
