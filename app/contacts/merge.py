@@ -16,7 +16,7 @@ from app.contacts import person_data
 from app.contacts.consents import _COLUMN as CONSENT_COLUMN
 from app.contacts.events import add_event
 from app.contacts.schemas import MergeRequest
-from app.core.errors import Unprocessable
+from app.core.errors import Conflict, Unprocessable
 from app.models import Base, ConsentLog, Contact
 
 # A merge field and the columns it carries together (an address is only meaningful whole).
@@ -35,6 +35,11 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 # Tables whose rows a trigger forbids to update (the consent log: the proof of consent is never rewritten).
 APPEND_ONLY = {"consent_log"}
 FLAGS = ("is_donor", "is_volunteer", "is_member", "dnc_phone", "dnc_sms", "dnc_email", "dnc_visit")
+
+
+class MergeConflict(Conflict):
+    code = "contact_merge_conflict"
+    message = "One of the two contacts was merged or erased meanwhile: reload the page."
 
 
 def _empty(c: Contact, cols: tuple[str, ...]) -> bool:
@@ -118,11 +123,15 @@ async def merge(
         )
     org = keep.organization_id
     # Both rows locked, in id order (two merges of the same pair in opposite directions cannot deadlock).
-    for cid in sorted((keep.id, other.id)):
-        await session.execute(
+    locked = [
+        await session.scalar(
             select(Contact.id).where(Contact.organization_id == org, Contact.id == cid).with_for_update()
         )
-    values = _surviving_values(keep, other, dict(body.fields))
+        for cid in sorted((keep.id, other.id))
+    ]
+    if None in locked:  # a merge or an erasure of the same pair committed while this one waited for the rows
+        raise MergeConflict(details=[{"field": "other_id", "message": "merged or erased meanwhile"}])
+    values = _surviving_values(keep, other, {str(k): v for k, v in body.fields.items()})
     moved = await _move_references(session, org, keep.id, other.id)
     await session.execute(delete(Contact).where(Contact.organization_id == org, Contact.id == other.id))
     values |= await _current_consents(session, keep)

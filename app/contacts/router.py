@@ -157,7 +157,7 @@ async def record_consent(
 @router.get("/contacts/{contact_id}/duplicates", operation_id="contacts-duplicates")
 async def list_duplicates(contact: VisibleContact, session: SessionDep, user: ContactManager) -> list[DuplicateRead]:
     found = await duplicates.of_contact(session, contact, actor=user)
-    return [DuplicateRead(contact=service.to_read(d.contact), reasons=d.reasons) for d in found]  # type: ignore[arg-type]
+    return [DuplicateRead(contact=service.to_read(d.contact), reasons=d.reasons) for d in found]
 
 
 @router.post("/contacts/{contact_id}/merge", operation_id="contacts-merge")

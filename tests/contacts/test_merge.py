@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.principal import Principal
+from app.contacts.merge import MergeConflict, merge
 from app.contacts.person_data import contact_columns
+from app.contacts.schemas import MergeRequest
 from app.core.db import set_tenant
 from app.models import ActionTarget, AuditLog, Campaign, CampaignMessage, ConsentLog, Contact
 from tests.calling.conftest import make_bank
@@ -179,9 +184,9 @@ async def test_merge_refuses_itself_another_organizations_contact_and_unknown_fi
 async def test_duplicates_are_same_phone_email_or_name_and_address(
     client: AsyncClient, db: AsyncSession, world: World
 ) -> None:
-    addr = {"street": "Strada Memorandumului", "street_number": "12", "city": "Cluj-Napoca"}
+    addr: dict[str, Any] = {"street": "Strada Memorandumului", "street_number": "12", "city": "Cluj-Napoca"}
 
-    async def make(org: uuid.UUID = world.org_a.id, **cols: object) -> str:
+    async def make(*, org: uuid.UUID = world.org_a.id, **cols: object) -> str:
         await set_tenant(db, org)
         c = Contact(organization_id=org, id=uuid.uuid4(), tags=[], custom_fields={}, **cols)
         db.add(c)
@@ -193,9 +198,30 @@ async def test_duplicates_are_same_phone_email_or_name_and_address(
     by_email = await make(first_name="Ioana", last_name="P", email="i@example.org", mobile_e164="+40733111222")
     by_name = await make(first_name="Ioana", last_name="Popescu", mobile_e164="+40744999888", **addr)
     await make(first_name="Ioana", last_name="Popescu", **{**addr, "street_number": "14"})
-    await make(world.org_b.id, first_name="Ioana", last_name="Popescu", mobile_e164="+40722123456")
+    await make(org=world.org_b.id, first_name="Ioana", last_name="Popescu", mobile_e164="+40722123456")
     r = await client.get(f"/api/v1/contacts/{me}/duplicates", headers=world.a["manager"].headers)
     assert r.status_code == 200, r.text
     got = {d["contact"]["id"]: d["reasons"] for d in r.json()}
     assert got == {by_phone: ["phone"], by_email: ["email"], by_name: ["name_address"]}
     assert "0722" not in r.text and "+40722" not in r.text
+
+
+async def test_a_merge_whose_other_contact_went_meanwhile_is_a_409_and_changes_nothing(
+    db: AsyncSession, world: World
+) -> None:
+    org = world.org_a.id
+    await set_tenant(db, org)
+    keep = Contact(organization_id=org, id=uuid.uuid4(), first_name="K", tags=["k"], custom_fields={})
+    other = Contact(
+        organization_id=org, id=uuid.uuid4(), first_name="O", email="o@example.org", tags=["o"], custom_fields={}
+    )
+    db.add_all([keep, other])
+    await db.flush()
+    # Another request merged (or erased) the other contact after this one had loaded it.
+    await db.execute(text("DELETE FROM contacts WHERE id = :o"), {"o": other.id})
+    actor = Principal(world.a["manager"].user_id, org, "manager", "m@example.org", "M", uuid.uuid4())
+    with pytest.raises(MergeConflict) as e:
+        await merge(db, keep, other, MergeRequest(other_id=other.id, fields={"email": "other"}), actor=actor)
+    assert e.value.status_code == 409
+    row = (await db.execute(text("SELECT email, tags FROM contacts WHERE id = :k"), {"k": keep.id})).one()
+    assert (row.email, row.tags) == (None, ["k"])

@@ -30,6 +30,7 @@ KIND_OF = {
     "survey_id": "survey_id",
     "segment_id": "segment_id",
     "zone_ids": "zone_id",
+    "contact_ids": "contact_id",
     "parent_id": "zone_id",
     "team_id": "team_id",
     "team_ids": "team_id",
