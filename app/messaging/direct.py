@@ -72,8 +72,8 @@ async def queue_out(
     body: str,
     sent_by: uuid.UUID | None,
     subject: str = "",
-    reply_to_id: int | None = None,
-) -> int:
+    reply_to_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     m = DirectMessage(
         organization_id=organization_id,
         contact_id=contact_id,
@@ -92,12 +92,12 @@ async def queue_out(
     return m.id
 
 
-def deliver_later(state: State, organization_id: uuid.UUID, message_id: int) -> Callable[[], Awaitable[None]]:
+def deliver_later(state: State, organization_id: uuid.UUID, message_id: uuid.UUID) -> Callable[[], Awaitable[None]]:
     """An after-commit hook that enqueues the send (the message is in the database before the job looks)."""
 
     async def go() -> None:
         await jobs.enqueue(
-            state, JOB, str(organization_id), message_id, job_id=f"direct:{organization_id}:{message_id}"
+            state, JOB, str(organization_id), str(message_id), job_id=f"direct:{organization_id}:{message_id}"
         )
 
     return go
@@ -141,12 +141,12 @@ async def send_personal(
         action="message.personal",
         object_type="contact",
         object_id=c.id,
-        details={"channel": body.channel, "direct_message_id": mid},
+        details={"channel": body.channel, "direct_message_id": str(mid)},
     )
     return await read(session, org, mid)
 
 
-async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: int) -> DirectMessageRead:
+async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: uuid.UUID) -> DirectMessageRead:
     m = await session.scalar(
         select(DirectMessage).where(DirectMessage.organization_id == organization_id, DirectMessage.id == message_id)
     )
@@ -156,7 +156,7 @@ async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: in
 
 
 async def inbox(
-    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: int | None, limit: int
+    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: uuid.UUID | None, limit: int
 ) -> list[DirectMessageRead]:
     """SMS replies that are not opt-outs, newest first (keyset on id)."""
     q = select(DirectMessage).where(
@@ -172,7 +172,9 @@ async def inbox(
     return [DirectMessageRead.model_validate(m) for m in rows]
 
 
-async def reply(session: AsyncSession, message_id: int, body: InboxReply, *, actor: Principal) -> DirectMessageRead:
+async def reply(
+    session: AsyncSession, message_id: uuid.UUID, body: InboxReply, *, actor: Principal
+) -> DirectMessageRead:
     """Answer an inbox SMS: to the number it came from, unless that number opted out since."""
     org = actor.organization_id
     m = await session.scalar(
@@ -210,7 +212,7 @@ async def reply(session: AsyncSession, message_id: int, body: InboxReply, *, act
         action="message.reply",
         object_type="direct_message",
         object_id=str(m.id),
-        details={"direct_message_id": mid},
+        details={"direct_message_id": str(mid)},
     )
     return await read(session, org, mid)
 
@@ -244,7 +246,7 @@ async def deliver(
     engine: AsyncEngine,
     settings: MessagingSettings,
     organization_id: uuid.UUID,
-    message_id: int,
+    message_id: uuid.UUID,
     *,
     attempt: int,
     sms: SmsProvider | None = None,
@@ -307,7 +309,7 @@ async def deliver(
                     kind="message",
                     actor_user_id=m.sent_by,
                     summary=f"{label} {channel.upper()}: {subject or text}"[:500],
-                    data={"channel": channel, "direction": "out", "direct_message_id": m.id},
+                    data={"channel": channel, "direction": "out", "direct_message_id": str(m.id)},
                 )
             )
     return status, retry

@@ -152,7 +152,7 @@ async def receive_sms(
                 contact_id=c.id,
                 kind="message",
                 summary=f"SMS received: {body}"[:500],
-                data={"channel": "sms", "direction": "in", "direct_message_id": msg.id},
+                data={"channel": "sms", "direction": "in", "direct_message_id": str(msg.id)},
             )
         )
     await session.flush()
@@ -173,8 +173,9 @@ async def sms_status(session: AsyncSession, organization_id: uuid.UUID, params: 
         code, text = params.get("ErrorCode", ""), params.get("ErrorMessage", "")
         reason = (f"{code} {text}".strip() or f"provider: {status}")[:1000]
     matched = 0
-    for table in (CampaignMessage, DirectMessage):
-        row = await session.scalar(
+    tables: tuple[type[CampaignMessage] | type[DirectMessage], ...] = (CampaignMessage, DirectMessage)
+    for table in tables:
+        row: CampaignMessage | DirectMessage | None = await session.scalar(
             select(table).where(table.organization_id == organization_id, table.provider_id == sid).with_for_update()
         )
         if row is None:

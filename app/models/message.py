@@ -165,7 +165,8 @@ class DirectMessage(Base):
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    # Time-ordered, made by the database (no client default): the inbox pages by id.
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gg_uuid7()"))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # none: a number we do not know
     channel: Mapped[str] = mapped_column(String(8))
     direction: Mapped[str] = mapped_column(String(3))
@@ -177,7 +178,7 @@ class DirectMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     sent_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    reply_to_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
 

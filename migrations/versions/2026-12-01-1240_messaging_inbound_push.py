@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_table(
         "direct_messages",
         sa.Column("organization_id", sa.UUID(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gg_uuid7()"), nullable=False),
         sa.Column("contact_id", sa.UUID(), nullable=True),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False),
@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.String(length=200), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("sent_by", sa.UUID(), nullable=True),
-        sa.Column("reply_to_id", sa.BigInteger(), nullable=True),
+        sa.Column("reply_to_id", sa.UUID(), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f("ck_direct_messages_channel")),
