@@ -923,6 +923,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe
+         * @description Register this browser for notifications (a new action assigned to you, a reminder before an action
+         *     starts, a task assigned to you, a message from HQ to your team). Subscribing again is harmless.
+         */
+        post: operations["push-subscriptions-create"];
+        /**
+         * Unsubscribe
+         * @description Stop notifications to this browser (by its endpoint); nothing happens for an unknown one.
+         */
+        delete: operations["push-subscriptions-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/push-subscriptions/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. Generated once and
+         *     kept in the database, so it does not change across restarts.
+         */
+        get: operations["push-public-key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/totp/enable": {
         parameters: {
             query?: never;
@@ -1083,6 +1129,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/contacts/{contact_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Personal
+         * @description A one-off message to one contact (from their page), by email or SMS: only with their current consent for
+         *     the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you.
+         */
+        post: operations["messaging-personal-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/email/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email Events
+         * @description For the mail system (a bounce processor, an ESP's webhook adapter), with `Authorization: Bearer
+         *     <MESSAGING__EMAIL_EVENTS_SECRET>`. A bounce marks the message bounced and the address invalid, so later
+         *     campaigns skip it; `opened` marks a sent message opened (only when the mail system reports opens: GroundGame
+         *     itself adds no tracking pixel).
+         */
+        post: operations["messaging-email-events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Inbox
+         * @description SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
+         *     first. Each one is also on its contact's timeline.
+         */
+        get: operations["messaging-inbox-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox/{message_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply Inbox
+         * @description Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you.
+         */
+        post: operations["messaging-inbox-reply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messaging/preview": {
         parameters: {
             query?: never;
@@ -1097,6 +1228,51 @@ export interface paths {
          * @description Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts.
          */
         post: operations["messaging-preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Inbound
+         * @description The provider's inbound-message webhook (Twilio-compatible form: From, To, Body, MessageSid), signed with
+         *     `X-Twilio-Signature`. STOP, STOP ALL, UNSUBSCRIBE, ARRET, DEZABONARE (any case or accents) withdraw SMS
+         *     consent for every contact with that number, and the opt-out is confirmed once by SMS; any other text lands
+         *     on the contact's timeline and in the inbox (`GET /messaging/inbox`).
+         */
+        post: operations["messaging-sms-inbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Status
+         * @description The provider's status callback (MessageSid, MessageStatus, ErrorCode, ErrorMessage), signed with
+         *     `X-Twilio-Signature`: the message becomes sent, delivered, undelivered or failed (with the provider's
+         *     reason). Campaign SMS name this URL as their StatusCallback.
+         */
+        post: operations["messaging-sms-status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1507,6 +1683,26 @@ export interface paths {
         post?: never;
         /** Remove Member */
         delete: operations["teams-members-remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team_id}/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Notify Team
+         * @description A push notification from HQ to every member of a team (on each browser they subscribed); audited.
+         */
+        post: operations["teams-notify"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2365,18 +2561,37 @@ export interface components {
             last_outcome: string | null;
             status: components["schemas"]["TargetStatus"];
         };
-        /** CampaignCounts */
+        /**
+         * CampaignCounts
+         * @description Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
+         *     from the email events endpoint; a sent message with no later report stays `sent`.
+         */
         CampaignCounts: {
+            /**
+             * Bounced
+             * @default 0
+             */
+            bounced: number;
             /**
              * Cancelled
              * @default 0
              */
             cancelled: number;
             /**
+             * Delivered
+             * @default 0
+             */
+            delivered: number;
+            /**
              * Failed
              * @default 0
              */
             failed: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
             /**
              * Queued
              * @default 0
@@ -2397,9 +2612,19 @@ export interface components {
              * @default 0
              */
             skipped: number;
+            /**
+             * Undelivered
+             * @default 0
+             */
+            undelivered: number;
         };
         /** CampaignCreate */
         CampaignCreate: {
+            /**
+             * Action Id
+             * @description The people met in this action (a call answered, a door opened), narrowed by `filter`; consent for the channel is still required.
+             */
+            action_id?: string | null;
             /** @description The segment filter; `filter.segment_id` names a saved segment. */
             filter?: components["schemas"]["SegmentFilter"];
             /** Name */
@@ -2412,6 +2637,8 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
+            /** Action Id */
+            action_id: string | null;
             /**
              * Channel
              * @enum {string}
@@ -2809,6 +3036,59 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * DirectMessageRead
+         * @description A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`).
+         */
+        DirectMessageRead: {
+            /** Answered At */
+            answered_at: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Contact Id
+             * @description None: a number that matches no contact.
+             */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /** Error */
+            error: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
+            /** Reply To Id */
+            reply_to_id: string | null;
+            /** Sent By */
+            sent_by: string | null;
+            /**
+             * Status
+             * @description `received` for what came in; queued, sending, sent, delivered… going out.
+             */
+            status: string;
+            /** Subject */
+            subject: string;
+        };
         /** DoNotContact */
         DoNotContact: {
             /** Email */
@@ -2835,6 +3115,37 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
+        };
+        /**
+         * EmailEvent
+         * @description What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter).
+         */
+        EmailEvent: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "bounced" | "opened";
+            /**
+             * Message Id
+             * @description The Message-ID header of the message, with or without <>.
+             */
+            message_id: string;
+            /**
+             * Reason
+             * @description Bounced: the remote server's answer.
+             */
+            reason?: string | null;
+        };
+        /** EmailEventRead */
+        EmailEventRead: {
+            /**
+             * Matched
+             * @description False when no message of ours has that Message-ID (nothing changed).
+             */
+            matched: boolean;
+            /** Status */
+            status?: string | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3180,6 +3491,14 @@ export interface components {
             status: "uploaded" | "queued" | "running" | "done" | "failed" | "cancelled";
             /** Updated */
             updated: number;
+        };
+        /** InboxReply */
+        InboxReply: {
+            /**
+             * Body
+             * @description The SMS answer (at most 10 parts).
+             */
+            body: string;
         };
         /** InvitationAccept */
         InvitationAccept: {
@@ -3701,6 +4020,28 @@ export interface components {
              */
             status: "going" | "maybe" | "not_going";
         };
+        /**
+         * PersonalMessage
+         * @description One message to one contact from their page: only with current consent for the channel.
+         */
+        PersonalMessage: {
+            /**
+             * Body
+             * @description The text (an SMS: at most 10 parts).
+             */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Subject
+             * @description Email only (required there).
+             * @default
+             */
+            subject: string;
+        };
         /** Phone */
         Phone: {
             /** E164 */
@@ -3757,6 +4098,64 @@ export interface components {
             last_name: string;
             /** Street */
             street: string | null;
+        };
+        /** PushKeys */
+        PushKeys: {
+            /**
+             * Auth
+             * @description The browser's auth secret, base64url.
+             */
+            auth: string;
+            /**
+             * P256Dh
+             * @description The browser's P-256 public key, base64url.
+             */
+            p256dh: string;
+        };
+        /** PushPublicKey */
+        PushPublicKey: {
+            /**
+             * Public Key
+             * @description The VAPID public key (base64url): `applicationServerKey` to subscribe.
+             */
+            public_key: string;
+        };
+        /**
+         * PushSubscriptionCreate
+         * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         */
+        PushSubscriptionCreate: {
+            /**
+             * Endpoint
+             * @description The push service URL.
+             */
+            endpoint: string;
+            /**
+             * Expirationtime
+             * @description Ignored.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionDelete */
+        PushSubscriptionDelete: {
+            /** Endpoint */
+            endpoint: string;
+        };
+        /** PushSubscriptionRead */
+        PushSubscriptionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Endpoint */
+            endpoint: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
         };
         /** Question */
         Question: {
@@ -4243,6 +4642,26 @@ export interface components {
         TeamMembersAdd: {
             /** User Ids */
             user_ids: string[];
+        };
+        /** TeamNotify */
+        TeamNotify: {
+            /** Body */
+            body: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description A path in the volunteer app to open (e.g. /actions).
+             */
+            url?: string | null;
+        };
+        /** TeamNotifyRead */
+        TeamNotifyRead: {
+            /**
+             * Recipients
+             * @description Members of the team with at least one push subscription.
+             */
+            recipients: number;
         };
         /** TeamRead */
         TeamRead: {
@@ -7014,6 +7433,90 @@ export interface operations {
             };
         };
     };
+    "push-subscriptions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-subscriptions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionDelete"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPublicKey"];
+                };
+            };
+        };
+    };
     "me-totp-enable": {
         parameters: {
             query?: never;
@@ -7312,6 +7815,144 @@ export interface operations {
             };
         };
     };
+    "messaging-personal-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonalMessage"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-email-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailEventRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-list": {
+        parameters: {
+            query?: {
+                /** @description Only those nobody answered yet. */
+                unanswered?: boolean;
+                /** @description Keyset: messages older than this id. */
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxReply"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "messaging-preview": {
         parameters: {
             query?: never;
@@ -7333,6 +7974,66 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An empty TwiML answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -8409,6 +9110,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "teams-notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamNotify"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamNotifyRead"];
                 };
             };
             /** @description Validation Error */
