@@ -197,6 +197,11 @@ export const en = {
   'kind.call_report': 'Call report',
   'kind.visit': 'Visit',
   'kind.participation': 'Attendance',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notifications',
+  'push.hint': 'New actions and tasks for you, reminders before an action, messages from HQ.',
+  'push.unsupported': 'This browser cannot receive notifications.',
+  'push.denied': 'Notifications are blocked for this site in the browser settings.',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -197,4 +197,9 @@ export const fr: Messages = {
   'kind.call_report': 'Compte rendu d’appel',
   'kind.visit': 'Visite',
   'kind.participation': 'Présence',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notifications',
+  'push.hint': 'Nouvelles actions et tâches pour vous, rappels avant une action, messages du QG.',
+  'push.unsupported': 'Ce navigateur ne peut pas recevoir de notifications.',
+  'push.denied': 'Les notifications sont bloquées pour ce site dans les réglages du navigateur.',
 }

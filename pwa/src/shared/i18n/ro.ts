@@ -197,4 +197,9 @@ export const ro: Messages = {
   'kind.call_report': 'Raport de apel',
   'kind.visit': 'Vizită',
   'kind.participation': 'Participare',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notificări',
+  'push.hint': 'Acțiuni și sarcini noi pentru tine, mementouri înainte de o acțiune, mesaje de la sediu.',
+  'push.unsupported': 'Acest browser nu poate primi notificări.',
+  'push.denied': 'Notificările sunt blocate pentru acest site în setările browserului.',
 }
