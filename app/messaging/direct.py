@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import cast
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.datastructures import State
 
@@ -19,7 +20,7 @@ from app.config import MessagingSettings
 from app.core import jobs, paths
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import NotFound, Unprocessable
-from app.messaging.audience import reachable
+from app.messaging.audience import apply_early, reachable
 from app.messaging.schemas import DirectMessageRead, InboxReply, PersonalMessage
 from app.messaging.senders import (
     EmailSender,
@@ -300,6 +301,10 @@ async def deliver(
         assert m is not None
         m.status, m.error = status, error
         m.provider_id = pid or m.provider_id
+        if status == "sent" and channel == "sms":
+            await session.flush()
+            await apply_early(session, organization_id, cast(Table, DirectMessage.__table__), [m.id])
+            await session.refresh(m)
         if status == "sent" and m.contact_id is not None:
             label = {"personal": "Personal", "reply": "Reply", "opt_out_confirm": "Opt-out confirmation"}[m.kind]
             session.add(

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
@@ -28,7 +29,7 @@ from app.core.phones import InvalidPhone, normalize
 from app.messaging import direct
 from app.messaging.schemas import EmailEvent, EmailEventRead
 from app.messaging.senders import org_of_message_id
-from app.models import CampaignMessage, Contact, ContactEvent, DirectMessage, Organization
+from app.models import CampaignMessage, Contact, ContactEvent, DirectMessage, Organization, SmsStatusReport
 
 log = logging.getLogger("groundgame.messaging")
 
@@ -185,6 +186,17 @@ async def sms_status(session: AsyncSession, organization_id: uuid.UUID, params: 
             row.status = status
             if reason:
                 row.error = reason
+    if not matched:  # we have not recorded this id yet: kept, applied when we do (reports.apply_early)
+        stmt = pg_insert(SmsStatusReport).values(
+            organization_id=organization_id, provider_id=sid, status=status, error=reason
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["organization_id", "provider_id"],
+                set_={"status": stmt.excluded.status, "error": stmt.excluded.error},
+                where=SmsStatusReport.status.in_(("queued", "sent")),  # a final status is not replaced
+            )
+        )
     await session.flush()
     return bool(matched)
 

@@ -24,7 +24,15 @@ from app.models.field import (
 )
 from app.models.imports import Export, Import, ImportReject
 from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint
-from app.models.message import Campaign, CampaignMessage, DirectMessage, MessageTemplate, PushSubscription, VapidKey
+from app.models.message import (
+    Campaign,
+    CampaignMessage,
+    DirectMessage,
+    MessageTemplate,
+    PushSubscription,
+    SmsStatusReport,
+    VapidKey,
+)
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
@@ -61,6 +69,7 @@ __all__ = [
     "Participation",
     "PushSubscription",
     "Segment",
+    "SmsStatusReport",
     "Survey",
     "SurveyAnswer",
     "SurveyVersion",
