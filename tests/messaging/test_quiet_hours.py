@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -25,7 +26,9 @@ async def test_quiet_hours_hold_a_scheduled_sms_until_morning(
     sms_server: SmsProviderServer,
     engine: AsyncEngine,
     settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(settings.messaging, "batch_size", 1)  # holding goes batch by batch, in passes
     m = await live_manager(live_db)
     org_id = m.org.id
     await live_db.execute(update(Organization).where(Organization.id == org_id).values(timezone="Europe/Bucharest"))
