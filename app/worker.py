@@ -148,7 +148,7 @@ async def requeue_due_campaigns(ctx: dict[str, Any]) -> int:
     return len(rows)
 
 
-async def send_direct_message_job(ctx: dict[str, Any], organization_id: str, message_id: int) -> str:
+async def send_direct_message_job(ctx: dict[str, Any], organization_id: str, message_id: str) -> str:
     """One message to one person (app/messaging/direct.py); a temporary failure is retried with backoff."""
     import uuid
 
@@ -156,7 +156,7 @@ async def send_direct_message_job(ctx: dict[str, Any], organization_id: str, mes
 
     settings = ctx["settings"].messaging
     status, retry = await deliver(
-        ctx["engine"], settings, uuid.UUID(organization_id), message_id, attempt=ctx.get("job_try", 1)
+        ctx["engine"], settings, uuid.UUID(organization_id), uuid.UUID(message_id), attempt=ctx.get("job_try", 1)
     )
     if retry is not None:
         raise Retry(defer=retry)

@@ -8,7 +8,21 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Float, Table, Text, and_, case, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Table,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult
@@ -16,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.filters import SegmentFilter, resolve
 from app.messaging.render import PUBLIC_FIELDS
-from app.models import Campaign, CampaignMessage, Contact, ContactEvent, FieldReport
+from app.models import Campaign, CampaignMessage, Contact, ContactEvent, FieldReport, SmsStatusReport
 from app.models.statuses import REACHED
 
 contacts = cast(Table, Contact.__table__)
@@ -173,6 +187,8 @@ async def record_results(
         )
     )
     sent = [i for i, s, *_ in results if s == "sent"]
+    if sent and campaign.channel == "sms":
+        await apply_early(session, org, messages, sent)
     if sent:
         m = CampaignMessage
         await session.execute(
@@ -190,6 +206,25 @@ async def record_results(
                 ).where(m.organization_id == org, m.id.in_(sent)),
             )
         )
+
+
+async def apply_early(session: AsyncSession, org: uuid.UUID, table: Table, ids: list[Any]) -> None:
+    """Status callbacks that arrived before these messages' provider ids were recorded: applied, then dropped."""
+    r = cast(Table, SmsStatusReport.__table__)
+    applied = (
+        update(table)
+        .where(
+            table.c.organization_id == org,
+            table.c.id.in_(ids),
+            r.c.organization_id == org,
+            r.c.provider_id == table.c.provider_id,
+        )
+        .values(status=r.c.status, error=func.coalesce(r.c.error, table.c.error))
+        .returning(table.c.provider_id)
+    )
+    done = list((await session.execute(applied)).scalars())
+    if done:
+        await session.execute(delete(r).where(r.c.organization_id == org, r.c.provider_id.in_(done)))
 
 
 def counts_query(organization_id: uuid.UUID, campaign_ids: list[uuid.UUID]) -> Any:

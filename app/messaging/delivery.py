@@ -218,7 +218,9 @@ async def _run(
                 now = clock()
                 if channel_name == "sms":
                     start, end = settings.quiet_hours_start, settings.quiet_hours_end
-                    await quiet.hold(session, c, org_tz=org_tz or "UTC", start=start, end=end, now=now)
+                    tz, size = org_tz or "UTC", settings.batch_size
+                    while await quiet.hold(session, c, org_tz=tz, start=start, end=end, now=now, size=size):
+                        pass
                 rows = await audience.claim(session, c, size=settings.batch_size, now=now)
                 if not rows:
                     next_at = await session.scalar(

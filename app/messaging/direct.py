@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import cast
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.datastructures import State
 
@@ -19,7 +20,7 @@ from app.config import MessagingSettings
 from app.core import jobs, paths
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import NotFound, Unprocessable
-from app.messaging.audience import reachable
+from app.messaging.audience import apply_early, reachable
 from app.messaging.schemas import DirectMessageRead, InboxReply, PersonalMessage
 from app.messaging.senders import (
     EmailSender,
@@ -72,8 +73,8 @@ async def queue_out(
     body: str,
     sent_by: uuid.UUID | None,
     subject: str = "",
-    reply_to_id: int | None = None,
-) -> int:
+    reply_to_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     m = DirectMessage(
         organization_id=organization_id,
         contact_id=contact_id,
@@ -92,12 +93,12 @@ async def queue_out(
     return m.id
 
 
-def deliver_later(state: State, organization_id: uuid.UUID, message_id: int) -> Callable[[], Awaitable[None]]:
+def deliver_later(state: State, organization_id: uuid.UUID, message_id: uuid.UUID) -> Callable[[], Awaitable[None]]:
     """An after-commit hook that enqueues the send (the message is in the database before the job looks)."""
 
     async def go() -> None:
         await jobs.enqueue(
-            state, JOB, str(organization_id), message_id, job_id=f"direct:{organization_id}:{message_id}"
+            state, JOB, str(organization_id), str(message_id), job_id=f"direct:{organization_id}:{message_id}"
         )
 
     return go
@@ -141,12 +142,12 @@ async def send_personal(
         action="message.personal",
         object_type="contact",
         object_id=c.id,
-        details={"channel": body.channel, "direct_message_id": mid},
+        details={"channel": body.channel, "direct_message_id": str(mid)},
     )
     return await read(session, org, mid)
 
 
-async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: int) -> DirectMessageRead:
+async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: uuid.UUID) -> DirectMessageRead:
     m = await session.scalar(
         select(DirectMessage).where(DirectMessage.organization_id == organization_id, DirectMessage.id == message_id)
     )
@@ -156,7 +157,7 @@ async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: in
 
 
 async def inbox(
-    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: int | None, limit: int
+    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: uuid.UUID | None, limit: int
 ) -> list[DirectMessageRead]:
     """SMS replies that are not opt-outs, newest first (keyset on id)."""
     q = select(DirectMessage).where(
@@ -172,7 +173,9 @@ async def inbox(
     return [DirectMessageRead.model_validate(m) for m in rows]
 
 
-async def reply(session: AsyncSession, message_id: int, body: InboxReply, *, actor: Principal) -> DirectMessageRead:
+async def reply(
+    session: AsyncSession, message_id: uuid.UUID, body: InboxReply, *, actor: Principal
+) -> DirectMessageRead:
     """Answer an inbox SMS: to the number it came from, unless that number opted out since."""
     org = actor.organization_id
     m = await session.scalar(
@@ -210,7 +213,7 @@ async def reply(session: AsyncSession, message_id: int, body: InboxReply, *, act
         action="message.reply",
         object_type="direct_message",
         object_id=str(m.id),
-        details={"direct_message_id": mid},
+        details={"direct_message_id": str(mid)},
     )
     return await read(session, org, mid)
 
@@ -244,7 +247,7 @@ async def deliver(
     engine: AsyncEngine,
     settings: MessagingSettings,
     organization_id: uuid.UUID,
-    message_id: int,
+    message_id: uuid.UUID,
     *,
     attempt: int,
     sms: SmsProvider | None = None,
@@ -298,6 +301,10 @@ async def deliver(
         assert m is not None
         m.status, m.error = status, error
         m.provider_id = pid or m.provider_id
+        if status == "sent" and channel == "sms":
+            await session.flush()
+            await apply_early(session, organization_id, cast(Table, DirectMessage.__table__), [m.id])
+            await session.refresh(m)
         if status == "sent" and m.contact_id is not None:
             label = {"personal": "Personal", "reply": "Reply", "opt_out_confirm": "Opt-out confirmation"}[m.kind]
             session.add(
@@ -307,7 +314,7 @@ async def deliver(
                     kind="message",
                     actor_user_id=m.sent_by,
                     summary=f"{label} {channel.upper()}: {subject or text}"[:500],
-                    data={"channel": channel, "direction": "out", "direct_message_id": m.id},
+                    data={"channel": channel, "direction": "out", "direct_message_id": str(m.id)},
                 )
             )
     return status, retry

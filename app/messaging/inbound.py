@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
@@ -28,7 +29,7 @@ from app.core.phones import InvalidPhone, normalize
 from app.messaging import direct
 from app.messaging.schemas import EmailEvent, EmailEventRead
 from app.messaging.senders import org_of_message_id
-from app.models import CampaignMessage, Contact, ContactEvent, DirectMessage, Organization
+from app.models import CampaignMessage, Contact, ContactEvent, DirectMessage, Organization, SmsStatusReport
 
 log = logging.getLogger("groundgame.messaging")
 
@@ -152,7 +153,7 @@ async def receive_sms(
                 contact_id=c.id,
                 kind="message",
                 summary=f"SMS received: {body}"[:500],
-                data={"channel": "sms", "direction": "in", "direct_message_id": msg.id},
+                data={"channel": "sms", "direction": "in", "direct_message_id": str(msg.id)},
             )
         )
     await session.flush()
@@ -173,8 +174,9 @@ async def sms_status(session: AsyncSession, organization_id: uuid.UUID, params: 
         code, text = params.get("ErrorCode", ""), params.get("ErrorMessage", "")
         reason = (f"{code} {text}".strip() or f"provider: {status}")[:1000]
     matched = 0
-    for table in (CampaignMessage, DirectMessage):
-        row = await session.scalar(
+    tables: tuple[type[CampaignMessage] | type[DirectMessage], ...] = (CampaignMessage, DirectMessage)
+    for table in tables:
+        row: CampaignMessage | DirectMessage | None = await session.scalar(
             select(table).where(table.organization_id == organization_id, table.provider_id == sid).with_for_update()
         )
         if row is None:
@@ -184,6 +186,17 @@ async def sms_status(session: AsyncSession, organization_id: uuid.UUID, params: 
             row.status = status
             if reason:
                 row.error = reason
+    if not matched:  # we have not recorded this id yet: kept, applied when we do (reports.apply_early)
+        stmt = pg_insert(SmsStatusReport).values(
+            organization_id=organization_id, provider_id=sid, status=status, error=reason
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["organization_id", "provider_id"],
+                set_={"status": stmt.excluded.status, "error": stmt.excluded.error},
+                where=SmsStatusReport.status.in_(("queued", "sent")),  # a final status is not replaced
+            )
+        )
     await session.flush()
     return bool(matched)
 

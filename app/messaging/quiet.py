@@ -1,7 +1,7 @@
 """Quiet hours for SMS: no campaign text reaches a phone between `quiet_hours_start` and `quiet_hours_end`,
 local time. Local is the contact's time zone where it is known (their country has one time zone), else the
 organization's. A queued message due in the quiet window is held (its `next_attempt_at` moved to the window's
-end, the next morning in its own time zone), in one UPDATE … FROM for the whole campaign."""
+end, the next morning in its own time zone), by set-based passes of one batch each."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ _HOLD = text("""
         CROSS JOIN (SELECT CAST(:start_t AS time) AS s, CAST(:end_t AS time) AS e) w
         WHERE m.organization_id = :org AND m.campaign_id = :cid AND m.status = 'queued'
           AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= :now)
+        ORDER BY m.id
+        LIMIT :size
     )
     UPDATE campaign_messages m
     SET next_attempt_at = (CASE WHEN due.t < due.e THEN due.d + due.e ELSE due.d + 1 + due.e END) AT TIME ZONE due.tz
@@ -67,8 +69,12 @@ _HOLD = text("""
 """)
 
 
-async def hold(session: AsyncSession, c: Campaign, *, org_tz: str, start: time, end: time, now: datetime) -> int:
-    """Hold the campaign's due SMS whose recipient is in quiet hours at `now`; returns how many."""
+async def hold(
+    session: AsyncSession, c: Campaign, *, org_tz: str, start: time, end: time, now: datetime, size: int
+) -> int:
+    """Hold those of the campaign's next `size` due SMS (the ones a claim would take) whose recipient is in quiet
+    hours at `now`; returns how many. Call until it holds none: the next claim then takes only sendable ones,
+    and each pass reads one batch (a whole night's campaign is held in passes, never rescanned per batch)."""
     if start == end:
         return 0  # no quiet window
     params: dict[str, Any] = {
@@ -79,6 +85,7 @@ async def hold(session: AsyncSession, c: Campaign, *, org_tz: str, start: time, 
         "cid": c.id,
         "start_t": start,
         "end_t": end,
+        "size": size,
     }
     res = cast(CursorResult[Any], await session.execute(_HOLD, params))
     return int(res.rowcount or 0)

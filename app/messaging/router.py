@@ -138,7 +138,7 @@ async def list_inbox(
     session: SessionDep,
     user: Sender,
     unanswered: Annotated[bool, Query(description="Only those nobody answered yet.")] = False,
-    before: Annotated[int | None, Query(ge=1, description="Keyset: messages older than this id.")] = None,
+    before: Annotated[uuid.UUID | None, Query(description="Keyset: messages older than this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DirectMessageRead]:
     """SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
@@ -150,7 +150,7 @@ async def list_inbox(
 
 @router.post("/inbox/{message_id}/reply", status_code=201, operation_id="messaging-inbox-reply")
 async def reply_inbox(
-    message_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    message_id: uuid.UUID,
     body: InboxReply,
     user: Sender,
     session: SessionDep,

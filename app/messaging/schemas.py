@@ -154,7 +154,7 @@ class DirectMessageRead(BaseModel):
     """A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`)."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: int
+    id: Id
     contact_id: Id | None = Field(description="None: a number that matches no contact.")
     channel: Channel
     direction: Literal["in", "out"]
@@ -164,6 +164,6 @@ class DirectMessageRead(BaseModel):
     status: str = Field(description="`received` for what came in; queued, sending, sent, delivered… going out.")
     error: str | None
     sent_by: Id | None
-    reply_to_id: int | None
+    reply_to_id: Id | None
     answered_at: datetime | None
     created_at: datetime

@@ -25,7 +25,15 @@ from app.models.field import (
 )
 from app.models.imports import Export, Import, ImportReject
 from app.models.integration import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookOutbox
-from app.models.message import Campaign, CampaignMessage, DirectMessage, MessageTemplate, PushSubscription, VapidKey
+from app.models.message import (
+    Campaign,
+    CampaignMessage,
+    DirectMessage,
+    MessageTemplate,
+    PushSubscription,
+    SmsStatusReport,
+    VapidKey,
+)
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.petition import Petition, PetitionSignature
 from app.models.user import AuthToken, User
@@ -66,6 +74,7 @@ __all__ = [
     "PetitionSignature",
     "PushSubscription",
     "Segment",
+    "SmsStatusReport",
     "Survey",
     "SurveyAnswer",
     "SurveyVersion",

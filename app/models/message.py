@@ -154,6 +154,7 @@ class DirectMessage(Base):
         CheckConstraint(f"status IN {(*MESSAGE_STATUSES, 'received')!r}", name="status"),
         ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
         tenant_fk("contact_id", "contacts", ondelete="CASCADE"),
+        tenant_fk("reply_to_id", "direct_messages", ondelete="SET NULL"),
         Index(None, "organization_id", "direction", "kind", "id"),
         Index(None, "organization_id", "contact_id", "id"),
         Index(
@@ -165,7 +166,8 @@ class DirectMessage(Base):
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    # Time-ordered, made by the database (no client default): the inbox pages by id.
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gg_uuid7()"))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # none: a number we do not know
     channel: Mapped[str] = mapped_column(String(8))
     direction: Mapped[str] = mapped_column(String(3))
@@ -177,8 +179,22 @@ class DirectMessage(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
     sent_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    reply_to_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+
+
+class SmsStatusReport(Base):
+    """A provider's status callback that came before we recorded the message's provider id (a batch is recorded
+    when it ends): kept here and applied when the id is recorded, then deleted."""
+
+    __tablename__ = tenant("sms_status_reports")
+    __table_args__ = (ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),)
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    provider_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
 
 

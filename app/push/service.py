@@ -48,11 +48,11 @@ async def subscribe(session: AsyncSession, body: PushSubscriptionCreate, *, acto
         p256dh=body.keys.p256dh,
         auth=body.keys.auth,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["organization_id", "endpoint"],
         set_={"user_id": actor.user_id, "p256dh": body.keys.p256dh, "auth": body.keys.auth},
     ).returning(PushSubscription)
-    row = (await session.scalars(stmt)).one()
+    row = (await session.scalars(upsert)).one()
     return PushSubscriptionRead.model_validate(row)
 
 

@@ -16,7 +16,7 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("direct_messages", "push_subscriptions")
+TABLES = ("direct_messages", "sms_status_reports", "push_subscriptions")
 OLD_STATUSES = "('queued', 'sending', 'sent', 'failed', 'skipped', 'cancelled')"
 STATUSES = (
     "('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'bounced', 'opened', 'skipped', 'cancelled')"
@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_table(
         "direct_messages",
         sa.Column("organization_id", sa.UUID(), nullable=False),
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gg_uuid7()"), nullable=False),
         sa.Column("contact_id", sa.UUID(), nullable=True),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False),
@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.String(length=200), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("sent_by", sa.UUID(), nullable=True),
-        sa.Column("reply_to_id", sa.BigInteger(), nullable=True),
+        sa.Column("reply_to_id", sa.UUID(), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f("ck_direct_messages_channel")),
@@ -92,6 +92,12 @@ def upgrade() -> None:
             name=op.f("fk_direct_messages_organization_id_contact_id_contacts"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["organization_id", "reply_to_id"],
+            ["direct_messages.organization_id", "direct_messages.id"],
+            name=op.f("fk_direct_messages_organization_id_reply_to_id_direct_messages"),
+            ondelete="SET NULL (reply_to_id)",
+        ),
         sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_direct_messages")),
     )
     op.create_index(
@@ -109,6 +115,21 @@ def upgrade() -> None:
         "direct_messages",
         ["organization_id", "provider_id"],
         postgresql_where=sa.text("provider_id IS NOT NULL"),
+    )
+    op.create_table(
+        "sms_status_reports",
+        sa.Column("organization_id", sa.UUID(), nullable=False),
+        sa.Column("provider_id", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_sms_status_reports_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "provider_id", name=op.f("pk_sms_status_reports")),
     )
     op.create_table(
         "push_subscriptions",

@@ -39,3 +39,46 @@ registerRoute(
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
   if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void self.skipWaiting()
 })
+
+// Web Push (app/push on the server): show what arrives; a tap focuses the app on the notification's page.
+interface PushPayload {
+  kind?: string
+  title?: string
+  body?: string
+  url?: string
+  tag?: string | null
+}
+
+self.addEventListener('push', (event: PushEvent) => {
+  let data: PushPayload = {}
+  try {
+    data = (event.data?.json() as PushPayload | undefined) ?? {}
+  } catch {
+    data = { body: event.data?.text() ?? '' }
+  }
+  const options: NotificationOptions = {
+    body: data.body ?? '',
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    data: { url: data.url ?? '/' },
+  }
+  if (data.tag) options.tag = data.tag
+  event.waitUntil(self.registration.showNotification(data.title ?? 'GroundGame', options))
+})
+
+self.addEventListener('notificationclick', (event: NotificationEvent) => {
+  event.notification.close()
+  const url = new URL((event.notification.data as { url?: string } | null)?.url ?? '/', self.location.origin).href
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
+      const same = windows.find((w) => new URL(w.url).origin === self.location.origin)
+      if (same) {
+        await same.focus()
+        await same.navigate(url).catch(() => undefined)
+      } else {
+        await self.clients.openWindow(url)
+      }
+    })(),
+  )
+})

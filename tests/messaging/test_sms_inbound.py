@@ -192,3 +192,24 @@ async def test_status_callbacks_mark_delivered_and_failed_with_the_providers_rea
     r = await _provider_posts(live_client, settings, status_path, {"MessageSid": "SMx", "MessageStatus": "failed"})
     assert r.status_code == 204  # an unknown message changes nothing
     assert isinstance(rows["+40722100005"], CampaignMessage)
+
+
+async def test_a_status_callback_that_comes_before_the_batch_is_recorded_is_applied_when_it_is(
+    live_client: AsyncClient, live_db: AsyncSession, settings: Settings, sms_server: SmsProviderServer
+) -> None:
+    m = await live_manager(live_db)
+    await add_contact(live_db, m.org.id, mobile_e164="+40722100007", consent_sms="granted")
+    await live_db.commit()
+    sid = f"SM{uuid.uuid4().hex}"
+    sms_server.script["+40722100007"] = [(201, {"sid": sid, "status": "queued"})]
+    # The provider reports delivery while our batch is still being sent (its ids are recorded when it ends).
+    r = await _provider_posts(
+        live_client, settings, f"{API}/sms/{m.org.id}/status", {"MessageSid": sid, "MessageStatus": "delivered"}
+    )
+    assert r.status_code == 204
+    tid = await _template(live_client, m, channel="sms", body_text="Salut")
+    cid = await _campaign(live_client, m, tid, {})
+    await live_client.post(f"{API}/campaigns/{cid}/send", json={}, headers=m.headers)
+    assert (await _until_done(live_client, m, cid))["status"] == "done"
+    rows = await _messages(live_db, m, cid)
+    assert (rows["+40722100007"].provider_id, rows["+40722100007"].status) == (sid, "delivered")

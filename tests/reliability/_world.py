@@ -270,6 +270,10 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     # Deliveries are written by the worker's fan-out job, which does not run here: an id of no delivery, so the
     # replay route is walked (404 for everyone) without a delivery to leak.
     d.params["delivery_id"] = str(uuid.uuid4())
+    # Inbox messages come from the SMS provider's signed webhook (no provider here): an id of no message, so the
+    # reply route is walked (404 for senders) without a message to leak. The provider webhooks name the org.
+    d.params["message_id"] = str(uuid.uuid4())
+    d.params["organization_id"] = str(people["admin"].org.id)
 
     tag_name = f"secret-{low}"
     _ok(await call("POST", "/api/v1/tags", mgr, json={"name": tag_name}), 201)

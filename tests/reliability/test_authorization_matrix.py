@@ -55,6 +55,9 @@ ROLE_GATED: dict[str, Perm] = {
     "webhooks-delete": Perm.manage_org,
     "webhooks-deliveries-list": Perm.manage_org,
     "webhooks-deliveries-replay": Perm.manage_org,
+    "messaging-personal-send": Perm.send_messages,
+    "messaging-inbox-reply": Perm.send_messages,
+    "teams-notify": Perm.send_messages,
 }
 
 # Operations with a path parameter that are deliberately not called with B's values, and why.
@@ -66,6 +69,10 @@ NOT_IN_MATRIX: dict[str, str] = {
     # z/x/y are map coordinates, not ids: any tile is a 200 or an empty 204 of the caller's own contacts.
     # tests/tiles proves another organization's contacts never appear in one.
     "tiles-contacts": "tile coordinates, not object ids",
+    # The SMS provider's webhooks: no user session at all, authenticated by the provider's signature over the URL
+    # (a 403 for any caller without it, whatever the organization). tests/messaging/test_sms_inbound.py.
+    "messaging-sms-inbound": "provider webhook, signed by the provider, no user session",
+    "messaging-sms-status": "provider webhook, signed by the provider, no user session",
 }
 
 # Responses allowed to carry a phone number: start call (the audited reveal) and, for staff, the audited

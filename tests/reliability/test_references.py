@@ -54,6 +54,7 @@ NOT_REFERENCES = {
     ("calls-report", "id"): "the client's own UUID for the report (idempotency), not a reference",
     ("visits-create", "id"): "the client's own UUID for the visit (idempotency), not a reference",
     ("reports-correct", "id"): "the client's own UUID for the correction (idempotency), not a reference",
+    ("messaging-inbox-list", "before"): "a keyset position in one's own inbox (an unknown id just lists older)",
 }
 # Names ending in _id/_ids that are not uuids, and why they are not checked here.
 NOT_UUIDS = {
@@ -61,6 +62,7 @@ NOT_UUIDS = {
     "question_id": "a survey question's key, validated against the survey version by the survey service",
     "goto_question_id": "a survey question's key inside the survey being written",
     "last_event_id": "the dashboard stream's resume point: the id of the last event received, not an object",
+    "message_id": "email events: the Message-ID header of a message we sent (<…@domain>), not a row id",
 }
 # Checked, but elsewhere than app/auth/references.py and answered otherwise, with the reason.
 ELSEWHERE = {

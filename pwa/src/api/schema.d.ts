@@ -134,51 +134,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/actions/{action_id}/calls/others/members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Calls Others Members
-         * @description Whose lists the caller may call from, team-mates first, and what is left in the pool.
-         */
-        get: operations["calls-others-members"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/contacts/{contact_id}/p2p-text": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * P2P Text
-         * @description The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
-         *     consent, 404 for anyone else or when the action has no template).
-         */
-        get: operations["p2p-text-prepare"];
-        put?: never;
-        /**
-         * P2P Text Sent
-         * @description The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id.
-         */
-        post: operations["p2p-text-sent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/actions/{action_id}/documents": {
         parameters: {
             query?: never;
@@ -234,43 +189,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/actions/{action_id}/petition": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The petition a volunteer collects signatures for on this action */
-        get: operations["actions-petition-read"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/petition/signatures": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Record a signature collected in the field
-         * @description The signer ticked the consents shown by the app (the petition's wording in `language`). A second signature with the same email is accepted and stores nothing.
-         */
-        post: operations["actions-petition-sign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/actions/{action_id}/refresh-targets": {
         parameters: {
             query?: never;
@@ -291,26 +209,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/actions/{action_id}/reports/mine": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * My Reports
-         * @description The caller's own reports on this action that they can still correct (newest first).
-         */
-        get: operations["reports-mine"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/actions/{action_id}/stats": {
         parameters: {
             query?: never;
@@ -325,68 +223,6 @@ export interface paths {
          *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
          */
         get: operations["actions-stats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/targets": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Targets
-         * @description The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
-         *     targets and the unassigned pool.
-         */
-        get: operations["actions-targets-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/targets/reassign": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reassign Targets
-         * @description To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
-         *     counted.
-         */
-        post: operations["actions-targets-reassign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/turfs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Turfs
-         * @description The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts.
-         */
-        get: operations["actions-turfs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -425,26 +261,6 @@ export interface paths {
          *     there: nearest building first.
          */
         get: operations["actions-walklist"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/actions/{action_id}/walklist.pdf": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Walklist Pdf
-         * @description A turf's walk list to print: households in walking order with a box per outcome (audited as an export).
-         */
-        get: operations["actions-walklist-pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -702,23 +518,6 @@ export interface paths {
         put?: never;
         /** Record Consent */
         post: operations["contacts-consents-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contacts/{contact_id}/duplicates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Duplicates */
-        get: operations["contacts-duplicates"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1629,66 +1428,6 @@ export interface paths {
         patch: operations["organization-update"];
         trace?: never;
     };
-    "/api/v1/petitions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List the petitions, newest first */
-        get: operations["petitions-list"];
-        put?: never;
-        /**
-         * Create a petition
-         * @description A draft until its status is `open`; then its page is public at `/p/{slug}`.
-         */
-        post: operations["petitions-create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/petitions/{petition_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read a petition, with its public address and embed snippet */
-        get: operations["petitions-read"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Change a petition */
-        patch: operations["petitions-update"];
-        trace?: never;
-    };
-    "/api/v1/reports/{report_id}/corrections": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Correct Report
-         * @description A new version of one's own report, within the correction window (409 `correction_window_closed` after).
-         *     Idempotent on `id`: the same body again returns the first response; another body is a 409.
-         */
-        post: operations["reports-correct"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/reports/{report_id}/details": {
         parameters: {
             query?: never;
@@ -2280,11 +2019,6 @@ export interface components {
              */
             open_to_all_volunteers: boolean;
             /**
-             * P2P Template Id
-             * @description SMS template for volunteers' peer-to-peer texts.
-             */
-            p2p_template_id?: string | null;
-            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -2353,8 +2087,6 @@ export interface components {
             my_participation: components["schemas"]["Participation"] | null;
             /** Open To All Volunteers */
             open_to_all_volunteers: boolean;
-            /** P2P Template Id */
-            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -2477,8 +2209,6 @@ export interface components {
              * @description See ActionCreate. Managers only.
              */
             open_to_all_volunteers?: boolean;
-            /** P2P Template Id */
-            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
@@ -2787,11 +2517,6 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
-            /**
-             * Recorded At
-             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
-             */
-            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -3245,34 +2970,6 @@ export interface components {
             /** Tags Add */
             tags_add?: string[];
         };
-        /** CorrectionResponse */
-        CorrectionResponse: {
-            /** Comment */
-            comment: string | null;
-            /**
-             * Corrected At
-             * Format: date-time
-             */
-            corrected_at: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Mobilized */
-            mobilized: boolean | null;
-            /** Outcome */
-            outcome: string;
-            /** Quality */
-            quality: number | null;
-            /**
-             * Report Id
-             * Format: uuid
-             */
-            report_id: string;
-            /** Version */
-            version: number;
-        };
         /** CountRequest */
         CountRequest: {
             filter?: components["schemas"]["SegmentFilter"];
@@ -3370,15 +3067,18 @@ export interface components {
             direction: "in" | "out";
             /** Error */
             error: string | null;
-            /** Id */
-            id: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
             /**
              * Kind
              * @enum {string}
              */
             kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
             /** Reply To Id */
-            reply_to_id: number | null;
+            reply_to_id: string | null;
             /** Sent By */
             sent_by: string | null;
             /**
@@ -3415,15 +3115,6 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
-        };
-        /** DuplicateRead */
-        DuplicateRead: {
-            contact: components["schemas"]["ContactRead"];
-            /**
-             * Reasons
-             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
-             */
-            reasons: ("mobile" | "email" | "phone" | "name_address")[];
         };
         /**
          * EmailEvent
@@ -3515,54 +3206,6 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
-        };
-        /**
-         * FieldSignatureInput
-         * @example {
-         *       "consents": [
-         *         "email"
-         *       ],
-         *       "email": "ana@example.org",
-         *       "first_name": "Ana",
-         *       "language": "ro"
-         *     }
-         */
-        FieldSignatureInput: {
-            /**
-             * Consents
-             * @description The channels whose box was ticked.
-             */
-            consents?: ("email" | "sms" | "phone")[];
-            /**
-             * Email
-             * Format: email
-             */
-            email: string;
-            /** First Name */
-            first_name: string;
-            /**
-             * Form Token
-             * @description From GET /p/{slug}/counter.json (public sign only).
-             * @default
-             */
-            form_token: string;
-            /** Language */
-            language?: ("en" | "fr" | "ro") | null;
-            /**
-             * Last Name
-             * @default
-             */
-            last_name: string;
-            /** Mobile */
-            mobile?: string | null;
-            /** Postal Code */
-            postal_code?: string | null;
-            /**
-             * Website
-             * @description Leave empty (a field bots fill in).
-             * @default
-             */
-            website: string;
         };
         /** FigureScope */
         FigureScope: {
@@ -4044,64 +3687,11 @@ export interface components {
         /** MergeRequest */
         MergeRequest: {
             /**
-             * Fields
-             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
-             * @example {
-             *       "address": "this",
-             *       "email": "other"
-             *     }
-             */
-            fields?: {
-                [key: string]: "this" | "other";
-            };
-            /**
              * Other Id
              * Format: uuid
              * @description This contact is merged into the one in the path, then removed.
              */
             other_id: string;
-        };
-        /**
-         * MyReport
-         * @description One of the caller's own reports that they can still correct.
-         */
-        MyReport: {
-            /** Comment */
-            comment: string | null;
-            /** Consent Given */
-            consent_given: boolean | null;
-            /** Contact Id */
-            contact_id: string | null;
-            /** Contact Name */
-            contact_name: string | null;
-            /**
-             * Correctable Until
-             * Format: date-time
-             */
-            correctable_until: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            kind: components["schemas"]["ReportKind"];
-            /** Mobilized */
-            mobilized: boolean | null;
-            /** Outcome */
-            outcome: string;
-            /** Outcome Text */
-            outcome_text: string | null;
-            /** Quality */
-            quality: number | null;
-            /**
-             * Recorded At
-             * Format: date-time
-             */
-            recorded_at: string;
-            /** Target Id */
-            target_id: string | null;
-            /** Version */
-            version: number;
         };
         /** NewContact */
         NewContact: {
@@ -4288,13 +3878,6 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Legal Name
-             * @description Named in consent texts; the name when null.
-             */
-            legal_name?: string | null;
-            /** Map Style Url */
-            map_style_url?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -4316,105 +3899,12 @@ export interface components {
              * @enum {string}
              */
             default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
-            /**
-             * Legal Name
-             * @description The legal name consent texts name (null: the name).
-             */
-            legal_name?: string | null;
-            /**
-             * Map Style Url
-             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
-             * @example https://tiles.example.org/styles/basic/style.json
-             */
-            map_style_url?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
             require_2fa_for_staff?: boolean;
             /** Timezone */
             timezone?: string;
-        };
-        /** OtherMember */
-        OtherMember: {
-            /** Name */
-            name: string;
-            /**
-             * Open
-             * @description People left to call on their list.
-             */
-            open: number;
-            /**
-             * Teammate
-             * @description In one of the caller's teams (listed first).
-             */
-            teammate: boolean;
-            /**
-             * User Id
-             * Format: uuid
-             */
-            user_id: string;
-        };
-        /** OthersSummary */
-        OthersSummary: {
-            /** Members */
-            members: components["schemas"]["OtherMember"][];
-            /**
-             * Pool
-             * @description People left in the unassigned pool (calls/next takes them after one's own).
-             */
-            pool: number;
-        };
-        /**
-         * P2PText
-         * @description The action's text message for one person, ready for the phone's SMS app.
-         */
-        P2PText: {
-            /** Body */
-            body: string;
-            /**
-             * Contact Id
-             * Format: uuid
-             */
-            contact_id: string;
-            /**
-             * Sms Link
-             * @description `sms:` link with the body prefilled.
-             */
-            sms_link: string;
-            /**
-             * Template Id
-             * Format: uuid
-             */
-            template_id: string;
-            /** To */
-            to: string;
-        };
-        /** P2PTextLogged */
-        P2PTextLogged: {
-            /**
-             * Contact Id
-             * Format: uuid
-             */
-            contact_id: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
-             * Logged
-             * @description False when this id was already logged.
-             */
-            logged: boolean;
-        };
-        /** P2PTextSent */
-        P2PTextSent: {
-            /**
-             * Id
-             * Format: uuid
-             * @description Client-generated UUID: the same id logs the text once.
-             */
-            id: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -4456,15 +3946,6 @@ export interface components {
         Page_ImportRead_: {
             /** Items */
             items: components["schemas"]["ImportRead"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-            /** Total */
-            total?: number | null;
-        };
-        /** Page[MyReport] */
-        Page_MyReport_: {
-            /** Items */
-            items: components["schemas"]["MyReport"][];
             /** Next Cursor */
             next_cursor?: string | null;
             /** Total */
@@ -4561,211 +4042,6 @@ export interface components {
              */
             subject: string;
         };
-        /**
-         * PetitionCreate
-         * @example {
-         *       "consent_wording": {
-         *         "email": "Keep me informed by email about this campaign."
-         *       },
-         *       "double_opt_in": false,
-         *       "embed_origins": [
-         *         "https://example.org"
-         *       ],
-         *       "goal": 5000,
-         *       "languages": [
-         *         "en",
-         *         "fr"
-         *       ],
-         *       "slug": "save-the-clinic",
-         *       "tags": [
-         *         "petition-clinic"
-         *       ],
-         *       "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
-         *       "thank_you_message": "Thank you! Share the petition with your neighbours.",
-         *       "title": "Keep our clinic open",
-         *       "translations": {
-         *         "fr": {
-         *           "consent_wording": {
-         *             "email": "Tenez-moi informé·e par e-mail de cette campagne."
-         *           },
-         *           "title": "Gardons notre clinique ouverte"
-         *         }
-         *       }
-         *     }
-         */
-        PetitionCreate: {
-            /**
-             * Action Id
-             * @description A petition action whose volunteers collect signatures.
-             */
-            action_id?: string | null;
-            /**
-             * Consent Wording
-             * @description Channel → the sentence shown next to its checkbox; a ticked box records exactly this wording.
-             */
-            consent_wording?: {
-                [key: string]: string;
-            };
-            /**
-             * Double Opt In
-             * @description Signers confirm by email before they count and consent.
-             * @default false
-             */
-            double_opt_in: boolean;
-            /**
-             * Embed Origins
-             * @description Sites allowed to call the JSON endpoints (CORS).
-             */
-            embed_origins?: string[];
-            /** Goal */
-            goal?: number | null;
-            /**
-             * Languages
-             * @description The first is the default.
-             */
-            languages?: ("en" | "fr" | "ro")[];
-            /**
-             * Slug
-             * @description The public page is /p/{slug}; unique across the server.
-             */
-            slug: string;
-            /**
-             * Status
-             * @default draft
-             * @enum {string}
-             */
-            status: "draft" | "open" | "closed";
-            /**
-             * Tags
-             * @description Applied to every signer's contact.
-             */
-            tags?: string[];
-            /**
-             * Text
-             * @description Plain text; blank lines make paragraphs.
-             * @default
-             */
-            text: string;
-            /**
-             * Thank You Message
-             * @default
-             */
-            thank_you_message: string;
-            /** Title */
-            title: string;
-            /** Translations */
-            translations?: {
-                [key: string]: components["schemas"]["Translation"];
-            };
-        };
-        /** PetitionRead */
-        PetitionRead: {
-            /** Action Id */
-            action_id: string | null;
-            /** Consent Wording */
-            consent_wording: {
-                [key: string]: string;
-            };
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Double Opt In */
-            double_opt_in: boolean;
-            /** Embed Origins */
-            embed_origins: string[];
-            /**
-             * Embed Snippet
-             * @description HTML to paste into another site: the page in an iframe.
-             * @default
-             */
-            embed_snippet: string;
-            /** Goal */
-            goal: number | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Languages */
-            languages: string[];
-            /**
-             * Public Url
-             * @description The public page.
-             * @default
-             */
-            public_url: string;
-            /**
-             * Signature Count
-             * @description Confirmed signatures.
-             */
-            signature_count: number;
-            /** Slug */
-            slug: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "draft" | "open" | "closed";
-            /** Tags */
-            tags: string[];
-            /** Text */
-            text: string;
-            /** Thank You Message */
-            thank_you_message: string;
-            /** Title */
-            title: string;
-            /** Translations */
-            translations: {
-                [key: string]: components["schemas"]["Translation"];
-            };
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-        };
-        /**
-         * PetitionUpdate
-         * @example {
-         *       "goal": 10000,
-         *       "status": "open"
-         *     }
-         */
-        PetitionUpdate: {
-            /** Action Id */
-            action_id?: string | null;
-            /** Consent Wording */
-            consent_wording?: {
-                [key: string]: string;
-            };
-            /** Double Opt In */
-            double_opt_in?: boolean;
-            /** Embed Origins */
-            embed_origins?: string[];
-            /** Goal */
-            goal?: number | null;
-            /** Languages */
-            languages?: ("en" | "fr" | "ro")[];
-            /**
-             * Status
-             * @enum {string}
-             */
-            status?: "draft" | "open" | "closed";
-            /** Tags */
-            tags?: string[];
-            /** Text */
-            text?: string;
-            /** Thank You Message */
-            thank_you_message?: string;
-            /** Title */
-            title?: string;
-            /** Translations */
-            translations?: {
-                [key: string]: components["schemas"]["Translation"];
-            };
-        };
         /** Phone */
         Phone: {
             /** E164 */
@@ -4822,35 +4098,6 @@ export interface components {
             last_name: string;
             /** Street */
             street: string | null;
-        };
-        /**
-         * PublicPetition
-         * @description What a signer is shown, in one language: what a volunteer's form displays.
-         */
-        PublicPetition: {
-            /** Consent Wording */
-            consent_wording: {
-                [key: string]: string;
-            };
-            /** Goal */
-            goal: number | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Language */
-            language: string;
-            /** Signature Count */
-            signature_count: number;
-            /** Slug */
-            slug: string;
-            /** Text */
-            text: string;
-            /** Thank You Message */
-            thank_you_message: string;
-            /** Title */
-            title: string;
         };
         /** PushKeys */
         PushKeys: {
@@ -4968,58 +4215,12 @@ export interface components {
             /** Question Id */
             question_id: string;
         };
-        /** ReassignResult */
-        ReassignResult: {
-            /** Matched */
-            matched: number;
-            /**
-             * Skipped Finished
-             * @description Left alone: done or closed.
-             */
-            skipped_finished: number;
-            /**
-             * Skipped Leased
-             * @description Left alone: someone holds a live lease on them (a call or a visit).
-             */
-            skipped_leased: number;
-            /** Updated */
-            updated: number;
-        };
         /** RefreshResult */
         RefreshResult: {
             /** Added */
             added: number;
             /** Target Count */
             target_count: number;
-        };
-        /**
-         * ReportCorrection
-         * @description A new version of one's own report: what it says replaces the outcome, comment, quality and mobilized of the
-         *     version before (survey answers only when given, or dropped when the person was not reached after all).
-         */
-        ReportCorrection: {
-            /** Comment */
-            comment?: string | null;
-            /** Consent Given */
-            consent_given?: boolean | null;
-            /**
-             * Id
-             * Format: uuid
-             * @description Client-generated UUID of the correction: replaying it returns the first response.
-             */
-            id: string;
-            /** Mobilized */
-            mobilized?: boolean | null;
-            /** Outcome */
-            outcome: string;
-            /** Outcome Text */
-            outcome_text?: string | null;
-            /** Quality */
-            quality?: number | null;
-            /** Survey Answers */
-            survey_answers?: components["schemas"]["AnswerIn"][];
-            /** Survey Version */
-            survey_version?: number | null;
         };
         /**
          * ReportDetails
@@ -5067,8 +4268,6 @@ export interface components {
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
-            /** Recorded At */
-            recorded_at?: string | null;
             /** Target Id */
             target_id: string | null;
             target_status: components["schemas"]["TargetStatus"] | null;
@@ -5175,11 +4374,6 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
-            /**
-             * Contact Ids
-             * @description These contacts only (a selection made in the console).
-             */
-            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
@@ -5260,20 +4454,6 @@ export interface components {
             reached: number;
             /** Visits */
             visits: number;
-        };
-        /** SignatureResult */
-        SignatureResult: {
-            /**
-             * Message
-             * @description The thank-you message, or the request to confirm by email.
-             */
-            message: string;
-            /**
-             * Status
-             * @default received
-             * @constant
-             */
-            status: "received";
         };
         /** SkipRule */
         SkipRule: {
@@ -5440,96 +4620,6 @@ export interface components {
             color: string | null;
             /** Name */
             name: string;
-        };
-        /**
-         * TargetFilter
-         * @description The table's filter: statuses (any of), and one assignee: a volunteer, the members of a team, or nobody.
-         */
-        TargetFilter: {
-            /** Assignee User Id */
-            assignee_user_id?: string | null;
-            /** Status */
-            status?: ("pending" | "callback" | "done" | "closed")[];
-            /**
-             * Team Id
-             * @description Targets assigned to a member of this team.
-             */
-            team_id?: string | null;
-            /**
-             * Unassigned
-             * @description Only the unassigned pool.
-             * @default false
-             */
-            unassigned: boolean;
-        };
-        /** TargetPage */
-        TargetPage: {
-            /** Items */
-            items: components["schemas"]["TargetRow"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-            /** Total */
-            total: number;
-        };
-        /**
-         * TargetReassign
-         * @description Move targets: the ids given, or every target `matching` the filter. To one volunteer of the action, to a
-         *     team of the action (spread over its members, balanced to within one), or `release` them to the pool.
-         */
-        TargetReassign: {
-            matching?: components["schemas"]["TargetFilter"] | null;
-            /**
-             * Release
-             * @default false
-             */
-            release: boolean;
-            /** Target Ids */
-            target_ids?: string[];
-            /** To Team Id */
-            to_team_id?: string | null;
-            /** To User Id */
-            to_user_id?: string | null;
-        };
-        /** TargetRow */
-        TargetRow: {
-            /** Address */
-            address: string | null;
-            /** Assignee Name */
-            assignee_name: string | null;
-            /**
-             * Assignee Teams
-             * @description The assignee's teams that are on this action.
-             */
-            assignee_teams: string[];
-            /** Assignee User Id */
-            assignee_user_id: string | null;
-            /** Attempts */
-            attempts: number;
-            /**
-             * Contact Id
-             * Format: uuid
-             */
-            contact_id: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Last Attempt At */
-            last_attempt_at: string | null;
-            /** Last Outcome */
-            last_outcome: string | null;
-            /**
-             * Leased
-             * @description Someone is calling or visiting this target right now.
-             */
-            leased: boolean;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Turf No */
-            turf_no: number | null;
         };
         /**
          * TargetStatus
@@ -5789,22 +4879,6 @@ export interface components {
             /** Secret */
             secret: string;
         };
-        /**
-         * Translation
-         * @description What differs from the first language; a field left out falls back to it.
-         */
-        Translation: {
-            /** Consent Wording */
-            consent_wording?: {
-                [key: string]: string;
-            } | null;
-            /** Text */
-            text?: string | null;
-            /** Thank You Message */
-            thank_you_message?: string | null;
-            /** Title */
-            title?: string | null;
-        };
         /** UnsubscribeRead */
         UnsubscribeRead: {
             /**
@@ -5876,11 +4950,6 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
-            /**
-             * Recorded At
-             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
-             */
-            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -5915,7 +4984,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Events */
-            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
+            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
             /** Url */
             url: string;
         };
@@ -5984,7 +5053,7 @@ export interface components {
              */
             enabled?: boolean;
             /** Events */
-            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
+            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
         };
         /** ZoneCreate */
         ZoneCreate: {
@@ -6510,8 +5579,6 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                /** @description Only this person's list (see calls/others/members). */
-                member_id?: string | null;
             };
             header?: never;
             path: {
@@ -6529,133 +5596,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "calls-others-members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OthersSummary"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "p2p-text-prepare": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                contact_id: string;
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["P2PText"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "p2p-text-sent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                contact_id: string;
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["P2PTextSent"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["P2PTextLogged"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -6801,74 +5741,6 @@ export interface operations {
             };
         };
     };
-    "actions-petition-read": {
-        parameters: {
-            query?: {
-                lang?: string | null;
-            };
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PublicPetition"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "actions-petition-sign": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["FieldSignatureInput"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SignatureResult"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     "actions-refresh-targets": {
         parameters: {
             query?: never;
@@ -6887,39 +5759,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RefreshResult"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "reports-mine": {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_MyReport_"];
                 };
             };
             /** @description Validation Error */
@@ -6956,117 +5795,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActionStats"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "actions-targets-list": {
-        parameters: {
-            query?: {
-                /** @description Any of these statuses. */
-                status?: ("pending" | "callback" | "done" | "closed")[] | null;
-                assignee_user_id?: string | null;
-                /** @description Assigned to a member of this team. */
-                team_id?: string | null;
-                unassigned?: boolean;
-                sort?: "name" | "-name" | "status" | "-status" | "attempts" | "-attempts" | "last_attempt" | "-last_attempt" | "assignee" | "-assignee" | "last_outcome" | "-last_outcome";
-                /** @description Page size (max 500). */
-                limit?: number;
-                /** @description Opaque cursor from `next_cursor`. */
-                cursor?: string | null;
-            };
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TargetPage"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "actions-targets-reassign": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TargetReassign"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReassignResult"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "actions-turfs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
                 };
             };
             /** @description Validation Error */
@@ -7152,41 +5880,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WalkList"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "actions-walklist-pdf": {
-        parameters: {
-            query: {
-                /** @description The turf number. */
-                turf: number;
-                lang?: "en" | "fr" | "ro";
-            };
-            header?: never;
-            path: {
-                action_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -7827,37 +6520,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "contacts-duplicates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                contact_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
@@ -9227,7 +7889,7 @@ export interface operations {
                 /** @description Only those nobody answered yet. */
                 unanswered?: boolean;
                 /** @description Keyset: messages older than this id. */
-                before?: number | null;
+                before?: string | null;
                 limit?: number;
             };
             header?: never;
@@ -9261,7 +7923,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                message_id: number;
+                message_id: string;
             };
             cookie?: never;
         };
@@ -9817,172 +8479,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
-            };
-        };
-    };
-    "petitions-list": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PetitionRead"][];
-                };
-            };
-        };
-    };
-    "petitions-create": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PetitionCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PetitionRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "petitions-read": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                petition_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PetitionRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "petitions-update": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                petition_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PetitionUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PetitionRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "reports-correct": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                report_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReportCorrection"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CorrectionResponse"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };

@@ -201,6 +201,11 @@ export const en = {
   'live.assignedAction': 'You were added to an action.',
   'live.assignedTask': 'A task was assigned to you.',
   'live.open': 'Open',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notifications',
+  'push.hint': 'New actions and tasks for you, reminders before an action, messages from HQ.',
+  'push.unsupported': 'This browser cannot receive notifications.',
+  'push.denied': 'Notifications are blocked for this site in the browser settings.',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -201,4 +201,9 @@ export const fr: Messages = {
   'live.assignedAction': 'Vous avez été ajouté·e à une action.',
   'live.assignedTask': 'Une tâche vous a été confiée.',
   'live.open': 'Ouvrir',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notifications',
+  'push.hint': 'Nouvelles actions et tâches pour vous, rappels avant une action, messages du QG.',
+  'push.unsupported': 'Ce navigateur ne peut pas recevoir de notifications.',
+  'push.denied': 'Les notifications sont bloquées pour ce site dans les réglages du navigateur.',
 }

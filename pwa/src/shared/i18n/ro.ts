@@ -201,4 +201,9 @@ export const ro: Messages = {
   'live.assignedAction': 'Ați fost adăugat la o acțiune.',
   'live.assignedTask': 'Vi s-a atribuit o sarcină.',
   'live.open': 'Deschide',
+  // push (Web Push notifications on the profile)
+  'push.toggle': 'Notificări',
+  'push.hint': 'Acțiuni și sarcini noi pentru tine, mementouri înainte de o acțiune, mesaje de la sediu.',
+  'push.unsupported': 'Acest browser nu poate primi notificări.',
+  'push.denied': 'Notificările sunt blocate pentru acest site în setările browserului.',
 }
