@@ -55,6 +55,8 @@ ROLE_GATED: dict[str, Perm] = {
     "webhooks-delete": Perm.manage_org,
     "webhooks-deliveries-list": Perm.manage_org,
     "webhooks-deliveries-replay": Perm.manage_org,
+    "petitions-read": Perm.manage_petitions,
+    "petitions-update": Perm.manage_petitions,
 }
 
 # Operations with a path parameter that are deliberately not called with B's values, and why.
