@@ -143,8 +143,22 @@ class PetitionRead(BaseModel):
     embed_snippet: str = Field("", description="HTML to paste into another site: the page in an iframe.")
 
 
-class SignatureInput(Strict):
-    """A signature from another site (POST /p/{slug}/sign.json) or a volunteer in the field."""
+class SignerInput(Strict):
+    """Who signs, and the consents they ticked."""
+
+    first_name: str = Field(min_length=1, max_length=200)
+    last_name: str = Field("", max_length=200)
+    email: EmailStr
+    mobile: str | None = Field(None, max_length=64)
+    postal_code: str | None = Field(None, max_length=20)
+    consents: list[ConsentChannel] = Field(
+        default_factory=list, max_length=3, description="The channels whose box was ticked."
+    )
+    language: Language | None = None
+
+
+class SignatureInput(SignerInput):
+    """A signature from a page or another site (POST /p/{slug}/sign.json)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -162,16 +176,7 @@ class SignatureInput(Strict):
         },
     )
 
-    first_name: str = Field(min_length=1, max_length=200)
-    last_name: str = Field("", max_length=200)
-    email: EmailStr
-    mobile: str | None = Field(None, max_length=64)
-    postal_code: str | None = Field(None, max_length=20)
-    consents: list[ConsentChannel] = Field(
-        default_factory=list, max_length=3, description="The channels whose box was ticked."
-    )
-    language: Language | None = None
-    form_token: str = Field("", max_length=100, description="From GET /p/{slug}/counter.json (public sign only).")
+    form_token: str = Field("", max_length=100, description="From GET /p/{slug}/counter.json.")
     website: str = Field("", max_length=200, description="Leave empty (a field bots fill in).")
 
 
@@ -194,7 +199,9 @@ class PublicPetition(BaseModel):
     thank_you_message: str
 
 
-class FieldSignatureInput(SignatureInput):
+class FieldSignatureInput(SignerInput):
+    """A signature a volunteer records in the field (signed in: no form token, no honeypot)."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

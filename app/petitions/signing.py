@@ -26,7 +26,7 @@ from app.contacts.service import _phone, ensure_tags, find_duplicate, org_region
 from app.core.db import set_tenant
 from app.integrations.events import emit
 from app.models import Contact, Petition, PetitionSignature
-from app.petitions.schemas import SignatureInput
+from app.petitions.schemas import SignatureInput, SignerInput
 
 LANGUAGES = ("en", "fr", "ro")
 _DNC = {"email": "dnc_email", "sms": "dnc_sms", "phone": "dnc_phone"}
@@ -110,7 +110,7 @@ async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
 async def sign(
     session: AsyncSession,
     petition: Petition,
-    inp: SignatureInput,
+    inp: SignerInput,
     *,
     lang: str,
     ip: str | None,

@@ -189,6 +189,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/petition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The petition a volunteer collects signatures for on this action */
+        get: operations["actions-petition-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/petition/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a signature collected in the field
+         * @description The signer ticked the consents shown by the app (the petition's wording in `language`). A second signature with the same email is accepted and stores nothing.
+         */
+        post: operations["actions-petition-sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/refresh-targets": {
         parameters: {
             query?: never;
@@ -1250,6 +1287,45 @@ export interface paths {
         head?: never;
         /** Update Organization */
         patch: operations["organization-update"];
+        trace?: never;
+    };
+    "/api/v1/petitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the petitions, newest first */
+        get: operations["petitions-list"];
+        put?: never;
+        /**
+         * Create a petition
+         * @description A draft until its status is `open`; then its page is public at `/p/{slug}`.
+         */
+        post: operations["petitions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/petitions/{petition_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a petition, with its public address and embed snippet */
+        get: operations["petitions-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a petition */
+        patch: operations["petitions-update"];
         trace?: never;
     };
     "/api/v1/reports/{report_id}/details": {
@@ -2896,6 +2972,43 @@ export interface components {
              */
             type: "FeatureCollection";
         };
+        /**
+         * FieldSignatureInput
+         * @description A signature a volunteer records in the field (signed in: no form token, no honeypot).
+         * @example {
+         *       "consents": [
+         *         "email"
+         *       ],
+         *       "email": "ana@example.org",
+         *       "first_name": "Ana",
+         *       "language": "ro"
+         *     }
+         */
+        FieldSignatureInput: {
+            /**
+             * Consents
+             * @description The channels whose box was ticked.
+             */
+            consents?: ("email" | "sms" | "phone")[];
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** First Name */
+            first_name: string;
+            /** Language */
+            language?: ("en" | "fr" | "ro") | null;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /** Mobile */
+            mobile?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
+        };
         /** FigureScope */
         FigureScope: {
             /** Action Id */
@@ -3701,6 +3814,211 @@ export interface components {
              */
             status: "going" | "maybe" | "not_going";
         };
+        /**
+         * PetitionCreate
+         * @example {
+         *       "consent_wording": {
+         *         "email": "Keep me informed by email about this campaign."
+         *       },
+         *       "double_opt_in": false,
+         *       "embed_origins": [
+         *         "https://example.org"
+         *       ],
+         *       "goal": 5000,
+         *       "languages": [
+         *         "en",
+         *         "fr"
+         *       ],
+         *       "slug": "save-the-clinic",
+         *       "tags": [
+         *         "petition-clinic"
+         *       ],
+         *       "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
+         *       "thank_you_message": "Thank you! Share the petition with your neighbours.",
+         *       "title": "Keep our clinic open",
+         *       "translations": {
+         *         "fr": {
+         *           "consent_wording": {
+         *             "email": "Tenez-moi informé·e par e-mail de cette campagne."
+         *           },
+         *           "title": "Gardons notre clinique ouverte"
+         *         }
+         *       }
+         *     }
+         */
+        PetitionCreate: {
+            /**
+             * Action Id
+             * @description A petition action whose volunteers collect signatures.
+             */
+            action_id?: string | null;
+            /**
+             * Consent Wording
+             * @description Channel → the sentence shown next to its checkbox; a ticked box records exactly this wording.
+             */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /**
+             * Double Opt In
+             * @description Signers confirm by email before they count and consent.
+             * @default false
+             */
+            double_opt_in: boolean;
+            /**
+             * Embed Origins
+             * @description Sites allowed to call the JSON endpoints (CORS).
+             */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /**
+             * Languages
+             * @description The first is the default.
+             */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Slug
+             * @description The public page is /p/{slug}; unique across the server.
+             */
+            slug: string;
+            /**
+             * Status
+             * @default draft
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /**
+             * Tags
+             * @description Applied to every signer's contact.
+             */
+            tags?: string[];
+            /**
+             * Text
+             * @description Plain text; blank lines make paragraphs.
+             * @default
+             */
+            text: string;
+            /**
+             * Thank You Message
+             * @default
+             */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
+        /** PetitionRead */
+        PetitionRead: {
+            /** Action Id */
+            action_id: string | null;
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Double Opt In */
+            double_opt_in: boolean;
+            /** Embed Origins */
+            embed_origins: string[];
+            /**
+             * Embed Snippet
+             * @description HTML to paste into another site: the page in an iframe.
+             * @default
+             */
+            embed_snippet: string;
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Languages */
+            languages: string[];
+            /**
+             * Public Url
+             * @description The public page.
+             * @default
+             */
+            public_url: string;
+            /**
+             * Signature Count
+             * @description Confirmed signatures.
+             */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /** Tags */
+            tags: string[];
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PetitionUpdate
+         * @example {
+         *       "goal": 10000,
+         *       "status": "open"
+         *     }
+         */
+        PetitionUpdate: {
+            /** Action Id */
+            action_id?: string | null;
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /** Double Opt In */
+            double_opt_in?: boolean;
+            /** Embed Origins */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /** Languages */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "open" | "closed";
+            /** Tags */
+            tags?: string[];
+            /** Text */
+            text?: string;
+            /** Thank You Message */
+            thank_you_message?: string;
+            /** Title */
+            title?: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
         /** Phone */
         Phone: {
             /** E164 */
@@ -3757,6 +4075,35 @@ export interface components {
             last_name: string;
             /** Street */
             street: string | null;
+        };
+        /**
+         * PublicPetition
+         * @description What a signer is shown, in one language: what a volunteer's form displays.
+         */
+        PublicPetition: {
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string;
+            /** Signature Count */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
         };
         /** Question */
         Question: {
@@ -4055,6 +4402,20 @@ export interface components {
             reached: number;
             /** Visits */
             visits: number;
+        };
+        /** SignatureResult */
+        SignatureResult: {
+            /**
+             * Message
+             * @description The thank-you message, or the request to confirm by email.
+             */
+            message: string;
+            /**
+             * Status
+             * @default received
+             * @constant
+             */
+            status: "received";
         };
         /** SkipRule */
         SkipRule: {
@@ -4460,6 +4821,22 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /**
+         * Translation
+         * @description What differs from the first language; a field left out falls back to it.
+         */
+        Translation: {
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            } | null;
+            /** Text */
+            text?: string | null;
+            /** Thank You Message */
+            thank_you_message?: string | null;
+            /** Title */
+            title?: string | null;
+        };
         /** UnsubscribeRead */
         UnsubscribeRead: {
             /**
@@ -4565,7 +4942,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Events */
-            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
             /** Url */
             url: string;
         };
@@ -4634,7 +5011,7 @@ export interface components {
              */
             enabled?: boolean;
             /** Events */
-            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
         };
         /** ZoneCreate */
         ZoneCreate: {
@@ -4868,6 +5245,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "allow_others": false,
+                     *           "brief": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "description": "example",
+                     *           "documents": [
+                     *             {
+                     *               "content_type": "example",
+                     *               "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *               "name": "Cluj volunteers",
+                     *               "size_bytes": 1,
+                     *               "url": "https://example.org/hook"
+                     *             }
+                     *           ],
+                     *           "done_count": 1,
+                     *           "ends_at": "2026-12-01T10:00:00Z",
+                     *           "filter": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "max_attempts": 1,
+                     *           "meeting_point": {
+                     *             "label": "example"
+                     *           },
+                     *           "my_participation": {
+                     *             "status": "going"
+                     *           },
+                     *           "open_to_all_volunteers": false,
+                     *           "reached_tag": "example",
+                     *           "retry_delay_minutes": 1,
+                     *           "starts_at": "2026-12-01T10:00:00Z",
+                     *           "status": "draft",
+                     *           "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "target_count": 1,
+                     *           "team_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ],
+                     *           "title": "Saturday canvass",
+                     *           "type": "call",
+                     *           "volunteer_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ActionRead_"];
                 };
             };
@@ -4891,6 +5315,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Saturday phone bank: pensions",
+                 *       "type": "call"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ActionCreate"];
             };
         };
@@ -4901,6 +5331,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -4924,6 +5397,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["PreviewRequest"];
             };
         };
@@ -4934,6 +5408,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bbox": [
+                     *         1
+                     *       ],
+                     *       "count": 1,
+                     *       "sample": [
+                     *         {
+                     *           "city": "example",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "street": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PreviewResponse"];
                 };
             };
@@ -4965,6 +5456,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5019,6 +5553,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ActionUpdate"];
             };
         };
@@ -5029,6 +5564,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5054,6 +5632,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "strategy": "round_robin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Assignment"];
             };
         };
@@ -5064,6 +5647,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "assigned": 1,
+                     *       "per_volunteer": {},
+                     *       "unassigned": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssignResult"];
                 };
             };
@@ -5097,6 +5687,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
@@ -5128,6 +5735,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "area": "example",
+                     *       "attempts": 1,
+                     *       "callback_at": "2026-12-01T10:00:00Z",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "first_name": "Ioana",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_name": "Popescu",
+                     *       "last_outcome": "example",
+                     *       "status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallTargetRead"];
                 };
             };
@@ -5175,6 +5795,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
@@ -5210,6 +5847,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "content_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "size_bytes": 1,
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DocumentRead"];
                 };
             };
@@ -5273,6 +5919,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "mine": {
+                     *         "status": "going"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ParticipationOverview"];
                 };
             };
@@ -5298,6 +5951,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "going"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ParticipationSet"];
             };
         };
@@ -5308,7 +5966,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "going"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Participation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-read": {
+        parameters: {
+            query?: {
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "consent_wording": {},
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicPetition"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldSignatureInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignatureResult"];
                 };
             };
             /** @description Validation Error */
@@ -5339,6 +6088,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "added": 1,
+                     *       "target_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["RefreshResult"];
                 };
             };
@@ -5400,6 +6155,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "not_home"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VisitReport"];
             };
         };
@@ -5410,6 +6171,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5460,6 +6235,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "geojson": {},
+                     *       "streets": [
+                     *         {
+                     *           "buildings": [
+                     *             {
+                     *               "building": "example",
+                     *               "households": [
+                     *                 {
+                     *                   "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *                   "first_name": "Ioana",
+                     *                   "last_name": "Popescu",
+                     *                   "last_outcome": "example",
+                     *                   "status": "example",
+                     *                   "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *                 }
+                     *               ],
+                     *               "key": "example",
+                     *               "lat": 1,
+                     *               "lon": 1,
+                     *               "number": "example"
+                     *             }
+                     *           ],
+                     *           "city": "example",
+                     *           "street": "example"
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["WalkList"];
                 };
             };
@@ -5489,6 +6295,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_used_at": "2026-12-01T10:00:00Z",
+                     *         "name": "Cluj volunteers",
+                     *         "prefix": "example",
+                     *         "revoked_at": "2026-12-01T10:00:00Z",
+                     *         "scopes": [
+                     *           "example"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ApiKeyRead"][];
                 };
             };
@@ -5503,6 +6326,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "scopes": [
+                 *         "contacts:read"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["ApiKeyCreate"];
             };
         };
@@ -5513,6 +6344,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "key": "example",
+                     *       "last_used_at": "2026-12-01T10:00:00Z",
+                     *       "name": "Cluj volunteers",
+                     *       "prefix": "example",
+                     *       "revoked_at": "2026-12-01T10:00:00Z",
+                     *       "scopes": [
+                     *         "example"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
@@ -5578,6 +6425,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "example",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "details": {},
+                     *           "id": 1,
+                     *           "object_id": "example",
+                     *           "object_type": "example",
+                     *           "request_id": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_AuditEntry_"];
                 };
             };
@@ -5603,6 +6466,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "full_name": "example",
+                 *       "password": "examplexxx"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationAccept"];
             };
         };
@@ -5613,6 +6482,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -5646,6 +6521,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -5703,6 +6584,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "refused"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CallReport"];
             };
         };
@@ -5713,6 +6600,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5751,6 +6652,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact": {
+                     *         "address": "example",
+                     *         "consents": {},
+                     *         "email": "ioana@example.org",
+                     *         "first_name": "Ioana",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_name": "Popescu",
+                     *         "phones": [
+                     *           {
+                     *             "e164": "example",
+                     *             "kind": "mobile"
+                     *           }
+                     *         ],
+                     *         "support_level": 1,
+                     *         "tags": [
+                     *           "example"
+                     *         ]
+                     *       },
+                     *       "lease_expires_at": "2026-12-01T10:00:00Z",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
@@ -5801,6 +6726,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -5831,6 +6757,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -5866,6 +6830,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -5896,6 +6894,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CountRequest"];
             };
         };
@@ -5906,6 +6905,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CountResponse"];
                 };
             };
@@ -5929,6 +6933,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["SearchRequest"];
             };
         };
@@ -5939,6 +6944,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -5970,6 +7013,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6024,6 +7101,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ContactUpdate"];
             };
         };
@@ -6034,6 +7112,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6065,6 +7177,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "channel": "example",
+                     *         "proof": "example",
+                     *         "recorded_at": "2026-12-01T10:00:00Z",
+                     *         "recorded_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "source": "example",
+                     *         "status": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ConsentRead"][];
                 };
             };
@@ -6090,6 +7214,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "status": "granted"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ConsentInput"];
             };
         };
@@ -6100,6 +7230,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6160,6 +7324,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6187,6 +7352,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "other_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MergeRequest"];
             };
         };
@@ -6197,6 +7367,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6222,6 +7426,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NoteCreate"];
             };
         };
@@ -6232,6 +7441,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "at": "2026-12-01T10:00:00Z",
+                     *       "data": {},
+                     *       "kind": "example",
+                     *       "summary": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimelineEntry"];
                 };
             };
@@ -6268,6 +7487,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "data": {},
+                     *           "kind": "example",
+                     *           "summary": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_TimelineEntry_"];
                 };
             };
@@ -6297,6 +7530,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "key": "example",
+                     *         "label": "example",
+                     *         "options": [
+                     *           "example"
+                     *         ],
+                     *         "type": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"][];
                 };
             };
@@ -6311,6 +7556,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "key": "example",
+                 *       "label": "example",
+                 *       "type": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CustomFieldCreate"];
             };
         };
@@ -6321,6 +7573,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "example",
+                     *       "label": "example",
+                     *       "options": [
+                     *         "example"
+                     *       ],
+                     *       "type": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"];
                 };
             };
@@ -6479,6 +7741,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6608,6 +7871,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6633,6 +7897,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ExportCreate"];
             };
         };
@@ -6643,6 +7908,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -6674,6 +7952,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -6739,6 +8030,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created": 1,
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "dedupe_policy": "example",
+                     *           "default_tags": [
+                     *             "example"
+                     *           ],
+                     *           "delimiter": "example",
+                     *           "encoding": "example",
+                     *           "error": "example",
+                     *           "filename": "example",
+                     *           "finished_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "mapping": {},
+                     *           "rejected": 1,
+                     *           "rows_done": 1,
+                     *           "rows_total": 1,
+                     *           "skipped": 1,
+                     *           "started_at": "2026-12-01T10:00:00Z",
+                     *           "status": "uploaded",
+                     *           "updated": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ImportRead_"];
                 };
             };
@@ -6772,6 +8091,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -6805,6 +8148,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "headers": [
+                     *         "example"
+                     *       ],
+                     *       "sample_rows": [
+                     *         [
+                     *           "example"
+                     *         ]
+                     *       ],
+                     *       "suggested_mapping": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportPreview"];
                 };
             };
@@ -6836,6 +8194,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -6867,6 +8249,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -6927,6 +8333,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "accepted_at": "2026-12-01T10:00:00Z",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "email": "ioana@example.org",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "role": "admin",
+                     *         "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["InvitationRead"][];
                 };
             };
@@ -6941,6 +8360,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ioana@example.org"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationCreate"];
             };
         };
@@ -6951,6 +8375,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "accept_path": "example",
+                     *       "accepted_at": "2026-12-01T10:00:00Z",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "email": "ioana@example.org",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "role": "admin",
+                     *       "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "token": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["InvitationCreated"];
                 };
             };
@@ -7009,6 +8446,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "organization": {
+                     *         "contact_retention_days": 1,
+                     *         "default_region": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "require_2fa_for_staff": false,
+                     *         "slug": "example",
+                     *         "timezone": "example"
+                     *       },
+                     *       "role": "admin",
+                     *       "teams": [
+                     *         {
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers"
+                     *         }
+                     *       ],
+                     *       "two_factor_enabled": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeRead"];
                 };
             };
@@ -7023,6 +8484,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "123456"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TotpCode"];
             };
         };
@@ -7060,6 +8526,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "otpauth_uri": "example",
+                     *       "secret": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TotpSetupResponse"];
                 };
             };
@@ -7080,6 +8552,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {
+                     *           "age_min": 18,
+                     *           "cities": [
+                     *             "București"
+                     *           ],
+                     *           "has_mobile": true,
+                     *           "support_levels": [
+                     *             3
+                     *           ],
+                     *           "tags_any": [
+                     *             "pensions"
+                     *           ],
+                     *           "zone_ids": []
+                     *         },
+                     *         "finished_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "scheduled_at": "2026-12-01T10:00:00Z",
+                     *         "started_at": "2026-12-01T10:00:00Z",
+                     *         "status": "draft",
+                     *         "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CampaignRead"][];
                 };
             };
@@ -7094,6 +8595,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CampaignCreate"];
             };
         };
@@ -7104,6 +8611,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7135,6 +8669,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7166,6 +8727,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7197,6 +8785,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7228,6 +8843,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7253,6 +8895,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CampaignSend"];
             };
         };
@@ -7263,6 +8906,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7288,6 +8958,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TestSend"];
             };
         };
@@ -7298,6 +8969,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "provider_id": "example",
+                     *       "to": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestSendRead"];
                 };
             };
@@ -7321,6 +8998,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplatePreview"];
             };
         };
@@ -7331,6 +9013,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "fields": [
+                     *         "example"
+                     *       ],
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
             };
@@ -7360,6 +9052,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "body_html": "example",
+                     *         "body_text": "example",
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "subject": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TemplateRead"][];
                 };
             };
@@ -7374,6 +9079,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplateCreate"];
             };
         };
@@ -7384,6 +9095,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -7415,6 +9137,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -7477,6 +9210,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "changed": false,
+                     *       "unsubscribed": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnsubscribeRead"];
                 };
             };
@@ -7516,6 +9255,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_name": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "due_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "note": "example",
+                     *           "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "status": "open",
+                     *           "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "type_name": "example",
+                     *           "updated_at": "2026-12-01T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_OpportunityRead_"];
                 };
             };
@@ -7539,6 +9301,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityCreate"];
             };
         };
@@ -7549,6 +9316,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7580,6 +9366,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7605,6 +9410,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OpportunityUpdate"];
             };
         };
@@ -7615,6 +9421,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7646,6 +9471,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": 1,
+                     *         "text": "example",
+                     *         "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CommentRead"][];
                 };
             };
@@ -7671,6 +9506,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CommentCreate"];
             };
         };
@@ -7681,6 +9521,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": 1,
+                     *       "text": "example",
+                     *       "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CommentRead"];
                 };
             };
@@ -7710,6 +9558,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "active": false,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"][];
                 };
             };
@@ -7724,6 +9581,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Wants to volunteer"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityTypeCreate"];
             };
         };
@@ -7734,6 +9596,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "active": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"];
                 };
             };
@@ -7757,6 +9626,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OrganizationUpdate"];
             };
         };
@@ -7767,7 +9637,247 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_retention_days": 1,
+                     *       "default_region": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "require_2fa_for_staff": false,
+                     *       "slug": "example",
+                     *       "timezone": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "consent_wording": {},
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "double_opt_in": false,
+                     *         "embed_origins": [
+                     *           "example"
+                     *         ],
+                     *         "goal": 1,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "languages": [
+                     *           "example"
+                     *         ],
+                     *         "signature_count": 1,
+                     *         "slug": "example",
+                     *         "status": "draft",
+                     *         "tags": [
+                     *           "example"
+                     *         ],
+                     *         "text": "example",
+                     *         "thank_you_message": "example",
+                     *         "title": "Saturday canvass",
+                     *         "translations": {},
+                     *         "updated_at": "2026-12-01T10:00:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["PetitionRead"][];
+                };
+            };
+        };
+    };
+    "petitions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
                 };
             };
             /** @description Validation Error */
@@ -7792,6 +9902,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ReportDetails"];
             };
         };
@@ -7802,6 +9913,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -7838,6 +9963,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {},
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SegmentRead"][];
                 };
             };
@@ -7852,6 +9987,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "filter": {
+                 *         "age_min": 18,
+                 *         "cities": [
+                 *           "București"
+                 *         ],
+                 *         "has_mobile": true,
+                 *         "support_levels": [
+                 *           3
+                 *         ],
+                 *         "tags_any": [
+                 *           "pensions"
+                 *         ],
+                 *         "zone_ids": []
+                 *       },
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SegmentCreate"];
             };
         };
@@ -7862,6 +10016,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SegmentRead"];
                 };
             };
@@ -7968,6 +10130,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "ticket": "eyJo….k2x"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StreamTicket"];
                 };
             };
@@ -7988,6 +10156,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "questions": [
+                     *           {
+                     *             "id": "example",
+                     *             "kind": "single_choice",
+                     *             "label": "example"
+                     *           }
+                     *         ],
+                     *         "title": "Saturday canvass",
+                     *         "version": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SurveyRead"][];
                 };
             };
@@ -8002,6 +10187,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8012,6 +10209,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8045,6 +10257,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8070,6 +10297,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8080,6 +10319,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8111,6 +10365,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "questions": [
+                     *         {
+                     *           "answers": 1,
+                     *           "kind": "example",
+                     *           "label": "example",
+                     *           "question_id": "example"
+                     *         }
+                     *       ],
+                     *       "responses": 1,
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyResults"];
                 };
             };
@@ -8140,6 +10408,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "color": "example",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TagRead"][];
                 };
             };
@@ -8154,6 +10430,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TagCreate"];
             };
         };
@@ -8164,6 +10445,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "color": "example",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TagRead"];
                 };
             };
@@ -8222,6 +10509,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "region": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TeamRead"][];
                 };
             };
@@ -8236,6 +10534,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Sector 3 callers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamCreate"];
             };
         };
@@ -8246,6 +10549,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8277,6 +10589,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8331,6 +10652,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TeamUpdate"];
             };
         };
@@ -8341,6 +10663,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8366,6 +10697,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user_ids": [
+                 *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamMembersAdd"];
             };
         };
@@ -8376,6 +10714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8408,6 +10755,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8485,6 +10841,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "email": "ioana@example.org",
+                     *         "full_name": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "joined_at": "2026-12-01T10:00:00Z",
+                     *         "role": "admin",
+                     *         "team_ids": [
+                     *           "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["UserRead"][];
                 };
             };
@@ -8507,6 +10877,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -8561,6 +10943,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "admin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MembershipUpdate"];
             };
         };
@@ -8571,6 +10958,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -8600,6 +10999,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "consecutive_failures": 1,
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "description": "example",
+                     *         "disabled_reason": "example",
+                     *         "enabled": false,
+                     *         "events": [
+                     *           "example"
+                     *         ],
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "url": "https://example.org/hook"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["WebhookRead"][];
                 };
             };
@@ -8614,6 +11029,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "contact.created"
+                 *       ],
+                 *       "url": "https://example.org/hook"
+                 *     }
+                 */
                 "application/json": components["schemas"]["WebhookCreate"];
             };
         };
@@ -8624,6 +11047,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "secret": "example",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
@@ -8655,6 +11093,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "delivered_at": "2026-12-01T10:00:00Z",
+                     *       "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "event_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *       "last_error": "example",
+                     *       "last_status_code": 1,
+                     *       "status": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeliveryRead"];
                 };
             };
@@ -8684,6 +11136,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       "example"
+                     *     ]
+                     */
                     "application/json": string[];
                 };
             };
@@ -8706,6 +11163,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -8760,6 +11231,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["WebhookUpdate"];
             };
         };
@@ -8770,6 +11242,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -8801,6 +11287,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "attempts": 1,
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "delivered_at": "2026-12-01T10:00:00Z",
+                     *         "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "event_type": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *         "last_error": "example",
+                     *         "last_status_code": 1,
+                     *         "status": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["DeliveryRead"][];
                 };
             };
@@ -8838,6 +11340,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "attributes": {},
+                     *         "code": "example",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "kind": "example",
+                     *         "name": "Cluj volunteers",
+                     *         "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "vertex_count": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ZoneRead"][];
                 };
             };
@@ -8864,6 +11380,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "geometry": {},
+                 *       "name": "Sector 3"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ZoneCreate"];
             };
         };
@@ -8874,6 +11396,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -8907,6 +11441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: number;
                     };
@@ -8948,6 +11483,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "features": [
+                     *         {
+                     *           "geometry": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "properties": {
+                     *             "code": "example",
+                     *             "contacted": 1,
+                     *             "contacts": 1,
+                     *             "coverage": 1,
+                     *             "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *             "kind": "example",
+                     *             "name": "Cluj volunteers",
+                     *             "support_1": 1,
+                     *             "support_2": 1,
+                     *             "support_3": 1,
+                     *             "support_4": 1,
+                     *             "support_5": 1,
+                     *             "support_unknown": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
@@ -8974,6 +11534,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "features": [
+                 *         {}
+                 *       ],
+                 *       "type": "FeatureCollection"
+                 *     }
+                 */
                 "application/json": components["schemas"]["FeatureCollectionImport"];
             };
         };
@@ -8984,6 +11552,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "updated": 1,
+                     *       "zones": [
+                     *         {
+                     *           "attributes": {},
+                     *           "code": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "example",
+                     *           "name": "Cluj volunteers",
+                     *           "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "vertex_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneImportResult"];
                 };
             };
@@ -9015,6 +11601,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9072,6 +11670,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ZoneUpdate"];
             };
         };
@@ -9082,6 +11681,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9111,6 +11722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };

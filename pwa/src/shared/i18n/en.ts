@@ -197,6 +197,14 @@ export const en = {
   'kind.call_report': 'Call report',
   'kind.visit': 'Visit',
   'kind.participation': 'Attendance',
+  'petition.title': 'Petition',
+  'petition.collect': 'Collect signatures',
+  'petition.count': '{n} signatures',
+  'petition.firstName': 'First name',
+  'petition.lastName': 'Last name',
+  'petition.email': 'Email',
+  'petition.mobile': 'Mobile phone (optional)',
+  'petition.sign': 'Record the signature',
 } as const
 
 export type MessageKey = keyof typeof en

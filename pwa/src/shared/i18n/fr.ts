@@ -197,4 +197,12 @@ export const fr: Messages = {
   'kind.call_report': 'Compte rendu d’appel',
   'kind.visit': 'Visite',
   'kind.participation': 'Présence',
+  'petition.title': 'Pétition',
+  'petition.collect': 'Recueillir des signatures',
+  'petition.count': '{n} signatures',
+  'petition.firstName': 'Prénom',
+  'petition.lastName': 'Nom',
+  'petition.email': 'E-mail',
+  'petition.mobile': 'Téléphone mobile (facultatif)',
+  'petition.sign': 'Enregistrer la signature',
 }

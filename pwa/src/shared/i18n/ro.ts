@@ -197,4 +197,12 @@ export const ro: Messages = {
   'kind.call_report': 'Raport de apel',
   'kind.visit': 'Vizită',
   'kind.participation': 'Participare',
+  'petition.title': 'Petiție',
+  'petition.collect': 'Strângeți semnături',
+  'petition.count': '{n} semnături',
+  'petition.firstName': 'Prenume',
+  'petition.lastName': 'Nume',
+  'petition.email': 'E-mail',
+  'petition.mobile': 'Telefon mobil (opțional)',
+  'petition.sign': 'Înregistrați semnătura',
 }
