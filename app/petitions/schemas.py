@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -17,7 +17,7 @@ PetitionStatus = Literal["draft", "open", "closed"]
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
 ORIGIN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "slug": "save-the-clinic",
     "title": "Keep our clinic open",
     "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
@@ -91,7 +91,7 @@ class PetitionCreate(PetitionBase):
     tags: list[str] = Field(default_factory=list, max_length=20, description="Applied to every signer's contact.")
     thank_you_message: str = Field("", max_length=2000)
     languages: list[Language] = Field(
-        default_factory=lambda: ["en"], min_length=1, max_length=3, description="The first is the default."
+        default_factory=lambda: list[Language](["en"]), min_length=1, max_length=3, description="The first is the default."
     )
     translations: dict[Language, Translation] = Field(default_factory=dict, max_length=3)
     double_opt_in: bool = Field(False, description="Signers confirm by email before they count and consent.")
