@@ -91,7 +91,10 @@ class PetitionCreate(PetitionBase):
     tags: list[str] = Field(default_factory=list, max_length=20, description="Applied to every signer's contact.")
     thank_you_message: str = Field("", max_length=2000)
     languages: list[Language] = Field(
-        default_factory=lambda: list[Language](["en"]), min_length=1, max_length=3, description="The first is the default."
+        default_factory=lambda: list[Language](["en"]),
+        min_length=1,
+        max_length=3,
+        description="The first is the default.",
     )
     translations: dict[Language, Translation] = Field(default_factory=dict, max_length=3)
     double_opt_in: bool = Field(False, description="Signers confirm by email before they count and consent.")
