@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from app.auth.dependencies import client_ip
 from app.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import AppError, NotFound, TooManyRequests
+from app.core.errors import AppError, NotFound, TooManyRequests, Unprocessable, error_body
 from app.models import Petition
 from app.petitions import signing
 from app.petitions.i18n import CATALOG, t
@@ -235,13 +235,25 @@ async def counter(slug: str, request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/p/{slug}/sign.json")
-async def sign_json(slug: str, body: SignatureInput, request: Request, session: SessionDep) -> Response:
+async def sign_json(slug: str, request: Request, session: SessionDep) -> Response:
+    """Body: SignatureInput. Errors too carry the CORS headers, so the calling site can read them."""
     petition = await signing.petition_by_slug(session, slug)
-    if petition is None or petition.status != "open":
-        raise PetitionPageNotFound()
-    await _rate_limit(request)
-    lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
-    pending = await _submit(request, session, petition, body, lang, "embed")
+    try:
+        if petition is None or petition.status != "open":
+            raise PetitionPageNotFound()
+        await _rate_limit(request)
+        try:
+            body = SignatureInput.model_validate_json(await request.body())
+        except ValidationError as e:
+            details = [
+                {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in e.errors()
+            ]
+            raise Unprocessable(f"Invalid signature: {details[0]['field']}.", details=details) from e
+        lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
+        pending = await _submit(request, session, petition, body, lang, "embed")
+    except AppError as e:
+        err = JSONResponse(error_body(e.code, e.message, e.details), status_code=e.status_code, headers=e.headers)
+        return _cors(petition, request, err)
     s = signing.shown(petition, lang)
     message = t(lang, "check_email") if pending else (s["thank_you_message"] or t(lang, "thanks"))
     res = SignatureResult(message=message)
