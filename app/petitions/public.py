@@ -145,13 +145,31 @@ def _cors(petition: Petition | None, request: Request, response: Response) -> Re
 
 
 @router.get("/p/confirm/{token}")
+async def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The link in the email shows a button; only its POST confirms (a link scanner's GET confirms nothing)."""
+    return await _confirm(token, request, session, apply_it=False)
+
+
+@router.post("/p/confirm/{token}")
 async def confirm(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    outcome, petition = await signing.confirm(
-        session, token[:100], ttl_hours=_settings(request).petitions.confirm_ttl_hours
-    )
-    lang = _lang(petition, request) if petition is None else (request.query_params.get("lang") or petition.languages[0])
-    lang = lang if lang in signing.LANGUAGES else "en"
+    return await _confirm(token, request, session, apply_it=True)
+
+
+async def _confirm(token: str, request: Request, session: Any, *, apply_it: bool) -> HTMLResponse:
+    ttl = _settings(request).petitions.confirm_ttl_hours
+    outcome, petition = await signing.confirm(session, token[:100], ttl_hours=ttl, apply_it=apply_it)
+    asked = request.query_params.get("lang")
+    lang = asked if asked in signing.LANGUAGES else (petition.languages[0] if petition else "en")
     title = signing.shown(petition, lang)["title"] if petition else t(lang, "invalid")
+    if outcome == "ready":
+        return _html(
+            "message.html",
+            lang=lang,
+            title=title,
+            paragraphs=_paragraphs(t(lang, "confirm_prompt")),
+            confirm_action=f"/p/confirm/{token[:100]}?lang={lang}",
+            back=None,
+        )
     status = 404 if outcome == "invalid" else 410 if outcome == "expired" else 200
     text = t(lang, outcome)
     if outcome == "confirmed" and petition is not None:
