@@ -8,6 +8,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render, sample
 from app.core.middleware import RequestContextMiddleware
+from app.core.openapi_examples import add_examples
 from app.core.ratelimit import RateLimiter
 from app.core.replicas import ReadRouter
 from app.petitions.public import router as petition_pages
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     app.state.settings = settings
+    _document(app)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(petition_pages)
@@ -107,6 +110,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _mount_system(app)
     _mount_pwa(app, settings)
     return app
+
+
+def _document(app: FastAPI) -> None:
+    """The OpenAPI document with an example on every operation (app/core/openapi_examples.py)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_examples(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_system(app: FastAPI) -> None:

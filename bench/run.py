@@ -38,11 +38,13 @@ def workloads() -> list[tuple[str, Workload]]:
         wl_dashboard,
         wl_import,
         wl_org_dashboard,
+        wl_petitions,
         wl_push,
         wl_pwa,
         wl_table,
         wl_targeting,
         wl_tiles,
+        wl_webhooks,
     )
 
     return [
@@ -55,6 +57,8 @@ def workloads() -> list[tuple[str, Workload]]:
         ("dashboard", wl_dashboard.run),
         ("org_dashboard", wl_org_dashboard.run),
         ("push", wl_push.run),
+        ("petitions", wl_petitions.run),
+        ("webhooks", wl_webhooks.run),
         ("import", wl_import.run),  # last: it adds ~1M contacts and leaves autovacuum busy
     ]
 

@@ -13,10 +13,10 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -72,6 +72,7 @@ MESSAGES_SENT = Counter(
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def prepare_multiprocess_dir(data_dir: Path) -> Path:
@@ -82,12 +83,12 @@ def prepare_multiprocess_dir(data_dir: Path) -> Path:
     return d
 
 
-def timed_job(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def timed_job(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """An arq job whose run time and failures are measured (the name arq registers is unchanged)."""
     name = fn.__name__
 
     @wraps(fn)
-    async def run(*args: Any, **kw: Any) -> T:
+    async def run(*args: P.args, **kw: P.kwargs) -> T:
         start = time.perf_counter()
         result = "ok"
         try:
@@ -130,7 +131,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 def render() -> tuple[bytes, str]:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 

@@ -57,7 +57,8 @@ class PetitionSignature(Base):
         CheckConstraint("status IN ('pending', 'confirmed')", name="status"),
         CheckConstraint("channel IN ('web', 'embed', 'field')", name="channel"),
         tenant_fk("petition_id", "petitions", ondelete="CASCADE"),
-        tenant_fk("contact_id", "contacts", ondelete="SET NULL"),
+        # Erasing the person erases their signatures (the petition's counter, an aggregate, is kept).
+        tenant_fk("contact_id", "contacts", ondelete="CASCADE"),
         Index(None, "organization_id", "petition_id", "signer_key", unique=True),
         Index(None, "confirm_token_hash", unique=True, postgresql_where=sql("confirm_token_hash IS NOT NULL")),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 CATALOG: dict[str, dict[str, str]] = {
     "en": {
+        "confirm_prompt": "Confirm your signature with the button below.",
+        "confirm_button": "Confirm my signature",
         "first_name": "First name",
         "last_name": "Last name",
         "email": "Email",
@@ -29,6 +31,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "If you did not sign, ignore this email: nothing will be recorded.",
     },
     "fr": {
+        "confirm_prompt": "Confirmez votre signature avec le bouton ci-dessous.",
+        "confirm_button": "Confirmer ma signature",
         "first_name": "Prénom",
         "last_name": "Nom",
         "email": "E-mail",
@@ -54,6 +58,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "Si vous n'avez pas signé, ignorez cet e-mail : rien ne sera enregistré.",
     },
     "ro": {
+        "confirm_prompt": "Confirmați semnătura cu butonul de mai jos.",
+        "confirm_button": "Confirm semnătura",
         "first_name": "Prenume",
         "last_name": "Nume",
         "email": "E-mail",

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from app.auth.dependencies import client_ip
 from app.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import AppError, NotFound, TooManyRequests
+from app.core.errors import AppError, NotFound, TooManyRequests, Unprocessable, error_body
 from app.models import Petition
 from app.petitions import signing
 from app.petitions.i18n import CATALOG, t
@@ -145,13 +145,31 @@ def _cors(petition: Petition | None, request: Request, response: Response) -> Re
 
 
 @router.get("/p/confirm/{token}")
+async def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The link in the email shows a button; only its POST confirms (a link scanner's GET confirms nothing)."""
+    return await _confirm(token, request, session, apply_it=False)
+
+
+@router.post("/p/confirm/{token}")
 async def confirm(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    outcome, petition = await signing.confirm(
-        session, token[:100], ttl_hours=_settings(request).petitions.confirm_ttl_hours
-    )
-    lang = _lang(petition, request) if petition is None else (request.query_params.get("lang") or petition.languages[0])
-    lang = lang if lang in signing.LANGUAGES else "en"
+    return await _confirm(token, request, session, apply_it=True)
+
+
+async def _confirm(token: str, request: Request, session: Any, *, apply_it: bool) -> HTMLResponse:
+    ttl = _settings(request).petitions.confirm_ttl_hours
+    outcome, petition = await signing.confirm(session, token[:100], ttl_hours=ttl, apply_it=apply_it)
+    asked = request.query_params.get("lang")
+    lang = asked if asked in signing.LANGUAGES else (petition.languages[0] if petition else "en")
     title = signing.shown(petition, lang)["title"] if petition else t(lang, "invalid")
+    if outcome == "ready":
+        return _html(
+            "message.html",
+            lang=lang,
+            title=title,
+            paragraphs=_paragraphs(t(lang, "confirm_prompt")),
+            confirm_action=f"/p/confirm/{token[:100]}?lang={lang}",
+            back=None,
+        )
     status = 404 if outcome == "invalid" else 410 if outcome == "expired" else 200
     text = t(lang, outcome)
     if outcome == "confirmed" and petition is not None:
@@ -235,13 +253,25 @@ async def counter(slug: str, request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/p/{slug}/sign.json")
-async def sign_json(slug: str, body: SignatureInput, request: Request, session: SessionDep) -> Response:
+async def sign_json(slug: str, request: Request, session: SessionDep) -> Response:
+    """Body: SignatureInput. Errors too carry the CORS headers, so the calling site can read them."""
     petition = await signing.petition_by_slug(session, slug)
-    if petition is None or petition.status != "open":
-        raise PetitionPageNotFound()
-    await _rate_limit(request)
-    lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
-    pending = await _submit(request, session, petition, body, lang, "embed")
+    try:
+        if petition is None or petition.status != "open":
+            raise PetitionPageNotFound()
+        await _rate_limit(request)
+        try:
+            body = SignatureInput.model_validate_json(await request.body())
+        except ValidationError as e:
+            details = [
+                {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in e.errors()
+            ]
+            raise Unprocessable(f"Invalid signature: {details[0]['field']}.", details=details) from e
+        lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
+        pending = await _submit(request, session, petition, body, lang, "embed")
+    except AppError as e:
+        err = JSONResponse(error_body(e.code, e.message, e.details), status_code=e.status_code, headers=e.headers)
+        return _cors(petition, request, err)
     s = signing.shown(petition, lang)
     message = t(lang, "check_email") if pending else (s["thank_you_message"] or t(lang, "thanks"))
     res = SignatureResult(message=message)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from app.actions import service as action_service
 from app.actions.dependencies import VisibleAction
 from app.auth.dependencies import FieldWorker, client_ip, require
 from app.auth.permissions import Perm
@@ -64,13 +65,13 @@ async def list_petitions(request: Request, session: SessionDep, user: PetitionMa
     operation_id="petitions-read",
     summary="Read a petition, with its public address and embed snippet",
 )
-async def read_petition(petition: ManagedPetition, request: Request) -> PetitionRead:
+async def read_petition(user: PetitionManager, petition: ManagedPetition, request: Request) -> PetitionRead:
     return service.to_read(petition, _base(request))
 
 
 @router.patch("/petitions/{petition_id}", operation_id="petitions-update", summary="Change a petition")
 async def update_petition(
-    petition: ManagedPetition, body: PetitionUpdate, request: Request, session: SessionDep, user: PetitionManager
+    user: PetitionManager, petition: ManagedPetition, body: PetitionUpdate, request: Request, session: SessionDep
 ) -> PetitionRead:
     return service.to_read(await service.update(session, petition, body, actor=user), _base(request))
 
@@ -112,8 +113,10 @@ async def action_petition(petition: ActionPetition, user: FieldWorker, lang: str
     "A second signature with the same email is accepted and stores nothing.",
 )
 async def field_sign(
-    petition: ActionPetition, body: FieldSignatureInput, request: Request, session: SessionDep, user: FieldWorker
+    action_id: uuid.UUID, body: FieldSignatureInput, request: Request, session: SessionDep, user: FieldWorker
 ) -> SignatureResult:
+    # Loaded here, not by a dependency: the body is checked first (a bad body is a 422 on any action).
+    petition = await service.of_action(session, await action_service.get(session, action_id, actor=user))
     lang = signing.pick_language(petition, body.language, None)
     secret = request.app.state.settings.secret_key.get_secret_value()
     outcome, sig = await signing.sign(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -17,7 +17,7 @@ PetitionStatus = Literal["draft", "open", "closed"]
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$"
 ORIGIN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "slug": "save-the-clinic",
     "title": "Keep our clinic open",
     "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
@@ -91,7 +91,10 @@ class PetitionCreate(PetitionBase):
     tags: list[str] = Field(default_factory=list, max_length=20, description="Applied to every signer's contact.")
     thank_you_message: str = Field("", max_length=2000)
     languages: list[Language] = Field(
-        default_factory=lambda: ["en"], min_length=1, max_length=3, description="The first is the default."
+        default_factory=lambda: list[Language](["en"]),
+        min_length=1,
+        max_length=3,
+        description="The first is the default.",
     )
     translations: dict[Language, Translation] = Field(default_factory=dict, max_length=3)
     double_opt_in: bool = Field(False, description="Signers confirm by email before they count and consent.")
@@ -143,8 +146,22 @@ class PetitionRead(BaseModel):
     embed_snippet: str = Field("", description="HTML to paste into another site: the page in an iframe.")
 
 
-class SignatureInput(Strict):
-    """A signature from another site (POST /p/{slug}/sign.json) or a volunteer in the field."""
+class SignerInput(Strict):
+    """Who signs, and the consents they ticked."""
+
+    first_name: str = Field(min_length=1, max_length=200)
+    last_name: str = Field("", max_length=200)
+    email: EmailStr
+    mobile: str | None = Field(None, max_length=64)
+    postal_code: str | None = Field(None, max_length=20)
+    consents: list[ConsentChannel] = Field(
+        default_factory=list, max_length=3, description="The channels whose box was ticked."
+    )
+    language: Language | None = None
+
+
+class SignatureInput(SignerInput):
+    """A signature from a page or another site (POST /p/{slug}/sign.json)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -162,16 +179,7 @@ class SignatureInput(Strict):
         },
     )
 
-    first_name: str = Field(min_length=1, max_length=200)
-    last_name: str = Field("", max_length=200)
-    email: EmailStr
-    mobile: str | None = Field(None, max_length=64)
-    postal_code: str | None = Field(None, max_length=20)
-    consents: list[ConsentChannel] = Field(
-        default_factory=list, max_length=3, description="The channels whose box was ticked."
-    )
-    language: Language | None = None
-    form_token: str = Field("", max_length=100, description="From GET /p/{slug}/counter.json (public sign only).")
+    form_token: str = Field("", max_length=100, description="From GET /p/{slug}/counter.json.")
     website: str = Field("", max_length=200, description="Leave empty (a field bots fill in).")
 
 
@@ -194,7 +202,9 @@ class PublicPetition(BaseModel):
     thank_you_message: str
 
 
-class FieldSignatureInput(SignatureInput):
+class FieldSignatureInput(SignerInput):
+    """A signature a volunteer records in the field (signed in: no form token, no honeypot)."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

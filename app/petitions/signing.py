@@ -26,7 +26,7 @@ from app.contacts.service import _phone, ensure_tags, find_duplicate, org_region
 from app.core.db import set_tenant
 from app.integrations.events import emit
 from app.models import Contact, Petition, PetitionSignature
-from app.petitions.schemas import SignatureInput
+from app.petitions.schemas import SignatureInput, SignerInput
 
 LANGUAGES = ("en", "fr", "ro")
 _DNC = {"email": "dnc_email", "sms": "dnc_sms", "phone": "dnc_phone"}
@@ -110,7 +110,7 @@ async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
 async def sign(
     session: AsyncSession,
     petition: Petition,
-    inp: SignatureInput,
+    inp: SignerInput,
     *,
     lang: str,
     ip: str | None,
@@ -256,8 +256,11 @@ async def apply(session: AsyncSession, petition: Petition, sig: PetitionSignatur
     return contact
 
 
-async def confirm(session: AsyncSession, token: str, *, ttl_hours: int) -> tuple[str, Petition | None]:
-    """("confirmed" | "already" | "expired" | "invalid", the petition)."""
+async def confirm(
+    session: AsyncSession, token: str, *, ttl_hours: int, apply_it: bool = True
+) -> tuple[str, Petition | None]:
+    """("confirmed" | "already" | "expired" | "invalid", the petition); without `apply_it`, "ready" for a link
+    that would confirm (the page a mail scanner's visit sees: it confirms nothing)."""
     h = token_hash(token)
     org = await session.scalar(text("SELECT gg_signature_org(:h)"), {"h": h})
     if org is None:
@@ -279,5 +282,7 @@ async def confirm(session: AsyncSession, token: str, *, ttl_hours: int) -> tuple
         return "already", petition
     if sig.created_at < datetime.now(UTC) - timedelta(hours=ttl_hours):
         return "expired", petition
+    if not apply_it:
+        return "ready", petition
     await apply(session, petition, sig)
     return "confirmed", petition

@@ -95,7 +95,7 @@ def upgrade() -> None:
             ["organization_id", "contact_id"],
             ["contacts.organization_id", "contacts.id"],
             name=op.f("fk_petition_signatures_organization_id_contact_id_contacts"),
-            ondelete="SET NULL (contact_id)",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("organization_id", "id", name=op.f("pk_petition_signatures")),
     )

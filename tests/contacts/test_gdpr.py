@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.person_data import person_tables
-from app.models import Campaign, CampaignMessage, Opportunity
+from app.models import Campaign, CampaignMessage, Opportunity, Petition, PetitionSignature
 from tests.calling.conftest import make_bank
 
 CATALOG_LINKS = text("""
@@ -72,6 +72,21 @@ async def test_access_export_covers_every_table_holding_the_persons_data(client:
     db.add(CampaignMessage(organization_id=org, campaign_id=campaign.id, contact_id=uuid.UUID(cid), address="+40722"))
     await db.flush()
 
+    petition = Petition(organization_id=org, slug=f"gdpr-{uuid.uuid4().hex[:8]}", title="Clinic")
+    db.add(petition)
+    await db.flush()
+    db.add(
+        PetitionSignature(
+            organization_id=org,
+            petition_id=petition.id,
+            contact_id=uuid.UUID(cid),
+            signer_key="person@example.org",
+            language="en",
+            channel="web",
+            data={"first_name": "Person"},
+        )
+    )
+    await db.flush()
     export = await client.get(f"/api/v1/contacts/{cid}/export", headers=h)
     assert export.status_code == 200, export.text
     records = export.json()["records"]

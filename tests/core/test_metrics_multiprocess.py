@@ -64,3 +64,22 @@ async def test_without_a_token_metrics_are_only_for_this_machine(app: Any) -> No
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as c:
         res = await c.get("/metrics")
         assert res.status_code == 200 and "groundgame_job_queue_depth" in res.text
+
+
+async def test_a_measured_job_records_its_duration_and_its_failures() -> None:
+    from app.core.metrics import JOB_DURATION, JOB_FAILURES, timed_job
+
+    async def bench_probe_job(ctx: dict[str, Any], fail: bool) -> str:
+        if fail:
+            raise RuntimeError("boom")
+        return "done"
+
+    job = timed_job(bench_probe_job)
+    assert job.__name__ == "bench_probe_job"  # the name arq registers
+    before = JOB_FAILURES.labels("bench_probe_job")._value.get()
+    assert await job({}, False) == "done"
+    with pytest.raises(RuntimeError):
+        await job({}, True)
+    assert JOB_FAILURES.labels("bench_probe_job")._value.get() == before + 1
+    ok = JOB_DURATION.labels("bench_probe_job", "ok")._sum.get()
+    assert ok >= 0 and JOB_DURATION.labels("bench_probe_job", "error")._sum.get() >= 0

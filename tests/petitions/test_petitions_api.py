@@ -73,6 +73,9 @@ async def test_the_json_endpoints_answer_cors_only_for_the_listed_origins(
         f"/p/{p['slug']}/sign.json", json=form(p, email="x@example.org"), headers={"origin": "https://evil.example"}
     )
     assert "access-control-allow-origin" not in other.headers
+    bad = await client.post(f"/p/{p['slug']}/sign.json", json={**form(p), "email": "nope"}, headers=ok)
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "email"
+    assert bad.headers["access-control-allow-origin"] == "https://allies.example"  # the site can read why
     [sig, _] = sorted(await signatures(db, world.org_a.id, p["id"]), key=lambda s: s.signer_key)
     assert sig.channel == "embed"
     page = await client.get(f"/p/{p['slug']}?embed=1")

@@ -180,3 +180,16 @@ async def test_a_draft_or_unknown_petition_has_no_page_and_a_closed_one_takes_no
     assert page.status_code == 200 and "This petition is closed." in page.text and "<form" not in page.text
     await client.post(f"/p/{closed['slug']}", data=form(closed))
     assert await signatures(db, world.org_a.id, closed["id"]) == []
+
+
+async def test_erasing_a_signer_erases_their_signature_and_keeps_the_count(
+    client: AsyncClient, db: AsyncSession, world: World
+) -> None:
+    org = world.org_a.id
+    p = await open_petition(client, world.a["admin"])
+    assert (await client.post(f"/p/{p['slug']}", data=form(p))).status_code == 200
+    [c] = await contacts_by_email(db, org, "ioana@example.org")
+    res = await client.post(f"/api/v1/contacts/{c.id}/erase", headers=world.a["admin"].headers)
+    assert res.status_code == 204, res.text
+    assert await signatures(db, org, p["id"]) == []  # no email or name left in a signature row
+    assert await count_of(db, org, p["id"]) == 1

@@ -261,19 +261,32 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
             "POST",
             "/api/v1/webhooks",
             admin,
-            json={"url": f"https://93.184.215.14/hook-{low}", "events": ["visit.reported"]},
+            json={"url": f"https://93.184.215.14/hook-{low}", "events": ["visit.reported", "contact.created"]},
         ),
         201,
     )
     d.params["webhook_id"] = hook["id"]
     d.secrets |= {hook["secret"]} if "secret" in hook else set()
-    # Deliveries are written by the worker's fan-out job, which does not run here: an id of no delivery, so the
-    # replay route is walked (404 for everyone) without a delivery to leak.
-    d.params["delivery_id"] = str(uuid.uuid4())
     # Inbox messages come from the SMS provider's signed webhook (no provider here): an id of no message, so the
     # reply route is walked (404 for senders) without a message to leak. The provider webhooks name the org.
     d.params["message_id"] = str(uuid.uuid4())
     d.params["organization_id"] = str(people["admin"].org.id)
+    # An event for the endpoint, in the outbox: add_webhook_delivery (below) fans it out into a real delivery.
+    hooked = f"Hooked{tag}"
+    _ok(await call("POST", "/api/v1/contacts", mgr, json={"first_name": hooked, "last_name": "Person"}), 201)
+    d.secrets |= {hooked}
+
+    petition = _ok(
+        await call(
+            "POST",
+            "/api/v1/petitions",
+            admin,
+            json={"slug": f"petition-{low}", "title": f"Petition {tag}", "status": "open"},
+        ),
+        201,
+    )
+    d.params["petition_id"] = petition["id"]
+    d.secrets |= {f"Petition {tag}"}
 
     tag_name = f"secret-{low}"
     _ok(await call("POST", "/api/v1/tags", mgr, json={"name": tag_name}), 201)
@@ -292,3 +305,27 @@ async def build_org_data(client: AsyncClient, people: dict[str, Actor], tag: str
     d.params["import_id"] = imp.json()["id"]
     d.secrets |= {f"Imported{tag}", f"Person{tag}", f"people-{low}.csv"}
     return d
+
+
+class _NoQueue:
+    """No worker runs in this world: the fan-out's delivery is written, and never sent."""
+
+    async def enqueue_job(self, *args: Any, **kw: Any) -> None:
+        return None
+
+
+async def add_webhook_delivery(app: Any, d: OrgData, organization_id: uuid.UUID) -> None:
+    """The real fan-out of the organization's outbox (the contact created after its webhook): a delivery row, so
+    the replay route and the delivery log are walked with an id that exists."""
+    from sqlalchemy import select
+
+    from app.core.db import set_tenant
+    from app.integrations.delivery import dispatch
+    from app.models import WebhookDelivery
+
+    maker = app.state.real_sessionmaker
+    assert await dispatch({"sessionmaker": maker, "redis": _NoQueue()}, str(organization_id)) >= 1
+    async with maker() as session, session.begin():
+        await set_tenant(session, organization_id)
+        did = await session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.organization_id == organization_id))
+    d.params["delivery_id"] = str(did)

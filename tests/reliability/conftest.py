@@ -17,7 +17,7 @@ from app.config import get_settings
 from app.models import Organization
 from app.seed import create_user
 from tests.fixtures.factories import Actor, World, make_org, make_team
-from tests.reliability._world import OrgData, build_org_data
+from tests.reliability._world import OrgData, add_webhook_delivery, build_org_data
 
 ROLES = ("admin", "manager", "team_leader", "volunteer", "volunteer2")
 
@@ -61,6 +61,8 @@ async def rel(app: Any) -> Rel:
             b = await build_org_data(c, pb, "Bzq")
     finally:
         app.state.sessionmaker = saved
+    await add_webhook_delivery(app, a, pa["admin"].org.id)
+    await add_webhook_delivery(app, b, pb["admin"].org.id)
     for d, people, tag in ((a, pa, "Aqx"), (b, pb, "Bzq")):
         d.secrets |= {f"{r.title()} {tag}" for r in ROLES} | {f"First team {tag}"}
         d.secrets |= {p.email for p in people.values()}

@@ -58,6 +58,8 @@ ROLE_GATED: dict[str, Perm] = {
     "messaging-personal-send": Perm.send_messages,
     "messaging-inbox-reply": Perm.send_messages,
     "teams-notify": Perm.send_messages,
+    "petitions-read": Perm.manage_petitions,
+    "petitions-update": Perm.manage_petitions,
 }
 
 # Operations with a path parameter that are deliberately not called with B's values, and why.

@@ -25,6 +25,10 @@ UNCONSTRAINED = {
     "actor_user_id": "authorship (timeline, audit log: append-only history)",
     ("field_reports", "user_id"): "authorship: who made the call or visit, kept after they leave",
     ("opportunity_comments", "user_id"): "authorship of a comment",
+    (
+        "petition_signatures",
+        "collected_by",
+    ): "authorship: the volunteer who collected a signature, kept after they leave",
     ("audit_log", "actor_api_key_id"): "authorship: the key a request was made with (append-only, outlives the key)",
 }
 

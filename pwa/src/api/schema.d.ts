@@ -189,6 +189,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/petition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The petition a volunteer collects signatures for on this action */
+        get: operations["actions-petition-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/petition/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a signature collected in the field
+         * @description The signer ticked the consents shown by the app (the petition's wording in `language`). A second signature with the same email is accepted and stores nothing.
+         */
+        post: operations["actions-petition-sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/refresh-targets": {
         parameters: {
             query?: never;
@@ -923,52 +960,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/me/push-subscriptions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Subscribe
-         * @description Register this browser for notifications (a new action assigned to you, a reminder before an action
-         *     starts, a task assigned to you, a message from HQ to your team). Subscribing again is harmless.
-         */
-        post: operations["push-subscriptions-create"];
-        /**
-         * Unsubscribe
-         * @description Stop notifications to this browser (by its endpoint); nothing happens for an unknown one.
-         */
-        delete: operations["push-subscriptions-delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/me/push-subscriptions/public-key": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Public Key
-         * @description The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. Generated once and
-         *     kept in the database, so it does not change across restarts.
-         */
-        get: operations["push-public-key"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/me/totp/enable": {
         parameters: {
             query?: never;
@@ -1129,91 +1120,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/messaging/contacts/{contact_id}/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send Personal
-         * @description A one-off message to one contact (from their page), by email or SMS: only with their current consent for
-         *     the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you.
-         */
-        post: operations["messaging-personal-send"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messaging/email/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Email Events
-         * @description For the mail system (a bounce processor, an ESP's webhook adapter), with `Authorization: Bearer
-         *     <MESSAGING__EMAIL_EVENTS_SECRET>`. A bounce marks the message bounced and the address invalid, so later
-         *     campaigns skip it; `opened` marks a sent message opened (only when the mail system reports opens: GroundGame
-         *     itself adds no tracking pixel).
-         */
-        post: operations["messaging-email-events"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messaging/inbox": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Inbox
-         * @description SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
-         *     first. Each one is also on its contact's timeline.
-         */
-        get: operations["messaging-inbox-list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messaging/inbox/{message_id}/reply": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reply Inbox
-         * @description Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you.
-         */
-        post: operations["messaging-inbox-reply"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/messaging/preview": {
         parameters: {
             query?: never;
@@ -1228,51 +1134,6 @@ export interface paths {
          * @description Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts.
          */
         post: operations["messaging-preview"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messaging/sms/{organization_id}/inbound": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sms Inbound
-         * @description The provider's inbound-message webhook (Twilio-compatible form: From, To, Body, MessageSid), signed with
-         *     `X-Twilio-Signature`. STOP, STOP ALL, UNSUBSCRIBE, ARRET, DEZABONARE (any case or accents) withdraw SMS
-         *     consent for every contact with that number, and the opt-out is confirmed once by SMS; any other text lands
-         *     on the contact's timeline and in the inbox (`GET /messaging/inbox`).
-         */
-        post: operations["messaging-sms-inbound"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/messaging/sms/{organization_id}/status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sms Status
-         * @description The provider's status callback (MessageSid, MessageStatus, ErrorCode, ErrorMessage), signed with
-         *     `X-Twilio-Signature`: the message becomes sent, delivered, undelivered or failed (with the provider's
-         *     reason). Campaign SMS name this URL as their StatusCallback.
-         */
-        post: operations["messaging-sms-status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1426,6 +1287,45 @@ export interface paths {
         head?: never;
         /** Update Organization */
         patch: operations["organization-update"];
+        trace?: never;
+    };
+    "/api/v1/petitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the petitions, newest first */
+        get: operations["petitions-list"];
+        put?: never;
+        /**
+         * Create a petition
+         * @description A draft until its status is `open`; then its page is public at `/p/{slug}`.
+         */
+        post: operations["petitions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/petitions/{petition_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a petition, with its public address and embed snippet */
+        get: operations["petitions-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a petition */
+        patch: operations["petitions-update"];
         trace?: never;
     };
     "/api/v1/reports/{report_id}/details": {
@@ -1683,26 +1583,6 @@ export interface paths {
         post?: never;
         /** Remove Member */
         delete: operations["teams-members-remove"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/teams/{team_id}/notify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Notify Team
-         * @description A push notification from HQ to every member of a team (on each browser they subscribed); audited.
-         */
-        post: operations["teams-notify"];
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2561,37 +2441,18 @@ export interface components {
             last_outcome: string | null;
             status: components["schemas"]["TargetStatus"];
         };
-        /**
-         * CampaignCounts
-         * @description Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
-         *     from the email events endpoint; a sent message with no later report stays `sent`.
-         */
+        /** CampaignCounts */
         CampaignCounts: {
-            /**
-             * Bounced
-             * @default 0
-             */
-            bounced: number;
             /**
              * Cancelled
              * @default 0
              */
             cancelled: number;
             /**
-             * Delivered
-             * @default 0
-             */
-            delivered: number;
-            /**
              * Failed
              * @default 0
              */
             failed: number;
-            /**
-             * Opened
-             * @default 0
-             */
-            opened: number;
             /**
              * Queued
              * @default 0
@@ -2612,19 +2473,9 @@ export interface components {
              * @default 0
              */
             skipped: number;
-            /**
-             * Undelivered
-             * @default 0
-             */
-            undelivered: number;
         };
         /** CampaignCreate */
         CampaignCreate: {
-            /**
-             * Action Id
-             * @description The people met in this action (a call answered, a door opened), narrowed by `filter`; consent for the channel is still required.
-             */
-            action_id?: string | null;
             /** @description The segment filter; `filter.segment_id` names a saved segment. */
             filter?: components["schemas"]["SegmentFilter"];
             /** Name */
@@ -2637,8 +2488,6 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
-            /** Action Id */
-            action_id: string | null;
             /**
              * Channel
              * @enum {string}
@@ -3036,59 +2885,6 @@ export interface components {
             /** Status */
             status: string;
         };
-        /**
-         * DirectMessageRead
-         * @description A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`).
-         */
-        DirectMessageRead: {
-            /** Answered At */
-            answered_at: string | null;
-            /** Body */
-            body: string;
-            /**
-             * Channel
-             * @enum {string}
-             */
-            channel: "email" | "sms";
-            /**
-             * Contact Id
-             * @description None: a number that matches no contact.
-             */
-            contact_id: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Direction
-             * @enum {string}
-             */
-            direction: "in" | "out";
-            /** Error */
-            error: string | null;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
-            /** Reply To Id */
-            reply_to_id: string | null;
-            /** Sent By */
-            sent_by: string | null;
-            /**
-             * Status
-             * @description `received` for what came in; queued, sending, sent, delivered… going out.
-             */
-            status: string;
-            /** Subject */
-            subject: string;
-        };
         /** DoNotContact */
         DoNotContact: {
             /** Email */
@@ -3115,37 +2911,6 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
-        };
-        /**
-         * EmailEvent
-         * @description What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter).
-         */
-        EmailEvent: {
-            /**
-             * Event
-             * @enum {string}
-             */
-            event: "bounced" | "opened";
-            /**
-             * Message Id
-             * @description The Message-ID header of the message, with or without <>.
-             */
-            message_id: string;
-            /**
-             * Reason
-             * @description Bounced: the remote server's answer.
-             */
-            reason?: string | null;
-        };
-        /** EmailEventRead */
-        EmailEventRead: {
-            /**
-             * Matched
-             * @description False when no message of ours has that Message-ID (nothing changed).
-             */
-            matched: boolean;
-            /** Status */
-            status?: string | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3206,6 +2971,43 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
+        };
+        /**
+         * FieldSignatureInput
+         * @description A signature a volunteer records in the field (signed in: no form token, no honeypot).
+         * @example {
+         *       "consents": [
+         *         "email"
+         *       ],
+         *       "email": "ana@example.org",
+         *       "first_name": "Ana",
+         *       "language": "ro"
+         *     }
+         */
+        FieldSignatureInput: {
+            /**
+             * Consents
+             * @description The channels whose box was ticked.
+             */
+            consents?: ("email" | "sms" | "phone")[];
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** First Name */
+            first_name: string;
+            /** Language */
+            language?: ("en" | "fr" | "ro") | null;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /** Mobile */
+            mobile?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
         };
         /** FigureScope */
         FigureScope: {
@@ -3491,14 +3293,6 @@ export interface components {
             status: "uploaded" | "queued" | "running" | "done" | "failed" | "cancelled";
             /** Updated */
             updated: number;
-        };
-        /** InboxReply */
-        InboxReply: {
-            /**
-             * Body
-             * @description The SMS answer (at most 10 parts).
-             */
-            body: string;
         };
         /** InvitationAccept */
         InvitationAccept: {
@@ -4021,26 +3815,209 @@ export interface components {
             status: "going" | "maybe" | "not_going";
         };
         /**
-         * PersonalMessage
-         * @description One message to one contact from their page: only with current consent for the channel.
+         * PetitionCreate
+         * @example {
+         *       "consent_wording": {
+         *         "email": "Keep me informed by email about this campaign."
+         *       },
+         *       "double_opt_in": false,
+         *       "embed_origins": [
+         *         "https://example.org"
+         *       ],
+         *       "goal": 5000,
+         *       "languages": [
+         *         "en",
+         *         "fr"
+         *       ],
+         *       "slug": "save-the-clinic",
+         *       "tags": [
+         *         "petition-clinic"
+         *       ],
+         *       "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
+         *       "thank_you_message": "Thank you! Share the petition with your neighbours.",
+         *       "title": "Keep our clinic open",
+         *       "translations": {
+         *         "fr": {
+         *           "consent_wording": {
+         *             "email": "Tenez-moi informé·e par e-mail de cette campagne."
+         *           },
+         *           "title": "Gardons notre clinique ouverte"
+         *         }
+         *       }
+         *     }
          */
-        PersonalMessage: {
+        PetitionCreate: {
             /**
-             * Body
-             * @description The text (an SMS: at most 10 parts).
+             * Action Id
+             * @description A petition action whose volunteers collect signatures.
              */
-            body: string;
+            action_id?: string | null;
             /**
-             * Channel
+             * Consent Wording
+             * @description Channel → the sentence shown next to its checkbox; a ticked box records exactly this wording.
+             */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /**
+             * Double Opt In
+             * @description Signers confirm by email before they count and consent.
+             * @default false
+             */
+            double_opt_in: boolean;
+            /**
+             * Embed Origins
+             * @description Sites allowed to call the JSON endpoints (CORS).
+             */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /**
+             * Languages
+             * @description The first is the default.
+             */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Slug
+             * @description The public page is /p/{slug}; unique across the server.
+             */
+            slug: string;
+            /**
+             * Status
+             * @default draft
              * @enum {string}
              */
-            channel: "email" | "sms";
+            status: "draft" | "open" | "closed";
             /**
-             * Subject
-             * @description Email only (required there).
+             * Tags
+             * @description Applied to every signer's contact.
+             */
+            tags?: string[];
+            /**
+             * Text
+             * @description Plain text; blank lines make paragraphs.
              * @default
              */
-            subject: string;
+            text: string;
+            /**
+             * Thank You Message
+             * @default
+             */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
+        /** PetitionRead */
+        PetitionRead: {
+            /** Action Id */
+            action_id: string | null;
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Double Opt In */
+            double_opt_in: boolean;
+            /** Embed Origins */
+            embed_origins: string[];
+            /**
+             * Embed Snippet
+             * @description HTML to paste into another site: the page in an iframe.
+             * @default
+             */
+            embed_snippet: string;
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Languages */
+            languages: string[];
+            /**
+             * Public Url
+             * @description The public page.
+             * @default
+             */
+            public_url: string;
+            /**
+             * Signature Count
+             * @description Confirmed signatures.
+             */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /** Tags */
+            tags: string[];
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PetitionUpdate
+         * @example {
+         *       "goal": 10000,
+         *       "status": "open"
+         *     }
+         */
+        PetitionUpdate: {
+            /** Action Id */
+            action_id?: string | null;
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /** Double Opt In */
+            double_opt_in?: boolean;
+            /** Embed Origins */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /** Languages */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "open" | "closed";
+            /** Tags */
+            tags?: string[];
+            /** Text */
+            text?: string;
+            /** Thank You Message */
+            thank_you_message?: string;
+            /** Title */
+            title?: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
         };
         /** Phone */
         Phone: {
@@ -4099,63 +4076,34 @@ export interface components {
             /** Street */
             street: string | null;
         };
-        /** PushKeys */
-        PushKeys: {
-            /**
-             * Auth
-             * @description The browser's auth secret, base64url.
-             */
-            auth: string;
-            /**
-             * P256Dh
-             * @description The browser's P-256 public key, base64url.
-             */
-            p256dh: string;
-        };
-        /** PushPublicKey */
-        PushPublicKey: {
-            /**
-             * Public Key
-             * @description The VAPID public key (base64url): `applicationServerKey` to subscribe.
-             */
-            public_key: string;
-        };
         /**
-         * PushSubscriptionCreate
-         * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         * PublicPetition
+         * @description What a signer is shown, in one language: what a volunteer's form displays.
          */
-        PushSubscriptionCreate: {
-            /**
-             * Endpoint
-             * @description The push service URL.
-             */
-            endpoint: string;
-            /**
-             * Expirationtime
-             * @description Ignored.
-             */
-            expirationTime?: number | null;
-            keys: components["schemas"]["PushKeys"];
-        };
-        /** PushSubscriptionDelete */
-        PushSubscriptionDelete: {
-            /** Endpoint */
-            endpoint: string;
-        };
-        /** PushSubscriptionRead */
-        PushSubscriptionRead: {
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Endpoint */
-            endpoint: string;
+        PublicPetition: {
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /** Goal */
+            goal: number | null;
             /**
              * Id
              * Format: uuid
              */
             id: string;
+            /** Language */
+            language: string;
+            /** Signature Count */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
         };
         /** Question */
         Question: {
@@ -4455,6 +4403,20 @@ export interface components {
             /** Visits */
             visits: number;
         };
+        /** SignatureResult */
+        SignatureResult: {
+            /**
+             * Message
+             * @description The thank-you message, or the request to confirm by email.
+             */
+            message: string;
+            /**
+             * Status
+             * @default received
+             * @constant
+             */
+            status: "received";
+        };
         /** SkipRule */
         SkipRule: {
             /** Equals */
@@ -4642,26 +4604,6 @@ export interface components {
         TeamMembersAdd: {
             /** User Ids */
             user_ids: string[];
-        };
-        /** TeamNotify */
-        TeamNotify: {
-            /** Body */
-            body: string;
-            /** Title */
-            title: string;
-            /**
-             * Url
-             * @description A path in the volunteer app to open (e.g. /actions).
-             */
-            url?: string | null;
-        };
-        /** TeamNotifyRead */
-        TeamNotifyRead: {
-            /**
-             * Recipients
-             * @description Members of the team with at least one push subscription.
-             */
-            recipients: number;
         };
         /** TeamRead */
         TeamRead: {
@@ -4879,6 +4821,22 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /**
+         * Translation
+         * @description What differs from the first language; a field left out falls back to it.
+         */
+        Translation: {
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            } | null;
+            /** Text */
+            text?: string | null;
+            /** Thank You Message */
+            thank_you_message?: string | null;
+            /** Title */
+            title?: string | null;
+        };
         /** UnsubscribeRead */
         UnsubscribeRead: {
             /**
@@ -4984,7 +4942,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Events */
-            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
             /** Url */
             url: string;
         };
@@ -5053,7 +5011,7 @@ export interface components {
              */
             enabled?: boolean;
             /** Events */
-            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
         };
         /** ZoneCreate */
         ZoneCreate: {
@@ -5287,6 +5245,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "allow_others": false,
+                     *           "brief": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "description": "example",
+                     *           "documents": [
+                     *             {
+                     *               "content_type": "example",
+                     *               "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *               "name": "Cluj volunteers",
+                     *               "size_bytes": 1,
+                     *               "url": "https://example.org/hook"
+                     *             }
+                     *           ],
+                     *           "done_count": 1,
+                     *           "ends_at": "2026-12-01T10:00:00Z",
+                     *           "filter": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "max_attempts": 1,
+                     *           "meeting_point": {
+                     *             "label": "example"
+                     *           },
+                     *           "my_participation": {
+                     *             "status": "going"
+                     *           },
+                     *           "open_to_all_volunteers": false,
+                     *           "reached_tag": "example",
+                     *           "retry_delay_minutes": 1,
+                     *           "starts_at": "2026-12-01T10:00:00Z",
+                     *           "status": "draft",
+                     *           "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "target_count": 1,
+                     *           "team_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ],
+                     *           "title": "Saturday canvass",
+                     *           "type": "call",
+                     *           "volunteer_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ActionRead_"];
                 };
             };
@@ -5310,6 +5315,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Saturday phone bank: pensions",
+                 *       "type": "call"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ActionCreate"];
             };
         };
@@ -5320,6 +5331,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5343,6 +5397,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["PreviewRequest"];
             };
         };
@@ -5353,6 +5408,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bbox": [
+                     *         1
+                     *       ],
+                     *       "count": 1,
+                     *       "sample": [
+                     *         {
+                     *           "city": "example",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "street": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PreviewResponse"];
                 };
             };
@@ -5384,6 +5456,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5438,6 +5553,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ActionUpdate"];
             };
         };
@@ -5448,6 +5564,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5473,6 +5632,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "strategy": "round_robin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Assignment"];
             };
         };
@@ -5483,6 +5647,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "assigned": 1,
+                     *       "per_volunteer": {},
+                     *       "unassigned": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssignResult"];
                 };
             };
@@ -5516,6 +5687,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
@@ -5547,6 +5735,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "area": "example",
+                     *       "attempts": 1,
+                     *       "callback_at": "2026-12-01T10:00:00Z",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "first_name": "Ioana",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_name": "Popescu",
+                     *       "last_outcome": "example",
+                     *       "status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallTargetRead"];
                 };
             };
@@ -5594,6 +5795,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
@@ -5629,6 +5847,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "content_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "size_bytes": 1,
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DocumentRead"];
                 };
             };
@@ -5692,6 +5919,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "mine": {
+                     *         "status": "going"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ParticipationOverview"];
                 };
             };
@@ -5717,6 +5951,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "going"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ParticipationSet"];
             };
         };
@@ -5727,7 +5966,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "going"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Participation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-read": {
+        parameters: {
+            query?: {
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "consent_wording": {},
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicPetition"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldSignatureInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignatureResult"];
                 };
             };
             /** @description Validation Error */
@@ -5758,6 +6088,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "added": 1,
+                     *       "target_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["RefreshResult"];
                 };
             };
@@ -5819,6 +6155,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "not_home"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VisitReport"];
             };
         };
@@ -5829,6 +6171,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5879,6 +6235,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "geojson": {},
+                     *       "streets": [
+                     *         {
+                     *           "buildings": [
+                     *             {
+                     *               "building": "example",
+                     *               "households": [
+                     *                 {
+                     *                   "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *                   "first_name": "Ioana",
+                     *                   "last_name": "Popescu",
+                     *                   "last_outcome": "example",
+                     *                   "status": "example",
+                     *                   "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *                 }
+                     *               ],
+                     *               "key": "example",
+                     *               "lat": 1,
+                     *               "lon": 1,
+                     *               "number": "example"
+                     *             }
+                     *           ],
+                     *           "city": "example",
+                     *           "street": "example"
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["WalkList"];
                 };
             };
@@ -5908,6 +6295,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_used_at": "2026-12-01T10:00:00Z",
+                     *         "name": "Cluj volunteers",
+                     *         "prefix": "example",
+                     *         "revoked_at": "2026-12-01T10:00:00Z",
+                     *         "scopes": [
+                     *           "example"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ApiKeyRead"][];
                 };
             };
@@ -5922,6 +6326,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "scopes": [
+                 *         "contacts:read"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["ApiKeyCreate"];
             };
         };
@@ -5932,6 +6344,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "key": "example",
+                     *       "last_used_at": "2026-12-01T10:00:00Z",
+                     *       "name": "Cluj volunteers",
+                     *       "prefix": "example",
+                     *       "revoked_at": "2026-12-01T10:00:00Z",
+                     *       "scopes": [
+                     *         "example"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
@@ -5997,6 +6425,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "example",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "details": {},
+                     *           "id": 1,
+                     *           "object_id": "example",
+                     *           "object_type": "example",
+                     *           "request_id": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_AuditEntry_"];
                 };
             };
@@ -6022,6 +6466,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "full_name": "example",
+                 *       "password": "examplexxx"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationAccept"];
             };
         };
@@ -6032,6 +6482,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -6065,6 +6521,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -6122,6 +6584,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "refused"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CallReport"];
             };
         };
@@ -6132,6 +6600,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -6170,6 +6652,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact": {
+                     *         "address": "example",
+                     *         "consents": {},
+                     *         "email": "ioana@example.org",
+                     *         "first_name": "Ioana",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_name": "Popescu",
+                     *         "phones": [
+                     *           {
+                     *             "e164": "example",
+                     *             "kind": "mobile"
+                     *           }
+                     *         ],
+                     *         "support_level": 1,
+                     *         "tags": [
+                     *           "example"
+                     *         ]
+                     *       },
+                     *       "lease_expires_at": "2026-12-01T10:00:00Z",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
@@ -6220,6 +6726,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -6250,6 +6757,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -6285,6 +6830,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6315,6 +6894,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CountRequest"];
             };
         };
@@ -6325,6 +6905,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CountResponse"];
                 };
             };
@@ -6348,6 +6933,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["SearchRequest"];
             };
         };
@@ -6358,6 +6944,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -6389,6 +7013,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6443,6 +7101,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ContactUpdate"];
             };
         };
@@ -6453,6 +7112,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6484,6 +7177,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "channel": "example",
+                     *         "proof": "example",
+                     *         "recorded_at": "2026-12-01T10:00:00Z",
+                     *         "recorded_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "source": "example",
+                     *         "status": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ConsentRead"][];
                 };
             };
@@ -6509,6 +7214,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "status": "granted"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ConsentInput"];
             };
         };
@@ -6519,6 +7230,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6579,6 +7324,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6606,6 +7352,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "other_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MergeRequest"];
             };
         };
@@ -6616,6 +7367,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6641,6 +7426,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NoteCreate"];
             };
         };
@@ -6651,6 +7441,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "at": "2026-12-01T10:00:00Z",
+                     *       "data": {},
+                     *       "kind": "example",
+                     *       "summary": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimelineEntry"];
                 };
             };
@@ -6687,6 +7487,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "data": {},
+                     *           "kind": "example",
+                     *           "summary": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_TimelineEntry_"];
                 };
             };
@@ -6716,6 +7530,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "key": "example",
+                     *         "label": "example",
+                     *         "options": [
+                     *           "example"
+                     *         ],
+                     *         "type": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"][];
                 };
             };
@@ -6730,6 +7556,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "key": "example",
+                 *       "label": "example",
+                 *       "type": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CustomFieldCreate"];
             };
         };
@@ -6740,6 +7573,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "example",
+                     *       "label": "example",
+                     *       "options": [
+                     *         "example"
+                     *       ],
+                     *       "type": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"];
                 };
             };
@@ -6898,6 +7741,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -7027,6 +7871,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -7052,6 +7897,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ExportCreate"];
             };
         };
@@ -7062,6 +7908,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -7093,6 +7952,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -7158,6 +8030,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created": 1,
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "dedupe_policy": "example",
+                     *           "default_tags": [
+                     *             "example"
+                     *           ],
+                     *           "delimiter": "example",
+                     *           "encoding": "example",
+                     *           "error": "example",
+                     *           "filename": "example",
+                     *           "finished_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "mapping": {},
+                     *           "rejected": 1,
+                     *           "rows_done": 1,
+                     *           "rows_total": 1,
+                     *           "skipped": 1,
+                     *           "started_at": "2026-12-01T10:00:00Z",
+                     *           "status": "uploaded",
+                     *           "updated": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ImportRead_"];
                 };
             };
@@ -7191,6 +8091,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -7224,6 +8148,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "headers": [
+                     *         "example"
+                     *       ],
+                     *       "sample_rows": [
+                     *         [
+                     *           "example"
+                     *         ]
+                     *       ],
+                     *       "suggested_mapping": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportPreview"];
                 };
             };
@@ -7255,6 +8194,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -7286,6 +8249,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -7346,6 +8333,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "accepted_at": "2026-12-01T10:00:00Z",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "email": "ioana@example.org",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "role": "admin",
+                     *         "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["InvitationRead"][];
                 };
             };
@@ -7360,6 +8360,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ioana@example.org"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationCreate"];
             };
         };
@@ -7370,6 +8375,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "accept_path": "example",
+                     *       "accepted_at": "2026-12-01T10:00:00Z",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "email": "ioana@example.org",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "role": "admin",
+                     *       "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "token": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["InvitationCreated"];
                 };
             };
@@ -7428,91 +8446,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "organization": {
+                     *         "contact_retention_days": 1,
+                     *         "default_region": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "require_2fa_for_staff": false,
+                     *         "slug": "example",
+                     *         "timezone": "example"
+                     *       },
+                     *       "role": "admin",
+                     *       "teams": [
+                     *         {
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers"
+                     *         }
+                     *       ],
+                     *       "two_factor_enabled": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeRead"];
-                };
-            };
-        };
-    };
-    "push-subscriptions-create": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PushSubscriptionCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PushSubscriptionRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "push-subscriptions-delete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PushSubscriptionDelete"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "push-public-key": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PushPublicKey"];
                 };
             };
         };
@@ -7526,6 +8484,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "123456"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TotpCode"];
             };
         };
@@ -7563,6 +8526,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "otpauth_uri": "example",
+                     *       "secret": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TotpSetupResponse"];
                 };
             };
@@ -7583,6 +8552,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {
+                     *           "age_min": 18,
+                     *           "cities": [
+                     *             "București"
+                     *           ],
+                     *           "has_mobile": true,
+                     *           "support_levels": [
+                     *             3
+                     *           ],
+                     *           "tags_any": [
+                     *             "pensions"
+                     *           ],
+                     *           "zone_ids": []
+                     *         },
+                     *         "finished_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "scheduled_at": "2026-12-01T10:00:00Z",
+                     *         "started_at": "2026-12-01T10:00:00Z",
+                     *         "status": "draft",
+                     *         "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CampaignRead"][];
                 };
             };
@@ -7597,6 +8595,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CampaignCreate"];
             };
         };
@@ -7607,6 +8611,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7638,6 +8669,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7669,6 +8727,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7700,6 +8785,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7731,6 +8843,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7756,6 +8895,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CampaignSend"];
             };
         };
@@ -7766,6 +8906,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7791,6 +8958,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TestSend"];
             };
         };
@@ -7801,145 +8969,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "provider_id": "example",
+                     *       "to": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestSendRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-personal-send": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                contact_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PersonalMessage"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DirectMessageRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-email-events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailEvent"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EmailEventRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-inbox-list": {
-        parameters: {
-            query?: {
-                /** @description Only those nobody answered yet. */
-                unanswered?: boolean;
-                /** @description Keyset: messages older than this id. */
-                before?: string | null;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DirectMessageRead"][];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-inbox-reply": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                message_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["InboxReply"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DirectMessageRead"];
                 };
             };
             /** @description Validation Error */
@@ -7962,6 +8998,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplatePreview"];
             };
         };
@@ -7972,68 +9013,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "fields": [
+                     *         "example"
+                     *       ],
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-sms-inbound": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                organization_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description An empty TwiML answer. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/xml": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "messaging-sms-status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                organization_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -8061,6 +9052,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "body_html": "example",
+                     *         "body_text": "example",
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "subject": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TemplateRead"][];
                 };
             };
@@ -8075,6 +9079,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplateCreate"];
             };
         };
@@ -8085,6 +9095,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -8116,6 +9137,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -8178,6 +9210,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "changed": false,
+                     *       "unsubscribed": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnsubscribeRead"];
                 };
             };
@@ -8217,6 +9255,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_name": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "due_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "note": "example",
+                     *           "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "status": "open",
+                     *           "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "type_name": "example",
+                     *           "updated_at": "2026-12-01T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_OpportunityRead_"];
                 };
             };
@@ -8240,6 +9301,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityCreate"];
             };
         };
@@ -8250,6 +9316,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -8281,6 +9366,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -8306,6 +9410,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OpportunityUpdate"];
             };
         };
@@ -8316,6 +9421,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -8347,6 +9471,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": 1,
+                     *         "text": "example",
+                     *         "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CommentRead"][];
                 };
             };
@@ -8372,6 +9506,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CommentCreate"];
             };
         };
@@ -8382,6 +9521,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": 1,
+                     *       "text": "example",
+                     *       "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CommentRead"];
                 };
             };
@@ -8411,6 +9558,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "active": false,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"][];
                 };
             };
@@ -8425,6 +9581,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Wants to volunteer"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityTypeCreate"];
             };
         };
@@ -8435,6 +9596,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "active": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"];
                 };
             };
@@ -8458,6 +9626,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OrganizationUpdate"];
             };
         };
@@ -8468,7 +9637,247 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_retention_days": 1,
+                     *       "default_region": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "require_2fa_for_staff": false,
+                     *       "slug": "example",
+                     *       "timezone": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "consent_wording": {},
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "double_opt_in": false,
+                     *         "embed_origins": [
+                     *           "example"
+                     *         ],
+                     *         "goal": 1,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "languages": [
+                     *           "example"
+                     *         ],
+                     *         "signature_count": 1,
+                     *         "slug": "example",
+                     *         "status": "draft",
+                     *         "tags": [
+                     *           "example"
+                     *         ],
+                     *         "text": "example",
+                     *         "thank_you_message": "example",
+                     *         "title": "Saturday canvass",
+                     *         "translations": {},
+                     *         "updated_at": "2026-12-01T10:00:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["PetitionRead"][];
+                };
+            };
+        };
+    };
+    "petitions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
                 };
             };
             /** @description Validation Error */
@@ -8493,6 +9902,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ReportDetails"];
             };
         };
@@ -8503,6 +9913,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -8539,6 +9963,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {},
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SegmentRead"][];
                 };
             };
@@ -8553,6 +9987,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "filter": {
+                 *         "age_min": 18,
+                 *         "cities": [
+                 *           "București"
+                 *         ],
+                 *         "has_mobile": true,
+                 *         "support_levels": [
+                 *           3
+                 *         ],
+                 *         "tags_any": [
+                 *           "pensions"
+                 *         ],
+                 *         "zone_ids": []
+                 *       },
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SegmentCreate"];
             };
         };
@@ -8563,6 +10016,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SegmentRead"];
                 };
             };
@@ -8669,6 +10130,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "ticket": "eyJo….k2x"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StreamTicket"];
                 };
             };
@@ -8689,6 +10156,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "questions": [
+                     *           {
+                     *             "id": "example",
+                     *             "kind": "single_choice",
+                     *             "label": "example"
+                     *           }
+                     *         ],
+                     *         "title": "Saturday canvass",
+                     *         "version": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SurveyRead"][];
                 };
             };
@@ -8703,6 +10187,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8713,6 +10209,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8746,6 +10257,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8771,6 +10297,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8781,6 +10319,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8812,6 +10365,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "questions": [
+                     *         {
+                     *           "answers": 1,
+                     *           "kind": "example",
+                     *           "label": "example",
+                     *           "question_id": "example"
+                     *         }
+                     *       ],
+                     *       "responses": 1,
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyResults"];
                 };
             };
@@ -8841,6 +10408,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "color": "example",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TagRead"][];
                 };
             };
@@ -8855,6 +10430,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TagCreate"];
             };
         };
@@ -8865,6 +10445,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "color": "example",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TagRead"];
                 };
             };
@@ -8923,6 +10509,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "region": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TeamRead"][];
                 };
             };
@@ -8937,6 +10534,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Sector 3 callers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamCreate"];
             };
         };
@@ -8947,6 +10549,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8978,6 +10589,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -9032,6 +10652,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TeamUpdate"];
             };
         };
@@ -9042,6 +10663,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -9067,6 +10697,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user_ids": [
+                 *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamMembersAdd"];
             };
         };
@@ -9077,6 +10714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -9109,42 +10755,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    "teams-notify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                team_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TeamNotify"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TeamNotifyRead"];
                 };
             };
             /** @description Validation Error */
@@ -9221,6 +10841,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "email": "ioana@example.org",
+                     *         "full_name": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "joined_at": "2026-12-01T10:00:00Z",
+                     *         "role": "admin",
+                     *         "team_ids": [
+                     *           "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["UserRead"][];
                 };
             };
@@ -9243,6 +10877,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -9297,6 +10943,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "admin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MembershipUpdate"];
             };
         };
@@ -9307,6 +10958,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -9336,6 +10999,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "consecutive_failures": 1,
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "description": "example",
+                     *         "disabled_reason": "example",
+                     *         "enabled": false,
+                     *         "events": [
+                     *           "example"
+                     *         ],
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "url": "https://example.org/hook"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["WebhookRead"][];
                 };
             };
@@ -9350,6 +11029,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "contact.created"
+                 *       ],
+                 *       "url": "https://example.org/hook"
+                 *     }
+                 */
                 "application/json": components["schemas"]["WebhookCreate"];
             };
         };
@@ -9360,6 +11047,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "secret": "example",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
@@ -9391,6 +11093,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "delivered_at": "2026-12-01T10:00:00Z",
+                     *       "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "event_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *       "last_error": "example",
+                     *       "last_status_code": 1,
+                     *       "status": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeliveryRead"];
                 };
             };
@@ -9420,6 +11136,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       "example"
+                     *     ]
+                     */
                     "application/json": string[];
                 };
             };
@@ -9442,6 +11163,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -9496,6 +11231,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["WebhookUpdate"];
             };
         };
@@ -9506,6 +11242,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -9537,6 +11287,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "attempts": 1,
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "delivered_at": "2026-12-01T10:00:00Z",
+                     *         "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "event_type": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *         "last_error": "example",
+                     *         "last_status_code": 1,
+                     *         "status": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["DeliveryRead"][];
                 };
             };
@@ -9574,6 +11340,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "attributes": {},
+                     *         "code": "example",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "kind": "example",
+                     *         "name": "Cluj volunteers",
+                     *         "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "vertex_count": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ZoneRead"][];
                 };
             };
@@ -9600,6 +11380,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "geometry": {},
+                 *       "name": "Sector 3"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ZoneCreate"];
             };
         };
@@ -9610,6 +11396,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9643,6 +11441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: number;
                     };
@@ -9684,6 +11483,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "features": [
+                     *         {
+                     *           "geometry": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "properties": {
+                     *             "code": "example",
+                     *             "contacted": 1,
+                     *             "contacts": 1,
+                     *             "coverage": 1,
+                     *             "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *             "kind": "example",
+                     *             "name": "Cluj volunteers",
+                     *             "support_1": 1,
+                     *             "support_2": 1,
+                     *             "support_3": 1,
+                     *             "support_4": 1,
+                     *             "support_5": 1,
+                     *             "support_unknown": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
@@ -9710,6 +11534,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "features": [
+                 *         {}
+                 *       ],
+                 *       "type": "FeatureCollection"
+                 *     }
+                 */
                 "application/json": components["schemas"]["FeatureCollectionImport"];
             };
         };
@@ -9720,6 +11552,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "updated": 1,
+                     *       "zones": [
+                     *         {
+                     *           "attributes": {},
+                     *           "code": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "example",
+                     *           "name": "Cluj volunteers",
+                     *           "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "vertex_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneImportResult"];
                 };
             };
@@ -9751,6 +11601,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9808,6 +11670,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ZoneUpdate"];
             };
         };
@@ -9818,6 +11681,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9847,6 +11722,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };

@@ -43,6 +43,11 @@ export const router = createRouter({
       component: () => import('./features/canvassing/DoorFlowScreen.vue'),
       meta: { title: 'door.title', back: (to) => `/actions/${String(to.params.id)}/walk` },
     },
+    {
+      path: '/actions/:id/petition',
+      component: () => import('./features/petition/PetitionSignScreen.vue'),
+      meta: { title: 'petition.title', back: (to) => `/actions/${String(to.params.id)}` },
+    },
     { path: '/tasks', component: () => import('./features/tasks/TasksScreen.vue'), meta: { title: 'tasks.title', nav: true } },
     { path: '/profile', component: () => import('./features/profile/ProfileScreen.vue'), meta: { title: 'profile.title', nav: true } },
     { path: '/:pathMatch(.*)*', redirect: '/actions' },

@@ -206,6 +206,14 @@ export const en = {
   'push.hint': 'New actions and tasks for you, reminders before an action, messages from HQ.',
   'push.unsupported': 'This browser cannot receive notifications.',
   'push.denied': 'Notifications are blocked for this site in the browser settings.',
+  'petition.title': 'Petition',
+  'petition.collect': 'Collect signatures',
+  'petition.count': '{n} signatures',
+  'petition.firstName': 'First name',
+  'petition.lastName': 'Last name',
+  'petition.email': 'Email',
+  'petition.mobile': 'Mobile phone (optional)',
+  'petition.sign': 'Record the signature',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -206,4 +206,12 @@ export const fr: Messages = {
   'push.hint': 'Nouvelles actions et tâches pour vous, rappels avant une action, messages du QG.',
   'push.unsupported': 'Ce navigateur ne peut pas recevoir de notifications.',
   'push.denied': 'Les notifications sont bloquées pour ce site dans les réglages du navigateur.',
+  'petition.title': 'Pétition',
+  'petition.collect': 'Recueillir des signatures',
+  'petition.count': '{n} signatures',
+  'petition.firstName': 'Prénom',
+  'petition.lastName': 'Nom',
+  'petition.email': 'E-mail',
+  'petition.mobile': 'Téléphone mobile (facultatif)',
+  'petition.sign': 'Enregistrer la signature',
 }

@@ -206,4 +206,12 @@ export const ro: Messages = {
   'push.hint': 'Acțiuni și sarcini noi pentru tine, mementouri înainte de o acțiune, mesaje de la sediu.',
   'push.unsupported': 'Acest browser nu poate primi notificări.',
   'push.denied': 'Notificările sunt blocate pentru acest site în setările browserului.',
+  'petition.title': 'Petiție',
+  'petition.collect': 'Strângeți semnături',
+  'petition.count': '{n} semnături',
+  'petition.firstName': 'Prenume',
+  'petition.lastName': 'Nume',
+  'petition.email': 'E-mail',
+  'petition.mobile': 'Telefon mobil (opțional)',
+  'petition.sign': 'Înregistrați semnătura',
 }

@@ -1,0 +1,204 @@
+"""Webhook delivery: 10,000 contact.created events (contacts created through the API at a steady rate, under
+uvicorn) delivered by real arq workers to a local receiver that fails 5% of first attempts (503, then accepts the
+retry). Every event must reach the endpoint exactly once (accepted once per webhook-id, none missing); p99 from
+the commit (the event's timestamp, stamped in the committing transaction) to its first attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from datetime import datetime
+
+import httpx
+
+from bench.context import Ctx, has_route
+from bench.loadgen import Server
+from bench.report import Row, percentile, unavailable
+from bench.wl_calling import WORKERS
+
+FAIL_SHARE = 0.05
+
+
+class Receiver:
+    """A minimal HTTP/1.1 server on asyncio: records each attempt, fails the first try of 5% of the ids."""
+
+    def __init__(self) -> None:
+        self.first_attempt: dict[str, float] = {}
+        self.committed_at: dict[str, float] = {}
+        self.accepted: dict[str, int] = {}
+        self.attempts = 0
+        self.ignored: set[str] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    def reset(self) -> None:
+        """Forget the warm-up: its ids are ignored from now on (a retry of one would count as an extra)."""
+        self.ignored |= set(self.first_attempt)
+        self.first_attempt.clear()
+        self.committed_at.clear()
+        self.accepted.clear()
+        self.attempts = 0
+
+    def fails_first(self, msg_id: str) -> bool:
+        return int(hashlib.sha256(msg_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < FAIL_SHARE
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                headers = {}
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                now = time.time()
+                msg_id = headers.get("webhook-id", "")
+                if msg_id in self.ignored:
+                    writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
+                self.attempts += 1
+                first = msg_id not in self.first_attempt
+                if first:
+                    self.first_attempt[msg_id] = now
+                    with contextlib.suppress(ValueError, KeyError):
+                        self.committed_at[msg_id] = datetime.fromisoformat(json.loads(body)["timestamp"]).timestamp()
+                status = b"503 Service Unavailable" if first and self.fails_first(msg_id) else b"204 No Content"
+                if status.startswith(b"204"):
+                    self.accepted[msg_id] = self.accepted.get(msg_id, 0) + 1
+                writer.write(b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def _workers(env: dict[str, str], n: int) -> list[asyncio.subprocess.Process]:
+    return [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.worker", env=env, start_new_session=True, stdout=asyncio.subprocess.DEVNULL
+        )
+        for _ in range(n)
+    ]
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            await asyncio.wait_for(p.wait(), 20)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+async def run(ctx: Ctx) -> list[Row]:
+    n = 40 if ctx.smoke else 10_000
+    rate = 20 if ctx.smoke else 200
+    metric = f"webhooks: {n} events, {FAIL_SHARE:.0%} transient failures, one endpoint"
+    bar = "each event accepted exactly once per webhook-id; p99 commit → first attempt <= 2 s"
+    receiver = Receiver()
+    await receiver.start()
+    tag = uuid.uuid4().hex[:8]
+    async with ctx.asgi_client(webhooks={"allow_private_targets": True}) as (app, client):
+        if not has_route(app, "/api/v1/webhooks"):
+            return [unavailable("webhooks", metric, "POST /api/v1/webhooks does not exist", bar=bar)]
+        r = await client.post(
+            "/api/v1/webhooks",
+            json={"url": f"http://127.0.0.1:{receiver.port}/hook-{tag}", "events": ["contact.created"]},
+        )
+        assert r.status_code == 201, r.text
+    env = {
+        **ctx.services.env(ctx.db),
+        "WEBHOOKS__ALLOW_PRIVATE_TARGETS": "true",
+        "WEBHOOKS__BACKOFF_BASE_S": "0.5",
+        "WEBHOOKS__DISABLE_AFTER_FAILURES": "100000",
+    }
+    server = Server("app.main:create_app", env, 2 if ctx.smoke else WORKERS, factory=True)
+    await server.start()
+    workers = await _workers(env, 1 if ctx.smoke else 2)
+    errors: list[str] = []
+    try:
+        headers = {"Authorization": f"Bearer {ctx.admin_token}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+
+            async def create(i: int) -> None:
+                try:
+                    res = await http.post("/api/v1/contacts", json={"first_name": f"Hook{tag}{i}"})
+                except httpx.HTTPError as e:
+                    errors.append(f"{e.__class__.__name__}: {e}")
+                    return
+                if res.status_code != 201:
+                    errors.append(f"{res.status_code}: {res.text[:200]}")
+
+            # The workers are up once a first event has gone through (not measured).
+            await create(-1)
+            ready = time.monotonic() + 60
+            while not receiver.accepted and time.monotonic() < ready:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            receiver.reset()
+            started = time.perf_counter()
+            tasks = []
+            for i in range(n):
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(create(i)))
+            await asyncio.gather(*tasks)
+            deadline = time.monotonic() + (30 if ctx.smoke else 120)
+            while len(receiver.accepted) < n - len(errors) and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)  # a late duplicate would show now
+    finally:
+        await _stop(workers)
+        await server.stop()
+        await receiver.stop()
+    lag_ms = [
+        (receiver.first_attempt[k] - receiver.committed_at[k]) * 1000
+        for k in receiver.first_attempt
+        if k in receiver.committed_at
+    ]
+    twice = sum(1 for v in receiver.accepted.values() if v > 1)
+    exact = len(receiver.accepted) == n and twice == 0 and not errors
+    p99 = percentile(lag_ms, 99) if lag_ms else None
+    return [
+        Row(
+            "webhooks",
+            metric,
+            p99,
+            None,
+            "ms p99 commit → first attempt",
+            None,
+            bar,
+            bool(exact and p99 is not None and p99 <= 2000),
+            "" if exact else f"accepted {len(receiver.accepted)} of {n}, {twice} twice, {len(errors)} errors",
+            details={
+                "events": n,
+                "attempts": receiver.attempts,
+                "accepted_ids": len(receiver.accepted),
+                "accepted_twice": twice,
+                "p50_ms": percentile(lag_ms, 50) if lag_ms else None,
+                "errors": errors[:3],
+            },
+            correct=exact,
+        )
+    ]
