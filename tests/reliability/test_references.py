@@ -51,6 +51,7 @@ NOT_REFERENCES = {
     ("calls-report", "id"): "the client's own UUID for the report (idempotency), not a reference",
     ("visits-create", "id"): "the client's own UUID for the visit (idempotency), not a reference",
     ("reports-correct", "id"): "the client's own UUID for the correction (idempotency), not a reference",
+    ("p2p-text-sent", "id"): "the client's own UUID for the logged text (idempotency), not a reference",
 }
 # Names ending in _id/_ids that are not uuids, and why they are not checked here.
 NOT_UUIDS = {
