@@ -6,6 +6,8 @@
 //    use lives in IndexedDB, managed by the app, and wiped at logout).
 //  - Map tiles: cache-first in a bounded cache (entries + age, purged on quota errors).
 //  - Updates wait for the volunteer: the page asks for SKIP_WAITING after "Reload to update".
+//  - On the first visit the worker takes control of the open page at once (clients.claim()), so the first loss
+//    of signal already finds the app shell and the API kept off the cache.
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching'
 import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { CacheFirst, NetworkOnly } from 'workbox-strategies'
@@ -35,6 +37,10 @@ registerRoute(
     ],
   }),
 )
+
+self.addEventListener('activate', (event: ExtendableEvent) => {
+  event.waitUntil(self.clients.claim())
+})
 
 self.addEventListener('message', (event: ExtendableMessageEvent) => {
   if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void self.skipWaiting()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { dictionaries, pickLocale, translate } from '../src/shared/i18n'
 
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()
+const placeholders = (s: string) => [...new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort()
 
 describe('i18n', () => {
   const en = dictionaries.en
@@ -23,5 +23,14 @@ describe('i18n', () => {
   it('interpolates parameters', () => {
     expect(translate('en', 'app.pending', { n: 2 })).toBe('2 pending')
     expect(translate('fr', 'app.pending', { n: 2 })).toBe('2 en attente')
+  })
+  it('chooses plural forms by the language rules', () => {
+    expect(translate('en', 'calls.attempts', { n: 1 })).toBe('1 attempt')
+    expect(translate('en', 'walk.households', { n: 2 })).toBe('2 households')
+    expect(translate('fr', 'calls.attempts', { n: 1 })).toBe('1 tentative')
+    expect(translate('fr', 'calls.attempts', { n: 3 })).toBe('3 tentatives')
+    expect(translate('ro', 'calls.attempts', { n: 1 })).toBe('1 încercare')
+    expect(translate('ro', 'calls.attempts', { n: 2 })).toBe('2 încercări')
+    expect(translate('ro', 'calls.attempts', { n: 20 })).toBe('20 de încercări')
   })
 })

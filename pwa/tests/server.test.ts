@@ -56,7 +56,10 @@ describe('offline/server: the one place deciding online vs device', () => {
     expect(fetch).toHaveBeenCalledOnce()
     const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit]
     expect(url).toBe('/api/v1/calls/t1/report')
-    expect(JSON.parse(String(init.body))).toEqual({ id, outcome: 'absent' })
+    const sent = JSON.parse(String(init.body)) as { id: string; outcome: string; recorded_at: string }
+    // The phone's time when it was saved travels with the report (it may sync much later).
+    expect(sent).toEqual({ id, outcome: 'absent', recorded_at: sent.recorded_at })
+    expect(Math.abs(Date.parse(sent.recorded_at) - Date.now())).toBeLessThan(60_000)
     expect(server.outboxState.pending).toBe(0)
   })
 

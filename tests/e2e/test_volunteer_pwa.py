@@ -27,7 +27,8 @@ from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import PASSWORD, Actor, make_actor, make_org, make_team
 
 NAME = re.compile(r"^P\d+ N\d+$")
-CONSENT = "The person agrees to answer and to have their answers recorded"
+# The consent names the organization (its legal name, else its name).
+CONSENT = re.compile(r"^The person agrees to answer and to org-\w+ recording their answers$")
 
 
 @dataclass
@@ -181,7 +182,7 @@ async def test_call_flow_then_offline_reports_sync_exactly_once(
     assert first in names
     await page.screenshot(path=shot_path(shots, "05-contact-card"))
     await page.get_by_role("button", name="Start call").click()
-    dial = page.get_by_role("link", name=re.compile(r"^Call \+4072\d{7}$"))
+    dial = page.get_by_role("link", name=re.compile(r"^Call \+4072\d{7} (mobile|home)$"))
     await expect(dial).to_be_visible()
     assert (await dial.get_attribute("href") or "").startswith("tel:+4072")
     # The brief is one tap away during the call, in a sheet.
@@ -402,7 +403,7 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     )
     headings = page.get_by_role("heading", name=re.compile(r"^Building \d+"))
     await expect(headings).to_have_text([f"Building {r.street_number}" for r in by_distance])
-    await expect(page.get_by_text(re.compile(r"^1 households · \d+ m away$")).first).to_be_visible()
+    await expect(page.get_by_text(re.compile(r"^1 household · \d+ m away$")).first).to_be_visible()
     await page.screenshot(path=shot_path(shots, "02-walk-list-route"), full_page=True)
     await person_link(page, "P1 N1").click()
 
@@ -448,7 +449,9 @@ async def test_door_to_door_walk_list_visit_and_person_met(
     await sheet.get_by_role("textbox", name="Mobile phone").fill("+40722111222")
     await sheet.get_by_role("button", name="Save person").click()
     await expect(page.get_by_role("alert")).to_contain_text("Consent is required")
-    await sheet.get_by_role("checkbox", name="The person agrees to GroundGame processing their data").check()
+    await sheet.get_by_role(
+        "checkbox", name=re.compile(r"^The person agrees to org-\w+ processing their data$")
+    ).check()
     await sheet.get_by_role("checkbox", name="SMS consent").check()
     await page.screenshot(path=shot_path(shots, "04-person-met"))
     async with page.expect_response(is_post("/visits")) as sent:

@@ -86,7 +86,7 @@ PHONE_ALLOWED = {
 }
 
 # Write bodies that legitimately carry `id`: the client's UUID that makes a phone's replays idempotent.
-CLIENT_ID_OPS = {"calls-report", "visits-create"}
+CLIENT_ID_OPS = {"calls-report", "visits-create", "reports-correct", "p2p-text-sent"}
 READ_ONLY = ("id", "organization_id", "created_at", "updated_at")
 UNKNOWN = "zz_not_a_field"
 

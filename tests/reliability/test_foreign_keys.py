@@ -24,6 +24,7 @@ UNCONSTRAINED = {
     "sent_by": "authorship (who sent a campaign; outlives the membership)",
     "actor_user_id": "authorship (timeline, audit log: append-only history)",
     ("field_reports", "user_id"): "authorship: who made the call or visit, kept after they leave",
+    ("field_report_corrections", "user_id"): "authorship: who corrected the report, kept after they leave",
     ("opportunity_comments", "user_id"): "authorship of a comment",
     (
         "petition_signatures",

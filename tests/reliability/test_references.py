@@ -55,6 +55,7 @@ NOT_REFERENCES = {
     ("visits-create", "id"): "the client's own UUID for the visit (idempotency), not a reference",
     ("reports-correct", "id"): "the client's own UUID for the correction (idempotency), not a reference",
     ("messaging-inbox-list", "before"): "a keyset position in one's own inbox (an unknown id just lists older)",
+    ("p2p-text-sent", "id"): "the client's own UUID for the logged text (idempotency), not a reference",
 }
 # Names ending in _id/_ids that are not uuids, and why they are not checked here.
 NOT_UUIDS = {

@@ -1,5 +1,5 @@
 // App-wide UI state: the snackbar queue and the offline flag.
-import { reactive, ref } from 'vue'
+import { reactive, ref, shallowRef } from 'vue'
 
 export interface Snack {
   id: number
@@ -42,4 +42,28 @@ export const online = ref(typeof navigator === 'undefined' ? true : navigator.on
 if (typeof window !== 'undefined') {
   window.addEventListener('online', () => (online.value = true))
   window.addEventListener('offline', () => (online.value = false))
+}
+
+// Installing the app: Android's prompt (beforeinstallprompt, kept until the volunteer asks), iOS instructions.
+interface InstallPromptEvent extends Event {
+  prompt: () => Promise<void>
+}
+export const installPrompt = shallowRef<InstallPromptEvent | null>(null)
+if (typeof window !== 'undefined') {
+  window.addEventListener('beforeinstallprompt', (e) => {
+    e.preventDefault()
+    installPrompt.value = e as InstallPromptEvent
+  })
+  window.addEventListener('appinstalled', () => (installPrompt.value = null))
+}
+export function isIosBrowser(): boolean {
+  if (typeof navigator === 'undefined') return false
+  const standalone = (navigator as Navigator & { standalone?: boolean }).standalone === true || matchMedia('(display-mode: standalone)').matches
+  return /iPhone|iPad|iPod/.test(navigator.userAgent) && !standalone
+}
+export async function install(): Promise<void> {
+  const e = installPrompt.value
+  if (!e) return
+  installPrompt.value = null
+  await e.prompt()
 }

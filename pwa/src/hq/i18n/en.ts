@@ -366,6 +366,8 @@ export const en = {
   'surveys.results': 'Results',
   'surveys.mean': 'Mean: {mean}',
   'settings.name': 'Organization name',
+  'settings.legalName': 'Legal name',
+  'settings.legalNameHint': 'Named in the consent texts volunteers read out; empty: the organization name.',
   'settings.region': 'Default phone region',
   'settings.regionHint': 'Two letters, e.g. RO or FR: numbers without a country code are read in this region.',
   'settings.timezone': 'Time zone',

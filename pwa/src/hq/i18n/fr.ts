@@ -365,6 +365,8 @@ export const fr: Record<HqKey, string> = {
   'surveys.results': 'Résultats',
   'surveys.mean': 'Moyenne : {mean}',
   'settings.name': 'Nom de l’organisation',
+  'settings.legalName': 'Raison sociale',
+  'settings.legalNameHint': 'Citée dans les textes de consentement lus par les bénévoles ; vide : le nom de l’organisation.',
   'settings.region': 'Région téléphonique par défaut',
   'settings.regionHint': 'Deux lettres, p. ex. RO ou FR : les numéros sans indicatif sont lus dans cette région.',
   'settings.timezone': 'Fuseau horaire',

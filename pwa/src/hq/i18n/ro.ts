@@ -365,6 +365,8 @@ export const ro: Record<HqKey, string> = {
   'surveys.results': 'Rezultate',
   'surveys.mean': 'Medie: {mean}',
   'settings.name': 'Numele organizației',
+  'settings.legalName': 'Denumire legală',
+  'settings.legalNameHint': 'Apare în textele de consimțământ citite de voluntari; gol: numele organizației.',
   'settings.region': 'Regiunea telefonică implicită',
   'settings.regionHint': 'Două litere, de ex. RO sau FR: numerele fără prefix de țară sunt citite în această regiune.',
   'settings.timezone': 'Fus orar',

@@ -7,8 +7,26 @@ export { LOCALES, locale, pickLocale, setLocale, type Locale } from './locale'
 import { locale, type Locale } from './locale'
 export const dictionaries: Record<Locale, Messages> = { en, fr, ro }
 
+const pluralRules = new Map<string, Intl.PluralRules>()
+const PLURAL = /^(zero|one|two|few|many|other):/
+
+/** A message with plural forms ("one:{n} attempt|other:{n} attempts"; Romanian adds "few:"), chosen for `n` by
+ * the language's rules (Intl.PluralRules): "1 încercare", "2 încercări", "20 de încercări". */
+export function pluralForm(l: string, s: string, n: number): string {
+  if (!PLURAL.test(s)) return s
+  const forms: Record<string, string> = {}
+  for (const f of s.split('|')) {
+    const i = f.indexOf(':')
+    forms[f.slice(0, i)] = f.slice(i + 1)
+  }
+  let rules = pluralRules.get(l)
+  if (!rules) pluralRules.set(l, (rules = new Intl.PluralRules(l)))
+  return forms[rules.select(n)] ?? forms.other ?? s
+}
+
 export function translate(l: Locale, key: MessageKey, params?: Record<string, string | number>): string {
-  const s = dictionaries[l][key] ?? en[key]
+  let s: string = dictionaries[l][key] ?? en[key]
+  if (typeof params?.n === 'number') s = pluralForm(l, s, params.n)
   return params ? s.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m)) : s
 }
 

@@ -1,6 +1,7 @@
 // The outbox: writes made in the field (call reports, visits, new contacts, attendance) are stored
 // in IndexedDB first, then replayed to the server until acknowledged. Each item carries a client
-// UUID (the body's `id` and an Idempotency-Key header), so a replay after a lost response is safe.
+// UUID, the body's `id`: the server's one idempotency mechanism (the same id with the same body returns the first
+// response), so a replay after a lost response is safe. No Idempotency-Key header is sent (see pwa/README.md).
 //  - 2xx            → acknowledged, removed
 //  - 409            → conflict (same id, different body): kept, surfaced, never retried automatically
 //  - other 4xx      → failed: kept, surfaced, retried only on request
@@ -8,7 +9,7 @@
 //  - 5xx/429/network → stays pending, retried on the next run
 import { count, del, get, getAll, put } from './db'
 
-export type OutboxKind = 'call_report' | 'visit' | 'participation'
+export type OutboxKind = 'call_report' | 'visit' | 'participation' | 'correction' | 'p2p_text'
 export type OutboxStatus = 'pending' | 'conflict' | 'failed'
 
 export interface OutboxItem {
@@ -18,6 +19,8 @@ export interface OutboxItem {
   method: 'POST' | 'PUT' | 'PATCH'
   path: string
   body: unknown
+  /** Who it is about (the contact's name), shown in the queue. */
+  label?: string
   status: OutboxStatus
   attempts: number
   created_at: string
@@ -47,6 +50,7 @@ export interface EnqueueInput {
   method?: OutboxItem['method']
   path: string
   body: unknown
+  label?: string
 }
 
 let lastSeq = 0
@@ -80,6 +84,7 @@ export function createOutbox(opts: OutboxOptions = {}) {
       method: input.method ?? 'POST',
       path: input.path,
       body: input.body,
+      ...(input.label ? { label: input.label } : {}),
       status: 'pending',
       attempts: 0,
       created_at: new Date().toISOString(),
@@ -100,7 +105,7 @@ export function createOutbox(opts: OutboxOptions = {}) {
   }
 
   async function sendOne(item: OutboxItem): Promise<'ok' | 'conflict' | 'failed' | 'retry' | 'network' | 'unauthorized'> {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Idempotency-Key': item.id }
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' }
     const token = opts.getToken?.()
     if (token) headers.Authorization = `Bearer ${token}`
     let res: Response

@@ -7,8 +7,8 @@
 import { reactive } from 'vue'
 import { api, ApiError, NetworkError, notifyUnauthorized, unwrap } from '@shared/api/client'
 import type {
-  Action, AppConfig, CallReportCreate, CallStart, CallTarget, Me, Opportunity, OpportunityStatus,
-  OpportunityType, ParticipationStatus, Survey, Token, VisitCreate, WalkList,
+  Action, AppConfig, CallReportCreate, CallStart, CallTarget, Me, MyReport, Opportunity, OpportunityStatus,
+  OpportunityType, OthersSummary, P2PText, ParticipationStatus, ReportCorrection, Survey, Token, VisitCreate, WalkList,
 } from '@shared/api/types'
 import { getToken, setToken } from '@shared/session'
 import { clearAll, get, put } from './db'
@@ -159,13 +159,28 @@ export async function getAction(id: string): Promise<Loaded<Action>> {
   }
 }
 
-export const listCalls = (actionId: string, which: 'mine' | 'others'): Promise<Loaded<CallTarget[]>> =>
-  cachedRead(`calls:${actionId}:${which}`, () =>
+/** My list, or the others' (one member's with `memberId`: the server applies who may call whom). */
+export const listCalls = (actionId: string, which: 'mine' | 'others', memberId?: string): Promise<Loaded<CallTarget[]>> =>
+  cachedRead(`calls:${actionId}:${which}${memberId ? `:${memberId}` : ''}`, () =>
     allPages(async () => {
       // A calling list is bounded (500 people at most per volunteer): one page.
       const opts = { params: { path: { action_id: actionId }, query: { limit: 500 } } }
-      return unwrap(which === 'mine' ? await api.GET('/api/v1/actions/{action_id}/calls/mine', opts) : await api.GET('/api/v1/actions/{action_id}/calls/others', opts))
+      if (which === 'mine') return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/mine', opts))
+      const query = memberId ? { limit: 500, member_id: memberId } : { limit: 500 }
+      return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/others', { params: { path: { action_id: actionId }, query } }))
     }),
+  )
+
+/** Whose lists I may call from, team-mates first, and the pool. */
+export const listOthersMembers = (actionId: string): Promise<Loaded<OthersSummary>> =>
+  cachedRead(`others:${actionId}`, async () =>
+    unwrap(await api.GET('/api/v1/actions/{action_id}/calls/others/members', { params: { path: { action_id: actionId } } })),
+  )
+
+/** My reports on this action I can still correct. */
+export const listMyReports = (actionId: string): Promise<Loaded<MyReport[]>> =>
+  cachedRead(`reports:${actionId}`, async () =>
+    unwrap(await api.GET('/api/v1/actions/{action_id}/reports/mine', { params: { path: { action_id: actionId } } })).items,
   )
 
 export const getSurvey = (id: string): Promise<Loaded<Survey>> =>
@@ -256,17 +271,83 @@ export async function settleOutbox(): Promise<void> {
   await outbox.sync().catch(() => undefined)
 }
 
-export async function submitCallReport(targetId: string, body: CallReportCreate): Promise<void> {
-  await outbox.enqueue({ id: body.id, kind: 'call_report', path: `/api/v1/calls/${encodeURIComponent(targetId)}/report`, body })
+/** The phone's time when the record is saved (it may sync much later). */
+const now = (): string => new Date().toISOString()
+
+/** Where a card goes after its report, as the server will decide it (app/calling/reports.py), so the list shows it
+ * at once, also offline; the server's answer replaces it on the next read. */
+function statusAfter(outcome: string, attempts: number, maxAttempts: number): CallTarget['status'] {
+  if (outcome === 'absent' || outcome === 'not_home') return attempts < maxAttempts ? 'pending' : 'done'
+  if (outcome === 'callback') return 'callback'
+  if (outcome === 'wrong_number' || outcome === 'do_not_call' || outcome === 'moved') return 'closed'
+  return 'done'
+}
+
+async function markCard(actionId: string, targetId: string, status: CallTarget['status'], outcome: string): Promise<void> {
+  for (const which of ['mine', 'others'] as const) {
+    const list = await readCache<CallTarget[]>(`calls:${actionId}:${which}`)
+    if (list?.value.some((c) => c.id === targetId)) {
+      await writeCache(`calls:${actionId}:${which}`, list.value.map((c) => (c.id === targetId ? { ...c, status, last_outcome: outcome, attempts: c.attempts + 1 } : c)))
+    }
+  }
+  const walk = await readCache<WalkList>(`walklist:${actionId}`)
+  if (walk) {
+    for (const st of walk.value.streets) for (const b of st.buildings) for (const h of b.households) if (h.target_id === targetId) Object.assign(h, { status, last_outcome: outcome })
+    await writeCache(`walklist:${actionId}`, walk.value)
+  }
+}
+
+export interface SubmitOptions {
+  /** Who it is about, shown in the queue. */
+  label?: string
+  actionId?: string
+  attempts?: number
+  maxAttempts?: number
+}
+
+export async function submitCallReport(targetId: string, body: CallReportCreate, opts: SubmitOptions = {}): Promise<void> {
+  body = { ...body, recorded_at: body.recorded_at ?? now() }
+  await outbox.enqueue({ id: body.id, kind: 'call_report', path: `/api/v1/calls/${encodeURIComponent(targetId)}/report`, body, label: opts.label })
+  if (opts.actionId) await markCard(opts.actionId, targetId, statusAfter(body.outcome, (opts.attempts ?? 0) + 1, opts.maxAttempts ?? 3), body.outcome)
   await markReported(targetId)
   kick()
 }
 
 // ---- door to door -------------------------------------------------------------------------------
 
-export async function submitVisit(actionId: string, body: VisitCreate): Promise<void> {
-  await outbox.enqueue({ id: body.id, kind: 'visit', path: `/api/v1/actions/${encodeURIComponent(actionId)}/visits`, body })
+export async function submitVisit(actionId: string, body: VisitCreate, opts: SubmitOptions = {}): Promise<void> {
+  body = { ...body, recorded_at: body.recorded_at ?? now() }
+  await outbox.enqueue({ id: body.id, kind: 'visit', path: `/api/v1/actions/${encodeURIComponent(actionId)}/visits`, body, label: opts.label })
+  if (body.target_id) await markCard(actionId, body.target_id, statusAfter(body.outcome, (opts.attempts ?? 0) + 1, opts.maxAttempts ?? 3), body.outcome)
   if (body.target_id) await markReported(body.target_id)
+  kick()
+}
+
+// ---- corrections and peer-to-peer texts ----------------------------------------------------------
+
+/** A new version of my report, through the outbox (works offline); the cached list shows it at once. */
+export async function submitCorrection(actionId: string, report: MyReport, body: ReportCorrection): Promise<void> {
+  await outbox.enqueue({
+    id: body.id, kind: 'correction', path: `/api/v1/reports/${encodeURIComponent(report.id)}/corrections`, body,
+    label: report.contact_name ?? undefined,
+  })
+  const list = await readCache<MyReport[]>(`reports:${actionId}`)
+  if (list) {
+    const updated = { ...report, ...body, version: report.version + 1, id: report.id } as MyReport
+    await writeCache(`reports:${actionId}`, list.value.map((r) => (r.id === report.id ? updated : r)))
+  }
+  kick()
+}
+
+/** The action's text for this person (online: the server checks their SMS consent). */
+export async function prepareText(actionId: string, contactId: string): Promise<P2PText> {
+  return unwrap(await api.GET('/api/v1/actions/{action_id}/contacts/{contact_id}/p2p-text', { params: { path: { action_id: actionId, contact_id: contactId } } }))
+}
+
+/** The text was handed to the phone's SMS app: logged on the person's timeline (once per id). */
+export async function logText(actionId: string, contactId: string, label?: string): Promise<void> {
+  const id = crypto.randomUUID()
+  await outbox.enqueue({ id, kind: 'p2p_text', path: `/api/v1/actions/${encodeURIComponent(actionId)}/contacts/${encodeURIComponent(contactId)}/p2p-text`, body: { id }, label })
   kick()
 }
 
