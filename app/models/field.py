@@ -49,8 +49,8 @@ class FieldReport(Base):
         Index(None, "organization_id", "action_id", "created_at"),
         Index(None, "organization_id", "contact_id"),
         Index(None, "organization_id", "user_id", "created_at"),
-        Index(None, "organization_id", "created_at"),  # the organization's dashboard for a period (all actions)
         Index(None, "organization_id", "action_id", "recorded_at"),
+        Index(None, "organization_id", "recorded_at"),  # the organization's dashboard for a period (all actions)
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

@@ -41,6 +41,10 @@ def upgrade() -> None:
         ["organization_id", "action_id", "recorded_at"],
         unique=False,
     )
+    # The organization's dashboard for a period (all actions) ranges on the recorded time.
+    op.create_index(
+        op.f("ix_field_reports_organization_id_recorded_at"), "field_reports", ["organization_id", "recorded_at"]
+    )
     op.create_table(
         "field_report_corrections",
         sa.Column("organization_id", sa.UUID(), nullable=False),
@@ -76,6 +80,7 @@ def downgrade() -> None:
         op.f("ix_field_report_corrections_organization_id_report_id_version"), table_name="field_report_corrections"
     )
     op.drop_table("field_report_corrections")
+    op.drop_index(op.f("ix_field_reports_organization_id_recorded_at"), table_name="field_reports")
     op.drop_index(op.f("ix_field_reports_organization_id_action_id_recorded_at"), table_name="field_reports")
     op.drop_column("field_reports", "corrected_at")
     op.drop_column("field_reports", "version")

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dashboard.queries import reports_where
+from app.dashboard.queries import REPORT_AT, reports_where
 from app.dashboard.scope import Period, Scope
 
 
@@ -38,9 +38,9 @@ async def test_the_organization_dashboard_for_a_period_uses_the_time_indexes(db:
     scope = Scope(organization_id=uuid.uuid4(), timezone="Europe/Bucharest", user_ids=None, team_ids=None)
     end = datetime(2026, 12, 1, tzinfo=UTC)
     period = Period(start=end - timedelta(days=1), end=end)
-    where, p = reports_where(scope, period, None)
+    where, p = reports_where(scope, period, None, at=REPORT_AT)
     reports = await _plan(db, f"SELECT r.kind, r.outcome, count(*) FROM field_reports r WHERE {where} GROUP BY 1, 2", p)
-    assert "ix_field_reports_organization_id_created_at" in reports
+    assert "ix_field_reports_organization_id_recorded_at" in reports
     where, p = reports_where(scope, period, None, alias="l", at="recorded_at")
     consents = await _plan(db, f"SELECT l.source, count(*) FROM consent_log l WHERE {where} GROUP BY 1", p)
     assert "ix_consent_log_organization_id_recorded_at" in consents
