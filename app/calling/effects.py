@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.calling.schemas import CallReport, ContactUpdates, ReportDetails, VisitReport
+from app.calling.schemas import CallReport, ContactUpdates, ReportCorrection, ReportDetails, VisitReport
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactUpdate
@@ -35,7 +35,7 @@ _VERSIONS: dict[tuple[uuid.UUID, uuid.UUID, int], list[dict[str, Any]]] = {}
 
 
 async def validate_survey(
-    session: AsyncSession, action: Action, body: CallReport | VisitReport | ReportDetails
+    session: AsyncSession, action: Action, body: CallReport | VisitReport | ReportDetails | ReportCorrection
 ) -> tuple[int | None, dict[str, Any]]:
     """Validate the answers against the survey version used. A version never changes once answered, so its
     questions are cached per process (a statement saved per report)."""

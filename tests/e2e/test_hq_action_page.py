@@ -12,6 +12,7 @@ import random
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ async def phone_as(browser: object, who: Actor) -> tuple[BrowserContext, Page]:
     return context, await as_user(context, who)
 
 
-async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[object]:
+async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[Any]:
     async with engine.connect() as conn:
         return list((await conn.execute(text(sql), params)).all())
 
