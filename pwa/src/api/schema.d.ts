@@ -134,6 +134,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/calls/others/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls Others Members
+         * @description Whose lists the caller may call from, team-mates first, and what is left in the pool.
+         */
+        get: operations["calls-others-members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/contacts/{contact_id}/p2p-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * P2P Text
+         * @description The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
+         *     consent, 404 for anyone else or when the action has no template).
+         */
+        get: operations["p2p-text-prepare"];
+        put?: never;
+        /**
+         * P2P Text Sent
+         * @description The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id.
+         */
+        post: operations["p2p-text-sent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/documents": {
         parameters: {
             query?: never;
@@ -246,6 +291,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/reports/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Reports
+         * @description The caller's own reports on this action that they can still correct (newest first).
+         */
+        get: operations["reports-mine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/stats": {
         parameters: {
             query?: never;
@@ -260,6 +325,68 @@ export interface paths {
          *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
          */
         get: operations["actions-stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
+         *     targets and the unassigned pool.
+         */
+        get: operations["actions-targets-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign Targets
+         * @description To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
+         *     counted.
+         */
+        post: operations["actions-targets-reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Turfs
+         * @description The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts.
+         */
+        get: operations["actions-turfs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,6 +425,26 @@ export interface paths {
          *     there: nearest building first.
          */
         get: operations["actions-walklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/walklist.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Walklist Pdf
+         * @description A turf's walk list to print: households in walking order with a box per outcome (audited as an export).
+         */
+        get: operations["actions-walklist-pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -555,6 +702,23 @@ export interface paths {
         put?: never;
         /** Record Consent */
         post: operations["contacts-consents-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Duplicates */
+        get: operations["contacts-duplicates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -960,6 +1124,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe
+         * @description Register this browser for notifications (a new action assigned to you, a reminder before an action
+         *     starts, a task assigned to you, a message from HQ to your team). Subscribing again is harmless.
+         */
+        post: operations["push-subscriptions-create"];
+        /**
+         * Unsubscribe
+         * @description Stop notifications to this browser (by its endpoint); nothing happens for an unknown one.
+         */
+        delete: operations["push-subscriptions-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/push-subscriptions/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. Generated once and
+         *     kept in the database, so it does not change across restarts.
+         */
+        get: operations["push-public-key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/totp/enable": {
         parameters: {
             query?: never;
@@ -1120,6 +1330,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/contacts/{contact_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Personal
+         * @description A one-off message to one contact (from their page), by email or SMS: only with their current consent for
+         *     the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you.
+         */
+        post: operations["messaging-personal-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/email/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email Events
+         * @description For the mail system (a bounce processor, an ESP's webhook adapter), with `Authorization: Bearer
+         *     <MESSAGING__EMAIL_EVENTS_SECRET>`. A bounce marks the message bounced and the address invalid, so later
+         *     campaigns skip it; `opened` marks a sent message opened (only when the mail system reports opens: GroundGame
+         *     itself adds no tracking pixel).
+         */
+        post: operations["messaging-email-events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Inbox
+         * @description SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
+         *     first. Each one is also on its contact's timeline.
+         */
+        get: operations["messaging-inbox-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox/{message_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply Inbox
+         * @description Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you.
+         */
+        post: operations["messaging-inbox-reply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messaging/preview": {
         parameters: {
             query?: never;
@@ -1134,6 +1429,51 @@ export interface paths {
          * @description Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts.
          */
         post: operations["messaging-preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Inbound
+         * @description The provider's inbound-message webhook (Twilio-compatible form: From, To, Body, MessageSid), signed with
+         *     `X-Twilio-Signature`. STOP, STOP ALL, UNSUBSCRIBE, ARRET, DEZABONARE (any case or accents) withdraw SMS
+         *     consent for every contact with that number, and the opt-out is confirmed once by SMS; any other text lands
+         *     on the contact's timeline and in the inbox (`GET /messaging/inbox`).
+         */
+        post: operations["messaging-sms-inbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Status
+         * @description The provider's status callback (MessageSid, MessageStatus, ErrorCode, ErrorMessage), signed with
+         *     `X-Twilio-Signature`: the message becomes sent, delivered, undelivered or failed (with the provider's
+         *     reason). Campaign SMS name this URL as their StatusCallback.
+         */
+        post: operations["messaging-sms-status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1326,6 +1666,27 @@ export interface paths {
         head?: never;
         /** Change a petition */
         patch: operations["petitions-update"];
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct Report
+         * @description A new version of one's own report, within the correction window (409 `correction_window_closed` after).
+         *     Idempotent on `id`: the same body again returns the first response; another body is a 409.
+         */
+        post: operations["reports-correct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/reports/{report_id}/details": {
@@ -1583,6 +1944,26 @@ export interface paths {
         post?: never;
         /** Remove Member */
         delete: operations["teams-members-remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team_id}/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Notify Team
+         * @description A push notification from HQ to every member of a team (on each browser they subscribed); audited.
+         */
+        post: operations["teams-notify"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1899,6 +2280,11 @@ export interface components {
              */
             open_to_all_volunteers: boolean;
             /**
+             * P2P Template Id
+             * @description SMS template for volunteers' peer-to-peer texts.
+             */
+            p2p_template_id?: string | null;
+            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1967,6 +2353,8 @@ export interface components {
             my_participation: components["schemas"]["Participation"] | null;
             /** Open To All Volunteers */
             open_to_all_volunteers: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -2089,6 +2477,8 @@ export interface components {
              * @description See ActionCreate. Managers only.
              */
             open_to_all_volunteers?: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
@@ -2397,6 +2787,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -2441,18 +2836,37 @@ export interface components {
             last_outcome: string | null;
             status: components["schemas"]["TargetStatus"];
         };
-        /** CampaignCounts */
+        /**
+         * CampaignCounts
+         * @description Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
+         *     from the email events endpoint; a sent message with no later report stays `sent`.
+         */
         CampaignCounts: {
+            /**
+             * Bounced
+             * @default 0
+             */
+            bounced: number;
             /**
              * Cancelled
              * @default 0
              */
             cancelled: number;
             /**
+             * Delivered
+             * @default 0
+             */
+            delivered: number;
+            /**
              * Failed
              * @default 0
              */
             failed: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
             /**
              * Queued
              * @default 0
@@ -2473,9 +2887,19 @@ export interface components {
              * @default 0
              */
             skipped: number;
+            /**
+             * Undelivered
+             * @default 0
+             */
+            undelivered: number;
         };
         /** CampaignCreate */
         CampaignCreate: {
+            /**
+             * Action Id
+             * @description The people met in this action (a call answered, a door opened), narrowed by `filter`; consent for the channel is still required.
+             */
+            action_id?: string | null;
             /** @description The segment filter; `filter.segment_id` names a saved segment. */
             filter?: components["schemas"]["SegmentFilter"];
             /** Name */
@@ -2488,6 +2912,8 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
+            /** Action Id */
+            action_id: string | null;
             /**
              * Channel
              * @enum {string}
@@ -2819,6 +3245,34 @@ export interface components {
             /** Tags Add */
             tags_add?: string[];
         };
+        /** CorrectionResponse */
+        CorrectionResponse: {
+            /** Comment */
+            comment: string | null;
+            /**
+             * Corrected At
+             * Format: date-time
+             */
+            corrected_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Version */
+            version: number;
+        };
         /** CountRequest */
         CountRequest: {
             filter?: components["schemas"]["SegmentFilter"];
@@ -2885,6 +3339,59 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * DirectMessageRead
+         * @description A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`).
+         */
+        DirectMessageRead: {
+            /** Answered At */
+            answered_at: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Contact Id
+             * @description None: a number that matches no contact.
+             */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /** Error */
+            error: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
+            /** Reply To Id */
+            reply_to_id: string | null;
+            /** Sent By */
+            sent_by: string | null;
+            /**
+             * Status
+             * @description `received` for what came in; queued, sending, sent, delivered… going out.
+             */
+            status: string;
+            /** Subject */
+            subject: string;
+        };
         /** DoNotContact */
         DoNotContact: {
             /** Email */
@@ -2911,6 +3418,46 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
+        };
+        /** DuplicateRead */
+        DuplicateRead: {
+            contact: components["schemas"]["ContactRead"];
+            /**
+             * Reasons
+             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
+             */
+            reasons: ("mobile" | "email" | "phone" | "name_address")[];
+        };
+        /**
+         * EmailEvent
+         * @description What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter).
+         */
+        EmailEvent: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "bounced" | "opened";
+            /**
+             * Message Id
+             * @description The Message-ID header of the message, with or without <>.
+             */
+            message_id: string;
+            /**
+             * Reason
+             * @description Bounced: the remote server's answer.
+             */
+            reason?: string | null;
+        };
+        /** EmailEventRead */
+        EmailEventRead: {
+            /**
+             * Matched
+             * @description False when no message of ours has that Message-ID (nothing changed).
+             */
+            matched: boolean;
+            /** Status */
+            status?: string | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -3294,6 +3841,14 @@ export interface components {
             /** Updated */
             updated: number;
         };
+        /** InboxReply */
+        InboxReply: {
+            /**
+             * Body
+             * @description The SMS answer (at most 10 parts).
+             */
+            body: string;
+        };
         /** InvitationAccept */
         InvitationAccept: {
             /** Full Name */
@@ -3481,11 +4036,64 @@ export interface components {
         /** MergeRequest */
         MergeRequest: {
             /**
+             * Fields
+             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
+             * @example {
+             *       "address": "this",
+             *       "email": "other"
+             *     }
+             */
+            fields?: {
+                [key: string]: "this" | "other";
+            };
+            /**
              * Other Id
              * Format: uuid
              * @description This contact is merged into the one in the path, then removed.
              */
             other_id: string;
+        };
+        /**
+         * MyReport
+         * @description One of the caller's own reports that they can still correct.
+         */
+        MyReport: {
+            /** Comment */
+            comment: string | null;
+            /** Consent Given */
+            consent_given: boolean | null;
+            /** Contact Id */
+            contact_id: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /**
+             * Correctable Until
+             * Format: date-time
+             */
+            correctable_until: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["ReportKind"];
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text: string | null;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Target Id */
+            target_id: string | null;
+            /** Version */
+            version: number;
         };
         /** NewContact */
         NewContact: {
@@ -3672,6 +4280,13 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Legal Name
+             * @description Named in consent texts; the name when null.
+             */
+            legal_name?: string | null;
+            /** Map Style Url */
+            map_style_url?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -3693,12 +4308,105 @@ export interface components {
              * @enum {string}
              */
             default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+            /**
+             * Legal Name
+             * @description The legal name consent texts name (null: the name).
+             */
+            legal_name?: string | null;
+            /**
+             * Map Style Url
+             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
+             * @example https://tiles.example.org/styles/basic/style.json
+             */
+            map_style_url?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
             require_2fa_for_staff?: boolean;
             /** Timezone */
             timezone?: string;
+        };
+        /** OtherMember */
+        OtherMember: {
+            /** Name */
+            name: string;
+            /**
+             * Open
+             * @description People left to call on their list.
+             */
+            open: number;
+            /**
+             * Teammate
+             * @description In one of the caller's teams (listed first).
+             */
+            teammate: boolean;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** OthersSummary */
+        OthersSummary: {
+            /** Members */
+            members: components["schemas"]["OtherMember"][];
+            /**
+             * Pool
+             * @description People left in the unassigned pool (calls/next takes them after one's own).
+             */
+            pool: number;
+        };
+        /**
+         * P2PText
+         * @description The action's text message for one person, ready for the phone's SMS app.
+         */
+        P2PText: {
+            /** Body */
+            body: string;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Sms Link
+             * @description `sms:` link with the body prefilled.
+             */
+            sms_link: string;
+            /**
+             * Template Id
+             * Format: uuid
+             */
+            template_id: string;
+            /** To */
+            to: string;
+        };
+        /** P2PTextLogged */
+        P2PTextLogged: {
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Logged
+             * @description False when this id was already logged.
+             */
+            logged: boolean;
+        };
+        /** P2PTextSent */
+        P2PTextSent: {
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID: the same id logs the text once.
+             */
+            id: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3740,6 +4448,15 @@ export interface components {
         Page_ImportRead_: {
             /** Items */
             items: components["schemas"]["ImportRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[MyReport] */
+        Page_MyReport_: {
+            /** Items */
+            items: components["schemas"]["MyReport"][];
             /** Next Cursor */
             next_cursor?: string | null;
             /** Total */
@@ -3813,6 +4530,28 @@ export interface components {
              * @enum {string}
              */
             status: "going" | "maybe" | "not_going";
+        };
+        /**
+         * PersonalMessage
+         * @description One message to one contact from their page: only with current consent for the channel.
+         */
+        PersonalMessage: {
+            /**
+             * Body
+             * @description The text (an SMS: at most 10 parts).
+             */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Subject
+             * @description Email only (required there).
+             * @default
+             */
+            subject: string;
         };
         /**
          * PetitionCreate
@@ -4105,6 +4844,64 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** PushKeys */
+        PushKeys: {
+            /**
+             * Auth
+             * @description The browser's auth secret, base64url.
+             */
+            auth: string;
+            /**
+             * P256Dh
+             * @description The browser's P-256 public key, base64url.
+             */
+            p256dh: string;
+        };
+        /** PushPublicKey */
+        PushPublicKey: {
+            /**
+             * Public Key
+             * @description The VAPID public key (base64url): `applicationServerKey` to subscribe.
+             */
+            public_key: string;
+        };
+        /**
+         * PushSubscriptionCreate
+         * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         */
+        PushSubscriptionCreate: {
+            /**
+             * Endpoint
+             * @description The push service URL.
+             */
+            endpoint: string;
+            /**
+             * Expirationtime
+             * @description Ignored.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionDelete */
+        PushSubscriptionDelete: {
+            /** Endpoint */
+            endpoint: string;
+        };
+        /** PushSubscriptionRead */
+        PushSubscriptionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Endpoint */
+            endpoint: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
         /** Question */
         Question: {
             /** Id */
@@ -4163,12 +4960,58 @@ export interface components {
             /** Question Id */
             question_id: string;
         };
+        /** ReassignResult */
+        ReassignResult: {
+            /** Matched */
+            matched: number;
+            /**
+             * Skipped Finished
+             * @description Left alone: done or closed.
+             */
+            skipped_finished: number;
+            /**
+             * Skipped Leased
+             * @description Left alone: someone holds a live lease on them (a call or a visit).
+             */
+            skipped_leased: number;
+            /** Updated */
+            updated: number;
+        };
         /** RefreshResult */
         RefreshResult: {
             /** Added */
             added: number;
             /** Target Count */
             target_count: number;
+        };
+        /**
+         * ReportCorrection
+         * @description A new version of one's own report: what it says replaces the outcome, comment, quality and mobilized of the
+         *     version before (survey answers only when given, or dropped when the person was not reached after all).
+         */
+        ReportCorrection: {
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID of the correction: replaying it returns the first response.
+             */
+            id: string;
+            /** Mobilized */
+            mobilized?: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text?: string | null;
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /** Survey Version */
+            survey_version?: number | null;
         };
         /**
          * ReportDetails
@@ -4216,6 +5059,8 @@ export interface components {
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
+            /** Recorded At */
+            recorded_at?: string | null;
             /** Target Id */
             target_id: string | null;
             target_status: components["schemas"]["TargetStatus"] | null;
@@ -4322,6 +5167,11 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
+            /**
+             * Contact Ids
+             * @description These contacts only (a selection made in the console).
+             */
+            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
@@ -4584,6 +5434,96 @@ export interface components {
             name: string;
         };
         /**
+         * TargetFilter
+         * @description The table's filter: statuses (any of), and one assignee: a volunteer, the members of a team, or nobody.
+         */
+        TargetFilter: {
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Status */
+            status?: ("pending" | "callback" | "done" | "closed")[];
+            /**
+             * Team Id
+             * @description Targets assigned to a member of this team.
+             */
+            team_id?: string | null;
+            /**
+             * Unassigned
+             * @description Only the unassigned pool.
+             * @default false
+             */
+            unassigned: boolean;
+        };
+        /** TargetPage */
+        TargetPage: {
+            /** Items */
+            items: components["schemas"]["TargetRow"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TargetReassign
+         * @description Move targets: the ids given, or every target `matching` the filter. To one volunteer of the action, to a
+         *     team of the action (spread over its members, balanced to within one), or `release` them to the pool.
+         */
+        TargetReassign: {
+            matching?: components["schemas"]["TargetFilter"] | null;
+            /**
+             * Release
+             * @default false
+             */
+            release: boolean;
+            /** Target Ids */
+            target_ids?: string[];
+            /** To Team Id */
+            to_team_id?: string | null;
+            /** To User Id */
+            to_user_id?: string | null;
+        };
+        /** TargetRow */
+        TargetRow: {
+            /** Address */
+            address: string | null;
+            /** Assignee Name */
+            assignee_name: string | null;
+            /**
+             * Assignee Teams
+             * @description The assignee's teams that are on this action.
+             */
+            assignee_teams: string[];
+            /** Assignee User Id */
+            assignee_user_id: string | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Outcome */
+            last_outcome: string | null;
+            /**
+             * Leased
+             * @description Someone is calling or visiting this target right now.
+             */
+            leased: boolean;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Turf No */
+            turf_no: number | null;
+        };
+        /**
          * TargetStatus
          * @enum {string}
          */
@@ -4604,6 +5544,26 @@ export interface components {
         TeamMembersAdd: {
             /** User Ids */
             user_ids: string[];
+        };
+        /** TeamNotify */
+        TeamNotify: {
+            /** Body */
+            body: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description A path in the volunteer app to open (e.g. /actions).
+             */
+            url?: string | null;
+        };
+        /** TeamNotifyRead */
+        TeamNotifyRead: {
+            /**
+             * Recipients
+             * @description Members of the team with at least one push subscription.
+             */
+            recipients: number;
         };
         /** TeamRead */
         TeamRead: {
@@ -4908,6 +5868,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -5780,6 +6745,8 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description Only this person's list (see calls/others/members). */
+                member_id?: string | null;
             };
             header?: never;
             path: {
@@ -5814,6 +6781,167 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "calls-others-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "members": [
+                     *         {
+                     *           "name": "Cluj volunteers",
+                     *           "open": 1,
+                     *           "teammate": false,
+                     *           "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *         }
+                     *       ],
+                     *       "pool": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OthersSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-prepare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "body": "example",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sms_link": "example",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "to": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["P2PText"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
+                "application/json": components["schemas"]["P2PTextSent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "logged": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["P2PTextLogged"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -6108,6 +7236,61 @@ export interface operations {
             };
         };
     };
+    "reports-mine": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "comment": "example",
+                     *           "consent_given": false,
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_name": "example",
+                     *           "correctable_until": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "call",
+                     *           "mobilized": false,
+                     *           "outcome": "example",
+                     *           "outcome_text": "example",
+                     *           "quality": 1,
+                     *           "recorded_at": "2026-12-01T10:00:00Z",
+                     *           "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "version": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Page_MyReport_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "actions-stats": {
         parameters: {
             query?: {
@@ -6131,6 +7314,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActionStats"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-targets-list": {
+        parameters: {
+            query?: {
+                /** @description Any of these statuses. */
+                status?: ("pending" | "callback" | "done" | "closed")[] | null;
+                assignee_user_id?: string | null;
+                /** @description Assigned to a member of this team. */
+                team_id?: string | null;
+                unassigned?: boolean;
+                sort?: "name" | "-name" | "status" | "-status" | "attempts" | "-attempts" | "last_attempt" | "-last_attempt" | "assignee" | "-assignee" | "last_outcome" | "-last_outcome";
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": "example",
+                     *           "assignee_name": "example",
+                     *           "assignee_teams": [
+                     *             "example"
+                     *           ],
+                     *           "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "attempts": 1,
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *           "last_outcome": "example",
+                     *           "leased": false,
+                     *           "name": "Cluj volunteers",
+                     *           "status": "example",
+                     *           "turf_no": 1
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TargetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-targets-reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["TargetReassign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "matched": 1,
+                     *       "skipped_finished": 1,
+                     *       "skipped_leased": 1,
+                     *       "updated": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReassignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {} */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -6267,6 +7595,41 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["WalkList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-walklist-pdf": {
+        parameters: {
+            query: {
+                /** @description The turf number. */
+                turf: number;
+                lang?: "en" | "fr" | "ro";
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -7265,6 +8628,78 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "contact": {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         },
+                     *         "reasons": [
+                     *           "mobile"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
@@ -8475,6 +9910,116 @@ export interface operations {
             };
         };
     };
+    "push-subscriptions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "examplexxx",
+                 *       "keys": {
+                 *         "auth": "examplexxxxxxxxx",
+                 *         "p256dh": "examplexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "endpoint": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PushSubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-subscriptions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "examplexxx"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionDelete"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "public_key": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PushPublicKey"];
+                };
+            };
+        };
+    };
     "me-totp-enable": {
         parameters: {
             query?: never;
@@ -8555,6 +10100,7 @@ export interface operations {
                     /**
                      * @example [
                      *       {
+                     *         "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *         "channel": "email",
                      *         "created_at": "2026-12-01T10:00:00Z",
                      *         "filter": {
@@ -8613,6 +10159,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8671,6 +10218,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8729,6 +10277,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8787,6 +10336,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8845,6 +10395,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8908,6 +10459,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
                      *       "channel": "email",
                      *       "created_at": "2026-12-01T10:00:00Z",
                      *       "filter": {
@@ -8989,6 +10541,219 @@ export interface operations {
             };
         };
     };
+    "messaging-personal-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example",
+                 *       "channel": "email"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PersonalMessage"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "answered_at": "2026-12-01T10:00:00Z",
+                     *       "body": "example",
+                     *       "channel": "email",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "direction": "in",
+                     *       "error": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "reply",
+                     *       "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "example",
+                     *       "subject": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-email-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "bounced",
+                 *       "message_id": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmailEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "matched": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailEventRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-list": {
+        parameters: {
+            query?: {
+                /** @description Only those nobody answered yet. */
+                unanswered?: boolean;
+                /** @description Keyset: messages older than this id. */
+                before?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "answered_at": "2026-12-01T10:00:00Z",
+                     *         "body": "example",
+                     *         "channel": "email",
+                     *         "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "direction": "in",
+                     *         "error": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "kind": "reply",
+                     *         "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "status": "example",
+                     *         "subject": "example"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["DirectMessageRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InboxReply"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "answered_at": "2026-12-01T10:00:00Z",
+                     *       "body": "example",
+                     *       "channel": "email",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "direction": "in",
+                     *       "error": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "reply",
+                     *       "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "example",
+                     *       "subject": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "messaging-preview": {
         parameters: {
             query?: never;
@@ -9025,6 +10790,66 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An empty TwiML answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -9888,6 +11713,71 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    "reports-correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReportCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "comment": "example",
+                     *       "corrected_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mobilized": false,
+                     *       "outcome": "example",
+                     *       "quality": 1,
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "version": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CorrectionResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -10765,6 +12655,52 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "teams-notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example",
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TeamNotify"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "recipients": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TeamNotifyRead"];
                 };
             };
             /** @description Validation Error */
