@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 1
+    # Database connections per web worker, all opened once and kept (no overflow: a burst waits for a
+    # connection instead of opening PostgreSQL sessions that are closed again, 10-14 ms each). Workers x this
+    # stays well under max_connections (300 for the embedded cluster).
+    db_pool_size: int = 10
+    db_pool_timeout_s: float = 10.0
+    redis_pool_size: int = 32
     # `groundgame up` starts a crashed child (web, worker, embedded PostgreSQL or Redis) again after this
     # delay, doubled after each quick failure up to the cap.
     restart_delay_s: float = 1.0

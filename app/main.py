@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
 from app.api import api_router
@@ -36,6 +36,21 @@ PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 The API is at <a href="/docs">/docs</a>.</p></main></body></html>"""
 
 
+def make_redis(settings: Settings) -> Redis | None:
+    """A blocking pool: redis-py's default pool checks each connection while holding its one lock, so under load
+    every command queued behind the others (start call's rate limit waited seconds); this one checks outside it."""
+    if not settings.redis_url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_pool_size,
+        timeout=2,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+    )
+    return Redis(connection_pool=pool)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -47,11 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        redis = (
-            Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-            if settings.redis_url
-            else None
-        )
+        redis = make_redis(settings)
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
         app.state.arq = None
@@ -62,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             retry.cancel()
             if redis is not None:
-                await redis.aclose()
+                await redis.aclose(close_connection_pool=True)
             if app.state.arq is not None:
                 await app.state.arq.aclose()
             await engine.dispose()

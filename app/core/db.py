@@ -17,17 +17,19 @@ log = logging.getLogger("groundgame.db")
 
 
 def make_engine(
-    url: str, settings: Settings, *, pool_size: int = 10, command_timeout: float | None = 60
+    url: str, settings: Settings, *, pool_size: int | None = None, command_timeout: float | None = 60
 ) -> AsyncEngine:
     return create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=20,
+        pool_size=pool_size or settings.db_pool_size,
+        # No overflow: connections that are opened for a burst and closed after it churn PostgreSQL sessions
+        # (10-14 ms of backend start each, under load) and then time out as 503s; a fixed pool queues instead.
+        max_overflow=0,
         # No pre-ping (one statement per request saved): a dead connection fails its request with a 503 and
         # SQLAlchemy then invalidates the whole pool, so the next requests reconnect.
         pool_pre_ping=False,
         pool_recycle=1800,
-        pool_timeout=10,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={
             "command_timeout": command_timeout,
             "timeout": 5,
