@@ -16,6 +16,8 @@ class AuthSettings(BaseModel):
     invitation_ttl_hours: int = 24 * 7
     login_attempts_per_minute_ip: int = 20
     login_attempts_per_minute_account: int = 5
+    # Seconds a process remembers an authenticated session token (app/auth/cache.py); 0 turns the cache off.
+    principal_cache_s: float = 5.0
 
 
 class LimitSettings(BaseModel):

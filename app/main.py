@@ -18,9 +18,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
 from app.api import api_router
+from app.auth.cache import PrincipalCache
+from app.auth.cache import listen as listen_for_auth_changes
 from app.config import Settings, get_settings
 from app.core import jobs
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import asyncpg_dsn, make_engine, make_sessionmaker
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render
@@ -65,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = make_redis(settings)
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
+        app.state.principal_cache = PrincipalCache(settings.auth.principal_cache_s)
+        auth_listener = asyncio.create_task(
+            listen_for_auth_changes(app.state.principal_cache, asyncpg_dsn(settings.database_url))
+        )
         app.state.arq = None
         app.state.pending_jobs = None
         retry = asyncio.create_task(jobs.retry_pending(app.state))
@@ -72,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             retry.cancel()
+            auth_listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await auth_listener
             if redis is not None:
                 await redis.aclose(close_connection_pool=True)
             if app.state.arq is not None:
