@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     # stays well under max_connections (300 for the embedded cluster).
     db_pool_size: int = 10
     db_pool_timeout_s: float = 10.0
-    redis_pool_size: int = 32
     # `groundgame up` starts a crashed child (web, worker, embedded PostgreSQL or Redis) again after this
     # delay, doubled after each quick failure up to the cap.
     restart_delay_s: float = 1.0
