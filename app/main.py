@@ -45,7 +45,8 @@ def make_redis(settings: Settings) -> Redis | None:
     request holds a database connection (app/auth/cache.py), so a slow Redis no longer holds one."""
     if not settings.redis_url:
         return None
-    return Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return redis
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
