@@ -20,10 +20,12 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.api import api_router
+from app.auth.cache import PrincipalCache
+from app.auth.cache import listen as listen_for_auth_changes
 from app.config import Settings, get_settings
 from app.core import jobs
 from app.core.csp import MAP_ORIGINS
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import asyncpg_dsn, make_engine, make_sessionmaker
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, render, sample
@@ -42,6 +44,17 @@ PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 The API is at <a href="/docs">/docs</a>.</p></main></body></html>"""
 
 
+def make_redis(settings: Settings) -> Redis | None:
+    """redis-py's default pool. Its BlockingConnectionPool (which checks connections outside the pool's lock) was
+    tried for start call's rate limit and reverted: with Redis stopped, requests took long enough to fail the
+    supervised Redis-down drill (tests/faults/test_up_supervised.py). The rate limit now runs before the
+    request holds a database connection (app/auth/cache.py), so a slow Redis no longer holds one."""
+    if not settings.redis_url:
+        return None
+    redis: Redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return redis
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -55,13 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.reads = ReadRouter.from_settings(settings)  # hot standbys for lag-tolerant reads, if any
         await app.state.reads.start()
-        redis = (
-            Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-            if settings.redis_url
-            else None
-        )
+        redis = make_redis(settings)
         app.state.redis = redis
         app.state.limiter = RateLimiter(redis)
+        app.state.principal_cache = PrincipalCache(settings.auth.principal_cache_s)
+        auth_listener = asyncio.create_task(
+            listen_for_auth_changes(app.state.principal_cache, asyncpg_dsn(settings.database_url))
+        )
         app.state.arq = None
         app.state.pending_jobs = None
         await MAP_ORIGINS.refresh_if_stale(engine)  # the map style origins the first pages' policy allows
@@ -70,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             retry.cancel()
+            auth_listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await auth_listener
             if redis is not None:
                 await redis.aclose()
             if app.state.arq is not None:

@@ -19,7 +19,7 @@ from app.config import ROOT
 P99_BAR_MS = 150.0
 COARSE = 1.5
 FINE = 1.15
-START_RATE = float(os.environ.get("BENCH_CALLING_START_RATE", "10"))
+START_RATE = float(os.environ.get("BENCH_CALLING_START_RATE", "3"))
 MAX_RATE = float(os.environ.get("BENCH_CALLING_MAX_RATE", "2000"))
 BURST_S = 10.0
 

@@ -65,6 +65,9 @@ def services() -> Iterator[ServicesUnderTest]:
                 "MIGRATION_DATABASE_URL": svc.migration_url,
                 "REDIS_URL": svc.redis_url,
                 "DATA_DIR": str(svc.tmp),
+                # Tests change tokens and roles in transactions that never commit (no NOTIFY): no auth cache,
+                # except where a test turns it on (tests/auth/test_principal_cache.py).
+                "AUTH__PRINCIPAL_CACHE_S": os.environ.get("AUTH__PRINCIPAL_CACHE_S", "0"),
             }
         )
         get_settings.cache_clear()

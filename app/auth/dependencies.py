@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.cache import AuthRow, PrincipalCache
 from app.auth.permissions import Perm, scopes_allow_route
 from app.auth.principal import Principal
-from app.core.db import SessionDep, set_tenant
+from app.core.db import SessionDep, set_tenant, set_tenant_on_first_statement
 from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
@@ -68,11 +69,32 @@ async def current_principal(
 async def principal_of_token(
     request: Request, session: AsyncSession, token_hash: str, *, two_fa_setup_allowed: bool
 ) -> Principal:
-    """The session a token's hash names (a bearer token, or a stream ticket that carries it)."""
-    # One statement: token, user, role and teams; gg_authenticate also sets the tenant on the transaction.
-    row = (await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": token_hash})).first()
-    if row is None:
-        raise Unauthorized("Invalid or expired token.")
+    """The session a token's hash names (a bearer token, or a stream ticket that carries it): from the process's
+    short cache (app/auth/cache.py; the tenant then goes out with the request's first statement), else one
+    statement (token, user, role and teams; gg_authenticate also sets the tenant on the transaction)."""
+    cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
+    row = cache.get(token_hash) if cache is not None else None
+    if row is not None:
+        pending = set_tenant_on_first_statement(session, row.organization_id)
+        if pending is not None:
+            await pending
+    else:
+        generation = cache.generation if cache is not None else 0
+        found = (await session.execute(text("SELECT * FROM gg_authenticate(:h)"), {"h": token_hash})).first()
+        if found is None:
+            raise Unauthorized("Invalid or expired token.")
+        row = AuthRow(
+            token_id=found.token_id,
+            organization_id=found.organization_id,
+            needs_2fa_setup=found.needs_2fa_setup,
+            user_id=found.user_id,
+            email=found.email,
+            full_name=found.full_name,
+            role=found.role,
+            team_ids=tuple(found.team_ids or ()),
+        )
+        if cache is not None:
+            cache.put(token_hash, row, generation)
     if row.needs_2fa_setup and not two_fa_setup_allowed:
         raise TwoFactorSetupRequired()
     principal = Principal(
@@ -82,7 +104,7 @@ async def principal_of_token(
         email=row.email,
         full_name=row.full_name,
         token_id=row.token_id,
-        team_ids=frozenset(row.team_ids or []),
+        team_ids=frozenset(row.team_ids),
         ip=client_ip(request),
         request_id=request_id_var.get(),
     )

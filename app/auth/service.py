@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth import cache as auth_cache
 from app.auth.permissions import Role, is_staff
 from app.auth.principal import Principal
 from app.auth.schemas import InvitationAccept, LoginRequest, MeRead, OrganizationRead, TeamRef, TokenResponse
@@ -106,6 +107,7 @@ async def login(
 
 
 async def logout(session: AsyncSession, *, actor: Principal) -> None:
+    auth_cache.changed(session)
     await session.execute(update(AuthToken).where(AuthToken.id == actor.token_id).values(revoked_at=datetime.now(UTC)))
 
 
@@ -215,5 +217,6 @@ async def totp_enable(session: AsyncSession, *, actor: Principal, code: str) -> 
     if not verify_totp(user.totp_secret, code):
         raise WrongCode()
     user.totp_enabled = True
+    auth_cache.changed(session)
     await session.execute(update(AuthToken).where(AuthToken.user_id == user.id).values(needs_2fa_setup=False))
     await audit.record(session, actor=actor, action="user.totp_enabled", object_type="user", object_id=user.id)

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.config import Settings
 
@@ -17,17 +18,19 @@ log = logging.getLogger("groundgame.db")
 
 
 def make_engine(
-    url: str, settings: Settings, *, pool_size: int = 10, command_timeout: float | None = 60
+    url: str, settings: Settings, *, pool_size: int | None = None, command_timeout: float | None = 60
 ) -> AsyncEngine:
     return create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=20,
+        pool_size=pool_size or settings.db_pool_size,
+        # No overflow: connections that are opened for a burst and closed after it churn PostgreSQL sessions
+        # (10-14 ms of backend start each, under load) and then time out as 503s; a fixed pool queues instead.
+        max_overflow=0,
         # No pre-ping (one statement per request saved): a dead connection fails its request with a 503 and
         # SQLAlchemy then invalidates the whole pool, so the next requests reconnect.
         pool_pre_ping=False,
         pool_recycle=1800,
-        pool_timeout=10,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={
             "command_timeout": command_timeout,
             "timeout": 5,
@@ -40,6 +43,11 @@ def make_engine(
             },
         },
     )
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as asyncpg itself takes it (a raw connection: the auth change listener)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -57,6 +65,24 @@ async def set_tenant(
     )
 
 
+def set_tenant_on_first_statement(session: AsyncSession, organization_id: uuid.UUID) -> Awaitable[None] | None:
+    """Scope the request's transaction to one organization without a statement of its own now: the setting goes
+    out when the session first takes its connection (so work done before that, such as a Redis rate limit,
+    holds no database connection). Returns the statement to await when the session already holds one."""
+    tx = session.sync_session.get_transaction()
+    if tx is not None and tx._connections:  # already connected: set it now
+        return set_tenant(session, organization_id)
+    session.info["tenant_on_begin"] = str(organization_id)
+    return None
+
+
+@event.listens_for(Session, "after_begin")
+def _tenant_on_begin(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    org = session.info.pop("tenant_on_begin", None)
+    if org is not None:
+        connection.execute(text("SELECT set_config('app.organization_id', :o, true)"), {"o": org})
+
+
 AfterCommit = Callable[[], Awaitable[None]]
 
 
@@ -71,6 +97,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         async with session.begin():
             yield session
+        # A change to what tokens grant (app/auth/cache.py `changed`): forgotten here once committed.
+        cache = getattr(request.app.state, "principal_cache", None)
+        if session.info.pop("auth_changed", False) and cache is not None:
+            cache.forget_all()
         for hook in session.info.pop("after_commit", []):
             try:
                 await hook()

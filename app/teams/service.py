@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth import cache as auth_cache
 from app.auth import references
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
@@ -100,6 +101,7 @@ async def update(session: AsyncSession, team: Team, body: TeamUpdate, *, actor: 
 
 
 async def remove(session: AsyncSession, team: Team, *, actor: Principal) -> None:
+    auth_cache.changed(session)
     await session.delete(team)
     await session.flush()
     await audit.record(session, actor=actor, action="team.deleted", object_type="team", object_id=team.id)
@@ -107,6 +109,7 @@ async def remove(session: AsyncSession, team: Team, *, actor: Principal) -> None
 
 async def add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUID], *, actor: Principal) -> TeamRead:
     await references.check(session, actor, {"user_ids": user_ids}, {"user_ids": MEMBER})
+    auth_cache.changed(session)
     await session.execute(
         pg_insert(TeamMember)
         .values([{"organization_id": team.organization_id, "team_id": team.id, "user_id": u} for u in user_ids])
@@ -116,6 +119,7 @@ async def add_members(session: AsyncSession, team: Team, user_ids: list[uuid.UUI
 
 
 async def remove_member(session: AsyncSession, team: Team, user_id: uuid.UUID, *, actor: Principal) -> TeamRead:
+    auth_cache.changed(session)
     await session.execute(
         delete(TeamMember).where(
             TeamMember.organization_id == team.organization_id,

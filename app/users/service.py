@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth import cache as auth_cache
 from app.auth import references
 from app.auth.permissions import Perm, can_grant, role_can
 from app.auth.principal import Principal
@@ -87,6 +88,7 @@ async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, acto
         raise Forbidden("You cannot demote yourself; ask another admin.")
     old = m.role
     m.role = role
+    auth_cache.changed(session)
     await session.flush()
     await audit.record(
         session,
@@ -102,6 +104,7 @@ async def set_role(session: AsyncSession, user_id: uuid.UUID, role: str, *, acto
 async def remove_user(session: AsyncSession, user_id: uuid.UUID, *, actor: Principal) -> None:
     if user_id == actor.user_id:
         raise Forbidden("You cannot remove yourself.")
+    auth_cache.changed(session)
     res = await session.execute(
         delete(Membership).where(Membership.organization_id == actor.organization_id, Membership.user_id == user_id)
     )
