@@ -13,7 +13,23 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, case, exists, func, null, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Row,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,7 +37,9 @@ from app.actions import repository as actions_repo
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.calling.schemas import CallTargetRead, Phone, RevealedContact, StartCallResponse
+from app.core import pagination
 from app.core.errors import AppError, Conflict, NotFound
+from app.core.pagination import Page
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
 from app.models.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
@@ -138,25 +156,62 @@ def _entry_columns(*, lease_active: ColumnElement[bool], assignee: Any) -> tuple
     )
 
 
-async def _list(session: AsyncSession, action: Action, where: ColumnElement[bool], *, limit: int) -> list[Row[Any]]:
-    q = (
+_NEVER = cast(literal("infinity"), DateTime(timezone=True))
+
+
+def _order(fin: Any, callback: Any, last: Any, first: Any, tid: Any) -> Any:
+    """The calling order: open first, by callback time (none last), name, id; one row value for the keyset."""
+    return tuple_(fin, func.coalesce(callback, _NEVER), last, first, tid)
+
+
+async def _list(
+    session: AsyncSession, action: Action, where: ColumnElement[bool], *, limit: int, cursor: str | None
+) -> tuple[list[Row[Any]], str | None, int]:
+    base = (
         select(*_entry_columns(lease_active=t.lease_expires_at > func.now(), assignee=_assignee.full_name))
+        .add_columns(one_of(t.status, FINISHED_TARGET).label("finished"))
         .select_from(t)
         .join(c, _same_contact())
         .join(a, _same_action())
         .outerjoin(_assignee, _assignee.id == t.assignee_user_id)
         .where(t.organization_id == action.organization_id, t.action_id == action.id, where)
-        .order_by(one_of(t.status, FINISHED_TARGET), t.callback_at.nulls_last(), c.last_name, c.first_name, t.id)
-        .limit(limit)
     )
-    return list((await session.execute(q)).all())
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    key = _order(one_of(t.status, FINISHED_TARGET), t.callback_at, c.last_name, c.first_name, t.id)
+    q = base
+    if (last := pagination.after(cursor, pagination.boolean, _when, str, str, uuid.UUID)) is not None:
+        q = q.where(key > _order(*(literal(v) if v is not None else null() for v in last)))
+    q = q.order_by(
+        one_of(t.status, FINISHED_TARGET), func.coalesce(t.callback_at, _NEVER), c.last_name, c.first_name, t.id
+    ).limit(limit + 1)
+    rows, nxt = pagination.cut(list((await session.execute(q)).all()), limit, _cursor_of)
+    return rows, nxt, total
 
 
-async def mine(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
-    return [_row(r) for r in await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit)]
+def _cursor_of(r: Row[Any]) -> list[Any]:
+    return [r.finished, r.callback_at.isoformat() if r.callback_at else None, r.last_name, r.first_name, str(r.id)]
 
 
-async def others(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
+def _when(v: Any) -> datetime | None:
+    return None if v is None else datetime.fromisoformat(v)
+
+
+def _page(listed: tuple[list[Row[Any]], str | None, int], *, with_assignee: bool = False) -> Page[CallTargetRead]:
+    rows, nxt, total = listed
+    return Page[CallTargetRead](
+        items=[_row(r, with_assignee=with_assignee) for r in rows], next_cursor=nxt, total=total
+    )
+
+
+async def mine(
+    session: AsyncSession, action: Action, *, actor: Principal, limit: int, cursor: str | None
+) -> Page[CallTargetRead]:
+    return _page(await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit, cursor=cursor))
+
+
+async def others(
+    session: AsyncSession, action: Action, *, actor: Principal, limit: int, cursor: str | None
+) -> Page[CallTargetRead]:
     """Open targets assigned to the people whose targets the caller may take (see `others_allowed`)."""
     where = and_(
         t.assignee_user_id.is_not(None),
@@ -164,7 +219,7 @@ async def others(session: AsyncSession, action: Action, *, actor: Principal, lim
         one_of(t.status, OPEN_TARGET),
         others_allowed(actor),
     )
-    return [_row(r, with_assignee=True) for r in await _list(session, action, where, limit=limit)]
+    return _page(await _list(session, action, where, limit=limit, cursor=cursor), with_assignee=True)
 
 
 async def claim_next(session: AsyncSession, action: Action, *, actor: Principal) -> CallTargetRead:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
@@ -23,11 +23,10 @@ from app.calling.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
-from app.core.pagination import Page
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.core.ratelimit import RateLimiter
 
 router = APIRouter(tags=["calling"])
-ListLimit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _call_action(action: VisibleAction) -> VisibleAction:
@@ -41,16 +40,16 @@ CallAction = Annotated[VisibleAction, Depends(_call_action)]
 
 @router.get("/actions/{action_id}/calls/mine", operation_id="calls-mine")
 async def calls_mine(
-    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+    action: CallAction, session: SessionDep, user: FieldWorker, limit: LimitQ = 200, cursor: CursorQ = None
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.mine(session, action, actor=user, limit=limit))
+    return await leases.mine(session, action, actor=user, limit=limit, cursor=cursor)
 
 
 @router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
 async def calls_others(
-    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+    action: CallAction, session: SessionDep, user: FieldWorker, limit: LimitQ = 200, cursor: CursorQ = None
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.others(session, action, actor=user, limit=limit))
+    return await leases.others(session, action, actor=user, limit=limit, cursor=cursor)
 
 
 @router.post("/actions/{action_id}/calls/next", operation_id="calls-next", responses={404: {}, 409: {}})

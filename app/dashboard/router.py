@@ -16,6 +16,7 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
+from app.core.pagination import CursorQ, LimitQ
 from app.dashboard import leaderboard as boards
 from app.dashboard import maps
 from app.dashboard.action_stats import ActionStats, stats
@@ -94,7 +95,8 @@ async def leaderboard(
     from_: From = None,
     to: To = None,
     team_id: TeamFilter = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
 ) -> Leaderboard:
     """Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
     leader sees their teams' members and their teams."""
@@ -109,6 +111,7 @@ async def leaderboard(
         end=to,
         team_id=team_id,
         limit=limit,
+        cursor=cursor,
     )
 
 

@@ -3310,6 +3310,10 @@ export interface components {
              * @enum {string}
              */
             metric: "calls" | "visits" | "reached" | "mobilized" | "opportunities";
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
         };
         /**
          * LoginRequest
@@ -3623,6 +3627,15 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /** Page[DeliveryRead] */
+        Page_DeliveryRead_: {
+            /** Items */
+            items: components["schemas"]["DeliveryRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
         /** Page[ImportRead] */
         Page_ImportRead_: {
             /** Items */
@@ -3645,6 +3658,15 @@ export interface components {
         Page_TimelineEntry_: {
             /** Items */
             items: components["schemas"]["TimelineEntry"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[ZoneRead] */
+        Page_ZoneRead_: {
+            /** Items */
+            items: components["schemas"]["ZoneRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
             /** Total */
@@ -5081,7 +5103,10 @@ export interface operations {
     "calls-mine": {
         parameters: {
             query?: {
+                /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -5159,7 +5184,10 @@ export interface operations {
     "calls-others": {
         parameters: {
             query?: {
+                /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path: {
@@ -6507,7 +6535,10 @@ export interface operations {
                 to?: string | null;
                 /** @description only this team's members (a team view) */
                 team_id?: string | null;
+                /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -8786,7 +8817,12 @@ export interface operations {
     };
     "webhooks-deliveries-list": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 webhook_id: string;
@@ -8801,7 +8837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeliveryRead"][];
+                    "application/json": components["schemas"]["Page_DeliveryRead_"];
                 };
             };
             /** @description Validation Error */
@@ -8823,7 +8859,10 @@ export interface operations {
                 /** @description A live figure (contacts, undecided_share, supporters, coverage) or attributes.<name> */
                 rank_by?: string | null;
                 order?: string;
+                /** @description Page size (max 500). */
                 limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
                 with_geometry?: boolean;
             };
             header?: never;
@@ -8838,7 +8877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ZoneRead"][];
+                    "application/json": components["schemas"]["Page_ZoneRead_"];
                 };
             };
             /** @description Validation Error */

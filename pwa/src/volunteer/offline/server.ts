@@ -6,6 +6,7 @@
 //    server) fail with a NetworkError the screens turn into an "offline" message.
 import { reactive } from 'vue'
 import { api, ApiError, NetworkError, notifyUnauthorized, unwrap } from '@shared/api/client'
+import { allPages } from '@shared/api/pages'
 import type {
   Action, AppConfig, CallReportCreate, CallStart, CallTarget, Me, Opportunity, OpportunityStatus,
   OpportunityType, ParticipationStatus, Survey, Token, VisitCreate, WalkList,
@@ -74,18 +75,6 @@ async function cachedRead<T>(key: string, load: () => Promise<T>): Promise<Loade
     if (!hit) throw e
     return { data: hit.value, fromCache: true, savedAt: hit.saved_at }
   }
-}
-
-async function allPages<T>(load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string | null }>): Promise<T[]> {
-  const out: T[] = []
-  let cursor: string | undefined
-  for (let i = 0; i < 20; i++) {
-    const page = await load(cursor)
-    out.push(...page.items)
-    if (!page.next_cursor) break
-    cursor = page.next_cursor
-  }
-  return out
 }
 
 // ---- auth -------------------------------------------------------------------------------------
@@ -161,9 +150,8 @@ export async function getAction(id: string): Promise<Loaded<Action>> {
 
 export const listCalls = (actionId: string, which: 'mine' | 'others'): Promise<Loaded<CallTarget[]>> =>
   cachedRead(`calls:${actionId}:${which}`, () =>
-    allPages(async () => {
-      // A calling list is bounded (500 people at most per volunteer): one page.
-      const opts = { params: { path: { action_id: actionId }, query: { limit: 500 } } }
+    allPages(async (cursor) => {
+      const opts = { params: { path: { action_id: actionId }, query: { limit: 500, cursor } } }
       return unwrap(which === 'mine' ? await api.GET('/api/v1/actions/{action_id}/calls/mine', opts) : await api.GET('/api/v1/actions/{action_id}/calls/others', opts))
     }),
   )
