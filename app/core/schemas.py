@@ -25,11 +25,13 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic import Strict as StrictMode
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 INT4_MAX = 2**31 - 1  # the largest value of an `integer` column (and of every integer we accept)
 
@@ -85,21 +87,24 @@ class Strict(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         if _has_nul(data):
             raise ValueError("NUL characters (\\u0000) are not allowed")
-        if isinstance(data, dict):
-            _check_raw_lengths(cls, data)
         return data
 
-
-def _check_raw_lengths(cls: type[BaseModel], data: dict[str, Any]) -> None:
-    """`max_length` holds for the string as sent: whitespace stripped afterwards must not let a longer value in
-    than the schema allows (the schema is what clients and fuzzers check against)."""
-    for name, f in cls.model_fields.items():
-        v = data.get(f.alias or name)
-        if not isinstance(v, str):
-            continue
-        limit = next((m.max_length for m in f.metadata if getattr(m, "max_length", None) is not None), None)
-        if limit is not None and len(v) > limit:
-            raise ValueError(f"{f.alias or name}: should have at most {limit} characters")
+    @field_validator("*", mode="before")
+    @classmethod
+    def _raw_length(cls, v: Any, info: ValidationInfo) -> Any:
+        """`max_length` holds for the string as sent: whitespace stripped afterwards must not let a longer value
+        in than the schema allows (the schema is what clients and fuzzers check against). A field validator, so
+        the 422 names the field in `details` like every other."""
+        if isinstance(v, str) and info.field_name is not None:
+            f = cls.model_fields[info.field_name]
+            limit = next((m.max_length for m in f.metadata if getattr(m, "max_length", None) is not None), None)
+            if limit is not None and len(v) > limit:
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": limit},
+                )
+        return v
 
 
 def _real_region(v: str) -> str:
