@@ -13,6 +13,7 @@ never read.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -44,9 +45,14 @@ def _has_nul(v: Any) -> bool:
     return isinstance(v, list | tuple) and any(_has_nul(x) for x in v)
 
 
+_NUMERIC = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 def _not_a_number(v: Any) -> Any:
-    if isinstance(v, int | float):  # bool included
-        raise ValueError("expected an ISO 8601 string, not a number")
+    """Pydantic reads a number, or a string of one (a query parameter is always a string), as Unix time:
+    a date or a time arrives in ISO 8601, never as a number."""
+    if isinstance(v, int | float) or (isinstance(v, str) and _NUMERIC.fullmatch(v)):  # bool included
+        raise ValueError("expected an ISO 8601 date or time, not a number")
     return v
 
 
