@@ -453,6 +453,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/bulk-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Tags
+         * @description Add and remove tags on every contact of a filter, or of a list of ids, in one statement (audited).
+         */
+        post: operations["contacts-bulk-tags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/count": {
         parameters: {
             query?: never;
@@ -2291,6 +2311,33 @@ export interface components {
             lon: number | null;
             /** Number */
             number: string | null;
+        };
+        /**
+         * BulkTagsRequest
+         * @description Tags added to and removed from many contacts at once: those matching `filter`, or the `contact_ids` given
+         *     (one of the two). Only contacts the caller may see are changed.
+         */
+        BulkTagsRequest: {
+            /** Add */
+            add?: string[];
+            /** Contact Ids */
+            contact_ids?: string[] | null;
+            filter?: components["schemas"]["SegmentFilter"] | null;
+            /** Remove */
+            remove?: string[];
+        };
+        /** BulkTagsResult */
+        BulkTagsResult: {
+            /**
+             * Matched
+             * @description Contacts the selection names that you may see.
+             */
+            matched: number;
+            /**
+             * Updated
+             * @description Those whose tags changed.
+             */
+            updated: number;
         };
         /**
          * CallOutcome
@@ -5903,6 +5950,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-bulk-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkTagsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkTagsResult"];
+                };
             };
             /** @description Validation Error */
             422: {
