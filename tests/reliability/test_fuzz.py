@@ -8,10 +8,11 @@ Half of the cases get the organization's real ids in their path, so the fuzzer r
 
 Two phases: hypothesis' generated cases (`fuzzing`) and schemathesis' `coverage` phase (the schema's own
 boundaries, missing and wrong-typed parts, deterministic). Two generation modes, each with its own checks:
-positive (valid requests: no server error, every response on the schema) and negative (requests the schema forbids: also refused with a 4xx, `negative_data_rejection`). The
-stateful run (links between operations, in tests/reliability/test_fuzz_stateful.py) chains them. GG_FUZZ_EXAMPLES
-sets the cases per operation and mode (5 in `make test`, 100 in `make fuzz`); GG_FUZZ_COVERAGE the coverage cases
-per operation and mode (6 in `make test`, spread over the list; 0, every one, in `make fuzz`).
+positive (valid requests: no server error, every response on the schema) and negative (requests the schema
+forbids: also refused with a 4xx, `negative_data_rejection`). The stateful run (links between operations, in
+tests/reliability/test_fuzz_stateful.py) chains them. GG_FUZZ_EXAMPLES sets the cases per operation and mode
+(5 in `make test`, 100 in `make fuzz`); GG_FUZZ_COVERAGE the coverage cases per operation and mode (6 in
+`make test`, spread over the list; 0, every one, in `make fuzz`).
 """
 
 from __future__ import annotations
