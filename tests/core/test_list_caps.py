@@ -100,7 +100,7 @@ def _caps_in(path: Path) -> list[str]:
             if isinstance(arg, ast.Call) and getattr(arg.func, "id", "") == "const" and arg.args:
                 arg = arg.args[0]
             if isinstance(arg, ast.Constant) and arg.value != 1:
-                found.append(f"{where}:{node.lineno}: .limit({arg.value})")
+                found.append(f"{where}:{node.lineno}: .limit({arg.value!r})")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             for m in CONSTANT_SQL_LIMIT.finditer(node.value):
                 line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
