@@ -40,12 +40,13 @@ def _check(body: BulkTagsRequest) -> None:
 
 
 async def tags(session: AsyncSession, body: BulkTagsRequest, *, actor: Principal) -> BulkTagsResult:
-    _check(body)
+    # Every id first (a foreign or unknown one is named whatever else is wrong), then the request's shape.
     await references.check(session, actor, body, {"contact_ids.*": CONTACT})
     if body.filter is not None:
         conds = await resolve(session, body.filter, actor.organization_id, actor=actor)
     else:
         conds = [Contact.id.in_(body.contact_ids or [])]
+    _check(body)
     selection = repo.visible_to(actor).with_only_columns(Contact.id).where(and_(*conds)).subquery("selection")
     matched = await session.scalar(select(func.count()).select_from(selection)) or 0
     add, remove = body.add, body.remove
