@@ -15,10 +15,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Row,
     SmallInteger,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
@@ -44,7 +47,9 @@ from app.calling.schemas import (
     RevealedContact,
     StartCallResponse,
 )
+from app.core import pagination
 from app.core.errors import AppError, Conflict, NotFound
+from app.core.pagination import Page
 from app.core.sql import const, one_of
 from app.models import Action, ActionTarget, Contact, TeamMember, User
 from app.models.statuses import FINISHED_TARGET, OPEN_TARGET, CallOutcome, TargetStatus
@@ -158,22 +163,57 @@ def _entry_columns(*, lease_active: ColumnElement[bool], assignee: Any) -> tuple
     )
 
 
-async def _list(session: AsyncSession, action: Action, where: ColumnElement[bool], *, limit: int) -> list[Row[Any]]:
-    q = (
+_NEVER = cast(literal("infinity"), DateTime(timezone=True))
+
+
+def _order(fin: Any, callback: Any, last: Any, first: Any, tid: Any) -> Any:
+    """The calling order: open first, by callback time (none last), name, id; one row value for the keyset."""
+    return tuple_(fin, func.coalesce(callback, _NEVER), last, first, tid)
+
+
+async def _list(
+    session: AsyncSession, action: Action, where: ColumnElement[bool], *, limit: int, cursor: str | None
+) -> tuple[list[Row[Any]], str | None, int]:
+    base = (
         select(*_entry_columns(lease_active=t.lease_expires_at > func.now(), assignee=_assignee.full_name))
+        .add_columns(one_of(t.status, FINISHED_TARGET).label("finished"))
         .select_from(t)
         .join(c, _same_contact())
         .join(a, _same_action())
         .outerjoin(_assignee, _assignee.id == t.assignee_user_id)
         .where(t.organization_id == action.organization_id, t.action_id == action.id, where)
-        .order_by(one_of(t.status, FINISHED_TARGET), t.callback_at.nulls_last(), c.last_name, c.first_name, t.id)
-        .limit(limit)
     )
-    return list((await session.execute(q)).all())
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    key = _order(one_of(t.status, FINISHED_TARGET), t.callback_at, c.last_name, c.first_name, t.id)
+    q = base
+    if (last := pagination.after(cursor, pagination.boolean, _when, str, str, uuid.UUID)) is not None:
+        q = q.where(key > _order(*(literal(v) if v is not None else null() for v in last)))
+    q = q.order_by(
+        one_of(t.status, FINISHED_TARGET), func.coalesce(t.callback_at, _NEVER), c.last_name, c.first_name, t.id
+    ).limit(limit + 1)
+    rows, nxt = pagination.cut(list((await session.execute(q)).all()), limit, _cursor_of)
+    return rows, nxt, total
 
 
-async def mine(session: AsyncSession, action: Action, *, actor: Principal, limit: int) -> list[CallTargetRead]:
-    return [_row(r) for r in await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit)]
+def _cursor_of(r: Row[Any]) -> list[Any]:
+    return [r.finished, r.callback_at.isoformat() if r.callback_at else None, r.last_name, r.first_name, str(r.id)]
+
+
+def _when(v: Any) -> datetime | None:
+    return None if v is None else datetime.fromisoformat(v)
+
+
+def _page(listed: tuple[list[Row[Any]], str | None, int], *, with_assignee: bool = False) -> Page[CallTargetRead]:
+    rows, nxt, total = listed
+    return Page[CallTargetRead](
+        items=[_row(r, with_assignee=with_assignee) for r in rows], next_cursor=nxt, total=total
+    )
+
+
+async def mine(
+    session: AsyncSession, action: Action, *, actor: Principal, limit: int, cursor: str | None
+) -> Page[CallTargetRead]:
+    return _page(await _list(session, action, t.assignee_user_id == actor.user_id, limit=limit, cursor=cursor))
 
 
 def _others_where(actor: Principal) -> ColumnElement[bool]:
@@ -186,14 +226,20 @@ def _others_where(actor: Principal) -> ColumnElement[bool]:
 
 
 async def others(
-    session: AsyncSession, action: Action, *, actor: Principal, limit: int, member_id: uuid.UUID | None = None
-) -> list[CallTargetRead]:
+    session: AsyncSession,
+    action: Action,
+    *,
+    actor: Principal,
+    limit: int,
+    cursor: str | None,
+    member_id: uuid.UUID | None = None,
+) -> Page[CallTargetRead]:
     """Open targets assigned to the people whose targets the caller may take (see `others_allowed`), or to one of
     them (`member_id`: nothing when the caller may not take that person's targets)."""
     where = _others_where(actor)
     if member_id is not None:
         where = and_(where, t.assignee_user_id == member_id)
-    return [_row(r, with_assignee=True) for r in await _list(session, action, where, limit=limit)]
+    return _page(await _list(session, action, where, limit=limit, cursor=cursor), with_assignee=True)
 
 
 def _teammates(actor: Principal) -> Any:

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
@@ -33,11 +33,10 @@ from app.calling.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
-from app.core.pagination import Page
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.core.ratelimit import RateLimiter
 
 router = APIRouter(tags=["calling"])
-ListLimit = Annotated[int, Query(ge=1, le=500)]
 MemberFilter = Annotated[uuid.UUID | None, Query(description="Only this person's list (see calls/others/members).")]
 
 
@@ -52,9 +51,9 @@ CallAction = Annotated[VisibleAction, Depends(_call_action)]
 
 @router.get("/actions/{action_id}/calls/mine", operation_id="calls-mine")
 async def calls_mine(
-    action: CallAction, session: SessionDep, user: FieldWorker, limit: ListLimit = 200
+    action: CallAction, session: SessionDep, user: FieldWorker, limit: LimitQ = 200, cursor: CursorQ = None
 ) -> Page[CallTargetRead]:
-    return Page[CallTargetRead](items=await leases.mine(session, action, actor=user, limit=limit))
+    return await leases.mine(session, action, actor=user, limit=limit, cursor=cursor)
 
 
 @router.get("/actions/{action_id}/calls/others", operation_id="calls-others")
@@ -62,12 +61,12 @@ async def calls_others(
     action: CallAction,
     session: SessionDep,
     user: FieldWorker,
-    limit: ListLimit = 200,
+    limit: LimitQ = 200,
+    cursor: CursorQ = None,
     member_id: MemberFilter = None,
 ) -> Page[CallTargetRead]:
     await references.check_query(session, user, {"member_id": MEMBER}, member_id=member_id)
-    items = await leases.others(session, action, actor=user, limit=limit, member_id=member_id)
-    return Page[CallTargetRead](items=items)
+    return await leases.others(session, action, actor=user, limit=limit, cursor=cursor, member_id=member_id)
 
 
 @router.get("/actions/{action_id}/calls/others/members", operation_id="calls-others-members")

@@ -10,12 +10,14 @@ from app.auth import references
 from app.auth.dependencies import CurrentUser, FieldWorker, ReadSessionDep, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
+from app.contacts import bulk, duplicates, exports, gdpr, service, timeline, vocab
 from app.contacts import consents as consent_service
-from app.contacts import duplicates, exports, gdpr, service, timeline, vocab
 from app.contacts.events import add_event
 from app.contacts.merge import merge
 from app.contacts.repository import CONTACT
 from app.contacts.schemas import (
+    BulkTagsRequest,
+    BulkTagsResult,
     ConsentInput,
     ConsentRead,
     ContactCreate,
@@ -98,6 +100,12 @@ async def search_contacts(body: SearchRequest, session: ReadSessionDep, user: Cu
         with_total=body.with_total,
     )
     return Page[ContactRead](items=[service.to_read(c) for c in rows], next_cursor=nxt, total=total)
+
+
+@router.post("/contacts/bulk-tags", operation_id="contacts-bulk-tags")
+async def bulk_tags(body: BulkTagsRequest, session: SessionDep, user: ContactManager) -> BulkTagsResult:
+    """Add and remove tags on every contact of a filter, or of a list of ids, in one statement (audited)."""
+    return await bulk.tags(session, body, actor=user)
 
 
 @router.post("/contacts/count", operation_id="contacts-count")

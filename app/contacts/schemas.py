@@ -70,16 +70,7 @@ class ContactBase(Strict):
     @field_validator("tags")
     @classmethod
     def _tags(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return v
-        out = []
-        for t in v:
-            t = t.strip()
-            if not t or len(t) > 64:
-                raise ValueError("tags are 1 to 64 characters")
-            if t not in out:
-                out.append(t)
-        return out
+        return None if v is None else clean_tags(v)
 
 
 class ContactCreate(ContactBase):
@@ -146,6 +137,38 @@ class SearchRequest(Strict):
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=500, description="`next_cursor` of the previous page (same sort).")
     with_total: bool = False
+
+
+def clean_tags(v: list[str]) -> list[str]:
+    """The one rule for tag names: trimmed, 1 to 64 characters, each once."""
+    out: list[str] = []
+    for t in v:
+        t = t.strip()
+        if not t or len(t) > 64:
+            raise ValueError("tags are 1 to 64 characters")
+        if t not in out:
+            out.append(t)
+    return out
+
+
+class BulkTagsRequest(Strict):
+    """Tags added to and removed from many contacts at once: those matching `filter`, or the `contact_ids` given
+    (one of the two). Only contacts the caller may see are changed."""
+
+    filter: SegmentFilter | None = None
+    contact_ids: list[Id] | None = Field(None, min_length=1, max_length=10_000)
+    add: list[str] = Field(default_factory=list, max_length=100)
+    remove: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("add", "remove")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return clean_tags(v)
+
+
+class BulkTagsResult(BaseModel):
+    matched: int = Field(description="Contacts the selection names that you may see.")
+    updated: int = Field(description="Those whose tags changed.")
 
 
 class CountRequest(Strict):

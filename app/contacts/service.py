@@ -140,7 +140,7 @@ def _is_date(v: str) -> bool:
         return False
 
 
-async def _ensure_tags(session: AsyncSession, org: uuid.UUID, tags: list[str]) -> None:
+async def ensure_tags(session: AsyncSession, org: uuid.UUID, tags: list[str]) -> None:
     if tags:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -188,7 +188,7 @@ async def apply_changes(
             setattr(c, f"is_{flag}", data[flag])
     if "tags" in data:
         c.tags = body.tags or []
-        await _ensure_tags(session, c.organization_id, c.tags)
+        await ensure_tags(session, c.organization_id, c.tags)
     if "custom_fields" in data and body.custom_fields is not None:
         await _check_custom_fields(session, c.organization_id, body.custom_fields)
         c.custom_fields = {**(c.custom_fields or {}), **body.custom_fields}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -38,3 +39,34 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(values, list):
         raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
     return values
+
+
+R = TypeVar("R")
+
+
+def after(cursor: str | None, *parse: Callable[[Any], Any]) -> list[Any] | None:
+    """The cursor's values, each read by its parser (a 422 naming `cursor` when one does not fit).
+
+    A parser sees None too: a key that may be null says so in its parser."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != len(parse):
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}])
+    try:
+        return [p(v) for p, v in zip(parse, values, strict=True)]
+    except (TypeError, ValueError) as e:
+        raise Unprocessable("Invalid cursor.", details=[{"field": "cursor", "message": "malformed"}]) from e
+
+
+def boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("not a boolean")
+    return v
+
+
+def cut(rows: Sequence[R], limit: int, key: Callable[[R], list[Any]]) -> tuple[list[R], str | None]:
+    """A page from `limit + 1` fetched rows: the first `limit`, and a cursor after the last one when more exist."""
+    if len(rows) <= limit:
+        return list(rows), None
+    return list(rows[:limit]), encode_cursor(key(rows[limit - 1]))

@@ -13,6 +13,7 @@ never read.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -25,11 +26,13 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic import Strict as StrictMode
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 INT4_MAX = 2**31 - 1  # the largest value of an `integer` column (and of every integer we accept)
 
@@ -42,9 +45,14 @@ def _has_nul(v: Any) -> bool:
     return isinstance(v, list | tuple) and any(_has_nul(x) for x in v)
 
 
+_NUMERIC = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 def _not_a_number(v: Any) -> Any:
-    if isinstance(v, int | float):  # bool included
-        raise ValueError("expected an ISO 8601 string, not a number")
+    """Pydantic reads a number, or a string of one (a query parameter is always a string), as Unix time:
+    a date or a time arrives in ISO 8601, never as a number."""
+    if isinstance(v, int | float) or (isinstance(v, str) and _NUMERIC.fullmatch(v)):  # bool included
+        raise ValueError("expected an ISO 8601 date or time, not a number")
     return v
 
 
@@ -85,21 +93,24 @@ class Strict(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         if _has_nul(data):
             raise ValueError("NUL characters (\\u0000) are not allowed")
-        if isinstance(data, dict):
-            _check_raw_lengths(cls, data)
         return data
 
-
-def _check_raw_lengths(cls: type[BaseModel], data: dict[str, Any]) -> None:
-    """`max_length` holds for the string as sent: whitespace stripped afterwards must not let a longer value in
-    than the schema allows (the schema is what clients and fuzzers check against)."""
-    for name, f in cls.model_fields.items():
-        v = data.get(f.alias or name)
-        if not isinstance(v, str):
-            continue
-        limit = next((m.max_length for m in f.metadata if getattr(m, "max_length", None) is not None), None)
-        if limit is not None and len(v) > limit:
-            raise ValueError(f"{f.alias or name}: should have at most {limit} characters")
+    @field_validator("*", mode="before")
+    @classmethod
+    def _raw_length(cls, v: Any, info: ValidationInfo) -> Any:
+        """`max_length` holds for the string as sent: whitespace stripped afterwards must not let a longer value
+        in than the schema allows (the schema is what clients and fuzzers check against). A field validator, so
+        the 422 names the field in `details` like every other."""
+        if isinstance(v, str) and info.field_name is not None:
+            f = cls.model_fields[info.field_name]
+            limit = next((m.max_length for m in f.metadata if getattr(m, "max_length", None) is not None), None)
+            if limit is not None and len(v) > limit:
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": limit},
+                )
+        return v
 
 
 def _real_region(v: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core import pagination
 from app.dashboard.queries import REACHED_SQL, REPORT_AT, reports_where
 from app.dashboard.schemas import Leaderboard, LeaderRow, Metric
 from app.dashboard.scope import period, viewer_scope
@@ -28,7 +29,11 @@ async def leaderboard(
     end: datetime | None,
     team_id: uuid.UUID | None,
     limit: int,
+    cursor: str | None,
 ) -> Leaderboard:
+    """One page of the ranking. A board is an aggregate ranked afresh on each request: the cursor holds the
+    last rank shown, and the next page starts after it."""
+    (after,) = pagination.after(cursor, _rank) or [0]
     scope = await viewer_scope(session, actor, team_id=team_id)
     p = period(scope, start, end)
     r_where, params = reports_where(scope, p, action_id, alias="r", at=REPORT_AT)
@@ -53,14 +58,18 @@ async def leaderboard(
                 GROUP BY op.created_by
             ) x GROUP BY user_id)"""  # noqa: S608 - clauses built in code from constants; values are bound
     sums = ", ".join(f"coalesce(sum(pu.{m}), 0)::int AS {m}" for m in METRICS)
-    params.update(limit=limit)
+    params.update(limit=limit + 1, after=after)
     if by == "volunteers":
         sql = f"""
             WITH {per_user}
-            SELECT NULL::uuid AS team_id, pu.user_id, coalesce(nullif(u.full_name, ''), u.email) AS name,
-                   {", ".join(f"pu.{m}::int AS {m}" for m in METRICS)}
-            FROM per_user pu JOIN users u ON u.id = pu.user_id
-            ORDER BY pu.{metric} DESC, name, pu.user_id LIMIT :limit"""  # noqa: S608 - clauses built in code from constants; values are bound
+            SELECT * FROM (
+              SELECT NULL::uuid AS team_id, pu.user_id, coalesce(nullif(u.full_name, ''), u.email) AS name,
+                     {", ".join(f"pu.{m}::int AS {m}" for m in METRICS)},
+                     row_number() OVER (ORDER BY pu.{metric} DESC, coalesce(nullif(u.full_name, ''), u.email),
+                                        pu.user_id) AS rank,
+                     count(*) OVER () AS total
+              FROM per_user pu JOIN users u ON u.id = pu.user_id) ranked
+            WHERE rank > :after ORDER BY rank LIMIT :limit"""  # noqa: S608 - clauses built in code from constants; values are bound
     else:
         teams = ""
         if scope.team_ids is not None:
@@ -68,16 +77,33 @@ async def leaderboard(
             teams = "AND t.id = ANY(CAST(:teams AS uuid[]))"
         sql = f"""
             WITH {per_user}
-            SELECT t.id AS team_id, NULL::uuid AS user_id, t.name AS name, {sums}
-            FROM teams t
-            LEFT JOIN team_members tm ON tm.organization_id = t.organization_id AND tm.team_id = t.id
-            LEFT JOIN per_user pu ON pu.user_id = tm.user_id
-            WHERE t.organization_id = :o {teams}
-            GROUP BY t.id, t.name ORDER BY {metric} DESC, t.name, t.id LIMIT :limit"""  # noqa: S608 - clauses built in code from constants; values are bound
-    rows = (await session.execute(text(sql), params)).mappings().all()
-    items = [LeaderRow(rank=i + 1, **_row(r)) for i, r in enumerate(rows)]
-    return Leaderboard(by=by, metric=metric, items=items)
+            SELECT * FROM (
+              SELECT t.id AS team_id, NULL::uuid AS user_id, t.name AS name, {sums},
+                     row_number() OVER (ORDER BY coalesce(sum(pu.{metric}), 0) DESC, t.name, t.id) AS rank,
+                     count(*) OVER () AS total
+              FROM teams t
+              LEFT JOIN team_members tm ON tm.organization_id = t.organization_id AND tm.team_id = t.id
+              LEFT JOIN per_user pu ON pu.user_id = tm.user_id
+              WHERE t.organization_id = :o {teams}
+              GROUP BY t.id, t.name) ranked
+            WHERE rank > :after ORDER BY rank LIMIT :limit"""  # noqa: S608 - clauses built in code from constants; values are bound
+    rows = list((await session.execute(text(sql), params)).mappings().all())
+    page, nxt = pagination.cut(rows, limit, lambda r: [r["rank"]])
+    total = rows[0]["total"] if rows else (await _count(session, sql, params) if after else 0)
+    return Leaderboard(by=by, metric=metric, items=[LeaderRow(**_row(r)) for r in page], next_cursor=nxt, total=total)
+
+
+async def _count(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:
+    """The total when a cursor points past the last row (the page itself is empty)."""
+    row = (await session.execute(text(sql), {**params, "after": 0, "limit": 1})).mappings().first()
+    return int(row["total"]) if row else 0
+
+
+def _rank(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 2**31:
+        raise ValueError("not a rank")
+    return v
 
 
 def _row(r: Any) -> dict[str, Any]:
-    return dict(r)
+    return {k: v for k, v in dict(r).items() if k != "total"}

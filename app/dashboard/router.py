@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,6 +15,8 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep
 from app.core.errors import Unprocessable
+from app.core.pagination import CursorQ, LimitQ
+from app.core.schemas import Timestamp
 from app.dashboard import leaderboard as boards
 from app.dashboard import maps
 from app.dashboard.action_stats import ActionStats, stats
@@ -28,14 +29,14 @@ router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 actions_router = APIRouter(prefix="/actions", tags=["actions"])
 Leader = Annotated[Principal, require(Perm.lead_actions)]
 From = Annotated[
-    datetime | None,
+    Timestamp | None,
     Query(
         alias="from",
         description="inclusive; a date or a time without offset is read in the org's time zone",
         examples=["2026-12-01"],
     ),
 ]
-To = Annotated[datetime | None, Query(description="exclusive; same rules as `from`", examples=["2026-12-02"])]
+To = Annotated[Timestamp | None, Query(description="exclusive; same rules as `from`", examples=["2026-12-02"])]
 TeamFilter = Annotated[uuid.UUID | None, Query(description="only this team's members (a team view)")]
 UserFilter = Annotated[uuid.UUID | None, Query(description="only this person (their history)")]
 # An action named in the query string must be one the viewer may see: a 422 naming `action_id` otherwise.
@@ -94,7 +95,8 @@ async def leaderboard(
     from_: From = None,
     to: To = None,
     team_id: TeamFilter = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
 ) -> Leaderboard:
     """Volunteers or teams ranked by calls, visits (doors), reached, mobilized or opportunities raised. A team
     leader sees their teams' members and their teams."""
@@ -109,6 +111,7 @@ async def leaderboard(
         end=to,
         team_id=team_id,
         limit=limit,
+        cursor=cursor,
     )
 
 
@@ -225,8 +228,8 @@ async def action_stats(
     action: VisibleAction,
     session: SessionDep,
     user: Leader,
-    from_: Annotated[datetime | None, Query(alias="from", description="inclusive; naive = org time zone")] = None,
-    to: Annotated[datetime | None, Query(description="exclusive; naive = org time zone")] = None,
+    from_: Annotated[Timestamp | None, Query(alias="from", description="inclusive; naive = org time zone")] = None,
+    to: Annotated[Timestamp | None, Query(description="exclusive; naive = org time zone")] = None,
 ) -> ActionStats:
     """Calls, visits, reached, outcomes, support levels, mobilized, opportunities: live, from counters for HQ;
     a period or a team leader's view (their teams' reports only) is counted from the reports.

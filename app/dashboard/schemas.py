@@ -185,3 +185,5 @@ class Leaderboard(BaseModel):
     by: Literal["volunteers", "teams"]
     metric: Metric
     items: list[LeaderRow]
+    next_cursor: str | None = None
+    total: int | None = None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.dependencies import Admin
 from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.integrations import service
 from app.integrations.events import EVENT_TYPES
 from app.integrations.schemas import (
@@ -79,8 +80,11 @@ async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, user: Admin
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", operation_id="webhooks-deliveries-list")
-async def list_deliveries(webhook_id: uuid.UUID, session: SessionDep, user: Admin) -> list[DeliveryRead]:
-    return [DeliveryRead.model_validate(d) for d in await service.list_deliveries(session, webhook_id, actor=user)]
+async def list_deliveries(
+    webhook_id: uuid.UUID, session: SessionDep, user: Admin, limit: LimitQ = 100, cursor: CursorQ = None
+) -> Page[DeliveryRead]:
+    rows, nxt = await service.list_deliveries(session, webhook_id, actor=user, limit=limit, cursor=cursor)
+    return Page[DeliveryRead](items=[DeliveryRead.model_validate(d) for d in rows], next_cursor=nxt)
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/replay", status_code=202, operation_id="webhooks-deliveries-replay")

@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.dependencies import API_KEY_PREFIX
 from app.auth.principal import Principal
 from app.config import Settings
+from app.core import pagination
 from app.core.errors import NotFound, Unprocessable
 from app.core.security import hash_token
 from app.integrations.schemas import ApiKeyCreate, ApiKeyCreated, WebhookCreate, WebhookCreated, WebhookUpdate
@@ -153,16 +154,18 @@ async def delete_webhook(session: AsyncSession, webhook_id: uuid.UUID, *, actor:
 
 
 async def list_deliveries(
-    session: AsyncSession, webhook_id: uuid.UUID, *, actor: Principal, limit: int = 100
-) -> list[WebhookDelivery]:
+    session: AsyncSession, webhook_id: uuid.UUID, *, actor: Principal, limit: int, cursor: str | None
+) -> tuple[list[WebhookDelivery], str | None]:
+    """Newest first; keyset pages on (created_at, id)."""
     await get_webhook(session, webhook_id, actor=actor)
-    q = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.organization_id == actor.organization_id, WebhookDelivery.endpoint_id == webhook_id)
-        .order_by(WebhookDelivery.created_at.desc())
-        .limit(limit)
+    q = select(WebhookDelivery).where(
+        WebhookDelivery.organization_id == actor.organization_id, WebhookDelivery.endpoint_id == webhook_id
     )
-    return list((await session.scalars(q)).all())
+    if (last := pagination.after(cursor, datetime.fromisoformat, uuid.UUID)) is not None:
+        q = q.where(tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(literal(last[0]), literal(last[1])))
+    q = q.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(q)).all())
+    return pagination.cut(rows, limit, lambda d: [d.created_at.isoformat(), str(d.id)])
 
 
 async def replay(session: AsyncSession, delivery_id: uuid.UUID, *, actor: Principal) -> WebhookDelivery:

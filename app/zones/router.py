@@ -13,6 +13,7 @@ from app.auth.principal import Principal
 from app.auth.references import SEGMENT, ZONE
 from app.contacts.filters import FilterQ, SegmentQ, from_query
 from app.core.db import SessionDep
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.models import Zone
 from app.zones import figures, service
 from app.zones.schemas import (
@@ -53,9 +54,10 @@ async def list_zones(
     parent_id: uuid.UUID | None = None,
     rank_by: RankQ = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    limit: LimitQ = 200,
+    cursor: CursorQ = None,
     with_geometry: bool = False,
-) -> list[ZoneRead]:
+) -> Page[ZoneRead]:
     return await service.list_zones(
         session,
         actor=user,
@@ -64,6 +66,7 @@ async def list_zones(
         rank_by=rank_by,
         descending=order == "desc",
         limit=limit,
+        cursor=cursor,
         with_geometry=with_geometry,
     )
 

@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -16,8 +16,10 @@ from app.audit import service as audit
 from app.auth import references
 from app.auth.principal import Principal
 from app.auth.references import ZONE
+from app.core import pagination
 from app.core.errors import NotFound, Unprocessable
 from app.core.geo import parse_area, to_ewkt
+from app.core.pagination import Page
 from app.models import Zone
 from app.zones.schemas import FeatureCollectionImport, ZoneCreate, ZoneImportResult, ZoneRead, ZoneUpdate
 
@@ -202,36 +204,49 @@ async def list_zones(
     rank_by: str | None,
     descending: bool,
     limit: int,
+    cursor: str | None,
     with_geometry: bool,
-) -> list[ZoneRead]:
+) -> Page[ZoneRead]:
+    """Zones by name, or ranked by a figure or an attribute; keyset pages and the true total either way."""
     await references.check_query(session, actor, {"parent_id": ZONE}, parent_id=parent_id)
     q = select(Zone).where(Zone.organization_id == actor.organization_id)
     if kind:
         q = q.where(Zone.kind == kind)
     if parent_id:
         q = q.where(Zone.parent_id == parent_id)
+    total = await session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     # The geometry itself stays in the database (zones reach 100k vertices); _shapes fetches what is shown.
-    zones = list((await session.scalars(q.options(defer(Zone.geom)).order_by(Zone.name))).all())
+    q = q.options(defer(Zone.geom))
     figs: dict[uuid.UUID, dict[str, Any]] = {}
-    if rank_by in FIGURES:
-        figs = await figures(session, actor.organization_id, [z.id for z in zones])
-    shapes = await _shapes(session, actor.organization_id, [z.id for z in zones], with_geometry)
-    out = [_to_read(z, shapes[z.id]) for z in zones]
+    if rank_by:
+        # A live figure is known only once computed over every zone: rank them all, then keyset over the ranking.
+        zones = list((await session.scalars(q)).all())
+        if rank_by in FIGURES:
+            figs = await figures(session, actor.organization_id, [z.id for z in zones])
+
+        def key(z: Zone) -> list[Any]:
+            v = (
+                figs[z.id].get(rank_by)
+                if rank_by in FIGURES
+                else _number((z.attributes or {}).get(rank_by.removeprefix("attributes.")))
+            )
+            return [v is None, (-float(v) if descending else float(v)) if v is not None else 0.0, z.name, str(z.id)]
+
+        zones.sort(key=key)
+        if (last := pagination.after(cursor, pagination.boolean, float, str, str)) is not None:
+            zones = [z for z in zones if key(z) > last]
+        page, nxt = pagination.cut(zones[: limit + 1], limit, key)
+    else:
+        if (last := pagination.after(cursor, str, uuid.UUID)) is not None:
+            q = q.where(tuple_(Zone.name, Zone.id) > tuple_(literal(last[0]), literal(last[1])))
+        rows = (await session.scalars(q.order_by(Zone.name, Zone.id).limit(limit + 1))).all()
+        page, nxt = pagination.cut(rows, limit, lambda z: [z.name, str(z.id)])
+    shapes = await _shapes(session, actor.organization_id, [z.id for z in page], with_geometry)
+    out = [_to_read(z, shapes[z.id]) for z in page]
     for zr in out:
         if figs:
             zr.figures = figs[zr.id]
-    if rank_by:
-
-        def key(zr: ZoneRead) -> tuple[bool, float]:
-            v = (
-                (zr.figures or {}).get(rank_by)
-                if rank_by in FIGURES
-                else _number(zr.attributes.get(rank_by.removeprefix("attributes.")))
-            )
-            return (v is None, -float(v) if (v is not None and descending) else float(v or 0))
-
-        out.sort(key=key)
-    return out[:limit]
+    return Page[ZoneRead](items=out, next_cursor=nxt, total=total)
 
 
 def _number(v: Any) -> float | None:

@@ -469,3 +469,45 @@ async def test_a_survey_built_with_skip_logic_is_stored_typed_and_previewed_as_t
     await expect(preview.get_by_text("Main topic")).to_have_count(0)
     await page.screenshot(path=shot("80-survey-builder"))
     assert await serious_violations(page) == []
+
+
+async def _tags(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[list[str]]:
+    """The contacts' tags as stored, read as the owner (no tenant to set), in the order of `ids`."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, tags FROM contacts WHERE id = ANY(:ids)"), {"ids": ids})).all()
+    found = {r.id: sorted(r.tags) for r in rows}
+    return [found[i] for i in ids]
+
+
+async def test_bulk_tags_go_in_one_request_for_the_selection_or_everyone_matching_the_filter(
+    live_server: str, live_db: AsyncSession, owner_engine: AsyncEngine, desktop: BrowserContext
+) -> None:
+    admin, ids = await setup_org(live_db)
+    page = await as_user(desktop, admin)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url}") if "/api/v1/contacts" in r.url else None)
+    await page.goto(live_server + "/hq/contacts")
+    await expect(page.get_by_test_id("live-count")).to_have_text(f"{len(ids)} contacts", timeout=60_000)
+
+    # Two rows selected: one request names their ids; the tag lands on those two only.
+    for name in ("P1 N1", "P2 N2"):
+        await page.get_by_role("row").filter(has_text=name).get_by_role("checkbox").check()
+    await page.get_by_role("button", name="Add a tag").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog.get_by_role("radio", name="2 selected")).to_be_checked()
+    await dialog.get_by_role("textbox", name="Tag").fill("door")
+    await dialog.get_by_role("button", name="Apply").click()
+    await expect(page.get_by_role("row").filter(has_text="P1 N1").get_by_text("door")).to_be_visible()
+    assert await _tags(owner_engine, ids) == [["door", "e2e"]] * 2 + [["e2e"]] * (len(ids) - 2)
+
+    # Everyone matching the filter (here the whole base, also the rows not on screen): one request again.
+    await page.get_by_role("button", name="Remove a tag").click()
+    await dialog.get_by_role("radio", name=f"All {len(ids)} matching the filter").check()
+    await dialog.get_by_role("textbox", name="Tag").fill("e2e")
+    await page.screenshot(path=shot("13-bulk-tags"))
+    await dialog.get_by_role("button", name="Apply").click()
+    await expect(page.get_by_role("row").filter(has_text="P3 N3").get_by_text("e2e")).to_have_count(0)
+    assert await _tags(owner_engine, ids) == [["door"]] * 2 + [[]] * (len(ids) - 2)
+    bulk = [s for s in sent if "bulk-tags" in s]
+    assert len(bulk) == 2 and not [s for s in sent if s.startswith("PATCH")], sent
+    assert page.errors == []  # type: ignore[attr-defined]

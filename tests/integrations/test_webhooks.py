@@ -102,11 +102,11 @@ async def test_a_created_contact_is_delivered_signed_to_the_endpoint(
         Webhook("whsec_" + "A" * 44).verify(body, headers)
 
     async def logged() -> bool:
-        rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()
+        rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()["items"]
         return bool(rows) and rows[0]["status"] == "delivered"
 
     await _until(logged)
-    rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()
+    rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()["items"]
     assert (
         rows[0]["last_status_code"] == 200 and rows[0]["attempts"] == 1 and rows[0]["event_type"] == "contact.created"
     )
@@ -139,7 +139,7 @@ async def test_a_failing_endpoint_is_retried_then_disabled_and_a_delivery_can_be
 
     await _until(disabled)
     assert len(receiver.requests) == 3  # three attempts, none to the redirect target
-    rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()
+    rows = (await live_client.get(f"{API}/webhooks/{ep['id']}/deliveries", headers=admin.headers)).json()["items"]
     assert rows[0]["status"] == "failed" and rows[0]["attempts"] == 3 and rows[0]["last_status_code"] == 302
     read = (await live_client.get(f"{API}/webhooks/{ep['id']}", headers=admin.headers)).json()
     assert read["enabled"] is False and "3 failed attempts" in read["disabled_reason"]

@@ -6,10 +6,13 @@ threaded ASGI client cannot be used), and checked with schemathesis' `not_a_serv
 `response_schema_conformance`. Every write happens in the test's rolled-back transaction (`client` fixture).
 Half of the cases get the organization's real ids in their path, so the fuzzer reaches past the 404s.
 
-Two generation modes, each with its own checks: positive (valid requests: no server error, every response on the
-schema) and negative (requests the schema forbids: also refused with a 4xx, `negative_data_rejection`). The
-stateful run (links between operations, in tests/reliability/test_fuzz_stateful.py) chains them. GG_FUZZ_EXAMPLES
-sets the cases per operation and mode (5 in `make test`, 100 in `make fuzz`).
+Two phases: hypothesis' generated cases (`fuzzing`) and schemathesis' `coverage` phase (the schema's own
+boundaries, missing and wrong-typed parts, deterministic). Two generation modes, each with its own checks:
+positive (valid requests: no server error, every response on the schema) and negative (requests the schema
+forbids: also refused with a 4xx, `negative_data_rejection`). The stateful run (links between operations, in
+tests/reliability/test_fuzz_stateful.py) chains them. GG_FUZZ_EXAMPLES sets the cases per operation and mode
+(5 in `make test`, 100 in `make fuzz`); GG_FUZZ_COVERAGE the coverage cases per operation and mode (6 in
+`make test`, spread over the list; 0, every one, in `make fuzz`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from tests.reliability._world import build_org_data
 from tests.reliability.conftest import quick_org
 
 MAX_EXAMPLES = int(os.environ.get("GG_FUZZ_EXAMPLES", "5"))
+# Coverage phase: schemathesis' deterministic cases from the schema itself (every boundary, every missing or
+# wrong-typed part). Per operation and mode, this many cases spread evenly over the list (0 for all of them).
+COVERAGE_CASES = int(os.environ.get("GG_FUZZ_COVERAGE", "6"))
 
 SKIPPED: dict[str, str] = {
     "auth-logout": "revokes the very token the fuzzer authenticates with",
@@ -66,7 +72,19 @@ CHECKS = {
 }
 
 
-def _cases(op: Any, mode: GenerationMode) -> list[Any]:
+def _coverage_cases(op: Any, mode: GenerationMode) -> list[Any]:
+    schema = op.schema
+    config = schema.config.generation_for(operation=op, phase="coverage")
+    cases = list(schema.iter_coverage_cases(op, generation_modes=[mode], generation_config=config))
+    if COVERAGE_CASES and len(cases) > COVERAGE_CASES:
+        step = len(cases) / COVERAGE_CASES
+        cases = [cases[int(i * step)] for i in range(COVERAGE_CASES)]
+    return cases
+
+
+def _cases(op: Any, mode: GenerationMode, phase: str = "fuzzing") -> list[Any]:
+    if phase == "coverage":
+        return _coverage_cases(op, mode)
     out: list[Any] = []
 
     @given(op.as_strategy(generation_mode=mode))
@@ -88,21 +106,29 @@ def _cases(op: Any, mode: GenerationMode) -> list[Any]:
     return out
 
 
+def _unsent(kw: dict[str, Any]) -> bool:
+    """An empty array in a query string serializes to nothing: the server never sees the invalid value."""
+    return any(v == [] for v in (kw.get("params") or {}).values())
+
+
 def _invalid_parts(case: Any) -> set[ParameterLocation]:
     components = case.meta.components if case.meta else {}
     return {k for k, v in components.items() if v.mode is GenerationMode.NEGATIVE}
 
 
+@pytest.mark.parametrize("phase", ["fuzzing", "coverage"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-async def test_fuzz_no_server_errors_and_every_response_on_the_schema(app: Any, db: Any, mode: GenerationMode) -> None:
+async def test_fuzz_no_server_errors_and_every_response_on_the_schema(
+    app: Any, db: Any, mode: GenerationMode, phase: str
+) -> None:
     # `db` points the app at the test's rolled-back transaction; our own client so that a 500 comes back as a
     # response (the default ASGITransport re-raises the app's exception instead)
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as client:
-        await _fuzz(app, db, client, mode)
+        await _fuzz(app, db, client, mode, phase)
 
 
-async def _fuzz(app: Any, db: Any, client: AsyncClient, mode: GenerationMode) -> None:
+async def _fuzz(app: Any, db: Any, client: AsyncClient, mode: GenerationMode, phase: str) -> None:
     people = await quick_org(db, "Fzz")
     data = await build_org_data(client, people, "Fzz")
     admin = people["admin"]
@@ -117,7 +143,7 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient, mode: GenerationMode) ->
         if op_id in SKIPPED:
             continue
         header_params = any(p.get("in") == "header" for p in op.definition.raw.get("parameters", []))
-        for i, case in enumerate(_cases(op, mode)):
+        for i, case in enumerate(_cases(op, mode, phase)):
             invalid = _invalid_parts(case)
             if mode is GenerationMode.NEGATIVE and invalid <= {ParameterLocation.HEADER} and not header_params:
                 continue  # only the Authorization header was made invalid, and the admin's token replaces it
@@ -131,6 +157,9 @@ async def _fuzz(app: Any, db: Any, client: AsyncClient, mode: GenerationMode) ->
             headers.pop("X-Schemathesis-TestCaseId", None)
             kw.pop("cookies", None)
             method, url = kw.pop("method"), kw.pop("url")
+            sent_invalid = invalid - (set() if header_params else {ParameterLocation.HEADER})
+            if mode is GenerationMode.NEGATIVE and sent_invalid <= {ParameterLocation.QUERY} and _unsent(kw):
+                continue  # the invalid value is an empty array: no parameter at all goes out, the request is valid
             if kw.get("files"):
                 kw["files"] = _httpx_files(kw["files"])
             if kw.get("data") is None:

@@ -219,3 +219,29 @@ def test_patch_bodies_and_the_tables_they_write_agree_on_what_may_be_null(app: A
                 disagree.append(f"{op_id}.{prop}: body nullable {_nullable(maker, s)}, column {columns[prop].nullable}")
     assert compared > 20, compared
     assert not disagree, "\n".join(disagree)
+
+
+def _string_limit(maker: BodyMaker, s: dict[str, Any]) -> int | None:
+    s = maker.resolve(s)
+    if s.get("type") == "string" and isinstance(s.get("maxLength"), int):
+        return int(s["maxLength"])
+    return next((n for b in s.get("anyOf", []) if (n := _string_limit(maker, b)) is not None), None)
+
+
+async def test_a_string_past_its_max_length_is_a_422_naming_the_field_in_details(
+    client: AsyncClient, data: Rel
+) -> None:
+    """Both ways past the limit: more characters, and the limit plus whitespace the model would strip."""
+    admin = data.world.a["admin"].headers
+    failures, checked = [], 0
+    for op, maker, schema, base, url in _json_writes(data):
+        for prop, s in schema.get("properties", {}).items():
+            if (limit := _string_limit(maker, s)) is None or limit > 100_000:
+                continue
+            for value in ("a" * (limit + 1), " " + "a" * limit):
+                r = await client.request(op.method, url, headers=admin, json={**base, prop: value})
+                checked += 1
+                if r.status_code != 422 or not _names(r, prop):
+                    failures.append(f"{op} {prop} ({len(value)} > {limit}): {r.status_code} {r.text[:200]}")
+    assert checked > 40, checked
+    assert not failures, "\n".join(failures)

@@ -27,6 +27,7 @@ KIND_OF = {
     "type_id": "type_id",
     "contact_id": "contact_id",
     "other_id": "contact_id",
+    "contact_ids": "contact_id",
     "survey_id": "survey_id",
     "segment_id": "segment_id",
     "zone_ids": "zone_id",

@@ -64,7 +64,7 @@ async def test_invalid_geometries_are_422_with_reason_and_location(client: Async
     r = await client.post("/api/v1/zones", json={"name": "huge", "geometry": huge}, headers=h)
     assert r.status_code == 422
     assert "too many vertices" in r.json()["error"]["message"]
-    assert (await client.get("/api/v1/zones", headers=h)).json()[0]["name"] == "fixed"
+    assert (await client.get("/api/v1/zones", headers=h)).json()["items"][0]["name"] == "fixed"
 
 
 async def test_import_feature_collection_with_attributes_and_rank(
@@ -83,7 +83,7 @@ async def test_import_feature_collection_with_attributes_and_rank(
     assert r.json()["created"] == 6
     ranked = (
         await client.get("/api/v1/zones?rank_by=attributes.turnout&order=desc", headers=world.a["manager"].headers)
-    ).json()
+    ).json()["items"]
     assert [z["attributes"]["turnout"] for z in ranked] == [35, 34, 33, 32, 31, 30]
     # contacts ranking: put 3 contacts in the first sector
     first = shape(fc["features"][0]["geometry"])
@@ -95,7 +95,9 @@ async def test_import_feature_collection_with_attributes_and_rank(
         if first.contains(p):
             pts.append((p.x, p.y))
     await insert_contacts(db, world.org_a.id, pts)
-    by_contacts = (await client.get("/api/v1/zones?rank_by=contacts", headers=world.a["manager"].headers)).json()
+    by_contacts = (await client.get("/api/v1/zones?rank_by=contacts", headers=world.a["manager"].headers)).json()[
+        "items"
+    ]
     assert by_contacts[0]["figures"]["contacts"] == 3
 
 

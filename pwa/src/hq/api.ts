@@ -1,9 +1,11 @@
 // HQ's calls to the API: the shared typed client, errors turned into what the user reads.
 import { reactive } from 'vue'
-import { ApiError, NetworkError, toApiError } from '@shared/api/client'
+import { ApiError, NetworkError, api, toApiError, unwrap } from '@shared/api/client'
+import { allPages } from '@shared/api/pages'
 import { ht } from './i18n'
 
 export { api, unwrap, ApiError, NetworkError } from '@shared/api/client'
+export { allPages } from '@shared/api/pages'
 export const toApiErrorFrom = toApiError
 
 /** One sentence for any failure: a lost connection, a server error, or the API's own message. */
@@ -54,4 +56,9 @@ export function useFormErrors() {
     return m ? [m] : []
   }
   return { state, set, clear, of }
+}
+
+/** Every zone (the list pages with a cursor; a picker or a map needs them all). */
+export function allZones(withGeometry = false) {
+  return allPages(async (cursor) => unwrap(await api.GET('/api/v1/zones', { params: { query: { with_geometry: withGeometry, limit: 500, cursor } } })))
 }

@@ -106,6 +106,8 @@ export const en = {
   'filter.clear': 'Clear the filter',
   'contacts.count': '{n} contact|{n} contacts',
   'contacts.selected': '{n} selected|{n} selected',
+  'contacts.tagScope': 'Apply to',
+  'contacts.allMatching': 'All {n} matching the filter|All {n} matching the filter',
   'contacts.empty': 'No contacts match: change the filter, or import a file.',
   'contacts.columns': 'Columns',
   'contacts.col.name': 'Name',

@@ -105,6 +105,8 @@ export const fr: Record<HqKey, string> = {
   'filter.clear': 'Effacer le filtre',
   'contacts.count': '{n} contact|{n} contacts',
   'contacts.selected': '{n} sélectionné|{n} sélectionnés',
+  'contacts.tagScope': 'Appliquer à',
+  'contacts.allMatching': '{n} contact correspondant au filtre|Les {n} contacts correspondant au filtre',
   'contacts.empty': 'Aucun contact ne correspond : changez le filtre ou importez un fichier.',
   'contacts.columns': 'Colonnes',
   'contacts.col.name': 'Nom',

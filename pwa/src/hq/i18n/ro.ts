@@ -105,6 +105,8 @@ export const ro: Record<HqKey, string> = {
   'filter.clear': 'Golește filtrul',
   'contacts.count': '{n} contact|{n} contacte|{n} de contacte',
   'contacts.selected': '{n} selectat|{n} selectate|{n} de selectate',
+  'contacts.tagScope': 'Aplică pentru',
+  'contacts.allMatching': '{n} contact care corespunde filtrului|Toate cele {n} contacte care corespund filtrului|Toate cele {n} de contacte care corespund filtrului',
   'contacts.empty': 'Niciun contact nu corespunde: schimbă filtrul sau importă un fișier.',
   'contacts.columns': 'Coloane',
   'contacts.col.name': 'Nume',

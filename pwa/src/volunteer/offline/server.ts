@@ -6,6 +6,7 @@
 //    server) fail with a NetworkError the screens turn into an "offline" message.
 import { reactive } from 'vue'
 import { api, ApiError, NetworkError, notifyUnauthorized, unwrap } from '@shared/api/client'
+import { allPages } from '@shared/api/pages'
 import type {
   Action, AppConfig, CallReportCreate, CallStart, CallTarget, Me, MyReport, Opportunity, OpportunityStatus,
   OpportunityType, OthersSummary, P2PText, ParticipationStatus, ReportCorrection, Survey, Token, VisitCreate, WalkList,
@@ -74,18 +75,6 @@ async function cachedRead<T>(key: string, load: () => Promise<T>): Promise<Loade
     if (!hit) throw e
     return { data: hit.value, fromCache: true, savedAt: hit.saved_at }
   }
-}
-
-async function allPages<T>(load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor?: string | null }>): Promise<T[]> {
-  const out: T[] = []
-  let cursor: string | undefined
-  for (let i = 0; i < 20; i++) {
-    const page = await load(cursor)
-    out.push(...page.items)
-    if (!page.next_cursor) break
-    cursor = page.next_cursor
-  }
-  return out
 }
 
 // ---- auth -------------------------------------------------------------------------------------
@@ -162,12 +151,11 @@ export async function getAction(id: string): Promise<Loaded<Action>> {
 /** My list, or the others' (one member's with `memberId`: the server applies who may call whom). */
 export const listCalls = (actionId: string, which: 'mine' | 'others', memberId?: string): Promise<Loaded<CallTarget[]>> =>
   cachedRead(`calls:${actionId}:${which}${memberId ? `:${memberId}` : ''}`, () =>
-    allPages(async () => {
-      // A calling list is bounded (500 people at most per volunteer): one page.
-      const opts = { params: { path: { action_id: actionId }, query: { limit: 500 } } }
-      if (which === 'mine') return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/mine', opts))
-      const query = memberId ? { limit: 500, member_id: memberId } : { limit: 500 }
-      return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/others', { params: { path: { action_id: actionId }, query } }))
+    allPages(async (cursor) => {
+      const path = { action_id: actionId }
+      if (which === 'mine') return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/mine', { params: { path, query: { limit: 500, cursor } } }))
+      const query = memberId ? { limit: 500, cursor, member_id: memberId } : { limit: 500, cursor }
+      return unwrap(await api.GET('/api/v1/actions/{action_id}/calls/others', { params: { path, query } }))
     }),
   )
 
