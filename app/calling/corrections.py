@@ -219,9 +219,7 @@ async def _latest_on_timeline(session: AsyncSession, rep: FieldReport, survey: d
     )
 
 
-async def mine(
-    session: AsyncSession, action: Action, *, actor: Principal, window: timedelta, limit: int
-) -> list[MyReport]:
+async def mine(session: AsyncSession, action: Action, *, actor: Principal, window: timedelta) -> list[MyReport]:
     """The caller's reports on this action they can still correct, newest first."""
     since = datetime.now(UTC) - window
     rows = await session.execute(
@@ -236,7 +234,6 @@ async def mine(
             FieldReport.created_at >= since,
         )
         .order_by(FieldReport.created_at.desc(), FieldReport.id)
-        .limit(limit)
     )
     return [
         MyReport(

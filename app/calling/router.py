@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.actions.dependencies import VisibleAction
 from app.audit import service as audit
@@ -146,10 +146,11 @@ CorrectionWindow = Annotated[timedelta, Depends(_correction_window)]
 
 @router.get("/actions/{action_id}/reports/mine", operation_id="reports-mine")
 async def my_reports(
-    action: VisibleAction, session: SessionDep, user: FieldWorker, window: CorrectionWindow, limit: ListLimit = 200
-) -> Page[MyReport]:
-    """The caller's own reports on this action that they can still correct (newest first)."""
-    return Page[MyReport](items=await corrections.mine(session, action, actor=user, window=window, limit=limit))
+    action: VisibleAction, session: SessionDep, user: FieldWorker, window: CorrectionWindow
+) -> list[MyReport]:
+    """The caller's own reports on this action that they can still correct (newest first), all of them: one
+    person's reports within the correction window."""
+    return await corrections.mine(session, action, actor=user, window=window)
 
 
 @router.post("/reports/{report_id}/corrections", operation_id="reports-correct", responses={404: {}, 409: {}, 422: {}})

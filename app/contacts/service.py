@@ -149,9 +149,6 @@ async def ensure_tags(session: AsyncSession, org: uuid.UUID, tags: list[str]) ->
         )
 
 
-ensure_tags = _ensure_tags  # public: petitions register the tags they apply to signers
-
-
 async def apply_changes(
     session: AsyncSession, c: Contact, data: dict[str, Any], body: ContactUpdate | ContactCreate, region: str
 ) -> None:

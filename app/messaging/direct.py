@@ -17,9 +17,10 @@ from starlette.datastructures import State
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.config import MessagingSettings
-from app.core import jobs, paths
+from app.core import jobs, pagination, paths
 from app.core.db import make_sessionmaker, set_tenant
 from app.core.errors import NotFound, Unprocessable
+from app.core.pagination import Page
 from app.messaging.audience import apply_early, reachable
 from app.messaging.schemas import DirectMessageRead, InboxReply, PersonalMessage
 from app.messaging.senders import (
@@ -157,9 +158,10 @@ async def read(session: AsyncSession, organization_id: uuid.UUID, message_id: uu
 
 
 async def inbox(
-    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, before: uuid.UUID | None, limit: int
-) -> list[DirectMessageRead]:
-    """SMS replies that are not opt-outs, newest first (keyset on id)."""
+    session: AsyncSession, *, organization_id: uuid.UUID, unanswered: bool, cursor: str | None, limit: int
+) -> Page[DirectMessageRead]:
+    """SMS replies that are not opt-outs, newest first (keyset on the time-ordered id)."""
+    before = (pagination.after(cursor, uuid.UUID) or [None])[0]
     q = select(DirectMessage).where(
         DirectMessage.organization_id == organization_id,
         DirectMessage.direction == "in",
@@ -169,8 +171,10 @@ async def inbox(
         q = q.where(DirectMessage.answered_at.is_(None))
     if before is not None:
         q = q.where(DirectMessage.id < before)
-    rows = await session.scalars(q.order_by(DirectMessage.id.desc()).limit(limit))
-    return [DirectMessageRead.model_validate(m) for m in rows]
+    rows, nxt = pagination.cut(
+        list(await session.scalars(q.order_by(DirectMessage.id.desc()).limit(limit + 1))), limit, lambda m: [str(m.id)]
+    )
+    return Page[DirectMessageRead](items=[DirectMessageRead.model_validate(m) for m in rows], next_cursor=nxt)
 
 
 async def reply(

@@ -11,6 +11,7 @@ from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
+from app.core.pagination import CursorQ, LimitQ, Page
 from app.core.ratelimit import RateLimiter
 from app.messaging import delivery, direct, service, unsubscribe
 from app.messaging.schemas import (
@@ -138,13 +139,13 @@ async def list_inbox(
     session: SessionDep,
     user: Sender,
     unanswered: Annotated[bool, Query(description="Only those nobody answered yet.")] = False,
-    before: Annotated[uuid.UUID | None, Query(description="Keyset: messages older than this id.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[DirectMessageRead]:
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
+) -> Page[DirectMessageRead]:
     """SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
     first. Each one is also on its contact's timeline."""
     return await direct.inbox(
-        session, organization_id=user.organization_id, unanswered=unanswered, before=before, limit=limit
+        session, organization_id=user.organization_id, unanswered=unanswered, cursor=cursor, limit=limit
     )
 
 

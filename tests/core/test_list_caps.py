@@ -36,6 +36,9 @@ WHOLE: dict[str, str] = {
     "api-keys-list": "keys an admin creates by hand",
     "webhooks-event-types": "a constant list in the code",
     "webhooks-list": "endpoints an admin registers by hand",
+    "contacts-duplicates": "one contact's likely duplicates (same phone, email, or name and address)",
+    "petitions-list": "petitions an HQ writes by hand",
+    "reports-mine": "one volunteer's own reports on one action within the correction window (24 h)",
 }
 
 

@@ -31,7 +31,6 @@ KIND_OF = {
     "survey_id": "survey_id",
     "segment_id": "segment_id",
     "zone_ids": "zone_id",
-    "contact_ids": "contact_id",
     "parent_id": "zone_id",
     "team_id": "team_id",
     "team_ids": "team_id",
@@ -55,7 +54,6 @@ NOT_REFERENCES = {
     ("calls-report", "id"): "the client's own UUID for the report (idempotency), not a reference",
     ("visits-create", "id"): "the client's own UUID for the visit (idempotency), not a reference",
     ("reports-correct", "id"): "the client's own UUID for the correction (idempotency), not a reference",
-    ("messaging-inbox-list", "before"): "a keyset position in one's own inbox (an unknown id just lists older)",
     ("p2p-text-sent", "id"): "the client's own UUID for the logged text (idempotency), not a reference",
 }
 # Names ending in _id/_ids that are not uuids, and why they are not checked here.

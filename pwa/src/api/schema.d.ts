@@ -134,6 +134,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/calls/others/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls Others Members
+         * @description Whose lists the caller may call from, team-mates first, and what is left in the pool.
+         */
+        get: operations["calls-others-members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/contacts/{contact_id}/p2p-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * P2P Text
+         * @description The action's SMS template rendered for a person the caller called or visited in it (403 without SMS
+         *     consent, 404 for anyone else or when the action has no template).
+         */
+        get: operations["p2p-text-prepare"];
+        put?: never;
+        /**
+         * P2P Text Sent
+         * @description The volunteer opened their SMS app with the text: logged on the contact's timeline and audited, once per id.
+         */
+        post: operations["p2p-text-sent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/documents": {
         parameters: {
             query?: never;
@@ -189,6 +234,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/petition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The petition a volunteer collects signatures for on this action */
+        get: operations["actions-petition-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/petition/signatures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a signature collected in the field
+         * @description The signer ticked the consents shown by the app (the petition's wording in `language`). A second signature with the same email is accepted and stores nothing.
+         */
+        post: operations["actions-petition-sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/refresh-targets": {
         parameters: {
             query?: never;
@@ -209,6 +291,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/actions/{action_id}/reports/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Reports
+         * @description The caller's own reports on this action that they can still correct (newest first), all of them: one
+         *     person's reports within the correction window.
+         */
+        get: operations["reports-mine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/actions/{action_id}/stats": {
         parameters: {
             query?: never;
@@ -223,6 +326,68 @@ export interface paths {
          *     Everything else (series, surveys, targets left…) is at `GET /dashboard/actions/{id}`.
          */
         get: operations["actions-stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description The action's targets with status, assignee, last outcome and attempts; team leaders see their teams'
+         *     targets and the unassigned pool.
+         */
+        get: operations["actions-targets-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/targets/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign Targets
+         * @description To a volunteer or a team of the action, or back to the pool; targets under a live lease are skipped and
+         *     counted.
+         */
+        post: operations["actions-targets-reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Turfs
+         * @description The turfs as a GeoJSON FeatureCollection: a polygon per turf with its colour, assignee and counts.
+         */
+        get: operations["actions-turfs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -261,6 +426,26 @@ export interface paths {
          *     there: nearest building first.
          */
         get: operations["actions-walklist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/actions/{action_id}/walklist.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Walklist Pdf
+         * @description A turf's walk list to print: households in walking order with a box per outcome (audited as an export).
+         */
+        get: operations["actions-walklist-pdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -538,6 +723,23 @@ export interface paths {
         put?: never;
         /** Record Consent */
         post: operations["contacts-consents-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Duplicates */
+        get: operations["contacts-duplicates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -943,6 +1145,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe
+         * @description Register this browser for notifications (a new action assigned to you, a reminder before an action
+         *     starts, a task assigned to you, a message from HQ to your team). Subscribing again is harmless.
+         */
+        post: operations["push-subscriptions-create"];
+        /**
+         * Unsubscribe
+         * @description Stop notifications to this browser (by its endpoint); nothing happens for an unknown one.
+         */
+        delete: operations["push-subscriptions-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/push-subscriptions/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`. Generated once and
+         *     kept in the database, so it does not change across restarts.
+         */
+        get: operations["push-public-key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/totp/enable": {
         parameters: {
             query?: never;
@@ -1103,6 +1351,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/contacts/{contact_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Personal
+         * @description A one-off message to one contact (from their page), by email or SMS: only with their current consent for
+         *     the channel. Queued, then sent by a job; it lands on their timeline when sent and is audited with you.
+         */
+        post: operations["messaging-personal-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/email/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email Events
+         * @description For the mail system (a bounce processor, an ESP's webhook adapter), with `Authorization: Bearer
+         *     <MESSAGING__EMAIL_EVENTS_SECRET>`. A bounce marks the message bounced and the address invalid, so later
+         *     campaigns skip it; `opened` marks a sent message opened (only when the mail system reports opens: GroundGame
+         *     itself adds no tracking pixel).
+         */
+        post: operations["messaging-email-events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Inbox
+         * @description SMS replies to the organization's messages (opt-outs are not listed: they are in the consent log), newest
+         *     first. Each one is also on its contact's timeline.
+         */
+        get: operations["messaging-inbox-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/inbox/{message_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply Inbox
+         * @description Answer an inbox SMS (to the number it came from, unless it opted out since); audited with you.
+         */
+        post: operations["messaging-inbox-reply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messaging/preview": {
         parameters: {
             query?: never;
@@ -1117,6 +1450,51 @@ export interface paths {
          * @description Render a template as typed, for a real contact (or a sample): merge fields checked, SMS length and parts.
          */
         post: operations["messaging-preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Inbound
+         * @description The provider's inbound-message webhook (Twilio-compatible form: From, To, Body, MessageSid), signed with
+         *     `X-Twilio-Signature`. STOP, STOP ALL, UNSUBSCRIBE, ARRET, DEZABONARE (any case or accents) withdraw SMS
+         *     consent for every contact with that number, and the opt-out is confirmed once by SMS; any other text lands
+         *     on the contact's timeline and in the inbox (`GET /messaging/inbox`).
+         */
+        post: operations["messaging-sms-inbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/sms/{organization_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sms Status
+         * @description The provider's status callback (MessageSid, MessageStatus, ErrorCode, ErrorMessage), signed with
+         *     `X-Twilio-Signature`: the message becomes sent, delivered, undelivered or failed (with the provider's
+         *     reason). Campaign SMS name this URL as their StatusCallback.
+         */
+        post: operations["messaging-sms-status"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1270,6 +1648,66 @@ export interface paths {
         head?: never;
         /** Update Organization */
         patch: operations["organization-update"];
+        trace?: never;
+    };
+    "/api/v1/petitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the petitions, newest first */
+        get: operations["petitions-list"];
+        put?: never;
+        /**
+         * Create a petition
+         * @description A draft until its status is `open`; then its page is public at `/p/{slug}`.
+         */
+        post: operations["petitions-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/petitions/{petition_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a petition, with its public address and embed snippet */
+        get: operations["petitions-read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a petition */
+        patch: operations["petitions-update"];
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct Report
+         * @description A new version of one's own report, within the correction window (409 `correction_window_closed` after).
+         *     Idempotent on `id`: the same body again returns the first response; another body is a 409.
+         */
+        post: operations["reports-correct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/reports/{report_id}/details": {
@@ -1527,6 +1965,26 @@ export interface paths {
         post?: never;
         /** Remove Member */
         delete: operations["teams-members-remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team_id}/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Notify Team
+         * @description A push notification from HQ to every member of a team (on each browser they subscribed); audited.
+         */
+        post: operations["teams-notify"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1843,6 +2301,11 @@ export interface components {
              */
             open_to_all_volunteers: boolean;
             /**
+             * P2P Template Id
+             * @description SMS template for volunteers' peer-to-peer texts.
+             */
+            p2p_template_id?: string | null;
+            /**
              * Reached Tag
              * @description Tag given to every contact reached.
              */
@@ -1911,6 +2374,8 @@ export interface components {
             my_participation: components["schemas"]["Participation"] | null;
             /** Open To All Volunteers */
             open_to_all_volunteers: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag: string | null;
             /** Retry Delay Minutes */
@@ -2033,6 +2498,8 @@ export interface components {
              * @description See ActionCreate. Managers only.
              */
             open_to_all_volunteers?: boolean;
+            /** P2P Template Id */
+            p2p_template_id?: string | null;
             /** Reached Tag */
             reached_tag?: string | null;
             /** Retry Delay Minutes */
@@ -2368,6 +2835,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -2412,18 +2884,37 @@ export interface components {
             last_outcome: string | null;
             status: components["schemas"]["TargetStatus"];
         };
-        /** CampaignCounts */
+        /**
+         * CampaignCounts
+         * @description Messages per status. `delivered`/`undelivered` come from the SMS provider's callbacks, `bounced`/`opened`
+         *     from the email events endpoint; a sent message with no later report stays `sent`.
+         */
         CampaignCounts: {
+            /**
+             * Bounced
+             * @default 0
+             */
+            bounced: number;
             /**
              * Cancelled
              * @default 0
              */
             cancelled: number;
             /**
+             * Delivered
+             * @default 0
+             */
+            delivered: number;
+            /**
              * Failed
              * @default 0
              */
             failed: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
             /**
              * Queued
              * @default 0
@@ -2444,9 +2935,19 @@ export interface components {
              * @default 0
              */
             skipped: number;
+            /**
+             * Undelivered
+             * @default 0
+             */
+            undelivered: number;
         };
         /** CampaignCreate */
         CampaignCreate: {
+            /**
+             * Action Id
+             * @description The people met in this action (a call answered, a door opened), narrowed by `filter`; consent for the channel is still required.
+             */
+            action_id?: string | null;
             /** @description The segment filter; `filter.segment_id` names a saved segment. */
             filter?: components["schemas"]["SegmentFilter"];
             /** Name */
@@ -2459,6 +2960,8 @@ export interface components {
         };
         /** CampaignRead */
         CampaignRead: {
+            /** Action Id */
+            action_id: string | null;
             /**
              * Channel
              * @enum {string}
@@ -2790,6 +3293,34 @@ export interface components {
             /** Tags Add */
             tags_add?: string[];
         };
+        /** CorrectionResponse */
+        CorrectionResponse: {
+            /** Comment */
+            comment: string | null;
+            /**
+             * Corrected At
+             * Format: date-time
+             */
+            corrected_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Version */
+            version: number;
+        };
         /** CountRequest */
         CountRequest: {
             filter?: components["schemas"]["SegmentFilter"];
@@ -2856,6 +3387,59 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * DirectMessageRead
+         * @description A message outside a campaign: an SMS received (`in`), or one sent to one person (`out`).
+         */
+        DirectMessageRead: {
+            /** Answered At */
+            answered_at: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Contact Id
+             * @description None: a number that matches no contact.
+             */
+            contact_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /** Error */
+            error: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "reply" | "opt_out" | "personal" | "opt_out_confirm";
+            /** Reply To Id */
+            reply_to_id: string | null;
+            /** Sent By */
+            sent_by: string | null;
+            /**
+             * Status
+             * @description `received` for what came in; queued, sending, sent, delivered… going out.
+             */
+            status: string;
+            /** Subject */
+            subject: string;
+        };
         /** DoNotContact */
         DoNotContact: {
             /** Email */
@@ -2882,6 +3466,46 @@ export interface components {
             size_bytes: number;
             /** Url */
             url: string;
+        };
+        /** DuplicateRead */
+        DuplicateRead: {
+            contact: components["schemas"]["ContactRead"];
+            /**
+             * Reasons
+             * @description Why the rule takes them for the same person: same mobile, email, a phone given on either side, or the same name and address.
+             */
+            reasons: ("mobile" | "email" | "phone" | "name_address")[];
+        };
+        /**
+         * EmailEvent
+         * @description What the mail system reports about a message we sent (a bounce processor, an ESP webhook adapter).
+         */
+        EmailEvent: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "bounced" | "opened";
+            /**
+             * Message Id
+             * @description The Message-ID header of the message, with or without <>.
+             */
+            message_id: string;
+            /**
+             * Reason
+             * @description Bounced: the remote server's answer.
+             */
+            reason?: string | null;
+        };
+        /** EmailEventRead */
+        EmailEventRead: {
+            /**
+             * Matched
+             * @description False when no message of ours has that Message-ID (nothing changed).
+             */
+            matched: boolean;
+            /** Status */
+            status?: string | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -2942,6 +3566,43 @@ export interface components {
              * @constant
              */
             type: "FeatureCollection";
+        };
+        /**
+         * FieldSignatureInput
+         * @description A signature a volunteer records in the field (signed in: no form token, no honeypot).
+         * @example {
+         *       "consents": [
+         *         "email"
+         *       ],
+         *       "email": "ana@example.org",
+         *       "first_name": "Ana",
+         *       "language": "ro"
+         *     }
+         */
+        FieldSignatureInput: {
+            /**
+             * Consents
+             * @description The channels whose box was ticked.
+             */
+            consents?: ("email" | "sms" | "phone")[];
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** First Name */
+            first_name: string;
+            /** Language */
+            language?: ("en" | "fr" | "ro") | null;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /** Mobile */
+            mobile?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
         };
         /** FigureScope */
         FigureScope: {
@@ -3228,6 +3889,14 @@ export interface components {
             /** Updated */
             updated: number;
         };
+        /** InboxReply */
+        InboxReply: {
+            /**
+             * Body
+             * @description The SMS answer (at most 10 parts).
+             */
+            body: string;
+        };
         /** InvitationAccept */
         InvitationAccept: {
             /** Full Name */
@@ -3419,11 +4088,64 @@ export interface components {
         /** MergeRequest */
         MergeRequest: {
             /**
+             * Fields
+             * @description Which contact's value survives, per field (`address` is the whole address and its location, `birth` the year and date). A field left out keeps this contact's value, or the other's where this one has none. Tags are the union of both; consents keep both logs, the most recent change per channel wins.
+             * @example {
+             *       "address": "this",
+             *       "email": "other"
+             *     }
+             */
+            fields?: {
+                [key: string]: "this" | "other";
+            };
+            /**
              * Other Id
              * Format: uuid
              * @description This contact is merged into the one in the path, then removed.
              */
             other_id: string;
+        };
+        /**
+         * MyReport
+         * @description One of the caller's own reports that they can still correct.
+         */
+        MyReport: {
+            /** Comment */
+            comment: string | null;
+            /** Consent Given */
+            consent_given: boolean | null;
+            /** Contact Id */
+            contact_id: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /**
+             * Correctable Until
+             * Format: date-time
+             */
+            correctable_until: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["ReportKind"];
+            /** Mobilized */
+            mobilized: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text: string | null;
+            /** Quality */
+            quality: number | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Target Id */
+            target_id: string | null;
+            /** Version */
+            version: number;
         };
         /** NewContact */
         NewContact: {
@@ -3610,6 +4332,13 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Legal Name
+             * @description Named in consent texts; the name when null.
+             */
+            legal_name?: string | null;
+            /** Map Style Url */
+            map_style_url?: string | null;
             /** Name */
             name: string;
             /** Require 2Fa For Staff */
@@ -3631,12 +4360,105 @@ export interface components {
              * @enum {string}
              */
             default_region?: "AC" | "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GT" | "GU" | "GW" | "GY" | "HK" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TA" | "TC" | "TD" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "XK" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+            /**
+             * Legal Name
+             * @description The legal name consent texts name (null: the name).
+             */
+            legal_name?: string | null;
+            /**
+             * Map Style Url
+             * @description The basemap of every map in the console: a MapLibre style JSON over https. Empty or null: no basemap (our own layers on a plain background). Its origin is allowed by the Content-Security-Policy.
+             * @example https://tiles.example.org/styles/basic/style.json
+             */
+            map_style_url?: string | null;
             /** Name */
             name?: string;
             /** Require 2Fa For Staff */
             require_2fa_for_staff?: boolean;
             /** Timezone */
             timezone?: string;
+        };
+        /** OtherMember */
+        OtherMember: {
+            /** Name */
+            name: string;
+            /**
+             * Open
+             * @description People left to call on their list.
+             */
+            open: number;
+            /**
+             * Teammate
+             * @description In one of the caller's teams (listed first).
+             */
+            teammate: boolean;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** OthersSummary */
+        OthersSummary: {
+            /** Members */
+            members: components["schemas"]["OtherMember"][];
+            /**
+             * Pool
+             * @description People left in the unassigned pool (calls/next takes them after one's own).
+             */
+            pool: number;
+        };
+        /**
+         * P2PText
+         * @description The action's text message for one person, ready for the phone's SMS app.
+         */
+        P2PText: {
+            /** Body */
+            body: string;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Sms Link
+             * @description `sms:` link with the body prefilled.
+             */
+            sms_link: string;
+            /**
+             * Template Id
+             * Format: uuid
+             */
+            template_id: string;
+            /** To */
+            to: string;
+        };
+        /** P2PTextLogged */
+        P2PTextLogged: {
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Logged
+             * @description False when this id was already logged.
+             */
+            logged: boolean;
+        };
+        /** P2PTextSent */
+        P2PTextSent: {
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID: the same id logs the text once.
+             */
+            id: string;
         };
         /** Page[ActionRead] */
         Page_ActionRead_: {
@@ -3678,6 +4500,15 @@ export interface components {
         Page_DeliveryRead_: {
             /** Items */
             items: components["schemas"]["DeliveryRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[DirectMessageRead] */
+        Page_DirectMessageRead_: {
+            /** Items */
+            items: components["schemas"]["DirectMessageRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
             /** Total */
@@ -3770,6 +4601,233 @@ export interface components {
              */
             status: "going" | "maybe" | "not_going";
         };
+        /**
+         * PersonalMessage
+         * @description One message to one contact from their page: only with current consent for the channel.
+         */
+        PersonalMessage: {
+            /**
+             * Body
+             * @description The text (an SMS: at most 10 parts).
+             */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms";
+            /**
+             * Subject
+             * @description Email only (required there).
+             * @default
+             */
+            subject: string;
+        };
+        /**
+         * PetitionCreate
+         * @example {
+         *       "consent_wording": {
+         *         "email": "Keep me informed by email about this campaign."
+         *       },
+         *       "double_opt_in": false,
+         *       "embed_origins": [
+         *         "https://example.org"
+         *       ],
+         *       "goal": 5000,
+         *       "languages": [
+         *         "en",
+         *         "fr"
+         *       ],
+         *       "slug": "save-the-clinic",
+         *       "tags": [
+         *         "petition-clinic"
+         *       ],
+         *       "text": "The regional clinic is threatened with closure. Sign to ask the council to keep it open.",
+         *       "thank_you_message": "Thank you! Share the petition with your neighbours.",
+         *       "title": "Keep our clinic open",
+         *       "translations": {
+         *         "fr": {
+         *           "consent_wording": {
+         *             "email": "Tenez-moi informé·e par e-mail de cette campagne."
+         *           },
+         *           "title": "Gardons notre clinique ouverte"
+         *         }
+         *       }
+         *     }
+         */
+        PetitionCreate: {
+            /**
+             * Action Id
+             * @description A petition action whose volunteers collect signatures.
+             */
+            action_id?: string | null;
+            /**
+             * Consent Wording
+             * @description Channel → the sentence shown next to its checkbox; a ticked box records exactly this wording.
+             */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /**
+             * Double Opt In
+             * @description Signers confirm by email before they count and consent.
+             * @default false
+             */
+            double_opt_in: boolean;
+            /**
+             * Embed Origins
+             * @description Sites allowed to call the JSON endpoints (CORS).
+             */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /**
+             * Languages
+             * @description The first is the default.
+             */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Slug
+             * @description The public page is /p/{slug}; unique across the server.
+             */
+            slug: string;
+            /**
+             * Status
+             * @default draft
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /**
+             * Tags
+             * @description Applied to every signer's contact.
+             */
+            tags?: string[];
+            /**
+             * Text
+             * @description Plain text; blank lines make paragraphs.
+             * @default
+             */
+            text: string;
+            /**
+             * Thank You Message
+             * @default
+             */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
+        /** PetitionRead */
+        PetitionRead: {
+            /** Action Id */
+            action_id: string | null;
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Double Opt In */
+            double_opt_in: boolean;
+            /** Embed Origins */
+            embed_origins: string[];
+            /**
+             * Embed Snippet
+             * @description HTML to paste into another site: the page in an iframe.
+             * @default
+             */
+            embed_snippet: string;
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Languages */
+            languages: string[];
+            /**
+             * Public Url
+             * @description The public page.
+             * @default
+             */
+            public_url: string;
+            /**
+             * Signature Count
+             * @description Confirmed signatures.
+             */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "draft" | "open" | "closed";
+            /** Tags */
+            tags: string[];
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+            /** Translations */
+            translations: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PetitionUpdate
+         * @example {
+         *       "goal": 10000,
+         *       "status": "open"
+         *     }
+         */
+        PetitionUpdate: {
+            /** Action Id */
+            action_id?: string | null;
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            };
+            /** Double Opt In */
+            double_opt_in?: boolean;
+            /** Embed Origins */
+            embed_origins?: string[];
+            /** Goal */
+            goal?: number | null;
+            /** Languages */
+            languages?: ("en" | "fr" | "ro")[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status?: "draft" | "open" | "closed";
+            /** Tags */
+            tags?: string[];
+            /** Text */
+            text?: string;
+            /** Thank You Message */
+            thank_you_message?: string;
+            /** Title */
+            title?: string;
+            /** Translations */
+            translations?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
+        };
         /** Phone */
         Phone: {
             /** E164 */
@@ -3826,6 +4884,93 @@ export interface components {
             last_name: string;
             /** Street */
             street: string | null;
+        };
+        /**
+         * PublicPetition
+         * @description What a signer is shown, in one language: what a volunteer's form displays.
+         */
+        PublicPetition: {
+            /** Consent Wording */
+            consent_wording: {
+                [key: string]: string;
+            };
+            /** Goal */
+            goal: number | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string;
+            /** Signature Count */
+            signature_count: number;
+            /** Slug */
+            slug: string;
+            /** Text */
+            text: string;
+            /** Thank You Message */
+            thank_you_message: string;
+            /** Title */
+            title: string;
+        };
+        /** PushKeys */
+        PushKeys: {
+            /**
+             * Auth
+             * @description The browser's auth secret, base64url.
+             */
+            auth: string;
+            /**
+             * P256Dh
+             * @description The browser's P-256 public key, base64url.
+             */
+            p256dh: string;
+        };
+        /** PushPublicKey */
+        PushPublicKey: {
+            /**
+             * Public Key
+             * @description The VAPID public key (base64url): `applicationServerKey` to subscribe.
+             */
+            public_key: string;
+        };
+        /**
+         * PushSubscriptionCreate
+         * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         */
+        PushSubscriptionCreate: {
+            /**
+             * Endpoint
+             * @description The push service URL.
+             */
+            endpoint: string;
+            /**
+             * Expirationtime
+             * @description Ignored.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionDelete */
+        PushSubscriptionDelete: {
+            /** Endpoint */
+            endpoint: string;
+        };
+        /** PushSubscriptionRead */
+        PushSubscriptionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Endpoint */
+            endpoint: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
         };
         /** Question */
         Question: {
@@ -3885,12 +5030,58 @@ export interface components {
             /** Question Id */
             question_id: string;
         };
+        /** ReassignResult */
+        ReassignResult: {
+            /** Matched */
+            matched: number;
+            /**
+             * Skipped Finished
+             * @description Left alone: done or closed.
+             */
+            skipped_finished: number;
+            /**
+             * Skipped Leased
+             * @description Left alone: someone holds a live lease on them (a call or a visit).
+             */
+            skipped_leased: number;
+            /** Updated */
+            updated: number;
+        };
         /** RefreshResult */
         RefreshResult: {
             /** Added */
             added: number;
             /** Target Count */
             target_count: number;
+        };
+        /**
+         * ReportCorrection
+         * @description A new version of one's own report: what it says replaces the outcome, comment, quality and mobilized of the
+         *     version before (survey answers only when given, or dropped when the person was not reached after all).
+         */
+        ReportCorrection: {
+            /** Comment */
+            comment?: string | null;
+            /** Consent Given */
+            consent_given?: boolean | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description Client-generated UUID of the correction: replaying it returns the first response.
+             */
+            id: string;
+            /** Mobilized */
+            mobilized?: boolean | null;
+            /** Outcome */
+            outcome: string;
+            /** Outcome Text */
+            outcome_text?: string | null;
+            /** Quality */
+            quality?: number | null;
+            /** Survey Answers */
+            survey_answers?: components["schemas"]["AnswerIn"][];
+            /** Survey Version */
+            survey_version?: number | null;
         };
         /**
          * ReportDetails
@@ -3938,6 +5129,8 @@ export interface components {
             opportunity_ids: string[];
             /** Outcome */
             outcome: string;
+            /** Recorded At */
+            recorded_at?: string | null;
             /** Target Id */
             target_id: string | null;
             target_status: components["schemas"]["TargetStatus"] | null;
@@ -4044,6 +5237,11 @@ export interface components {
             /** Cities */
             cities?: string[];
             consents?: components["schemas"]["Consents"];
+            /**
+             * Contact Ids
+             * @description These contacts only (a selection made in the console).
+             */
+            contact_ids?: string[];
             /** Contacted Since */
             contacted_since?: string | null;
             flags?: components["schemas"]["Flags"];
@@ -4124,6 +5322,20 @@ export interface components {
             reached: number;
             /** Visits */
             visits: number;
+        };
+        /** SignatureResult */
+        SignatureResult: {
+            /**
+             * Message
+             * @description The thank-you message, or the request to confirm by email.
+             */
+            message: string;
+            /**
+             * Status
+             * @default received
+             * @constant
+             */
+            status: "received";
         };
         /** SkipRule */
         SkipRule: {
@@ -4292,6 +5504,96 @@ export interface components {
             name: string;
         };
         /**
+         * TargetFilter
+         * @description The table's filter: statuses (any of), and one assignee: a volunteer, the members of a team, or nobody.
+         */
+        TargetFilter: {
+            /** Assignee User Id */
+            assignee_user_id?: string | null;
+            /** Status */
+            status?: ("pending" | "callback" | "done" | "closed")[];
+            /**
+             * Team Id
+             * @description Targets assigned to a member of this team.
+             */
+            team_id?: string | null;
+            /**
+             * Unassigned
+             * @description Only the unassigned pool.
+             * @default false
+             */
+            unassigned: boolean;
+        };
+        /** TargetPage */
+        TargetPage: {
+            /** Items */
+            items: components["schemas"]["TargetRow"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TargetReassign
+         * @description Move targets: the ids given, or every target `matching` the filter. To one volunteer of the action, to a
+         *     team of the action (spread over its members, balanced to within one), or `release` them to the pool.
+         */
+        TargetReassign: {
+            matching?: components["schemas"]["TargetFilter"] | null;
+            /**
+             * Release
+             * @default false
+             */
+            release: boolean;
+            /** Target Ids */
+            target_ids?: string[];
+            /** To Team Id */
+            to_team_id?: string | null;
+            /** To User Id */
+            to_user_id?: string | null;
+        };
+        /** TargetRow */
+        TargetRow: {
+            /** Address */
+            address: string | null;
+            /** Assignee Name */
+            assignee_name: string | null;
+            /**
+             * Assignee Teams
+             * @description The assignee's teams that are on this action.
+             */
+            assignee_teams: string[];
+            /** Assignee User Id */
+            assignee_user_id: string | null;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Contact Id
+             * Format: uuid
+             */
+            contact_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Outcome */
+            last_outcome: string | null;
+            /**
+             * Leased
+             * @description Someone is calling or visiting this target right now.
+             */
+            leased: boolean;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /** Turf No */
+            turf_no: number | null;
+        };
+        /**
          * TargetStatus
          * @enum {string}
          */
@@ -4312,6 +5614,26 @@ export interface components {
         TeamMembersAdd: {
             /** User Ids */
             user_ids: string[];
+        };
+        /** TeamNotify */
+        TeamNotify: {
+            /** Body */
+            body: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description A path in the volunteer app to open (e.g. /actions).
+             */
+            url?: string | null;
+        };
+        /** TeamNotifyRead */
+        TeamNotifyRead: {
+            /**
+             * Recipients
+             * @description Members of the team with at least one push subscription.
+             */
+            recipients: number;
         };
         /** TeamRead */
         TeamRead: {
@@ -4529,6 +5851,22 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /**
+         * Translation
+         * @description What differs from the first language; a field left out falls back to it.
+         */
+        Translation: {
+            /** Consent Wording */
+            consent_wording?: {
+                [key: string]: string;
+            } | null;
+            /** Text */
+            text?: string | null;
+            /** Thank You Message */
+            thank_you_message?: string | null;
+            /** Title */
+            title?: string | null;
+        };
         /** UnsubscribeRead */
         UnsubscribeRead: {
             /**
@@ -4600,6 +5938,11 @@ export interface components {
             outcome_text?: string | null;
             /** Quality */
             quality?: number | null;
+            /**
+             * Recorded At
+             * @description When it was recorded on the phone (offline work syncs later). The server keeps it within the call's lease start (a visit: its action's start) and now; absent: now.
+             */
+            recorded_at?: string | null;
             /** Survey Answers */
             survey_answers?: components["schemas"]["AnswerIn"][];
             /**
@@ -4634,7 +5977,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Events */
-            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
             /** Url */
             url: string;
         };
@@ -4703,7 +6046,7 @@ export interface components {
              */
             enabled?: boolean;
             /** Events */
-            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created")[];
+            events?: ("contact.created" | "contact.updated" | "consent.changed" | "call.reported" | "visit.reported" | "opportunity.created" | "signature.created")[];
         };
         /** ZoneCreate */
         ZoneCreate: {
@@ -4937,6 +6280,53 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "allow_others": false,
+                     *           "brief": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "description": "example",
+                     *           "documents": [
+                     *             {
+                     *               "content_type": "example",
+                     *               "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *               "name": "Cluj volunteers",
+                     *               "size_bytes": 1,
+                     *               "url": "https://example.org/hook"
+                     *             }
+                     *           ],
+                     *           "done_count": 1,
+                     *           "ends_at": "2026-12-01T10:00:00Z",
+                     *           "filter": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "max_attempts": 1,
+                     *           "meeting_point": {
+                     *             "label": "example"
+                     *           },
+                     *           "my_participation": {
+                     *             "status": "going"
+                     *           },
+                     *           "open_to_all_volunteers": false,
+                     *           "reached_tag": "example",
+                     *           "retry_delay_minutes": 1,
+                     *           "starts_at": "2026-12-01T10:00:00Z",
+                     *           "status": "draft",
+                     *           "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "target_count": 1,
+                     *           "team_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ],
+                     *           "title": "Saturday canvass",
+                     *           "type": "call",
+                     *           "volunteer_ids": [
+                     *             "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ActionRead_"];
                 };
             };
@@ -4960,6 +6350,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Saturday phone bank: pensions",
+                 *       "type": "call"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ActionCreate"];
             };
         };
@@ -4970,6 +6366,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -4993,6 +6432,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["PreviewRequest"];
             };
         };
@@ -5003,6 +6443,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bbox": [
+                     *         1
+                     *       ],
+                     *       "count": 1,
+                     *       "sample": [
+                     *         {
+                     *           "city": "example",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "street": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PreviewResponse"];
                 };
             };
@@ -5034,6 +6491,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5088,6 +6588,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ActionUpdate"];
             };
         };
@@ -5098,6 +6599,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "allow_others": false,
+                     *       "brief": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "documents": [
+                     *         {
+                     *           "content_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers",
+                     *           "size_bytes": 1,
+                     *           "url": "https://example.org/hook"
+                     *         }
+                     *       ],
+                     *       "done_count": 1,
+                     *       "ends_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "max_attempts": 1,
+                     *       "meeting_point": {
+                     *         "label": "example"
+                     *       },
+                     *       "my_participation": {
+                     *         "status": "going"
+                     *       },
+                     *       "open_to_all_volunteers": false,
+                     *       "reached_tag": "example",
+                     *       "retry_delay_minutes": 1,
+                     *       "starts_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_count": 1,
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "type": "call",
+                     *       "volunteer_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ActionRead"];
                 };
             };
@@ -5123,6 +6667,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "strategy": "round_robin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Assignment"];
             };
         };
@@ -5133,6 +6682,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "assigned": 1,
+                     *       "per_volunteer": {},
+                     *       "unassigned": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssignResult"];
                 };
             };
@@ -5169,6 +6725,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
             };
@@ -5200,6 +6773,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "area": "example",
+                     *       "attempts": 1,
+                     *       "callback_at": "2026-12-01T10:00:00Z",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "first_name": "Ioana",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_name": "Popescu",
+                     *       "last_outcome": "example",
+                     *       "status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallTargetRead"];
                 };
             };
@@ -5235,6 +6821,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from `next_cursor`. */
                 cursor?: string | null;
+                /** @description Only this person's list (see calls/others/members). */
+                member_id?: string | null;
             };
             header?: never;
             path: {
@@ -5250,8 +6838,186 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "area": "example",
+                     *           "attempts": 1,
+                     *           "callback_at": "2026-12-01T10:00:00Z",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "first_name": "Ioana",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_name": "Popescu",
+                     *           "last_outcome": "example",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_CallTargetRead_"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "calls-others-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "members": [
+                     *         {
+                     *           "name": "Cluj volunteers",
+                     *           "open": 1,
+                     *           "teammate": false,
+                     *           "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *         }
+                     *       ],
+                     *       "pool": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OthersSummary"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-prepare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "body": "example",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sms_link": "example",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "to": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["P2PText"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "p2p-text-sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
+                "application/json": components["schemas"]["P2PTextSent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "logged": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["P2PTextLogged"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -5285,6 +7051,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "content_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "size_bytes": 1,
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DocumentRead"];
                 };
             };
@@ -5348,6 +7123,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "mine": {
+                     *         "status": "going"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ParticipationOverview"];
                 };
             };
@@ -5373,6 +7155,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "going"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ParticipationSet"];
             };
         };
@@ -5383,7 +7170,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "going"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Participation"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-read": {
+        parameters: {
+            query?: {
+                lang?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "consent_wording": {},
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicPetition"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-petition-sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldSignatureInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignatureResult"];
                 };
             };
             /** @description Validation Error */
@@ -5414,7 +7292,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "added": 1,
+                     *       "target_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["RefreshResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "comment": "example",
+                     *         "consent_given": false,
+                     *         "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "contact_name": "example",
+                     *         "correctable_until": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "kind": "call",
+                     *         "mobilized": false,
+                     *         "outcome": "example",
+                     *         "outcome_text": "example",
+                     *         "quality": 1,
+                     *         "recorded_at": "2026-12-01T10:00:00Z",
+                     *         "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "version": 1
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["MyReport"][];
                 };
             };
             /** @description Validation Error */
@@ -5464,6 +7399,151 @@ export interface operations {
             };
         };
     };
+    "actions-targets-list": {
+        parameters: {
+            query?: {
+                /** @description Any of these statuses. */
+                status?: ("pending" | "callback" | "done" | "closed")[] | null;
+                assignee_user_id?: string | null;
+                /** @description Assigned to a member of this team. */
+                team_id?: string | null;
+                unassigned?: boolean;
+                sort?: "name" | "-name" | "status" | "-status" | "attempts" | "-attempts" | "last_attempt" | "-last_attempt" | "assignee" | "-assignee" | "last_outcome" | "-last_outcome";
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": "example",
+                     *           "assignee_name": "example",
+                     *           "assignee_teams": [
+                     *             "example"
+                     *           ],
+                     *           "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "attempts": 1,
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *           "last_outcome": "example",
+                     *           "leased": false,
+                     *           "name": "Cluj volunteers",
+                     *           "status": "example",
+                     *           "turf_no": 1
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TargetPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-targets-reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["TargetReassign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "matched": 1,
+                     *       "skipped_finished": 1,
+                     *       "skipped_leased": 1,
+                     *       "updated": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReassignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-turfs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {} */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "visits-create": {
         parameters: {
             query?: never;
@@ -5475,6 +7555,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "not_home"
+                 *     }
+                 */
                 "application/json": components["schemas"]["VisitReport"];
             };
         };
@@ -5485,6 +7571,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5535,7 +7635,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "geojson": {},
+                     *       "streets": [
+                     *         {
+                     *           "buildings": [
+                     *             {
+                     *               "building": "example",
+                     *               "households": [
+                     *                 {
+                     *                   "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *                   "first_name": "Ioana",
+                     *                   "last_name": "Popescu",
+                     *                   "last_outcome": "example",
+                     *                   "status": "example",
+                     *                   "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *                 }
+                     *               ],
+                     *               "key": "example",
+                     *               "lat": 1,
+                     *               "lon": 1,
+                     *               "number": "example"
+                     *             }
+                     *           ],
+                     *           "city": "example",
+                     *           "street": "example"
+                     *         }
+                     *       ],
+                     *       "total": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["WalkList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "actions-walklist-pdf": {
+        parameters: {
+            query: {
+                /** @description The turf number. */
+                turf: number;
+                lang?: "en" | "fr" | "ro";
+            };
+            header?: never;
+            path: {
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -5564,6 +7730,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_used_at": "2026-12-01T10:00:00Z",
+                     *         "name": "Cluj volunteers",
+                     *         "prefix": "example",
+                     *         "revoked_at": "2026-12-01T10:00:00Z",
+                     *         "scopes": [
+                     *           "example"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ApiKeyRead"][];
                 };
             };
@@ -5578,6 +7761,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "scopes": [
+                 *         "contacts:read"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["ApiKeyCreate"];
             };
         };
@@ -5588,6 +7779,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "key": "example",
+                     *       "last_used_at": "2026-12-01T10:00:00Z",
+                     *       "name": "Cluj volunteers",
+                     *       "prefix": "example",
+                     *       "revoked_at": "2026-12-01T10:00:00Z",
+                     *       "scopes": [
+                     *         "example"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
@@ -5653,6 +7860,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action": "example",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "details": {},
+                     *           "id": 1,
+                     *           "object_id": "example",
+                     *           "object_type": "example",
+                     *           "request_id": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_AuditEntry_"];
                 };
             };
@@ -5678,6 +7901,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "full_name": "example",
+                 *       "password": "examplexxx"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationAccept"];
             };
         };
@@ -5688,6 +7917,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -5721,6 +7956,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "access_token": "example",
+                     *       "expires_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
@@ -5778,6 +8019,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "refused"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CallReport"];
             };
         };
@@ -5788,6 +8035,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5826,6 +8087,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact": {
+                     *         "address": "example",
+                     *         "consents": {},
+                     *         "email": "ioana@example.org",
+                     *         "first_name": "Ioana",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "last_name": "Popescu",
+                     *         "phones": [
+                     *           {
+                     *             "e164": "example",
+                     *             "kind": "mobile"
+                     *           }
+                     *         ],
+                     *         "support_level": 1,
+                     *         "tags": [
+                     *           "example"
+                     *         ]
+                     *       },
+                     *       "lease_expires_at": "2026-12-01T10:00:00Z",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartCallResponse"];
                 };
             };
@@ -5876,6 +8161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -5906,6 +8192,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -5941,6 +8265,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -5971,6 +8329,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["BulkTagsRequest"];
             };
         };
@@ -5981,6 +8340,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "matched": 1,
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["BulkTagsResult"];
                 };
             };
@@ -6004,6 +8369,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CountRequest"];
             };
         };
@@ -6014,6 +8380,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["CountResponse"];
                 };
             };
@@ -6037,6 +8408,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["SearchRequest"];
             };
         };
@@ -6047,6 +8419,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ContactRead_"];
                 };
             };
@@ -6078,6 +8488,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6132,6 +8576,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ContactUpdate"];
             };
         };
@@ -6142,6 +8587,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6173,6 +8652,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "channel": "example",
+                     *         "proof": "example",
+                     *         "recorded_at": "2026-12-01T10:00:00Z",
+                     *         "recorded_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "source": "example",
+                     *         "status": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ConsentRead"][];
                 };
             };
@@ -6198,6 +8689,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "status": "granted"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ConsentInput"];
             };
         };
@@ -6208,7 +8705,113 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "contacts-duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "contact": {
+                     *           "address": {},
+                     *           "age": 1,
+                     *           "birth_date": "2026-12-01",
+                     *           "birth_year": 1,
+                     *           "consents": {},
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "custom_fields": {},
+                     *           "do_not_contact": {},
+                     *           "donor": false,
+                     *           "email": "ioana@example.org",
+                     *           "first_name": "Ioana",
+                     *           "gender": "example",
+                     *           "has_home_phone": false,
+                     *           "has_mobile": false,
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "language": "example",
+                     *           "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *           "last_name": "Popescu",
+                     *           "location": {
+                     *             "lat": -90,
+                     *             "lon": -180
+                     *           },
+                     *           "member": false,
+                     *           "source": "example",
+                     *           "support_level": 1,
+                     *           "tags": [
+                     *             "example"
+                     *           ],
+                     *           "updated_at": "2026-12-01T10:00:00Z",
+                     *           "volunteer": false
+                     *         },
+                     *         "reasons": [
+                     *           "mobile"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["DuplicateRead"][];
                 };
             };
             /** @description Validation Error */
@@ -6268,6 +8871,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6295,6 +8899,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "other_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MergeRequest"];
             };
         };
@@ -6305,6 +8914,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "address": {},
+                     *       "age": 1,
+                     *       "birth_date": "2026-12-01",
+                     *       "birth_year": 1,
+                     *       "consents": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "custom_fields": {},
+                     *       "do_not_contact": {},
+                     *       "donor": false,
+                     *       "email": "ioana@example.org",
+                     *       "first_name": "Ioana",
+                     *       "gender": "example",
+                     *       "has_home_phone": false,
+                     *       "has_mobile": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "language": "example",
+                     *       "last_contacted_at": "2026-12-01T10:00:00Z",
+                     *       "last_name": "Popescu",
+                     *       "location": {
+                     *         "lat": -90,
+                     *         "lon": -180
+                     *       },
+                     *       "member": false,
+                     *       "source": "example",
+                     *       "support_level": 1,
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "updated_at": "2026-12-01T10:00:00Z",
+                     *       "volunteer": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["ContactRead"];
                 };
             };
@@ -6330,6 +8973,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["NoteCreate"];
             };
         };
@@ -6340,6 +8988,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "at": "2026-12-01T10:00:00Z",
+                     *       "data": {},
+                     *       "kind": "example",
+                     *       "summary": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimelineEntry"];
                 };
             };
@@ -6376,6 +9034,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "actor_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "at": "2026-12-01T10:00:00Z",
+                     *           "data": {},
+                     *           "kind": "example",
+                     *           "summary": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_TimelineEntry_"];
                 };
             };
@@ -6405,6 +9077,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "key": "example",
+                     *         "label": "example",
+                     *         "options": [
+                     *           "example"
+                     *         ],
+                     *         "type": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"][];
                 };
             };
@@ -6419,6 +9103,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "key": "example",
+                 *       "label": "example",
+                 *       "type": "text"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CustomFieldCreate"];
             };
         };
@@ -6429,6 +9120,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "key": "example",
+                     *       "label": "example",
+                     *       "options": [
+                     *         "example"
+                     *       ],
+                     *       "type": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CustomFieldRead"];
                 };
             };
@@ -6587,6 +9288,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6719,6 +9421,7 @@ export interface operations {
                      *     }
                      */
                     "application/geo+json": unknown;
+                    /** @example {} */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -6744,6 +9447,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ExportCreate"];
             };
         };
@@ -6754,6 +9458,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -6785,6 +9502,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         "example"
+                     *       ],
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "download_path": "example",
+                     *       "downloaded_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "row_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportRead"];
                 };
             };
@@ -6850,6 +9580,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created": 1,
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "dedupe_policy": "example",
+                     *           "default_tags": [
+                     *             "example"
+                     *           ],
+                     *           "delimiter": "example",
+                     *           "encoding": "example",
+                     *           "error": "example",
+                     *           "filename": "example",
+                     *           "finished_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "mapping": {},
+                     *           "rejected": 1,
+                     *           "rows_done": 1,
+                     *           "rows_total": 1,
+                     *           "skipped": 1,
+                     *           "started_at": "2026-12-01T10:00:00Z",
+                     *           "status": "uploaded",
+                     *           "updated": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ImportRead_"];
                 };
             };
@@ -6883,6 +9641,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -6916,6 +9698,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "headers": [
+                     *         "example"
+                     *       ],
+                     *       "sample_rows": [
+                     *         [
+                     *           "example"
+                     *         ]
+                     *       ],
+                     *       "suggested_mapping": {}
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportPreview"];
                 };
             };
@@ -6947,6 +9744,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -6978,6 +9799,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "dedupe_policy": "example",
+                     *       "default_tags": [
+                     *         "example"
+                     *       ],
+                     *       "delimiter": "example",
+                     *       "encoding": "example",
+                     *       "error": "example",
+                     *       "filename": "example",
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mapping": {},
+                     *       "rejected": 1,
+                     *       "rows_done": 1,
+                     *       "rows_total": 1,
+                     *       "skipped": 1,
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "uploaded",
+                     *       "updated": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ImportRead"];
                 };
             };
@@ -7038,6 +9883,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "accepted_at": "2026-12-01T10:00:00Z",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "email": "ioana@example.org",
+                     *         "expires_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "role": "admin",
+                     *         "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["InvitationRead"][];
                 };
             };
@@ -7052,6 +9910,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ioana@example.org"
+                 *     }
+                 */
                 "application/json": components["schemas"]["InvitationCreate"];
             };
         };
@@ -7062,6 +9925,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "accept_path": "example",
+                     *       "accepted_at": "2026-12-01T10:00:00Z",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "email": "ioana@example.org",
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "role": "admin",
+                     *       "team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "token": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["InvitationCreated"];
                 };
             };
@@ -7120,7 +9996,141 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "organization": {
+                     *         "contact_retention_days": 1,
+                     *         "default_region": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "require_2fa_for_staff": false,
+                     *         "slug": "example",
+                     *         "timezone": "example"
+                     *       },
+                     *       "role": "admin",
+                     *       "teams": [
+                     *         {
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "name": "Cluj volunteers"
+                     *         }
+                     *       ],
+                     *       "two_factor_enabled": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeRead"];
+                };
+            };
+        };
+    };
+    "push-subscriptions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "examplexxx",
+                 *       "keys": {
+                 *         "auth": "examplexxxxxxxxx",
+                 *         "p256dh": "examplexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "endpoint": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PushSubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-subscriptions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endpoint": "examplexxx"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PushSubscriptionDelete"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "push-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "public_key": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PushPublicKey"];
                 };
             };
         };
@@ -7134,6 +10144,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "123456"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TotpCode"];
             };
         };
@@ -7171,6 +10186,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "otpauth_uri": "example",
+                     *       "secret": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TotpSetupResponse"];
                 };
             };
@@ -7191,6 +10212,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {
+                     *           "age_min": 18,
+                     *           "cities": [
+                     *             "București"
+                     *           ],
+                     *           "has_mobile": true,
+                     *           "support_levels": [
+                     *             3
+                     *           ],
+                     *           "tags_any": [
+                     *             "pensions"
+                     *           ],
+                     *           "zone_ids": []
+                     *         },
+                     *         "finished_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "scheduled_at": "2026-12-01T10:00:00Z",
+                     *         "started_at": "2026-12-01T10:00:00Z",
+                     *         "status": "draft",
+                     *         "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CampaignRead"][];
                 };
             };
@@ -7205,6 +10256,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers",
+                 *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CampaignCreate"];
             };
         };
@@ -7215,6 +10272,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7246,6 +10331,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7277,6 +10390,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7308,6 +10449,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7339,6 +10508,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7364,6 +10561,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["CampaignSend"];
             };
         };
@@ -7374,6 +10572,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {
+                     *         "age_min": 18,
+                     *         "cities": [
+                     *           "București"
+                     *         ],
+                     *         "has_mobile": true,
+                     *         "support_levels": [
+                     *           3
+                     *         ],
+                     *         "tags_any": [
+                     *           "pensions"
+                     *         ],
+                     *         "zone_ids": []
+                     *       },
+                     *       "finished_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "scheduled_at": "2026-12-01T10:00:00Z",
+                     *       "started_at": "2026-12-01T10:00:00Z",
+                     *       "status": "draft",
+                     *       "template_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
@@ -7399,6 +10625,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TestSend"];
             };
         };
@@ -7409,7 +10636,229 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "provider_id": "example",
+                     *       "to": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TestSendRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-personal-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example",
+                 *       "channel": "email"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PersonalMessage"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "answered_at": "2026-12-01T10:00:00Z",
+                     *       "body": "example",
+                     *       "channel": "email",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "direction": "in",
+                     *       "error": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "reply",
+                     *       "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "example",
+                     *       "subject": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DirectMessageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-email-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "bounced",
+                 *       "message_id": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmailEvent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "matched": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailEventRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-list": {
+        parameters: {
+            query?: {
+                /** @description Only those nobody answered yet. */
+                unanswered?: boolean;
+                /** @description Page size (max 500). */
+                limit?: number;
+                /** @description Opaque cursor from `next_cursor`. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "answered_at": "2026-12-01T10:00:00Z",
+                     *           "body": "example",
+                     *           "channel": "email",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "direction": "in",
+                     *           "error": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "reply",
+                     *           "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "status": "example",
+                     *           "subject": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Page_DirectMessageRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-inbox-reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InboxReply"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "answered_at": "2026-12-01T10:00:00Z",
+                     *       "body": "example",
+                     *       "channel": "email",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "direction": "in",
+                     *       "error": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "reply",
+                     *       "reply_to_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "sent_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "example",
+                     *       "subject": "example"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DirectMessageRead"];
                 };
             };
             /** @description Validation Error */
@@ -7432,6 +10881,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplatePreview"];
             };
         };
@@ -7442,8 +10896,78 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "fields": [
+                     *         "example"
+                     *       ],
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplatePreviewRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An empty TwiML answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "messaging-sms-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -7471,6 +10995,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "body_html": "example",
+                     *         "body_text": "example",
+                     *         "channel": "email",
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "subject": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TemplateRead"][];
                 };
             };
@@ -7485,6 +11022,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TemplateCreate"];
             };
         };
@@ -7495,6 +11038,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -7526,6 +11080,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "body_html": "example",
+                     *       "body_text": "example",
+                     *       "channel": "email",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "subject": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TemplateRead"];
                 };
             };
@@ -7588,6 +11153,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "changed": false,
+                     *       "unsubscribed": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnsubscribeRead"];
                 };
             };
@@ -7627,6 +11198,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "contact_name": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "due_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "note": "example",
+                     *           "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "status": "open",
+                     *           "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "type_name": "example",
+                     *           "updated_at": "2026-12-01T10:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_OpportunityRead_"];
                 };
             };
@@ -7650,6 +11244,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityCreate"];
             };
         };
@@ -7660,6 +11259,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7691,6 +11309,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7716,6 +11353,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OpportunityUpdate"];
             };
         };
@@ -7726,6 +11364,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_team_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "assignee_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "contact_name": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "created_by": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "due_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "note": "example",
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "status": "open",
+                     *       "type_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "type_name": "example",
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityRead"];
                 };
             };
@@ -7757,6 +11414,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": 1,
+                     *         "text": "example",
+                     *         "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["CommentRead"][];
                 };
             };
@@ -7782,6 +11449,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CommentCreate"];
             };
         };
@@ -7792,6 +11464,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": 1,
+                     *       "text": "example",
+                     *       "user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CommentRead"];
                 };
             };
@@ -7821,6 +11501,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "active": false,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"][];
                 };
             };
@@ -7835,6 +11524,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Wants to volunteer"
+                 *     }
+                 */
                 "application/json": components["schemas"]["OpportunityTypeCreate"];
             };
         };
@@ -7845,6 +11539,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "active": false,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OpportunityTypeRead"];
                 };
             };
@@ -7868,6 +11569,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["OrganizationUpdate"];
             };
         };
@@ -7878,6 +11580,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_retention_days": 1,
+                     *       "default_region": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "require_2fa_for_staff": false,
+                     *       "slug": "example",
+                     *       "timezone": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["OrganizationRead"];
                 };
             };
@@ -7892,6 +11605,300 @@ export interface operations {
             };
         };
     };
+    "petitions-list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "consent_wording": {},
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "double_opt_in": false,
+                     *         "embed_origins": [
+                     *           "example"
+                     *         ],
+                     *         "goal": 1,
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "languages": [
+                     *           "example"
+                     *         ],
+                     *         "signature_count": 1,
+                     *         "slug": "example",
+                     *         "status": "draft",
+                     *         "tags": [
+                     *           "example"
+                     *         ],
+                     *         "text": "example",
+                     *         "thank_you_message": "example",
+                     *         "title": "Saturday canvass",
+                     *         "translations": {},
+                     *         "updated_at": "2026-12-01T10:00:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["PetitionRead"][];
+                };
+            };
+        };
+    };
+    "petitions-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "petitions-update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                petition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PetitionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "action_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "consent_wording": {},
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "double_opt_in": false,
+                     *       "embed_origins": [
+                     *         "example"
+                     *       ],
+                     *       "goal": 1,
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "languages": [
+                     *         "example"
+                     *       ],
+                     *       "signature_count": 1,
+                     *       "slug": "example",
+                     *       "status": "draft",
+                     *       "tags": [
+                     *         "example"
+                     *       ],
+                     *       "text": "example",
+                     *       "thank_you_message": "example",
+                     *       "title": "Saturday canvass",
+                     *       "translations": {},
+                     *       "updated_at": "2026-12-01T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PetitionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-correct": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                 *       "outcome": "example"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReportCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "comment": "example",
+                     *       "corrected_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "mobilized": false,
+                     *       "outcome": "example",
+                     *       "quality": 1,
+                     *       "report_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "version": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CorrectionResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "reports-details": {
         parameters: {
             query?: never;
@@ -7903,6 +11910,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ReportDetails"];
             };
         };
@@ -7913,6 +11921,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "contact_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "call",
+                     *       "opportunity_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ],
+                     *       "outcome": "example",
+                     *       "target_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "target_status": "pending"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -7949,6 +11971,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "filter": {},
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SegmentRead"][];
                 };
             };
@@ -7963,6 +11995,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "filter": {
+                 *         "age_min": 18,
+                 *         "cities": [
+                 *           "București"
+                 *         ],
+                 *         "has_mobile": true,
+                 *         "support_levels": [
+                 *           3
+                 *         ],
+                 *         "tags_any": [
+                 *           "pensions"
+                 *         ],
+                 *         "zone_ids": []
+                 *       },
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SegmentCreate"];
             };
         };
@@ -7973,6 +12024,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "filter": {},
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SegmentRead"];
                 };
             };
@@ -8079,6 +12138,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "expires_at": "2026-12-01T10:00:00Z",
+                     *       "ticket": "eyJo….k2x"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StreamTicket"];
                 };
             };
@@ -8099,6 +12164,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "questions": [
+                     *           {
+                     *             "id": "example",
+                     *             "kind": "single_choice",
+                     *             "label": "example"
+                     *           }
+                     *         ],
+                     *         "title": "Saturday canvass",
+                     *         "version": 1
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["SurveyRead"][];
                 };
             };
@@ -8113,6 +12195,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8123,6 +12217,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8156,6 +12265,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8181,6 +12305,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         {
+                 *           "id": "example",
+                 *           "kind": "single_choice",
+                 *           "label": "example"
+                 *         }
+                 *       ],
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SurveyCreate"];
             };
         };
@@ -8191,6 +12327,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "questions": [
+                     *         {
+                     *           "id": "example",
+                     *           "kind": "single_choice",
+                     *           "label": "example"
+                     *         }
+                     *       ],
+                     *       "title": "Saturday canvass",
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyRead"];
                 };
             };
@@ -8222,6 +12373,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "questions": [
+                     *         {
+                     *           "answers": 1,
+                     *           "kind": "example",
+                     *           "label": "example",
+                     *           "question_id": "example"
+                     *         }
+                     *       ],
+                     *       "responses": 1,
+                     *       "survey_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SurveyResults"];
                 };
             };
@@ -8251,6 +12416,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "color": "example",
+                     *         "name": "Cluj volunteers"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TagRead"][];
                 };
             };
@@ -8265,6 +12438,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Cluj volunteers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TagCreate"];
             };
         };
@@ -8275,6 +12453,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "color": "example",
+                     *       "name": "Cluj volunteers"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TagRead"];
                 };
             };
@@ -8333,6 +12517,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "name": "Cluj volunteers",
+                     *         "region": "example"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["TeamRead"][];
                 };
             };
@@ -8347,6 +12542,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Sector 3 callers"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamCreate"];
             };
         };
@@ -8357,6 +12557,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8388,6 +12597,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8442,6 +12660,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["TeamUpdate"];
             };
         };
@@ -8452,6 +12671,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8477,6 +12705,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user_ids": [
+                 *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["TeamMembersAdd"];
             };
         };
@@ -8487,6 +12722,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
                 };
             };
@@ -8519,7 +12763,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "leader_user_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "name": "Cluj volunteers",
+                     *       "region": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "teams-notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "example",
+                 *       "title": "Saturday canvass"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TeamNotify"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "recipients": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TeamNotifyRead"];
                 };
             };
             /** @description Validation Error */
@@ -8596,6 +12895,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "email": "ioana@example.org",
+                     *         "full_name": "example",
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "joined_at": "2026-12-01T10:00:00Z",
+                     *         "role": "admin",
+                     *         "team_ids": [
+                     *           "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *         ]
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["UserRead"][];
                 };
             };
@@ -8618,6 +12931,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -8672,6 +12997,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "role": "admin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["MembershipUpdate"];
             };
         };
@@ -8682,6 +13012,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "email": "ioana@example.org",
+                     *       "full_name": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "joined_at": "2026-12-01T10:00:00Z",
+                     *       "role": "admin",
+                     *       "team_ids": [
+                     *         "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81"
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserRead"];
                 };
             };
@@ -8711,6 +13053,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "consecutive_failures": 1,
+                     *         "created_at": "2026-12-01T10:00:00Z",
+                     *         "description": "example",
+                     *         "disabled_reason": "example",
+                     *         "enabled": false,
+                     *         "events": [
+                     *           "example"
+                     *         ],
+                     *         "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *         "url": "https://example.org/hook"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["WebhookRead"][];
                 };
             };
@@ -8725,6 +13083,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "contact.created"
+                 *       ],
+                 *       "url": "https://example.org/hook"
+                 *     }
+                 */
                 "application/json": components["schemas"]["WebhookCreate"];
             };
         };
@@ -8735,6 +13101,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "secret": "example",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
@@ -8766,6 +13147,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "delivered_at": "2026-12-01T10:00:00Z",
+                     *       "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "event_type": "example",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *       "last_error": "example",
+                     *       "last_status_code": 1,
+                     *       "status": "example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeliveryRead"];
                 };
             };
@@ -8795,6 +13190,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       "example"
+                     *     ]
+                     */
                     "application/json": string[];
                 };
             };
@@ -8817,6 +13217,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -8871,6 +13285,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["WebhookUpdate"];
             };
         };
@@ -8881,6 +13296,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "consecutive_failures": 1,
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "description": "example",
+                     *       "disabled_reason": "example",
+                     *       "enabled": false,
+                     *       "events": [
+                     *         "example"
+                     *       ],
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "url": "https://example.org/hook"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookRead"];
                 };
             };
@@ -8917,6 +13346,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "attempts": 1,
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "delivered_at": "2026-12-01T10:00:00Z",
+                     *           "endpoint_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "event_type": "example",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "last_attempt_at": "2026-12-01T10:00:00Z",
+                     *           "last_error": "example",
+                     *           "last_status_code": 1,
+                     *           "status": "example"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_DeliveryRead_"];
                 };
             };
@@ -8957,6 +13404,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "attributes": {},
+                     *           "code": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "example",
+                     *           "name": "Cluj volunteers",
+                     *           "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "vertex_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["Page_ZoneRead_"];
                 };
             };
@@ -8983,6 +13446,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "geometry": {},
+                 *       "name": "Sector 3"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ZoneCreate"];
             };
         };
@@ -8993,6 +13462,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9026,6 +13507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: number;
                     };
@@ -9067,6 +13549,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "features": [
+                     *         {
+                     *           "geometry": {},
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "properties": {
+                     *             "code": "example",
+                     *             "contacted": 1,
+                     *             "contacts": 1,
+                     *             "coverage": 1,
+                     *             "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *             "kind": "example",
+                     *             "name": "Cluj volunteers",
+                     *             "support_1": 1,
+                     *             "support_2": 1,
+                     *             "support_3": 1,
+                     *             "support_4": 1,
+                     *             "support_5": 1,
+                     *             "support_unknown": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneFigureCollection"];
                 };
             };
@@ -9093,6 +13600,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "features": [
+                 *         {}
+                 *       ],
+                 *       "type": "FeatureCollection"
+                 *     }
+                 */
                 "application/json": components["schemas"]["FeatureCollectionImport"];
             };
         };
@@ -9103,6 +13618,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "created": 1,
+                     *       "updated": 1,
+                     *       "zones": [
+                     *         {
+                     *           "attributes": {},
+                     *           "code": "example",
+                     *           "created_at": "2026-12-01T10:00:00Z",
+                     *           "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "kind": "example",
+                     *           "name": "Cluj volunteers",
+                     *           "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *           "vertex_count": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneImportResult"];
                 };
             };
@@ -9134,6 +13667,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9191,6 +13736,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": components["schemas"]["ZoneUpdate"];
             };
         };
@@ -9201,6 +13747,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attributes": {},
+                     *       "code": "example",
+                     *       "created_at": "2026-12-01T10:00:00Z",
+                     *       "id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "kind": "example",
+                     *       "name": "Cluj volunteers",
+                     *       "parent_id": "0192f5a4-6d3e-7c1a-9b2f-3e4d5c6b7a81",
+                     *       "vertex_count": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ZoneRead"];
                 };
             };
@@ -9230,6 +13788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {} */
                     "application/json": {
                         [key: string]: string;
                     };

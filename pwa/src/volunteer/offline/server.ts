@@ -168,7 +168,7 @@ export const listOthersMembers = (actionId: string): Promise<Loaded<OthersSummar
 /** My reports on this action I can still correct. */
 export const listMyReports = (actionId: string): Promise<Loaded<MyReport[]>> =>
   cachedRead(`reports:${actionId}`, async () =>
-    unwrap(await api.GET('/api/v1/actions/{action_id}/reports/mine', { params: { path: { action_id: actionId } } })).items,
+    unwrap(await api.GET('/api/v1/actions/{action_id}/reports/mine', { params: { path: { action_id: actionId } } })),
   )
 
 export const getSurvey = (id: string): Promise<Loaded<Survey>> =>
