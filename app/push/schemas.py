@@ -15,6 +15,22 @@ class PushKeys(Strict):
 class PushSubscriptionCreate(Strict):
     """`PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "endpoint": "https://push.example.org/send/c1KrmpTuRm0",
+                    "keys": {
+                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                        "auth": "tBHItJI5svbpez7KI4CCXg",
+                    },
+                    "expirationTime": None,
+                }
+            ]
+        },
+    )
+
     endpoint: str = Field(min_length=10, max_length=2000, pattern=r"^https?://", description="The push service URL.")
     keys: PushKeys
     expirationTime: float | None = Field(None, description="Ignored.")

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.person_data import person_tables
-from app.models import Campaign, CampaignMessage, Opportunity, Petition, PetitionSignature
+from app.models import Campaign, CampaignMessage, DirectMessage, Opportunity, Petition, PetitionSignature
 from tests.calling.conftest import make_bank
 
 CATALOG_LINKS = text("""
@@ -65,11 +65,26 @@ async def test_access_export_covers_every_table_holding_the_persons_data(client:
     r = await client.post(f"/api/v1/opportunities/{opp}/comments", headers=h, json={"text": comment})
     assert r.status_code == 201, r.text
     await client.post(f"/api/v1/contacts/{cid}/notes", json={"text": "Met at the market"}, headers=h)
+    correction = {"id": str(uuid.uuid4()), "outcome": "answered", "comment": "Nice talk, wants a visit"}
+    fixed = await client.post(f"/api/v1/reports/{report['id']}/corrections", headers=v.headers, json=correction)
+    assert fixed.status_code == 200, fixed.text
     org = bank.manager.org.id
     campaign = Campaign(organization_id=org, name="Thanks", channel="sms", body_text="Thanks")
     db.add(campaign)
     await db.flush()
     db.add(CampaignMessage(organization_id=org, campaign_id=campaign.id, contact_id=uuid.UUID(cid), address="+40722"))
+    db.add(
+        DirectMessage(
+            organization_id=org,
+            contact_id=uuid.UUID(cid),
+            channel="sms",
+            direction="in",
+            kind="reply",
+            address="+40722",
+            body="When is the next meeting?",
+            status="received",
+        )
+    )
     await db.flush()
 
     petition = Petition(organization_id=org, slug=f"gdpr-{uuid.uuid4().hex[:8]}", title="Clinic")
@@ -106,4 +121,5 @@ def _where(table: str) -> str:
     return {
         "opportunity_comments": "opportunity_id IN (SELECT id FROM opportunities WHERE contact_id = :c)",
         "survey_answers": "contact_id = :c OR report_id IN (SELECT id FROM field_reports WHERE contact_id = :c)",
+        "field_report_corrections": "report_id IN (SELECT id FROM field_reports WHERE contact_id = :c)",
     }.get(table, "contact_id = :c")

@@ -17,7 +17,17 @@ from app.contacts.merge import MergeConflict, merge
 from app.contacts.person_data import contact_columns
 from app.contacts.schemas import MergeRequest
 from app.core.db import set_tenant
-from app.models import ActionTarget, AuditLog, Campaign, CampaignMessage, ConsentLog, Contact
+from app.models import (
+    ActionTarget,
+    AuditLog,
+    Campaign,
+    CampaignMessage,
+    ConsentLog,
+    Contact,
+    DirectMessage,
+    Petition,
+    PetitionSignature,
+)
 from tests.calling.conftest import make_bank
 from tests.fixtures.factories import World
 
@@ -51,6 +61,32 @@ async def test_merge_moves_every_row_pointing_at_the_merged_contact(client: Asyn
     db.add(campaign)
     await db.flush()
     db.add(CampaignMessage(organization_id=org, campaign_id=campaign.id, contact_id=other, address="+40722000001"))
+    db.add(
+        DirectMessage(
+            organization_id=org,
+            contact_id=other,
+            channel="sms",
+            direction="in",
+            kind="reply",
+            address="+40722000001",
+            body="Yes, Saturday",
+            status="received",
+        )
+    )
+    petition = Petition(organization_id=org, slug=f"merge-{uuid.uuid4().hex[:8]}", title="Clinic")
+    db.add(petition)
+    await db.flush()
+    db.add(
+        PetitionSignature(
+            organization_id=org,
+            petition_id=petition.id,
+            contact_id=other,
+            signer_key="other@example.org",
+            language="en",
+            channel="web",
+            data={"first_name": "Other"},
+        )
+    )
     await db.flush()
 
     refs = contact_columns()

@@ -49,7 +49,7 @@ async def test_map_style_url_is_set_by_an_admin_and_read_by_every_member(
     long = "https://tiles.example.org/" + "s" * 480
     r = await client.patch("/api/v1/organization", headers=world.a["admin"].headers, json={"map_style_url": long})
     assert r.status_code == 422
-    assert "map_style_url" in r.json()["error"]["details"][0]["message"]
+    assert r.json()["error"]["details"][0]["field"] == "map_style_url"
     await set_tenant(db, world.org_a.id)  # the last request scoped the test's transaction to its organization
     assert await db.scalar(select(Organization.map_style_url).where(Organization.id == world.org_a.id)) == STYLE
 
