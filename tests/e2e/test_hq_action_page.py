@@ -29,7 +29,8 @@ from tests.fixtures.factories import Actor, make_actor, make_org, make_team
 
 __all__ = ["desktop"]  # the 1440x900 context fixture, shared with the console's other tests
 
-CONSENT = "The person agrees to answer and to have their answers recorded"
+# The consent sentence names the organization (its legal name, else its name: issue 18).
+CONSENT = re.compile(r"^The person agrees to answer and to Party \w+ recording their answers$")
 
 
 async def phone_as(browser: object, who: Actor) -> tuple[BrowserContext, Page]:
