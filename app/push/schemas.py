@@ -22,7 +22,8 @@ class PushSubscriptionCreate(Strict):
                 {
                     "endpoint": "https://push.example.org/send/c1KrmpTuRm0",
                     "keys": {
-                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1Xbjh"
+                        "azAkj7I99e8QcYP7DkM",
                         "auth": "tBHItJI5svbpez7KI4CCXg",
                     },
                     "expirationTime": None,
