@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.calling import effects
-from app.calling.details import ReportNotFound
+from app.calling.details import lock_own_report
 from app.calling.reports import ReportConflict
 from app.calling.schemas import CorrectionResponse, MyReport, ReportCorrection
 from app.core.errors import Conflict, Unprocessable
@@ -105,13 +105,7 @@ async def correct(
 ) -> CorrectionResponse:
     org = actor.organization_id
     # The row lock serializes corrections of one report: a resend waits, then finds the first one's row.
-    rep = await session.scalar(
-        select(FieldReport)
-        .where(FieldReport.organization_id == org, FieldReport.id == report_id, FieldReport.user_id == actor.user_id)
-        .with_for_update()
-    )
-    if rep is None:
-        raise ReportNotFound()
+    rep = await lock_own_report(session, report_id, actor=actor)
     h = _hash(report_id, body)
     done = await session.scalar(
         select(FieldReportCorrection).where(

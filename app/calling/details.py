@@ -23,19 +23,30 @@ class ReportNotFound(NotFound):
     message = "Report not found."
 
 
+async def lock_own_report(session: AsyncSession, report_id: uuid.UUID, *, actor: Principal) -> FieldReport:
+    """The caller's own report, row-locked for the rest of the transaction (what a resend waits on); 404 for
+    anyone else's or an unknown id alike."""
+    rep = await session.scalar(
+        select(FieldReport)
+        .where(
+            FieldReport.organization_id == actor.organization_id,
+            FieldReport.id == report_id,
+            FieldReport.user_id == actor.user_id,
+        )
+        .with_for_update()
+    )
+    if rep is None:
+        raise ReportNotFound()
+    return rep
+
+
 async def add_details(
     session: AsyncSession, report_id: uuid.UUID, body: ReportDetails, *, actor: Principal
 ) -> ReportResponse:
     org = actor.organization_id
     # The row lock serializes identical details sent at once: the second waits, then reads the row as the first
     # left it (PostgreSQL re-reads a row it waited to lock) and replays the stored response.
-    rep = await session.scalar(
-        select(FieldReport)
-        .where(FieldReport.organization_id == org, FieldReport.id == report_id, FieldReport.user_id == actor.user_id)
-        .with_for_update()
-    )
-    if rep is None:
-        raise ReportNotFound()
+    rep = await lock_own_report(session, report_id, actor=actor)
     h = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     if rep.details_hash is not None:
         if rep.details_hash != h:

@@ -34,7 +34,7 @@ async def test_a_correction_is_a_new_version_that_moves_the_figures_once(
 
     mine = await live_client.get(f"/api/v1/actions/{bank.action_id}/reports/mine", headers=vol.headers)
     assert mine.status_code == 200, mine.text
-    [listed] = mine.json()["items"]
+    [listed] = mine.json()
     assert listed["id"] == report["id"] and listed["version"] == 1 and listed["outcome"] == "answered"
 
     fix = {"id": str(uuid.uuid4()), "outcome": "refused", "comment": "Hung up, my mistake", "mobilized": False}
@@ -98,4 +98,4 @@ async def test_only_the_reporter_corrects_and_only_within_the_window(
     late = await live_client.post(url, headers=vol.headers, json=fix)
     assert late.status_code == 409 and late.json()["error"]["code"] == "correction_window_closed"
     mine = await live_client.get(f"/api/v1/actions/{bank.action_id}/reports/mine", headers=vol.headers)
-    assert mine.json()["items"] == []
+    assert mine.json() == []
