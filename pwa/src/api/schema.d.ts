@@ -4938,6 +4938,13 @@ export interface components {
         /**
          * PushSubscriptionCreate
          * @description `PushSubscription.toJSON()` as the browser gives it (expirationTime is ignored).
+         * @example {
+         *       "endpoint": "https://push.example.org/send/c1KrmpTuRm0",
+         *       "keys": {
+         *         "auth": "tBHItJI5svbpez7KI4CCXg",
+         *         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+         *       }
+         *     }
          */
         PushSubscriptionCreate: {
             /**
@@ -10034,15 +10041,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "endpoint": "examplexxx",
-                 *       "keys": {
-                 *         "auth": "examplexxxxxxxxx",
-                 *         "p256dh": "examplexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["PushSubscriptionCreate"];
             };
         };
