@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -97,16 +97,20 @@ async def principal_of_token(
             cache.put(token_hash, row, generation)
     if row.needs_2fa_setup and not two_fa_setup_allowed:
         raise TwoFactorSetupRequired()
+    return _principal(request, row, token_id=row.token_id, team_ids=frozenset(row.team_ids))
+
+
+def _principal(request: Request, row: Any, **extra: Any) -> Principal:
+    """The caller as this request sees them (who from `row`, where from the request), kept on the request."""
     principal = Principal(
         user_id=row.user_id,
         organization_id=row.organization_id,
         role=row.role,
         email=row.email,
         full_name=row.full_name,
-        token_id=row.token_id,
-        team_ids=frozenset(row.team_ids),
         ip=client_ip(request),
         request_id=request_id_var.get(),
+        **extra,
     )
     request.state.principal = principal
     return principal
@@ -133,19 +137,7 @@ async def _key_principal(request: Request, session: AsyncSession, key: str) -> P
     row = (await session.execute(text("SELECT * FROM gg_authenticate_key(:h)"), {"h": hash_token(key)})).first()
     if row is None:
         raise Unauthorized("Invalid, expired or revoked API key.")
-    principal = Principal(
-        user_id=row.user_id,
-        organization_id=row.organization_id,
-        role=row.role,
-        email=row.email,
-        full_name=row.full_name,
-        token_id=row.key_id,
-        ip=client_ip(request),
-        request_id=request_id_var.get(),
-        api_key_id=row.key_id,
-        scopes=frozenset(row.scopes or []),
-    )
-    request.state.principal = principal
+    principal = _principal(request, row, token_id=row.key_id, api_key_id=row.key_id, scopes=frozenset(row.scopes or []))
     path = request.url.path.removeprefix(API_PREFIX)
     allowed = scopes_allow_route(principal.scopes or frozenset(), request.method, path)
     await _audit_key_request(request, principal, {"method": request.method, "path": path, "allowed": allowed})
