@@ -263,6 +263,8 @@ export const en = {
   'wizard.targets': '{n} target|{n} targets',
   'wizard.preview': 'Preview: {count}',
   'wizard.survey': 'Survey',
+  'wizard.listsFailed': 'Some lists (zones, surveys, teams, volunteers) could not be loaded.',
+  'wizard.retry': 'Retry',
   'wizard.noSurvey': 'No survey',
   'wizard.teams': 'Teams',
   'wizard.volunteers': 'Volunteers',

@@ -262,6 +262,8 @@ export const fr: Record<HqKey, string> = {
   'wizard.targets': '{n} cible|{n} cibles',
   'wizard.preview': 'Aperçu : {count}',
   'wizard.survey': 'Questionnaire',
+  'wizard.listsFailed': 'Certaines listes (zones, questionnaires, équipes, bénévoles) n’ont pas pu être chargées.',
+  'wizard.retry': 'Réessayer',
   'wizard.noSurvey': 'Aucun questionnaire',
   'wizard.teams': 'Équipes',
   'wizard.volunteers': 'Bénévoles',

@@ -262,6 +262,8 @@ export const ro: Record<HqKey, string> = {
   'wizard.targets': '{n} țintă|{n} ținte|{n} de ținte',
   'wizard.preview': 'Previzualizare: {count}',
   'wizard.survey': 'Chestionar',
+  'wizard.listsFailed': 'Unele liste (zone, chestionare, echipe, voluntari) nu s-au putut încărca.',
+  'wizard.retry': 'Reîncearcă',
   'wizard.noSurvey': 'Fără chestionar',
   'wizard.teams': 'Echipe',
   'wizard.volunteers': 'Voluntari',

@@ -51,16 +51,29 @@ const auth: Middleware = {
   },
 }
 
-export const api = createClient<paths>({
-  // Same origin as the app (absolute so that it also works outside a browser, e.g. in unit tests).
-  baseUrl: typeof location !== 'undefined' ? location.origin : 'http://localhost',
-  fetch: async (req: Request) => {
+/**
+ * A read (GET) that meets a 503 is tried again after the server's `Retry-After` (capped at 3 s, twice at most):
+ * the API answers 503 while its pool is full or during a failover, and a read is safe to repeat.
+ * Writes are never repeated here: the outbox and the forms own that decision.
+ */
+async function fetchWithRetry(req: Request): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    let res: Response
     try {
-      return await globalThis.fetch(req)
+      res = await globalThis.fetch(attempt < 2 && req.method === 'GET' ? req.clone() : req)
     } catch (e) {
       throw new NetworkError(e)
     }
-  },
+    if (res.status !== 503 || req.method !== 'GET' || attempt >= 2) return res
+    const wait = Math.min(Number(res.headers.get('Retry-After')) || 1, 3)
+    await new Promise((r) => setTimeout(r, wait * 1000))
+  }
+}
+
+export const api = createClient<paths>({
+  // Same origin as the app (absolute so that it also works outside a browser, e.g. in unit tests).
+  baseUrl: typeof location !== 'undefined' ? location.origin : 'http://localhost',
+  fetch: fetchWithRetry,
 })
 api.use(auth)
 
