@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from app.auth.principal import Principal
 from app.contacts import repository as repo
 from app.models import Contact
+from app.models.contact import BYTES
 
 # (priority, contact column, incoming column, the reason shown to staff)
 KEYS: list[tuple[int, str, str, str]] = [
@@ -26,13 +27,13 @@ KEYS: list[tuple[int, str, str, str]] = [
     (4, "home_e164", "home_e164", "phone"),
 ]
 NAME_PRIORITY = 5
-NAMES = ("last_name", "first_name")  # equal, and
+NAMES = ("last_name", "first_name")  # equal (in byte order, as the name index since migration 0026), and
 ADDRESS = ("street", "street_number", "city")  # equal or both empty
 
 
 def name_address_sql(contact: str, incoming: str) -> str:
     """The name + address match as SQL over two aliases (the import's hash join)."""
-    names = " AND ".join(f"{contact}.{c} = {incoming}.{c}" for c in NAMES)
+    names = " AND ".join(f'{contact}.{c} COLLATE "{BYTES}" = {incoming}.{c}' for c in NAMES)
     address = " AND ".join(f"{contact}.{c} IS NOT DISTINCT FROM {incoming}.{c}" for c in ADDRESS)
     return f"{names} AND {address}"
 
@@ -46,7 +47,7 @@ class Duplicate:
 def _name_address(c: type[Contact], x: type[Contact]) -> ColumnElement[bool]:
     return and_(
         x.first_name != "",
-        *[getattr(c, n) == getattr(x, n) for n in NAMES],
+        *[getattr(c, n).collate(BYTES) == getattr(x, n) for n in NAMES],
         *[getattr(c, a).is_not_distinct_from(getattr(x, a)) for a in ADDRESS],
     )
 

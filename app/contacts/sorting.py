@@ -1,7 +1,8 @@
 """Keyset sorts of the contacts table: each sort is a tuple of non-null keys ending with the id, indexed
 (migration 0009), so a page is an index range whatever the column and direction. A nullable column is
 folded into a sentinel (unknown support level after 5, a never-contacted contact before any date), which keeps
-the row comparison of the keyset exact."""
+the row comparison of the keyset exact. Text keys compare in byte order (COLLATE "C", as their indexes since
+migration 0026): the same order as the database's C.UTF-8, and the collation an index must match to be used."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.core.errors import Unprocessable
 from app.core.pagination import decode_cursor, encode_cursor
 from app.models import Contact
+from app.models.contact import BYTES
 
 SortName = Literal["name", "city", "support_level", "last_contacted_at", "created_at"]
 SortOrder = Literal["asc", "desc"]
@@ -44,10 +46,10 @@ _NEVER: ColumnClause[Any] = literal_column("'-infinity'::timestamptz")
 _ID = Key(Contact.id, lambda c: str(c.id), lambda v: uuid.UUID(str(v)))
 SORTS: dict[str, tuple[Key, ...]] = {
     "name": (
-        Key(Contact.last_name, lambda c: c.last_name, _text),
-        Key(Contact.first_name, lambda c: c.first_name, _text),
+        Key(Contact.last_name.collate(BYTES), lambda c: c.last_name, _text),
+        Key(Contact.first_name.collate(BYTES), lambda c: c.first_name, _text),
     ),
-    "city": (Key(func.coalesce(Contact.city, literal_column("''")), lambda c: c.city or "", _text),),
+    "city": (Key(func.coalesce(Contact.city, literal_column("''")).collate(BYTES), lambda c: c.city or "", _text),),
     "support_level": (
         Key(func.coalesce(Contact.support_level, literal_column("6")), lambda c: c.support_level or 6, int),
     ),

@@ -29,6 +29,9 @@ from app.models.base import Base, clock_at, created_at, org_pk, tenant, tenant_f
 SOURCES = ("app", "import", "petition", "api", "call", "visit")
 CHANNELS = ("email", "sms", "phone", "data_processing")
 CONSENT_STATUSES = ("granted", "withdrawn")
+# Identifiers compared only for equality are stored in byte order (COLLATE "C", migration 0026): every `=` and
+# `IN` on them, and their indexes, compare bytes; the order equals the database's C.UTF-8 anyway.
+BYTES = "C"
 _ORG_FK = ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE")
 
 
@@ -42,6 +45,9 @@ class Contact(Base):
         Index(None, "organization_id", "mobile_e164", postgresql_where=text("mobile_e164 IS NOT NULL")),
         Index(None, "organization_id", "home_e164", postgresql_where=text("home_e164 IS NOT NULL")),
         Index(None, "organization_id", "email", postgresql_where=text("email IS NOT NULL")),
+        # The name and city keys are COLLATE "C" in these three indexes (migration 0026), and the queries that use
+        # them say COLLATE "C" too (sorting.py, duplicates.py). Alembic cannot see an index column's collation (it
+        # reflects the bare column), so the models name the columns only.
         Index(None, "organization_id", "last_name", "first_name", "id"),
         Index(None, "organization_id", "city", "street"),
         Index(None, "organization_id", "postal_code"),
@@ -68,18 +74,18 @@ class Contact(Base):
     id: Mapped[uuid.UUID] = uuid_pk("gg_uuid7()")  # time-ordered: bulk imports append to the primary key
     first_name: Mapped[str] = mapped_column(String(200), server_default="")
     last_name: Mapped[str] = mapped_column(String(200), server_default="")
-    mobile_e164: Mapped[str | None] = mapped_column(String(20))
+    mobile_e164: Mapped[str | None] = mapped_column(String(20, collation=BYTES))
     mobile_raw: Mapped[str | None] = mapped_column(String(64))
     mobile_invalid: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    home_e164: Mapped[str | None] = mapped_column(String(20))
+    home_e164: Mapped[str | None] = mapped_column(String(20, collation=BYTES))
     home_raw: Mapped[str | None] = mapped_column(String(64))
     home_invalid: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    email: Mapped[str | None] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320, collation=BYTES))
     email_invalid: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))  # the address bounced
     street: Mapped[str | None] = mapped_column(String(200))
     street_number: Mapped[str | None] = mapped_column(String(20))
     building: Mapped[str | None] = mapped_column(String(50))
-    postal_code: Mapped[str | None] = mapped_column(String(20))
+    postal_code: Mapped[str | None] = mapped_column(String(20, collation=BYTES))
     city: Mapped[str | None] = mapped_column(String(120))
     country: Mapped[str | None] = mapped_column(String(2))
     location: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
