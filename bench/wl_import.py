@@ -1,5 +1,6 @@
-"""Import: the 1M-row voter CSV through the real import job vs a raw COPY of the same file into a bare unlogged
-table (the reference), in the same run."""
+"""Import: the 1M-row voter CSV through the real import job against its floor, measured in the same run: the bare
+`INSERT … SELECT` of the same new rows into the same indexed contacts table (bar: the import end to end <= 1.3x the
+floor). A raw COPY of the file into a bare unlogged table is reported beside it, not judged."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bench.context import Ctx, Timer, has_route
 from bench.env import CSV_DIR
 from bench.report import Row, unavailable
 
+FLOOR_BAR = 1.3  # shared/docs/performance.md
 RAW_DDL = "CREATE UNLOGGED TABLE IF NOT EXISTS bench_raw_import (" + ", ".join(f"c{i} text" for i in range(15)) + ")"
 
 
@@ -177,7 +179,7 @@ async def run(ctx: Ctx) -> list[Row]:
     path = CSV_DIR / main["path"]
     rows_total = int(main["rows"])
     metric = f"import {rows_total:,} rows into {ctx.size:,} contacts (upload + job)"
-    bar = "<= 4x raw COPY; >= 50k rows/s"
+    bar = f"<= {FLOOR_BAR}x the floor (bare INSERT of the same rows, same indexes)"
     # The raw COPY needs every line to have 15 fields: copy the well-formed lines only (the short ones are
     # a handful of the 2% invalid rows; they do not move the timing).
     clean = path.with_suffix(".15cols.csv")
@@ -227,45 +229,8 @@ async def run(ctx: Ctx) -> list[Row]:
     after = await contact_count(ctx)
     total_s = upload_s + first["seconds"]
     rate = rows_total / total_s
-    ok = imp.get("status") == "done" and total_s <= 4 * raw_s and rate >= 50_000
     exp_created, exp_rejected = int(main["expected_created"]), int(main["expected_rejected"])
-    counts = {
-        k: imp.get(k)
-        for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count", "rejected_count", "error")
-    }
-    phases = ", ".join(f"{k} {v:.1f}s" for k, v in first["phases"].items())
-    note = (
-        f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s: {phases}); "
-        f"status {imp.get('status')}, "
-        f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
-        f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}"
-    )
-    rows = [
-        ref_row,
-        Row(
-            "import",
-            metric,
-            total_s,
-            raw_s,
-            "s",
-            total_s / raw_s,
-            bar,
-            ok,
-            note,
-            {
-                "upload_s": upload_s,
-                "job_s": first["seconds"],
-                "phases": first["phases"],
-                "rows_per_s": rate,
-                "import": counts,
-                "job_result": first["result"],
-                "expected": {"created": exp_created, "rejected": exp_rejected},
-            },
-            correct=imp.get("status") == "done"
-            and imp.get("created_count") == exp_created
-            and imp.get("rejected_count") == exp_rejected,
-        ),
-    ]
+    rows = [ref_row]
     rows.append(
         Row(
             "import",
@@ -281,6 +246,19 @@ async def run(ctx: Ctx) -> list[Row]:
     )
     # Re-import of the same file: must add nothing (only meaningful once the first import went through).
     if imp.get("status") != "done":
+        rows.append(
+            Row(
+                "import",
+                metric,
+                total_s,
+                None,
+                "s",
+                None,
+                bar,
+                False,
+                f"status {imp.get('status')}: {imp.get('error')}",
+            )
+        )
         rows.append(
             unavailable(
                 "import",
@@ -315,7 +293,25 @@ async def run(ctx: Ctx) -> list[Row]:
         )
     )
     floor_s, floor_n = await bare_insert_floor(ctx, iid)
-    rows.append(
+    counts = {
+        k: imp.get(k)
+        for k in ("status", "rows_total", "created_count", "updated_count", "skipped_count", "rejected_count", "error")
+    }
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in first["phases"].items())
+    ratio = total_s / floor_s
+    note = (
+        f"{rate:,.0f} rows/s (upload {upload_s:.1f}s + job {first['seconds']:.1f}s: {phases}); "
+        f"{total_s / raw_s:.1f}x raw COPY; status {imp.get('status')}, "
+        f"created {imp.get('created_count')} (expected {exp_created}), updated {imp.get('updated_count')}, "
+        f"rejected {imp.get('rejected_count')} (expected {exp_rejected}); contacts {before:,} → {after:,}"
+    )
+    correct = (
+        imp.get("status") == "done"
+        and imp.get("created_count") == exp_created
+        and imp.get("rejected_count") == exp_rejected
+    )
+    rows.insert(
+        1,
         Row(
             "import",
             f"floor: bare INSERT of the same {floor_n:,} new contacts (all indexes)",
@@ -325,8 +321,34 @@ async def run(ctx: Ctx) -> list[Row]:
             None,
             "reference",
             None,
-            f"our import = {total_s / floor_s:.2f}x this floor; the floor alone is {floor_s / raw_s:.1f}x "
-            f"raw COPY and {rows_total / floor_s:,.0f} rows/s",
-        )
+            f"{floor_n / floor_s:,.0f} rows/s; {floor_s / raw_s:.1f}x raw COPY; measured after the re-import, "
+            "rolled back",
+        ),
+    )
+    rows.insert(
+        2,
+        Row(
+            "import",
+            metric,
+            total_s,
+            floor_s,
+            "s",
+            ratio,
+            bar,
+            correct and ratio <= FLOOR_BAR,
+            note,
+            {
+                "upload_s": upload_s,
+                "job_s": first["seconds"],
+                "phases": first["phases"],
+                "rows_per_s": rate,
+                "raw_copy_s": raw_s,
+                "floor_s": floor_s,
+                "import": counts,
+                "job_result": first["result"],
+                "expected": {"created": exp_created, "rejected": exp_rejected},
+            },
+            correct=correct,
+        ),
     )
     return rows
