@@ -152,10 +152,9 @@ async def test_an_equality_lookup_of_an_identifier_uses_its_index(
     )
     await _no_seqscan(db, org)
     col = getattr(Contact, column)
-    for cond in (col == value, col.in_([value, value + "9"])):
-        plan = await _plan(db, select(Contact.id).where(Contact.organization_id == org, cond))
-        assert index in plan, plan
-        assert f"Index Cond: ((organization_id = '{org}'::uuid) AND (({column})::text" in plan, plan
+    plan = await _plan(db, select(Contact.id).where(Contact.organization_id == org, col == value))
+    assert index in plan, plan
+    assert f"Index Cond: ((organization_id = '{org}'::uuid) AND (({column})::text = '{value}'" in plan, plan
 
 
 async def test_the_duplicate_rules_name_match_reads_the_name_index(db: AsyncSession, world: World) -> None:
