@@ -49,7 +49,7 @@ OVERFLOW = """() => {
 
 async def fits(page: Page, shots: str, name: str) -> None:
     await page.wait_for_timeout(350)  # transitions
-    await page.screenshot(path=shot_path(shots, name), full_page=True)
+    await page.screenshot(path=shot_path(shots, name))
     assert await page.evaluate(OVERFLOW) == [], name
 
 
@@ -120,6 +120,10 @@ async def test_a_long_romanian_name_and_address_wrap_on_a_phone(
     # The walk list (street and building), then the door flow (the app bar's title is the name).
     await page.goto(f"{live_server}/actions/{w['door_to_door']}/walk")
     await expect(person_link(page, name)).to_be_visible()
+    await person_link(page, name).scroll_into_view_if_needed()
+    # Scrolled to, it is not left under the bottom nav (the page's scroll padding).
+    box, nav = await person_link(page, name).bounding_box(), await page.get_by_role("navigation").bounding_box()
+    assert box and nav and box["y"] + box["height"] <= nav["y"], (box, nav)
     await fits(page, shots, "05-walk-list")
     await person_link(page, name).click()
     await expect(page.get_by_role("group", name="Outcome at the door")).to_be_visible()
