@@ -35,8 +35,8 @@ class TargetNotLeased(Conflict):
     message = "Start the call first: this target is not leased by you."
 
 
-def _target_not_found(message: str) -> NotFound:
-    return NotFound("Target not found.", details=[{"field": "target_id", "message": message}])
+def _target_not_found(message: str, field: str = "target_id") -> NotFound:
+    return NotFound("Target not found.", details=[{"field": field, "message": message}])
 
 
 # Idempotency ------------------------------------------------------------------------------------------------
@@ -302,15 +302,22 @@ def visit_target_status(outcome: VisitOutcome, *, attempts: int, action: Action)
     return TargetStatus.done
 
 
+async def _door(
+    session: AsyncSession, action: Action, target_id: uuid.UUID, *, actor: Principal, field: str = "target_id"
+) -> tuple[leases.Door, Contact]:
+    """A door of this walk list the reporter may knock on (theirs, the pool's, anyone's for a lead), locked."""
+    row = await leases.lock_for_visit(session, action, target_id)
+    if row is None:
+        raise _target_not_found("not in this action", field)
+    if row.assignee_user_id not in (None, actor.user_id) and not actor.can(Perm.lead_actions):
+        raise Conflict("This door is on someone else's walk list.")
+    return row, await _lock_contact(session, action.organization_id, row.contact_id)
+
+
 async def _visit_door(
     session: AsyncSession, action: Action, target_id: uuid.UUID, outcome: VisitOutcome, *, actor: Principal
 ) -> tuple[Contact, TargetStatus]:
-    row = await leases.lock_for_visit(session, action, target_id)
-    if row is None:
-        raise _target_not_found("not in this action")
-    if row.assignee_user_id not in (None, actor.user_id) and not actor.can(Perm.lead_actions):
-        raise Conflict("This door is on someone else's walk list.")
-    contact = await _lock_contact(session, action.organization_id, row.contact_id)
+    row, contact = await _door(session, action, target_id, actor=actor)
     status = visit_target_status(outcome, attempts=row.attempts + 1, action=action)
     await leases.record_visit(
         session, action.organization_id, target_id, status=status, outcome=outcome, me=actor.user_id
@@ -323,12 +330,15 @@ async def _met_at_the_door(
     action: Action,
     nc: NewContact,
     *,
-    door: Contact | None,
+    door: tuple[uuid.UUID, Contact] | None,
+    outcome: VisitOutcome,
     report_id: uuid.UUID,
     actor: Principal,
 ) -> Contact:
     """A person met at the door, with their consent to keep their details; merged with an existing contact of the
-    same number. They live at the door's address when they gave none."""
+    same number. Met at a door of the walk list (the one visited, or the one named by `door_id`: the same rule
+    for the door flow and the walk list), they live at that building's address and location when they gave none,
+    and join its households."""
     from app.contacts.service import create as create_contact
 
     consents = [ConsentInput(channel="data_processing", status="granted", source="visit", proof="Agreed at the door")]
@@ -357,10 +367,14 @@ async def _met_at_the_door(
         for d in e.details:
             d["field"] = f"new_contact.{d['field']}"
         raise
-    if door is not None and created.location is None:
-        created.street, created.street_number, created.building = door.street, door.street_number, door.building
-        created.postal_code, created.city, created.location = door.postal_code, door.city, door.location
-    if door is not None and door is not created:
+    if door is None:
+        return created
+    door_id, at = door
+    if created.location is None:
+        created.street, created.street_number, created.building = at.street, at.street_number, at.building
+        created.postal_code, created.city, created.location = at.postal_code, at.city, at.location
+    if at is not created:
+        await leases.join_household(session, action, door_id, created.id, outcome=outcome)
         await effects.add_to_timeline(
             session,
             action,
@@ -388,9 +402,14 @@ async def report_visit(session: AsyncSession, action: Action, body: VisitReport,
     if body.target_id is not None:
         contact, status = await _visit_door(session, action, body.target_id, body.outcome, actor=actor)
     if body.new_contact is not None:
-        met = await _met_at_the_door(session, action, body.new_contact, door=contact, report_id=body.id, actor=actor)
-        if body.target_id is not None and contact is not None and met is not contact:
-            await leases.join_household(session, action, body.target_id, met.id, outcome=body.outcome)
+        door: tuple[uuid.UUID, Contact] | None = None
+        if body.target_id is not None and contact is not None:
+            door = (body.target_id, contact)
+        elif body.door_id is not None:
+            door = (body.door_id, (await _door(session, action, body.door_id, actor=actor, field="door_id"))[1])
+        met = await _met_at_the_door(
+            session, action, body.new_contact, door=door, outcome=body.outcome, report_id=body.id, actor=actor
+        )
         contact = contact or met
     now = datetime.now(UTC)
     recorded_at = recorded_time(body.recorded_at, since=action.starts_at or action.created_at, now=now)

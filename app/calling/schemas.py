@@ -122,9 +122,15 @@ class NewContact(Strict):
 
 
 class VisitReport(ReportBase):
-    target_id: Id | None = None
+    target_id: Id | None = Field(None, description="The door visited: its outcome is this report's.")
     outcome: Annotated[VisitOutcome, Lax]
     new_contact: NewContact | None = None
+    door_id: Id | None = Field(
+        None,
+        description="With new_contact and no target_id: the door (a target of this walk list) where the person was "
+        "met, whose own visit is reported apart. With either door, the person is placed at its building's address "
+        "and location and joins its households.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> VisitReport:
@@ -132,6 +138,8 @@ class VisitReport(ReportBase):
             raise ValueError("a visit is for a target or a new person met at the door")
         if self.new_contact is not None and not self.new_contact.consent_data_processing:
             raise ValueError("a new contact needs their consent to keep their details")
+        if self.door_id is not None and (self.new_contact is None or self.target_id is not None):
+            raise ValueError("door_id places a new contact met at a door not visited by this report")
         if self.outcome == VisitOutcome.other and not self.outcome_text:
             raise ValueError("outcome_text is required when the outcome is other")
         if self.survey_answers and self.consent_given is not True:

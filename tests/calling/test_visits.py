@@ -139,3 +139,111 @@ async def test_a_person_met_at_a_door_joins_that_buildings_household_at_its_addr
         door_contact.street_number,
         door_contact.city,
     )
+
+
+async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_and_leaves_its_door_unvisited(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    """The walk list's "Add person" names the door (`door_id`) without reporting its visit: the same rule as the
+    door flow places the person at the building's address and location, in its households."""
+    org = await make_org(live_db)
+    manager = await make_actor(live_db, org, "manager")
+    vol = await make_actor(live_db, org, "volunteer")
+    team = await make_team(live_db, org, [vol])
+    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.09, 44.49)], tags=["door"])
+    await live_db.commit()
+    a = await live_client.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock",
+            "filter": {"tags_any": ["door"]},
+            "team_ids": [str(team.id)],
+            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    assert a.status_code == 201, a.text
+    aid = a.json()["id"]
+    url = f"/api/v1/actions/{aid}/walklist"
+    building = (await live_client.get(url, headers=vol.headers)).json()["streets"][0]["buildings"][0]
+    door = building["households"][0]
+    body = {
+        "id": str(uuid.uuid4()),
+        "door_id": door["target_id"],
+        "outcome": "opened",
+        "new_contact": {"first_name": "Dana", "last_name": "Scara", "consent_data_processing": True},
+    }
+    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    assert r.status_code == 200, r.text
+    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+
+    await set_tenant(live_db, org.id)
+    dana = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Scara"))
+    at = await live_db.scalar(
+        select(Contact).where(Contact.organization_id == org.id, Contact.id == uuid.UUID(door["contact_id"]))
+    )
+    assert dana is not None and at is not None
+    assert (dana.street, dana.street_number, dana.postal_code, dana.city) == (
+        at.street,
+        at.street_number,
+        at.postal_code,
+        at.city,
+    )
+    assert await live_db.scalar(select(func.ST_Equals(Contact.location, at.location)).where(Contact.id == dana.id))
+    # Her household: a target of the door's action, turf and walker; the door itself was not visited.
+    targets = {
+        t.contact_id: t
+        for t in (
+            await live_db.scalars(
+                select(ActionTarget).where(
+                    ActionTarget.organization_id == org.id, ActionTarget.action_id == uuid.UUID(aid)
+                )
+            )
+        ).all()
+    }
+    knocked, hers = targets[at.id], targets[dana.id]
+    assert (knocked.status, knocked.attempts) == ("pending", 0)
+    assert (hers.turf_no, hers.seq, hers.assignee_user_id) == (knocked.turf_no, knocked.seq, vol.user_id)
+    assert (hers.status, hers.last_outcome) == ("done", "opened")
+    rep = await live_db.scalar(select(FieldReport).where(FieldReport.organization_id == org.id))
+    assert rep is not None and (rep.contact_id, rep.target_id) == (dana.id, None)
+    after = (await live_client.get(url, headers=vol.headers)).json()
+    [same] = [b for s in after["streets"] for b in s["buildings"] if b["key"] == building["key"]]
+    assert {h["last_name"] for h in same["households"]} >= {door["last_name"], "Scara"}
+
+
+async def test_door_id_is_a_door_of_this_walk_list_and_only_beside_a_new_contact(
+    live_client: AsyncClient, live_db: AsyncSession
+) -> None:
+    org = await make_org(live_db)
+    manager = await make_actor(live_db, org, "manager")
+    vol = await make_actor(live_db, org, "volunteer")
+    team = await make_team(live_db, org, [vol])
+    await insert_contacts(live_db, org.id, [(26.05, 44.45)], tags=["door"])
+    await live_db.commit()
+    a = await live_client.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock",
+            "filter": {"tags_any": ["door"]},
+            "team_ids": [str(team.id)],
+            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    aid = a.json()["id"]
+    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
+    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    met = {"first_name": "Dan", "consent_data_processing": True}
+    url = f"/api/v1/actions/{aid}/visits"
+    unknown = {"id": str(uuid.uuid4()), "door_id": str(uuid.uuid4()), "outcome": "opened", "new_contact": met}
+    r = await live_client.post(url, headers=vol.headers, json=unknown)
+    assert r.status_code == 404 and r.json()["error"]["details"][0]["field"] == "door_id", r.text
+    both = {"id": str(uuid.uuid4()), "target_id": target, "door_id": target, "outcome": "opened", "new_contact": met}
+    assert (await live_client.post(url, headers=vol.headers, json=both)).status_code == 422
+    alone = {"id": str(uuid.uuid4()), "door_id": target, "outcome": "opened"}
+    assert (await live_client.post(url, headers=vol.headers, json=alone)).status_code == 422
+    await set_tenant(live_db, org.id)
+    assert await live_db.scalar(select(func.count()).select_from(Contact).where(Contact.first_name == "Dan")) == 0

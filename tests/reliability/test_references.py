@@ -43,6 +43,7 @@ KIND_OF = {
     "member_id": "user_id",
     "target_id": "target_id",
     "target_ids": "target_id",
+    "door_id": "target_id",
     "template_id": "template_id",
     "p2p_template_id": "template_id",
     "to_user_id": "user_id",
@@ -67,6 +68,7 @@ NOT_UUIDS = {
 # Checked, but elsewhere than app/auth/references.py and answered otherwise, with the reason.
 ELSEWHERE = {
     ("visits-create", "target_id"): (404, "checked in app/calling/reports.py (404 naming target_id)"),
+    ("visits-create", "door_id"): (404, "checked in app/calling/reports.py (404 naming door_id)"),
 }
 
 VOLUNTEER_OPS = {"calls-report", "reports-details", "visits-create"}

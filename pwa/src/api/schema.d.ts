@@ -5930,6 +5930,11 @@ export interface components {
             consent_given?: boolean | null;
             contact_updates?: components["schemas"]["ContactUpdates"] | null;
             /**
+             * Door Id
+             * @description With new_contact and no target_id: the door (a target of this walk list) where the person was met, whose own visit is reported apart. With either door, the person is placed at its building's address and location and joins its households.
+             */
+            door_id?: string | null;
+            /**
              * Id
              * Format: uuid
              * @description Client-generated UUID: replaying it returns the first response.
@@ -5957,7 +5962,10 @@ export interface components {
              * @description The version the answers were given against.
              */
             survey_version?: number | null;
-            /** Target Id */
+            /**
+             * Target Id
+             * @description The door visited: its outcome is this report's.
+             */
             target_id?: string | null;
         };
         /** WalkList */

@@ -238,6 +238,9 @@ export const en = {
   'field3.textLogged': 'Text logged on their timeline',
   'field3.install': 'Install the app',
   'field3.installIos': 'To install: tap Share, then “Add to Home Screen”.',
+  'field4.toVisit': 'To visit ({n})',
+  'field4.emptyDone': 'No door visited yet.',
+  'field4.addHere': 'Add person',
 } as const
 
 export type MessageKey = keyof typeof en

@@ -238,4 +238,7 @@ export const fr: Messages = {
   'field3.textLogged': 'SMS noté dans son historique',
   'field3.install': 'Installer l’application',
   'field3.installIos': 'Pour installer : touchez Partager, puis « Sur l’écran d’accueil ».',
+  'field4.toVisit': 'À visiter ({n})',
+  'field4.emptyDone': 'Aucune porte visitée pour l’instant.',
+  'field4.addHere': 'Ajouter une personne',
 }

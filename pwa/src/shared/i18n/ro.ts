@@ -238,4 +238,7 @@ export const ro: Messages = {
   'field3.textLogged': 'SMS notat în istoricul persoanei',
   'field3.install': 'Instalează aplicația',
   'field3.installIos': 'Pentru instalare: apasă Partajează, apoi „Adaugă pe ecranul principal”.',
+  'field4.toVisit': 'De vizitat ({n})',
+  'field4.emptyDone': 'Nicio ușă vizitată încă.',
+  'field4.addHere': 'Adaugă o persoană',
 }
