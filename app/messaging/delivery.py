@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -34,6 +35,7 @@ from app.messaging.senders import (
     SmsProvider,
     TemporaryFailure,
     build_email,
+    pace_key,
     sms_provider,
 )
 from app.messaging.service import SAMPLE, check_parts, check_sms_length
@@ -70,6 +72,7 @@ class Channel:
         *,
         status_callback: str | None = None,
         organization_id: uuid.UUID | None = None,
+        redis: Redis | None = None,
     ) -> None:
         self.organization_id = organization_id
         self.channel = channel
@@ -77,7 +80,8 @@ class Channel:
         self.email = EmailSender(settings) if channel == "email" else None
         self.sms = (sms or sms_provider(settings)) if channel == "sms" else None
         self.status_callback = status_callback
-        self.pacer = Pacer(settings.email_per_second if channel == "email" else settings.sms_per_second)
+        rate = settings.email_per_second if channel == "email" else settings.sms_per_second
+        self.pacer = Pacer(rate, redis=redis, key=pace_key(channel, settings))
 
     async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
         await self.pacer.wait()
@@ -153,6 +157,7 @@ async def run_campaign(
     secret: str,
     sms: SmsProvider | None = None,
     clock: Clock = utcnow,
+    redis: Redis | None = None,
 ) -> str:
     """One run at a time per campaign (a session advisory lock on a connection of its own): a second job for the
     same campaign returns "busy" and leaves the sending to the first."""
@@ -164,7 +169,14 @@ async def run_campaign(
             return "busy"
         try:
             return await _run(
-                make_sessionmaker(engine), settings, organization_id, campaign_id, secret=secret, sms=sms, clock=clock
+                make_sessionmaker(engine),
+                settings,
+                organization_id,
+                campaign_id,
+                secret=secret,
+                sms=sms,
+                clock=clock,
+                redis=redis,
             )
         finally:
             await lock.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
@@ -180,6 +192,7 @@ async def _run(
     secret: str,
     sms: SmsProvider | None,
     clock: Clock,
+    redis: Redis | None = None,
 ) -> str:
     """Send a campaign until nothing is due; returns why it stopped (done, paused, cancelled, gone; `later`: its
     time has not come; `held`: what is left waits more than HOLD_S, for a retry or the end of quiet hours)."""
@@ -204,7 +217,9 @@ async def _run(
         channel_name = c.channel
         org_tz = await session.scalar(select(Organization.timezone).where(Organization.id == organization_id))
     callback = settings.public_url.rstrip("/") + paths.sms_status(organization_id)
-    channel = Channel(channel_name, settings, sms, status_callback=callback, organization_id=organization_id)
+    channel = Channel(
+        channel_name, settings, sms, status_callback=callback, organization_id=organization_id, redis=redis
+    )
 
     def link(contact_id: uuid.UUID) -> str:
         return unsubscribe.url(settings.public_url, unsubscribe.token(secret, organization_id, contact_id, campaign_id))

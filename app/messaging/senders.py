@@ -17,6 +17,8 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.config import MessagingSettings
 
@@ -136,15 +138,56 @@ class EmailSender:
         return str(msg["Message-ID"])
 
 
-class Pacer:
-    """Throttling per provider within a job: at most `per_second` sends a second (0: no limit)."""
+# One reservation in Redis, atomically: the provider's next free send time (µs, on Redis's clock, which every
+# worker shares) moves one interval on; the caller sleeps until the slot it got. Sends of every worker and job
+# then keep `per_second` together: a fixed pace (GCRA without burst), the slots handed out in arrival order.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local after = slot + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
+return slot - now
+"""
 
-    def __init__(self, per_second: float) -> None:
+
+def pace_key(channel: str, settings: MessagingSettings) -> str:
+    """Throttling is per provider (its limit is on our account, whoever sends): the SMTP server, or the SMS API
+    and account."""
+    if channel == "email":
+        return f"pace:email:{settings.smtp_host}:{settings.smtp_port}"
+    return f"pace:sms:{settings.sms_provider}:{settings.sms_api_url}:{settings.sms_account_sid}"
+
+
+class Pacer:
+    """Throttling per provider: at most `per_second` sends a second (0: no limit), shared by every worker
+    through Redis when it is given (one Lua reservation per send); without Redis, or while it is unreachable,
+    within this process only."""
+
+    def __init__(self, per_second: float, *, redis: Redis | None = None, key: str = "pace") -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.next_at = 0.0
+        self.redis = redis
+        self.key = key
+
+    async def _shared(self) -> float | None:
+        """Seconds to wait for the slot reserved in Redis; None when Redis cannot be reached."""
+        if self.redis is None:
+            return None
+        try:
+            us = await self.redis.eval(_RESERVE, 1, self.key, max(1, round(self.interval * 1_000_000)))
+        except (RedisError, OSError) as e:
+            log.warning("redis unavailable for pacing (%s); pacing this process only", type(e).__name__)
+            return None
+        return max(0.0, float(us) / 1_000_000)
 
     async def wait(self) -> None:
         if not self.interval:
+            return
+        shared = await self._shared()
+        if shared is not None:
+            if shared:
+                await asyncio.sleep(shared)
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
