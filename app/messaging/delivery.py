@@ -26,6 +26,7 @@ from app.core.errors import AppError, Unprocessable
 from app.core.metrics import MESSAGES_SENT
 from app.core.phones import InvalidPhone, normalize
 from app.messaging import audience, quiet, unsubscribe
+from app.messaging.mime import Composer
 from app.messaging.render import Compiled, contact_fields
 from app.messaging.schemas import TestSend, TestSendRead
 from app.messaging.senders import (
@@ -34,7 +35,6 @@ from app.messaging.senders import (
     PermanentFailure,
     SmsProvider,
     TemporaryFailure,
-    build_email,
     pace_key,
     sms_provider,
 )
@@ -78,6 +78,7 @@ class Channel:
         self.channel = channel
         self.settings = settings
         self.email = EmailSender(settings) if channel == "email" else None
+        self.composer = Composer(settings, organization_id) if channel == "email" else None
         self.sms = (sms or sms_provider(settings)) if channel == "sms" else None
         self.status_callback = status_callback
         rate = settings.email_per_second if channel == "email" else settings.sms_per_second
@@ -86,16 +87,18 @@ class Channel:
     async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
         await self.pacer.wait()
         if self.email is not None:
-            msg = build_email(
-                self.settings,
+            assert self.composer is not None
+            mid = self.composer.message_id()
+            data = self.composer.compose(
                 to=to,
                 subject=rendered["subject"],
                 html=rendered["body_html"],
                 text=rendered["body_text"],
                 unsubscribe_url=unsubscribe_url,
-                organization_id=self.organization_id,
+                message_id=mid,
             )
-            return await self.email.send(msg)
+            await self.email.send_raw(self.composer.sender, to, data)
+            return mid
         assert self.sms is not None
         return await self.sms.send(to, rendered["body_text"], status_callback=self.status_callback)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from html import escape
 from types import TracebackType
@@ -48,6 +49,16 @@ def org_of_message_id(mid: str) -> uuid.UUID | None:
         return None
 
 
+def with_footer(text: str, html: str, unsubscribe_url: str | None) -> tuple[str, str]:
+    """A campaign's footer link (with `unsubscribe_url`) in both parts."""
+    if not unsubscribe_url:
+        return text, html
+    text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
+    if html:
+        html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    return text, html
+
+
 def build_email(
     settings: MessagingSettings,
     *,
@@ -68,9 +79,7 @@ def build_email(
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
-        if html:
-            html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    text, html = with_footer(text, html, unsubscribe_url)
     msg.set_content(text or " ")
     if html:
         msg.add_alternative(html, subtype="html")
@@ -118,10 +127,18 @@ class EmailSender:
         self.smtp = None
 
     async def send(self, msg: EmailMessage) -> str:
+        await self._send(lambda smtp: smtp.send_message(msg))
+        return str(msg["Message-ID"])
+
+    async def send_raw(self, sender: str, to: str, data: bytes) -> None:
+        """A message already composed (app/messaging/mime.py), as it goes on the wire."""
+        await self._send(lambda smtp: smtp.sendmail(sender, [to], data))
+
+    async def _send(self, go: Callable[[aiosmtplib.SMTP], Awaitable[object]]) -> None:
         if self.smtp is None or not self.smtp.is_connected:
             self.smtp = await self._connect()
         try:
-            await self.smtp.send_message(msg)
+            await go(self.smtp)
         except aiosmtplib.SMTPRecipientsRefused as e:
             codes = [r.code for r in e.recipients]
             reason = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
@@ -135,7 +152,6 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError) as e:
             await self.aclose()
             raise TemporaryFailure(f"SMTP error: {e}") from e
-        return str(msg["Message-ID"])
 
 
 # One reservation in Redis, atomically: the provider's next free send time (µs, on Redis's clock, which every
