@@ -36,6 +36,7 @@ from app.messaging.senders import (
     PermanentFailure,
     SmsProvider,
     TemporaryFailure,
+    build_email,
     pace_key,
     sms_provider,
 )
@@ -87,6 +88,17 @@ class Channel:
 
     async def send(self, to: str, rendered: dict[str, str], *, unsubscribe_url: str | None = None) -> str:
         await self.pacer.wait()
+        if self.email is not None and not to.isascii():  # an internationalized address: the email package
+            msg = build_email(
+                self.settings,
+                to=to,
+                subject=rendered["subject"],
+                html=rendered["body_html"],
+                text=rendered["body_text"],
+                unsubscribe_url=unsubscribe_url,
+                organization_id=self.organization_id,
+            )
+            return await self.email.send(msg)
         if self.email is not None:
             assert self.composer is not None
             mid = self.composer.message_id()
