@@ -26,7 +26,9 @@ def _encode_header(value: str) -> bytes:
     value = _SPACE.sub(" ", value)
     if value.isascii() and len(value) < 900:
         return value.encode()
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for ch in value:
         n = len(ch.encode())
         if size + n > _WORD_BYTES:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from html import escape
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiosmtplib
 import httpx
@@ -191,7 +191,8 @@ class Pacer:
         if self.redis is None:
             return None
         try:
-            us = await self.redis.eval(_RESERVE, 1, self.key, max(1, round(self.interval * 1_000_000)))
+            interval_us = str(max(1, round(self.interval * 1_000_000)))
+            us = await cast(Awaitable[int], self.redis.eval(_RESERVE, 1, self.key, interval_us))
         except (RedisError, OSError) as e:
             log.warning("redis unavailable for pacing (%s); pacing this process only", type(e).__name__)
             return None
