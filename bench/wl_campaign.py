@@ -457,8 +457,8 @@ async def run(ctx: Ctx) -> list[Row]:
             ">= 0.7x bare aiosmtplib, same connections",
             bool(correct and ratio is not None and ratio >= 0.7),
             why
-            or f"ours {ours_s:.1f}s from the send request to the last accepted; bare {bare_before:.1f}s before, "
-            f"{bare_after:.1f}s after",
+            or f"ours {ours_s:.1f}s from the send request to the last accepted (the first after "
+            f"{got['first_at'] - t_start:.1f}s); bare {bare_before:.1f}s before, {bare_after:.1f}s after",
             {
                 "ours_s": ours_s,
                 "bare_s": [bare_before, bare_after],
