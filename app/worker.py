@@ -117,7 +117,7 @@ async def send_campaign_job(ctx: dict[str, Any], organization_id: str, campaign_
     org, cid = uuid.UUID(organization_id), uuid.UUID(campaign_id)
     settings = ctx["settings"]
     result = await run_campaign(
-        ctx["engine"], settings.messaging, org, cid, secret=settings.secret_key.get_secret_value()
+        ctx["engine"], settings.messaging, org, cid, secret=settings.secret_key.get_secret_value(), redis=ctx["redis"]
     )
     if result in ("later", "held"):  # its schedule, or quiet hours / a retry's backoff: deferred to that time
         from app.messaging.service import next_due, scheduled_at
@@ -156,7 +156,12 @@ async def send_direct_message_job(ctx: dict[str, Any], organization_id: str, mes
 
     settings = ctx["settings"].messaging
     status, retry = await deliver(
-        ctx["engine"], settings, uuid.UUID(organization_id), uuid.UUID(message_id), attempt=ctx.get("job_try", 1)
+        ctx["engine"],
+        settings,
+        uuid.UUID(organization_id),
+        uuid.UUID(message_id),
+        attempt=ctx.get("job_try", 1),
+        redis=ctx["redis"],
     )
     if retry is not None:
         raise Retry(defer=retry)

@@ -34,6 +34,7 @@ Workload = Callable[[Ctx], Awaitable[list[Row]]]
 def workloads() -> list[tuple[str, Workload]]:
     from bench import (
         wl_calling,
+        wl_campaign,
         wl_count,
         wl_dashboard,
         wl_import,
@@ -59,6 +60,7 @@ def workloads() -> list[tuple[str, Workload]]:
         ("push", wl_push.run),
         ("petitions", wl_petitions.run),
         ("webhooks", wl_webhooks.run),
+        ("campaign", wl_campaign.run),
         ("import", wl_import.run),  # last: it adds ~1M contacts and leaves autovacuum busy
     ]
 

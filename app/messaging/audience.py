@@ -73,7 +73,8 @@ def met_in(organization_id: uuid.UUID, action_id: uuid.UUID) -> ColumnElement[bo
 
 
 async def materialize(session: AsyncSession, campaign: Campaign) -> int:
-    """One INSERT … SELECT: the audience's reachable contacts, one row per address (the oldest contact wins).
+    """One INSERT … SELECT: the audience's reachable contacts, one row per address (the oldest contact wins;
+    ON CONFLICT stays as the guard of the unique index).
     The audience is the segment filter, narrowed to the people met in `campaign.action_id` when it is set."""
     org = campaign.organization_id
     conds = await resolve(session, SegmentFilter.model_validate(campaign.filter), org)
@@ -83,6 +84,7 @@ async def materialize(session: AsyncSession, campaign: Campaign) -> int:
     chosen = (
         select(literal(org), literal(campaign.id), Contact.id, addr)
         .where(*conds, reachable(campaign.channel))
+        .distinct(addr)  # one row per address in the sort itself (cheaper than a conflict per duplicate)
         .order_by(addr, Contact.created_at, Contact.id)
     )
     stmt = (

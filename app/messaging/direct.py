@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import cast
 
+from redis.asyncio import Redis
 from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.datastructures import State
@@ -25,10 +26,12 @@ from app.messaging.audience import apply_early, reachable
 from app.messaging.schemas import DirectMessageRead, InboxReply, PersonalMessage
 from app.messaging.senders import (
     EmailSender,
+    Pacer,
     PermanentFailure,
     SmsProvider,
     TemporaryFailure,
     build_email,
+    pace_key,
     sms_provider,
 )
 from app.messaging.sms import MAX_SEGMENTS, measure
@@ -255,8 +258,14 @@ async def deliver(
     *,
     attempt: int,
     sms: SmsProvider | None = None,
+    redis: Redis | None = None,
 ) -> tuple[str, float | None]:
-    """Send one queued direct message. Returns (status, retry_in_s): a temporary failure asks for a retry."""
+    """Send one queued direct message. Returns (status, retry_in_s): a temporary failure asks for a retry.
+
+    It keeps the provider's pace shared with the campaigns (senders.Pacer), but not quiet hours: a personal
+    message, an inbox answer or an opt-out confirmation is a person's (or the contact's own) act, sent at once,
+    as VAN and CallHub send a staff member's one-off text; quiet hours are for automated sends (campaigns,
+    app/messaging/quiet.py). The one who writes at night sees the hour."""
     maker = make_sessionmaker(engine)
     async with maker() as session, session.begin():
         await set_tenant(session, organization_id)
@@ -272,6 +281,8 @@ async def deliver(
             return ("skipped", None)
         m.status = "sending"
         channel, address, subject, text = m.channel, m.address, m.subject, m.body
+    rate = settings.email_per_second if channel == "email" else settings.sms_per_second
+    await Pacer(rate, redis=redis, key=pace_key(channel, settings)).wait()
     try:
         if channel == "email":
             sender = EmailSender(settings)

@@ -1,7 +1,11 @@
 """Quiet hours for SMS: no campaign text reaches a phone between `quiet_hours_start` and `quiet_hours_end`,
 local time. Local is the contact's time zone where it is known (their country has one time zone), else the
 organization's. A queued message due in the quiet window is held (its `next_attempt_at` moved to the window's
-end, the next morning in its own time zone), by set-based passes of one batch each."""
+end, the next morning in its own time zone), by set-based passes of one batch each.
+
+Only campaigns (automated sends) keep quiet hours. A personal message from a contact's page, an answer from the
+inbox and an opt-out confirmation go at once (app/messaging/direct.py): a staff member's one-off text is their
+own act at the hour they choose, as in VAN and CallHub, and a STOP is confirmed when it is received."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from app.core.db import SessionDep, after_commit
 from app.core.jobs import enqueue
 from app.core.pagination import CursorQ, LimitQ, Page
 from app.core.ratelimit import RateLimiter
-from app.messaging import delivery, direct, service, unsubscribe
+from app.messaging import channel, direct, service, unsubscribe
 from app.messaging.schemas import (
     CampaignCreate,
     CampaignRead,
@@ -93,7 +93,7 @@ async def test_send(
     user: Sender, body: TestSend, c: CampaignDep, session: SessionDep, request: Request
 ) -> TestSendRead:
     """Send the campaign's message to yourself now (rendered for a contact or a sample)."""
-    return await delivery.test_send(session, c, body, actor=user, settings=request.app.state.settings.messaging)
+    return await channel.test_send(session, c, body, actor=user, settings=request.app.state.settings.messaging)
 
 
 @router.post("/campaigns/{campaign_id}/send", operation_id="messaging-campaigns-send")

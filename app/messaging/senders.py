@@ -10,13 +10,16 @@ import asyncio
 import logging
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from html import escape
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiosmtplib
 import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.config import MessagingSettings
 
@@ -46,6 +49,16 @@ def org_of_message_id(mid: str) -> uuid.UUID | None:
         return None
 
 
+def with_footer(text: str, html: str, unsubscribe_url: str | None) -> tuple[str, str]:
+    """A campaign's footer link (with `unsubscribe_url`) in both parts."""
+    if not unsubscribe_url:
+        return text, html
+    text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
+    if html:
+        html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    return text, html
+
+
 def build_email(
     settings: MessagingSettings,
     *,
@@ -66,9 +79,7 @@ def build_email(
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        text = f"{text}\n\n--\nUnsubscribe: {unsubscribe_url}\n"
-        if html:
-            html = f'{html}\n<p style="font-size:small"><a href="{escape(unsubscribe_url)}">Unsubscribe</a></p>'
+    text, html = with_footer(text, html, unsubscribe_url)
     msg.set_content(text or " ")
     if html:
         msg.add_alternative(html, subtype="html")
@@ -116,10 +127,18 @@ class EmailSender:
         self.smtp = None
 
     async def send(self, msg: EmailMessage) -> str:
+        await self._send(lambda smtp: smtp.send_message(msg))
+        return str(msg["Message-ID"])
+
+    async def send_raw(self, sender: str, to: str, data: bytes) -> None:
+        """A message already composed (app/messaging/mime.py), as it goes on the wire."""
+        await self._send(lambda smtp: smtp.sendmail(sender, [to], data))
+
+    async def _send(self, go: Callable[[aiosmtplib.SMTP], Awaitable[object]]) -> None:
         if self.smtp is None or not self.smtp.is_connected:
             self.smtp = await self._connect()
         try:
-            await self.smtp.send_message(msg)
+            await go(self.smtp)
         except aiosmtplib.SMTPRecipientsRefused as e:
             codes = [r.code for r in e.recipients]
             reason = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
@@ -133,18 +152,59 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError) as e:
             await self.aclose()
             raise TemporaryFailure(f"SMTP error: {e}") from e
-        return str(msg["Message-ID"])
+
+
+# One reservation in Redis, atomically: the provider's next free send time (µs, on Redis's clock, which every
+# worker shares) moves one interval on; the caller sleeps until the slot it got. Sends of every worker and job
+# then keep `per_second` together: a fixed pace (GCRA without burst), the slots handed out in arrival order.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local after = slot + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
+return slot - now
+"""
+
+
+def pace_key(channel: str, settings: MessagingSettings) -> str:
+    """Throttling is per provider (its limit is on our account, whoever sends): the SMTP server, or the SMS API
+    and account."""
+    if channel == "email":
+        return f"pace:email:{settings.smtp_host}:{settings.smtp_port}"
+    return f"pace:sms:{settings.sms_provider}:{settings.sms_api_url}:{settings.sms_account_sid}"
 
 
 class Pacer:
-    """Throttling per provider within a job: at most `per_second` sends a second (0: no limit)."""
+    """Throttling per provider: at most `per_second` sends a second (0: no limit), shared by every worker
+    through Redis when it is given (one Lua reservation per send); without Redis, or while it is unreachable,
+    within this process only."""
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, *, redis: Redis | None = None, key: str = "pace") -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.next_at = 0.0
+        self.redis = redis
+        self.key = key
+
+    async def _shared(self) -> float | None:
+        """Seconds to wait for the slot reserved in Redis; None when Redis cannot be reached."""
+        if self.redis is None:
+            return None
+        try:
+            interval_us = str(max(1, round(self.interval * 1_000_000)))
+            us = await cast(Awaitable[int], self.redis.eval(_RESERVE, 1, self.key, interval_us))
+        except (RedisError, OSError) as e:
+            log.warning("redis unavailable for pacing (%s); pacing this process only", type(e).__name__)
+            return None
+        return max(0.0, float(us) / 1_000_000)
 
     async def wait(self) -> None:
         if not self.interval:
+            return
+        shared = await self._shared()
+        if shared is not None:
+            if shared:
+                await asyncio.sleep(shared)
             return
         loop = asyncio.get_running_loop()
         now = loop.time()

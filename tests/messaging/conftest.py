@@ -76,6 +76,7 @@ class SmsProviderServer:
     script: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay_s: float = 0.0  # a slow provider (to pause a campaign mid-send)
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each request's arrival
 
     def to(self) -> list[str]:
         return sorted(m["To"] for m in self.received)
@@ -92,6 +93,7 @@ def sms_server(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         def do_POST(self) -> None:
             n = int(self.headers.get("Content-Length", "0"))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(n).decode()).items()}
+            state.times.append(time.monotonic())
             time.sleep(state.delay_s)
             with state.lock:
                 script = state.script.get(form.get("To", ""), [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 from httpx import AsyncClient
@@ -72,3 +72,28 @@ async def test_quiet_hours_hold_a_scheduled_sms_until_morning(
     assert sms_server.to() == ["+40722200001"]
     assert await run_at("2031-03-11T08:01:00") == "done"
     assert sms_server.to() == ["+33612345678", "+40722200001"]
+
+
+async def test_a_personal_sms_is_sent_at_once_even_in_quiet_hours(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    sms_server: SmsProviderServer,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    arq_worker: object,
+) -> None:
+    """Quiet hours are for automated sends: a staff member's one-off text goes now (app/messaging/direct.py)."""
+    monkeypatch.setattr(settings.messaging, "quiet_hours_start", time(0, 0))
+    monkeypatch.setattr(settings.messaging, "quiet_hours_end", time(23, 59, 59))  # quiet all day long
+    m = await live_manager(live_db)
+    c = await add_contact(live_db, m.org.id, mobile_e164="+40722200009", consent_sms="granted")
+    await live_db.commit()
+    r = await live_client.post(
+        f"{API}/contacts/{c.id}/messages", json={"channel": "sms", "body": "Ne vedem mâine"}, headers=m.headers
+    )
+    assert r.status_code == 201, r.text
+    for _ in range(100):
+        if sms_server.received:
+            break
+        await asyncio.sleep(0.1)
+    assert [(x["To"], x["Body"]) for x in sms_server.received] == [("+40722200009", "Ne vedem mâine")]
