@@ -18,7 +18,8 @@ import contextlib
 import itertools
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -121,3 +122,26 @@ async def replica_session(replica: Replica, organization_id: uuid.UUID) -> Async
         await session.execute(text("SET TRANSACTION READ ONLY"))
         await set_tenant(session, organization_id)
         yield session
+
+
+Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def reader(router: ReadRouter | None, primary: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> Reader:
+    """For lag-tolerant reads done in a transaction of their own (an export's count, its rows streamed after the
+    response has started): each use opens one read-only transaction on a healthy standby, or on the primary
+    when none is, scoped to the organization."""
+
+    @contextlib.asynccontextmanager
+    async def open_read() -> AsyncIterator[AsyncSession]:
+        replica = router.pick() if router is not None else None
+        if replica is not None:
+            async with replica_session(replica, organization_id) as rs:
+                yield rs
+            return
+        async with primary() as session, session.begin():
+            await session.execute(text("SET TRANSACTION READ ONLY"))
+            await set_tenant(session, organization_id)
+            yield session
+
+    return open_read

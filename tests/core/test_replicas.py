@@ -132,3 +132,122 @@ async def test_lag_tolerant_reads_come_from_the_standby_in_the_callers_organizat
         with contextlib.suppress(Exception):
             standby.start()
     assert org_id  # the organization the figures were scoped to
+
+
+@contextlib.asynccontextmanager
+async def _contacts_locked(primary_su: AsyncEngine, standby_su: AsyncEngine) -> AsyncIterator[None]:
+    """A slow read on the standby, made with the servers' own locking: an ACCESS EXCLUSIVE lock on contacts taken
+    on the primary is replayed on the standby (its startup process holds it), so a standby read of contacts waits
+    until the primary's transaction ends. Yields once the standby holds the lock."""
+    async with primary_su.connect() as lock:
+        await lock.execute(text("BEGIN"))
+        await lock.execute(text("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"))
+        await lock.execute(text("SELECT pg_current_xact_id()"))
+        deadline = asyncio.get_running_loop().time() + 30
+        async with standby_su.connect() as c:
+            while not (
+                await c.execute(
+                    text(
+                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'contacts'::regclass "
+                        "AND mode = 'AccessExclusiveLock' AND granted)"
+                    )
+                )
+            ).scalar():
+                assert asyncio.get_running_loop().time() < deadline, "the standby never replayed the lock"
+                await asyncio.sleep(0.1)
+        try:
+            yield
+        finally:
+            await lock.execute(text("ROLLBACK"))
+
+
+async def _waiting_on_standby(standby_su: AsyncEngine, within_s: float = 20) -> int:
+    """A backend of the app on the standby (pg_stat_activity there) waiting for the contacts table: the read
+    is served there. (A statement waiting at its parse still shows its session's previous text, so the lock
+    it waits for names the read.)"""
+    deadline = asyncio.get_running_loop().time() + within_s
+    async with standby_su.connect() as c:
+        while True:
+            pid = (
+                await c.execute(
+                    text(
+                        "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+                        "WHERE a.application_name = 'groundgame' AND a.wait_event_type = 'Lock' "
+                        "AND l.relation = 'contacts'::regclass AND NOT l.granted"
+                    )
+                )
+            ).scalar()
+            if pid is not None:
+                return int(pid)
+            assert asyncio.get_running_loop().time() < deadline, "no read of the app waits on the standby"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def primary_su(services: ServicesUnderTest, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(services.migration_url, settings, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+async def test_an_export_counts_and_streams_its_rows_from_the_standby(
+    routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, primary_su: AsyncEngine
+) -> None:
+    application, client = routed
+    reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
+    org = await make_org(live_db)
+    admin = await make_actor(live_db, org, "admin")
+    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 3)
+    await live_db.commit()
+    await _replayed(live_db, standby_su)
+    await reads.measure()
+    auth = {"Authorization": f"Bearer {admin.token}"}
+
+    async with _contacts_locked(primary_su, standby_su):
+        # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked).
+        made = asyncio.create_task(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
+        await _waiting_on_standby(standby_su)
+        assert not made.done()
+    r = await made
+    assert r.status_code == 201, r.text
+    assert r.json()["row_count"] == 3
+    await _replayed(live_db, standby_su)
+
+    async with _contacts_locked(primary_su, standby_su):
+        download = asyncio.create_task(client.get(r.json()["download_path"], headers=auth))
+        await _waiting_on_standby(standby_su)
+        assert not download.done()
+    got = await download
+    assert got.status_code == 200, got.text
+    assert len(got.text.strip().splitlines()) == 1 + 3  # the header and the organization's three contacts
+
+
+async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_while_it_runs(
+    routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, primary_su: AsyncEngine
+) -> None:
+    application, client = routed
+    reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
+    org = await make_org(live_db)
+    staff = await make_actor(live_db, org, "manager")
+    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 2)
+    await live_db.commit()
+    await _replayed(live_db, standby_su)
+    await reads.measure()
+    auth = {"Authorization": f"Bearer {staff.token}"}  # not cached: authenticated by a statement on the primary
+
+    async with _contacts_locked(primary_su, standby_su):
+        counted = asyncio.create_task(client.post("/api/v1/contacts/count", json={"filter": {}}, headers=auth))
+        await _waiting_on_standby(standby_su)
+        async with primary_su.connect() as c:
+            held = (
+                await c.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'groundgame' "
+                        "AND state LIKE 'idle in transaction%' AND query ILIKE '%gg_authenticate%'"
+                    )
+                )
+            ).scalar()
+        assert held == 0, "the primary's auth transaction stays open while the standby reads"
+        assert not counted.done()
+    r = await counted
+    assert r.status_code == 200 and r.json()["count"] == 2, r.text
