@@ -21,6 +21,7 @@ from app.core.replicas import ReadRouter
 from tests.conftest import ServicesUnderTest
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import make_actor, make_org
+from tests.fixtures.standby import contacts_locked, waiting_on_standby
 
 
 @pytest.fixture(scope="module")
@@ -134,55 +135,6 @@ async def test_lag_tolerant_reads_come_from_the_standby_in_the_callers_organizat
     assert org_id  # the organization the figures were scoped to
 
 
-@contextlib.asynccontextmanager
-async def _contacts_locked(primary_su: AsyncEngine, standby_su: AsyncEngine) -> AsyncIterator[None]:
-    """A slow read on the standby, made with the servers' own locking: an ACCESS EXCLUSIVE lock on contacts taken
-    on the primary is replayed on the standby (its startup process holds it), so a standby read of contacts waits
-    until the primary's transaction ends. Yields once the standby holds the lock."""
-    async with primary_su.connect() as lock:
-        await lock.execute(text("BEGIN"))
-        await lock.execute(text("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE"))
-        await lock.execute(text("SELECT pg_current_xact_id()"))
-        deadline = asyncio.get_running_loop().time() + 30
-        async with standby_su.connect() as c:
-            while not (
-                await c.execute(
-                    text(
-                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'contacts'::regclass "
-                        "AND mode = 'AccessExclusiveLock' AND granted)"
-                    )
-                )
-            ).scalar():
-                assert asyncio.get_running_loop().time() < deadline, "the standby never replayed the lock"
-                await asyncio.sleep(0.1)
-        try:
-            yield
-        finally:
-            await lock.execute(text("ROLLBACK"))
-
-
-async def _waiting_on_standby(standby_su: AsyncEngine, within_s: float = 20) -> int:
-    """A backend of the app on the standby (pg_stat_activity there) waiting for the contacts table: the read
-    is served there. (A statement waiting at its parse still shows its session's previous text, so the lock
-    it waits for names the read.)"""
-    deadline = asyncio.get_running_loop().time() + within_s
-    async with standby_su.connect() as c:
-        while True:
-            pid = (
-                await c.execute(
-                    text(
-                        "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
-                        "WHERE a.application_name = 'groundgame' AND a.wait_event_type = 'Lock' "
-                        "AND l.relation = 'contacts'::regclass AND NOT l.granted"
-                    )
-                )
-            ).scalar()
-            if pid is not None:
-                return int(pid)
-            assert asyncio.get_running_loop().time() < deadline, "no read of the app waits on the standby"
-            await asyncio.sleep(0.1)
-
-
 @pytest.fixture
 async def primary_su(services: ServicesUnderTest, settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(services.migration_url, settings, pool_size=2)
@@ -203,19 +155,19 @@ async def test_an_export_counts_and_streams_its_rows_from_the_standby(
     await reads.measure()
     auth = {"Authorization": f"Bearer {admin.token}"}
 
-    async with _contacts_locked(primary_su, standby_su):
+    async with contacts_locked(primary_su, standby_su):
         # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked).
         made = asyncio.create_task(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
-        await _waiting_on_standby(standby_su)
+        await waiting_on_standby(standby_su)
         assert not made.done()
     r = await made
     assert r.status_code == 201, r.text
     assert r.json()["row_count"] == 3
     await _replayed(live_db, standby_su)
 
-    async with _contacts_locked(primary_su, standby_su):
+    async with contacts_locked(primary_su, standby_su):
         download = asyncio.create_task(client.get(r.json()["download_path"], headers=auth))
-        await _waiting_on_standby(standby_su)
+        await waiting_on_standby(standby_su)
         assert not download.done()
     got = await download
     assert got.status_code == 200, got.text
@@ -235,9 +187,9 @@ async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_
     await reads.measure()
     auth = {"Authorization": f"Bearer {staff.token}"}  # not cached: authenticated by a statement on the primary
 
-    async with _contacts_locked(primary_su, standby_su):
+    async with contacts_locked(primary_su, standby_su):
         counted = asyncio.create_task(client.post("/api/v1/contacts/count", json={"filter": {}}, headers=auth))
-        await _waiting_on_standby(standby_su)
+        await waiting_on_standby(standby_su)
         async with primary_su.connect() as c:
             held = (
                 await c.execute(
