@@ -36,11 +36,13 @@ def workloads() -> list[tuple[str, Workload]]:
         wl_calling,
         wl_count,
         wl_dashboard,
+        wl_failover,
         wl_import,
         wl_org_dashboard,
         wl_petitions,
         wl_push,
         wl_pwa,
+        wl_replica_reads,
         wl_table,
         wl_targeting,
         wl_tiles,
@@ -59,6 +61,8 @@ def workloads() -> list[tuple[str, Workload]]:
         ("push", wl_push.run),
         ("petitions", wl_petitions.run),
         ("webhooks", wl_webhooks.run),
+        ("replica_reads", wl_replica_reads.run),
+        ("failover", wl_failover.run),
         ("import", wl_import.run),  # last: it adds ~1M contacts and leaves autovacuum busy
     ]
 
