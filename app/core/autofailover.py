@@ -42,9 +42,17 @@ class Formation:
     def _env(self) -> dict[str, str]:
         return {**os.environ, "PATH": f"{PG_BIN}:{os.environ.get('PATH', '')}"}
 
+    def _autoctl(self, *args: str) -> list[str]:
+        """pg_autoctl as the postgres user, its configuration, state and pid files under the base directory
+        (not the user's ~/.config, ~/.local/share and /tmp, where those of a deleted formation at the same path
+        would be taken for this one's)."""
+        d = self.base / "autoctl"
+        env = [f"XDG_CONFIG_HOME={d / 'config'}", f"XDG_DATA_HOME={d / 'data'}", f"XDG_RUNTIME_DIR={d / 'run'}"]
+        return _as_pg_user(["env", f"PATH={PG_BIN}:/usr/bin:/bin", *env, PG_AUTOCTL, *args])
+
     def _run(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         out = (self.base / f"{name}.log").open("ab")
-        cmd = _as_pg_user(["env", f"PATH={PG_BIN}:/usr/bin:/bin", PG_AUTOCTL, *args])
+        cmd = self._autoctl(*args)
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self._env(), start_new_session=True)
         self.procs[name] = proc
         return proc
@@ -70,9 +78,10 @@ class Formation:
             self._run(name, *create, "--pgdata", str(pgdata), "--run")
 
     def start(self, timeout: float = 120) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
+        for d in (self.base, *(self.base / "autoctl" / x for x in ("", "config", "data", "run"))):
+            d.mkdir(parents=True, exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(d, "postgres", "postgres")
         common = ("--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl")
         self._keep("monitor", self.base / "monitor", ("create", "monitor", "--pgport", str(self.monitor_port), *common))
         self._wait(lambda: self._monitor_up(), timeout, "the monitor did not start")
@@ -81,7 +90,7 @@ class Formation:
             create = ("create", "postgres", "--pgport", str(port), "--name", f"node{i}", "--dbname", self.database)
             self._keep(f"node{i}", self.node_dir(i), (*create, "--monitor", self.monitor_uri, *common))
             # One at a time: the first becomes the primary, the next ones its secondaries.
-            self._wait(functools.partial(self._joined, i), timeout, f"node{i} did not join")
+            self._wait(functools.partial(self._joined_soon, i), timeout, f"node{i} did not join")
             self._created(f"node{i}").touch()
 
     def alive(self) -> bool:
@@ -98,6 +107,17 @@ class Formation:
         want = {"single"} if n == 1 and len(states) == 1 else {"primary", "secondary"}
         return set(states.values()) >= want
 
+    def _joined_soon(self, n: int) -> bool:
+        """Joined; else a nudge: a new secondary's base backup waits for a checkpoint, which the primary spreads
+        over most of checkpoint_timeout (minutes) unless one is asked for at once, so ask on the first node (the
+        primary while the formation is being created)."""
+        if self._joined(n):
+            return True
+        if n > 1:
+            psql = ["psql", "-h", "127.0.0.1", "-p", str(self.node_ports[0]), "-U", "postgres", "-d", "postgres"]
+            subprocess.run([*psql, "-tAc", "CHECKPOINT"], capture_output=True, check=False, timeout=60)
+        return False
+
     def _monitor_up(self) -> bool:
         r = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(self.monitor_port)], capture_output=True)
         return r.returncode == 0
@@ -105,18 +125,7 @@ class Formation:
     def states(self) -> dict[str, str]:
         """node name → its current state as the monitor assigned and the node reported it (both must agree)."""
         r = subprocess.run(
-            _as_pg_user(
-                [
-                    "env",
-                    f"PATH={PG_BIN}:/usr/bin:/bin",
-                    PG_AUTOCTL,
-                    "show",
-                    "state",
-                    "--json",
-                    "--monitor",
-                    self.monitor_uri,
-                ]
-            ),
+            self._autoctl("show", "state", "--json", "--monitor", self.monitor_uri),
             capture_output=True,
             text=True,
             check=False,
@@ -164,9 +173,7 @@ class Formation:
     def stop(self) -> None:
         for d in [*(self.node_dir(i) for i in range(len(self.node_ports), 0, -1)), self.base / "monitor"]:
             subprocess.run(
-                _as_pg_user(
-                    ["env", f"PATH={PG_BIN}:/usr/bin:/bin", PG_AUTOCTL, "stop", "--pgdata", str(d), "--immediate"]
-                ),
+                self._autoctl("stop", "--pgdata", str(d), "--immediate"),
                 capture_output=True,
                 check=False,
             )
