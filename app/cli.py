@@ -60,7 +60,7 @@ def ensure_services(settings: Settings, *, start: bool = True, replicas: int = 0
     standbys on the next ports by default, or (`failover`) a pg_auto_failover formation (monitor, primary and
     `replicas` synchronous secondaries under data_dir/pgaf) that promotes a secondary when the primary dies; the
     API then connects through the multi-host URL with target_session_attrs=read-write, and reads from
-    whichever node is a standby (prefer-standby)."""
+    whichever nodes are standbys (one replica URL per node, target_session_attrs=standby)."""
     started: list[EmbeddedPostgres | EmbeddedRedis | Formation] = []
     password = settings.app_db_password.get_secret_value()
     if settings.database_url:
@@ -78,7 +78,7 @@ def ensure_services(settings: Settings, *, start: bool = True, replicas: int = 0
             started.append(formation)
         app_url = formation.app_url(settings.app_db_role, password)
         mig_url = formation.migration_url()
-        os.environ["REPLICAS__URLS"] = json.dumps([formation.app_url(settings.app_db_role, password, "prefer-standby")])
+        os.environ["REPLICAS__URLS"] = json.dumps(formation.standby_urls(settings.app_db_role, password))
     else:
         pg = EmbeddedPostgres(settings.data_dir / "pg", settings.embedded_pg_port)
         if start:

@@ -105,7 +105,8 @@ class Formation:
         if not all(f"node{i}" in states for i in range(1, n + 1)):
             return False
         want = {"single"} if n == 1 and len(states) == 1 else {"primary", "secondary"}
-        return set(states.values()) >= want
+        # The monitor remembers the states of a formation that was stopped: each node must also answer.
+        return set(states.values()) >= want and all(self._ready(p) for p in self.node_ports[:n])
 
     def _joined_soon(self, n: int) -> bool:
         """Joined; else a nudge: a new secondary's base backup waits for a checkpoint, which the primary spreads
@@ -119,7 +120,11 @@ class Formation:
         return False
 
     def _monitor_up(self) -> bool:
-        r = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(self.monitor_port)], capture_output=True)
+        return self._ready(self.monitor_port)
+
+    @staticmethod
+    def _ready(port: int) -> bool:
+        r = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False)
         return r.returncode == 0
 
     def states(self) -> dict[str, str]:
@@ -152,9 +157,17 @@ class Formation:
 
     def app_url(self, role: str, password: str, attrs: str = "read-write") -> str:
         """Every node, in SQLAlchemy's form: asyncpg keeps the first that matches `attrs` (read-write: the
-        primary wherever it now is; prefer-standby: a standby while there is one)."""
+        primary wherever it now is)."""
         hosts = "&".join(f"host=127.0.0.1:{p}" for p in self.node_ports)
         return f"postgresql+asyncpg://{role}:{password}@/{self.database}?{hosts}&target_session_attrs={attrs}"
+
+    def standby_urls(self, role: str, password: str) -> list[str]:
+        """One URL per node that connects only while that node is a standby (target_session_attrs=standby): as
+        read replicas, the current secondaries answer and the primary is skipped, whichever node it now is."""
+        return [
+            f"postgresql+asyncpg://{role}:{password}@127.0.0.1:{p}/{self.database}?target_session_attrs=standby"
+            for p in self.node_ports
+        ]
 
     def migration_url(self) -> str:
         return self.app_url("postgres", "", "read-write").replace("postgres:@", "postgres@", 1)

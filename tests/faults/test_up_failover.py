@@ -59,6 +59,14 @@ async def test_up_with_failover_runs_a_formation_whose_primary_takes_writes_and_
         assert "target_session_attrs=read-write" in svc.app_url and svc.settings.replicas.urls
         await asyncio.to_thread(cmd_migrate, svc)
         await _write_on_the_primary_and_read_on_the_secondary(svc.settings, formation)
+
+        # Stopped and started again (the next `groundgame up`): the same parts run again, nothing is created.
+        await asyncio.to_thread(svc.stop)
+        svc = await asyncio.to_thread(ensure_services, cfg, replicas=1, failover=True)
+        (formation,) = svc.started
+        assert isinstance(formation, autofailover.Formation)
+        assert all("create" not in p.args for p in formation.procs.values()), [p.args for p in formation.procs.values()]
+        await _write_on_the_primary_and_read_on_the_secondary(svc.settings, formation)
     finally:
         await asyncio.to_thread(svc.stop)
         get_settings.cache_clear()
@@ -89,10 +97,19 @@ async def _write_on_the_primary_and_read_on_the_secondary(
                 "/api/v1/contacts", json={"first_name": "Up", "last_name": "Formation"}, headers=auth
             )
             assert made.status_code == 201, made.text  # a write: on the primary
+            # One replica per node, each usable only while its node is a standby: the secondary's answers (within
+            # a few checks: a node just made secondary may still be restarting), the primary's is skipped.
             reads = application.state.reads
-            await reads.measure()
-            assert [r.healthy for r in reads.replicas] == [True], [r.reason for r in reads.replicas]
-            async with reads.replicas[0].engine.connect() as c:  # prefer-standby: the secondary
+            for _ in range(60):
+                await reads.measure()
+                if any(r.healthy for r in reads.replicas):
+                    break
+                await asyncio.sleep(0.5)
+            assert [r.name for r in reads.replicas if r.healthy] == [
+                f"#{2 if primary_port == formation.node_ports[0] else 1} (port {standby_port})"
+            ], [r.reason for r in reads.replicas]
+            (replica,) = [r for r in reads.replicas if r.healthy]
+            async with replica.engine.connect() as c:
                 assert (await c.execute(text("SELECT pg_is_in_recovery()"))).scalar()
 
             async with contacts_locked(primary_su, standby_su):
