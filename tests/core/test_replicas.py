@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import ReplicaSettings, Settings
 from app.core.db import make_engine
-from app.core.embedded import EmbeddedStandby, free_port
+from app.core.embedded import PG_BIN, EmbeddedStandby, _as_pg_user, free_port
 from app.core.replicas import ReadRouter
 from tests.conftest import ServicesUnderTest
 from tests.fixtures.contacts import insert_contacts
@@ -207,3 +209,39 @@ async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_
     for path in ("/api/v1/dashboard", "/api/v1/dashboard/leaderboard", "/api/v1/dashboard/zones"):
         got = await client.get(path, headers=auth)
         assert got.status_code == 200, (path, got.text)
+
+
+async def test_a_standby_only_replica_that_gets_promoted_is_skipped_and_its_pooled_connections_dropped(
+    services: ServicesUnderTest, settings: Settings
+) -> None:
+    """One replica URL per node of a formation asks for a standby (target_session_attrs=standby): when its node
+    is promoted by a failover, the connections it pooled while the node was a standby would read from the new
+    primary; the next check skips it and drops them, and new ones are refused while it is the primary."""
+    if services.pg is None:
+        pytest.skip("needs the embedded test cluster (TEST_DATABASE_URL points elsewhere)")
+    sb = EmbeddedStandby(
+        services.tmp / f"promoted-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        shared_buffers_mb=128,
+        primary_port=services.pg.port,
+    )
+    await asyncio.to_thread(sb.start)
+    try:
+        url = sb.app_url(services.app_role, services.app_password) + "?target_session_attrs=standby"
+        cfg = settings.model_copy(update={"replicas": ReplicaSettings(urls=[url], max_lag_s=30, check_interval_s=60)})
+        router = ReadRouter.from_settings(cfg)
+        try:
+            await router.measure()
+            (replica,) = router.replicas
+            assert replica.healthy, replica.reason
+            cmd = [str(PG_BIN / "pg_ctl"), "-D", str(sb.data_dir), "-w", "-t", "60", "promote"]
+            await asyncio.to_thread(subprocess.run, _as_pg_user(cmd), check=True, stdout=subprocess.DEVNULL)
+            await router.measure()  # on the connection pooled while it was a standby
+            assert not replica.healthy and "promoted" in replica.reason
+            await router.measure()  # a new connection: refused, it is not a standby
+            assert not replica.healthy and "unreachable" in replica.reason
+            assert router.pick() is None
+        finally:
+            await router.close()
+    finally:
+        sb.stop("immediate")
