@@ -65,7 +65,8 @@ async def test_up_with_failover_runs_a_formation_whose_primary_takes_writes_and_
         svc = await asyncio.to_thread(ensure_services, cfg, replicas=1, failover=True)
         (formation,) = svc.started
         assert isinstance(formation, autofailover.Formation)
-        assert all("create" not in p.args for p in formation.procs.values()), [p.args for p in formation.procs.values()]
+        argv = [str(p.args) for p in formation.procs.values()]
+        assert all("'run'" in a and "'create'" not in a for a in argv), argv
         await _write_on_the_primary_and_read_on_the_secondary(svc.settings, formation)
     finally:
         await asyncio.to_thread(svc.stop)
