@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from app.config import Settings, get_settings
+from app.core.autofailover import Formation
 from app.core.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedStandby
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class Services:
     app_url: str
     migration_url: str
     redis_url: str
-    started: list[EmbeddedPostgres | EmbeddedRedis] = field(default_factory=list)
+    started: list[EmbeddedPostgres | EmbeddedRedis | Formation] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         return {
@@ -44,21 +45,46 @@ class Services:
             svc.stop()
 
 
-def ensure_services(settings: Settings, *, start: bool = True, replicas: int = 0) -> Services:
+def formation_of(settings: Settings, replicas: int) -> Formation:
+    """The embedded pg_auto_failover formation: a primary and `replicas` secondaries on the embedded port and the
+    next ones, its monitor on the port after them, all under data_dir/pgaf."""
+    port = settings.embedded_pg_port
+    return Formation(
+        settings.data_dir / "pgaf", port + replicas + 1, tuple(port + i for i in range(replicas + 1)), "groundgame"
+    )
+
+
+def ensure_services(settings: Settings, *, start: bool = True, replicas: int = 0, failover: bool = False) -> Services:
     """Embedded PostgreSQL and Redis under data_dir unless DATABASE_URL / REDIS_URL are set; with `replicas`,
-    that many hot standbys of the embedded primary too (streaming, on the next ports), used for lag-tolerant
-    reads (REPLICAS__URLS)."""
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    that many hot standbys of the embedded primary too, used for lag-tolerant reads (REPLICAS__URLS): streaming
+    standbys on the next ports by default, or (`failover`) a pg_auto_failover formation (monitor, primary and
+    `replicas` synchronous secondaries under data_dir/pgaf) that promotes a secondary when the primary dies; the
+    API then connects through the multi-host URL with target_session_attrs=read-write, and reads from
+    whichever nodes are standbys (one replica URL per node, target_session_attrs=standby)."""
+    started: list[EmbeddedPostgres | EmbeddedRedis | Formation] = []
+    password = settings.app_db_password.get_secret_value()
     if settings.database_url:
         app_url = settings.database_url
         mig_url = settings.migration_database_url or settings.database_url
+    elif failover and replicas > 0:
+        formation = formation_of(settings, replicas)
+        if start:
+            ports = ", ".join(str(p) for p in formation.node_ports)
+            print(
+                f"==> pg_auto_failover (project-local): monitor :{formation.monitor_port}, nodes :{ports}, "
+                f"data in {formation.base}"
+            )
+            formation.start()
+            started.append(formation)
+        app_url = formation.app_url(settings.app_db_role, password)
+        mig_url = formation.migration_url()
+        os.environ["REPLICAS__URLS"] = json.dumps(formation.standby_urls(settings.app_db_role, password))
     else:
         pg = EmbeddedPostgres(settings.data_dir / "pg", settings.embedded_pg_port)
         if start:
             print(f"==> PostgreSQL (project-local) on 127.0.0.1:{pg.port}, data in {pg.data_dir}")
             pg.start()
             started.append(pg)
-        password = settings.app_db_password.get_secret_value()
         app_url = pg.app_url(settings.app_db_role, password)
         mig_url = pg.superuser_url
         standbys = [
@@ -145,7 +171,9 @@ def cmd_create_user(org_slug: str, email: str, role: str, password: str | None) 
     print(asyncio.run(_with_session(go)))
 
 
-def _service_name(s: EmbeddedPostgres | EmbeddedRedis) -> str:
+def _service_name(s: EmbeddedPostgres | EmbeddedRedis | Formation) -> str:
+    if isinstance(s, Formation):
+        return "pg_auto_failover formation"
     if isinstance(s, EmbeddedStandby):
         return f"PostgreSQL standby :{s.port}"
     return "PostgreSQL" if isinstance(s, EmbeddedPostgres) else "Redis"
@@ -203,7 +231,15 @@ def main(argv: list[str] | None = None) -> None:
         "--replicas",
         type=int,
         default=int(os.environ.get("EMBEDDED_REPLICAS", "0")),
-        help="also run this many hot standbys of the embedded PostgreSQL for HQ's reads (env EMBEDDED_REPLICAS)",
+        help="also run this many hot standbys of the embedded PostgreSQL for HQ's reads (env EMBEDDED_REPLICAS): "
+        "streaming standbys, or with --failover a pg_auto_failover formation",
+    )
+    up.add_argument(
+        "--failover",
+        action="store_true",
+        default=os.environ.get("EMBEDDED_FAILOVER", "") not in ("", "0"),
+        help="with --replicas: run a pg_auto_failover monitor, primary and secondaries under .data/pgaf instead, "
+        "so the API survives the primary's death (env EMBEDDED_FAILOVER=1)",
     )
     sub.add_parser("migrate", help="apply migrations (alembic upgrade head) and grant the app role")
     sub.add_parser("seed", help="seed the demo organization (once)")
@@ -220,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     if args.cmd == "up":
-        cmd_up(ensure_services(settings, replicas=args.replicas))
+        cmd_up(ensure_services(settings, replicas=args.replicas, failover=args.failover))
         return
     svc = ensure_services(settings)
     if args.cmd == "migrate":

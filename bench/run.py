@@ -37,11 +37,13 @@ def workloads() -> list[tuple[str, Workload]]:
         wl_campaign,
         wl_count,
         wl_dashboard,
+        wl_failover,
         wl_import,
         wl_org_dashboard,
         wl_petitions,
         wl_push,
         wl_pwa,
+        wl_replica_reads,
         wl_table,
         wl_targeting,
         wl_tiles,
@@ -61,6 +63,8 @@ def workloads() -> list[tuple[str, Workload]]:
         ("petitions", wl_petitions.run),
         ("webhooks", wl_webhooks.run),
         ("campaign", wl_campaign.run),
+        ("replica_reads", wl_replica_reads.run),
+        ("failover", wl_failover.run),
         ("import", wl_import.run),  # last: it adds ~1M contacts and leaves autovacuum busy
     ]
 

@@ -19,7 +19,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
 from app.core.ratelimit import RateLimiter
-from app.core.replicas import ReadRouter, replica_session
+from app.core.replicas import Reader, ReadRouter, reader, replica_session
 from app.core.security import hash_token
 
 API_KEY_PREFIX = "ggk_"  # what tells an API key from a session token
@@ -177,15 +177,28 @@ FieldWorker = Annotated[Principal, require(Perm.field_work)]
 async def read_session(request: Request, session: SessionDep, user: CurrentUser) -> AsyncIterator[AsyncSession]:
     """For reads that tolerate a few seconds of lag: a read-only transaction on a healthy hot standby scoped to
     the caller's organization, or the request's own primary session when none is configured or healthy. The
-    caller is authenticated on the primary first (its session is in the request's primary transaction)."""
+    caller is authenticated on the primary first; that transaction then ends (its connection goes back to the
+    pool) before the standby's read begins, so a slow read holds nothing on the primary. The request's dependencies
+    that read the primary (the visible action…) come before this one; a use of the primary session after it fails
+    loudly instead of opening a second primary transaction."""
     reads: ReadRouter | None = getattr(request.app.state, "reads", None)
     replica = reads.pick() if reads is not None else None
     if replica is None:
         yield session
         return
+    await session.commit()  # the auth lookup wrote nothing: this only gives the primary connection back
     request.state.read_from = replica.name
     async with replica_session(replica, user.organization_id) as rs:
         yield rs
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
+
+
+async def lag_tolerant_reader(request: Request, user: CurrentUser) -> Reader:
+    """Opens lag-tolerant read transactions of their own (on a standby when one is healthy) for a request that
+    also writes on the primary: an export's count and the rows of its download."""
+    return reader(getattr(request.app.state, "reads", None), request.app.state.sessionmaker, user.organization_id)
+
+
+ReaderDep = Annotated[Reader, Depends(lag_tolerant_reader)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.principal import Principal
@@ -19,8 +19,8 @@ from app.contacts.filters import SegmentFilter, resolve
 from app.contacts.service import org_region
 from app.core import paths
 from app.core.csvout import safe_writer
-from app.core.db import set_tenant
 from app.core.errors import NotFound
+from app.core.replicas import Reader
 from app.core.schemas import Strict
 from app.models import Contact, Export
 
@@ -91,10 +91,13 @@ def to_read(e: Export) -> ExportRead:
     )
 
 
-async def create(session: AsyncSession, body: ExportCreate, *, actor: Principal) -> ExportRead:
+async def create(session: AsyncSession, body: ExportCreate, *, actor: Principal, reads: Reader) -> ExportRead:
+    """The filter validated on the primary (it may name a segment or a team made a moment ago), its rows counted
+    in a lag-tolerant read (a standby when one is healthy), then the export written on the primary."""
     region = await org_region(session, actor.organization_id)
     conds = await resolve(session, body.filter, actor.organization_id, region=region, actor=actor)  # validates now
-    n = await session.scalar(select(func.count()).select_from(Contact).where(and_(*conds)))
+    async with reads() as rs:
+        n = await rs.scalar(select(func.count()).select_from(Contact).where(and_(*conds)))
     e = Export(
         organization_id=actor.organization_id,
         id=uuid.uuid4(),
@@ -135,16 +138,21 @@ async def mark_downloaded(session: AsyncSession, e: Export, *, actor: Principal)
     await audit.record(session, actor=actor, action="export.downloaded", object_type="export", object_id=e.id)
 
 
-async def stream_csv(maker: async_sessionmaker[AsyncSession], e: Export, region: str) -> AsyncIterator[bytes]:
-    """Rows straight from a server-side cursor, in its own transaction: memory stays flat."""
+async def conditions(session: AsyncSession, e: Export) -> list[Any]:
+    """The export's filter as SQL conditions, resolved on the primary (what it names may be a moment old)."""
+    region = await org_region(session, e.organization_id)
+    return await resolve(session, SegmentFilter.model_validate(e.filter), e.organization_id, region=region)
+
+
+async def stream_csv(reads: Reader, e: Export, conds: list[Any]) -> AsyncIterator[bytes]:
+    """Rows straight from a server-side cursor, in a lag-tolerant read transaction of its own (a standby when
+    one is healthy, scoped to the export's organization): memory stays flat and the primary is not read."""
     cols = [_SQL[c] for c in e.columns]
     buf = io.StringIO()
     writer = safe_writer(buf)
     writer.writerow(e.columns)
     yield ("\ufeff" + buf.getvalue()).encode()
-    async with maker() as session, session.begin():
-        await set_tenant(session, e.organization_id)
-        conds = await resolve(session, SegmentFilter.model_validate(e.filter), e.organization_id, region=region)
+    async with reads() as session:
         result = await session.stream(
             select(*cols).where(and_(*conds)).order_by(Contact.id).execution_options(yield_per=2000)
         )

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth import references
-from app.auth.dependencies import CurrentUser, FieldWorker, ReadSessionDep, require
+from app.auth.dependencies import CurrentUser, FieldWorker, ReaderDep, ReadSessionDep, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts import bulk, duplicates, exports, gdpr, service, timeline, vocab
@@ -231,8 +231,10 @@ async def delete_segment(segment_id: uuid.UUID, session: SessionDep, user: Conta
 
 
 @router.post("/exports", status_code=201, operation_id="exports-create")
-async def create_export(body: exports.ExportCreate, session: SessionDep, user: Exporter) -> exports.ExportRead:
-    return await exports.create(session, body, actor=user)
+async def create_export(
+    body: exports.ExportCreate, session: SessionDep, user: Exporter, reads: ReaderDep
+) -> exports.ExportRead:
+    return await exports.create(session, body, actor=user, reads=reads)
 
 
 @router.get("/exports/{export_id}", operation_id="exports-read")
@@ -247,13 +249,13 @@ async def read_export(export_id: uuid.UUID, session: SessionDep, user: Exporter)
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def download_export(
-    export_id: uuid.UUID, request: Request, session: SessionDep, user: Exporter
+    export_id: uuid.UUID, session: SessionDep, user: Exporter, reads: ReaderDep
 ) -> StreamingResponse:
     e = await exports.get(session, export_id, actor=user)
     await exports.mark_downloaded(session, e, actor=user)
-    region = await service.org_region(session, user.organization_id)
+    conds = await exports.conditions(session, e)
     return StreamingResponse(
-        exports.stream_csv(request.app.state.sessionmaker, e, region),
+        exports.stream_csv(reads, e, conds),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="export-{e.id}.csv"'},
     )

@@ -8,7 +8,8 @@ from its primary (a standby cut off from it replays nothing and would fall silen
 zero when everything received is replayed (an idle primary sends nothing, which is not lag). A request picks a
 healthy standby round-robin at its start and keeps it for its one read-only transaction; when none is healthy it
 reads from the primary. A promoted standby (after a failover) is no longer in recovery and reads from it are
-simply current.
+simply current, unless its URL asks for a standby only (`target_session_attrs=standby`, one URL per node of a
+pg_auto_failover formation): then it is skipped as the primary it now is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import contextlib
 import itertools
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -48,6 +50,7 @@ class Replica:
     healthy: bool = False
     lag_s: float | None = None
     reason: str = "not measured yet"
+    standby_only: bool = False  # its URL asks for a standby (target_session_attrs=standby): a promoted node is not
 
 
 @dataclass
@@ -64,7 +67,10 @@ class ReadRouter:
             u = make_url(url)
             engine = make_engine(url, settings, pool_size=settings.replicas.pool_size)
             # Named by position and port (a dotted address would be masked by the log's phone scrubber).
-            router.replicas.append(Replica(f"#{i} (port {u.port})", engine, make_sessionmaker(engine)))
+            only = u.query.get("target_session_attrs") == "standby"
+            router.replicas.append(
+                Replica(f"#{i} (port {u.port})", engine, make_sessionmaker(engine), standby_only=only)
+            )
         return router
 
     async def start(self) -> None:
@@ -98,7 +104,12 @@ class ReadRouter:
             healthy, r.lag_s, reason = False, None, f"unreachable: {type(e).__name__}"
         else:
             r.lag_s = float(row.lag_s)
-            if row.standby and not row.streaming:
+            if r.standby_only and not row.standby:
+                # Promoted (a failover): its pooled connections, made while it was a standby, would keep reading
+                # from what is now the primary; dropped, so the next ones are refused until it is a standby again.
+                healthy, reason = False, "now a primary (promoted)"
+                await r.engine.dispose()
+            elif row.standby and not row.streaming:
                 healthy, reason = False, "not streaming from its primary"
             elif r.lag_s > max_lag:
                 healthy, reason = False, f"{r.lag_s:.1f} s behind (max {max_lag:g} s)"
@@ -121,3 +132,26 @@ async def replica_session(replica: Replica, organization_id: uuid.UUID) -> Async
         await session.execute(text("SET TRANSACTION READ ONLY"))
         await set_tenant(session, organization_id)
         yield session
+
+
+Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def reader(router: ReadRouter | None, primary: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> Reader:
+    """For lag-tolerant reads done in a transaction of their own (an export's count, its rows streamed after the
+    response has started): each use opens one read-only transaction on a healthy standby, or on the primary
+    when none is, scoped to the organization."""
+
+    @contextlib.asynccontextmanager
+    async def open_read() -> AsyncIterator[AsyncSession]:
+        replica = router.pick() if router is not None else None
+        if replica is not None:
+            async with replica_session(replica, organization_id) as rs:
+                yield rs
+            return
+        async with primary() as session, session.begin():
+            await session.execute(text("SET TRANSACTION READ ONLY"))
+            await set_tenant(session, organization_id)
+            yield session
+
+    return open_read

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -16,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import ReplicaSettings, Settings
 from app.core.db import make_engine
-from app.core.embedded import EmbeddedStandby, free_port
+from app.core.embedded import PG_BIN, EmbeddedStandby, _as_pg_user, free_port
 from app.core.replicas import ReadRouter
 from tests.conftest import ServicesUnderTest
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import make_actor, make_org
+from tests.fixtures.standby import contacts_locked, waiting_on_standby
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +135,113 @@ async def test_lag_tolerant_reads_come_from_the_standby_in_the_callers_organizat
         with contextlib.suppress(Exception):
             standby.start()
     assert org_id  # the organization the figures were scoped to
+
+
+@pytest.fixture
+async def primary_su(services: ServicesUnderTest, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(services.migration_url, settings, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+async def test_an_export_counts_and_streams_its_rows_from_the_standby(
+    routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, primary_su: AsyncEngine
+) -> None:
+    application, client = routed
+    reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
+    org = await make_org(live_db)
+    admin = await make_actor(live_db, org, "admin")
+    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 3)
+    await live_db.commit()
+    await _replayed(live_db, standby_su)
+    await reads.measure()
+    auth = {"Authorization": f"Bearer {admin.token}"}
+
+    async with contacts_locked(primary_su, standby_su):
+        # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked).
+        made = asyncio.create_task(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
+        await waiting_on_standby(standby_su)
+        assert not made.done()
+    r = await made
+    assert r.status_code == 201, r.text
+    assert r.json()["row_count"] == 3
+    await _replayed(live_db, standby_su)
+
+    async with contacts_locked(primary_su, standby_su):
+        download = asyncio.create_task(client.get(r.json()["download_path"], headers=auth))
+        await waiting_on_standby(standby_su)
+        assert not download.done()
+    got = await download
+    assert got.status_code == 200, got.text
+    assert len(got.text.strip().splitlines()) == 1 + 3  # the header and the organization's three contacts
+
+
+async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_while_it_runs(
+    routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, primary_su: AsyncEngine
+) -> None:
+    application, client = routed
+    reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
+    org = await make_org(live_db)
+    staff = await make_actor(live_db, org, "manager")
+    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 2)
+    await live_db.commit()
+    await _replayed(live_db, standby_su)
+    await reads.measure()
+    auth = {"Authorization": f"Bearer {staff.token}"}  # not cached: authenticated by a statement on the primary
+
+    async with contacts_locked(primary_su, standby_su):
+        counted = asyncio.create_task(client.post("/api/v1/contacts/count", json={"filter": {}}, headers=auth))
+        await waiting_on_standby(standby_su)
+        async with primary_su.connect() as c:
+            held = (
+                await c.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'groundgame' "
+                        "AND state LIKE 'idle in transaction%' AND query ILIKE '%gg_authenticate%'"
+                    )
+                )
+            ).scalar()
+        assert held == 0, "the primary's auth transaction stays open while the standby reads"
+        assert not counted.done()
+    r = await counted
+    assert r.status_code == 200 and r.json()["count"] == 2, r.text
+    # The routed reads whose other dependencies read the primary first (the caller, the action) still answer.
+    for path in ("/api/v1/dashboard", "/api/v1/dashboard/leaderboard", "/api/v1/dashboard/zones"):
+        got = await client.get(path, headers=auth)
+        assert got.status_code == 200, (path, got.text)
+
+
+async def test_a_standby_only_replica_that_gets_promoted_is_skipped_and_its_pooled_connections_dropped(
+    services: ServicesUnderTest, settings: Settings
+) -> None:
+    """One replica URL per node of a formation asks for a standby (target_session_attrs=standby): when its node
+    is promoted by a failover, the connections it pooled while the node was a standby would read from the new
+    primary; the next check skips it and drops them, and new ones are refused while it is the primary."""
+    if services.pg is None:
+        pytest.skip("needs the embedded test cluster (TEST_DATABASE_URL points elsewhere)")
+    sb = EmbeddedStandby(
+        services.tmp / f"promoted-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        shared_buffers_mb=128,
+        primary_port=services.pg.port,
+    )
+    await asyncio.to_thread(sb.start)
+    try:
+        url = sb.app_url(services.app_role, services.app_password) + "?target_session_attrs=standby"
+        cfg = settings.model_copy(update={"replicas": ReplicaSettings(urls=[url], max_lag_s=30, check_interval_s=60)})
+        router = ReadRouter.from_settings(cfg)
+        try:
+            await router.measure()
+            (replica,) = router.replicas
+            assert replica.healthy, replica.reason
+            cmd = [str(PG_BIN / "pg_ctl"), "-D", str(sb.data_dir), "-w", "-t", "60", "promote"]
+            await asyncio.to_thread(subprocess.run, _as_pg_user(cmd), check=True, stdout=subprocess.DEVNULL)
+            await router.measure()  # on the connection pooled while it was a standby
+            assert not replica.healthy and "promoted" in replica.reason
+            await router.measure()  # a new connection: refused, it is not a standby
+            assert not replica.healthy and "unreachable" in replica.reason
+            assert router.pick() is None
+        finally:
+            await router.close()
+    finally:
+        sb.stop("immediate")
