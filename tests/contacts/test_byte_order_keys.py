@@ -4,6 +4,7 @@ that relies on those indexes still gets an index range."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Select, select, text
@@ -35,7 +36,7 @@ WORDS = [
 ]
 
 
-async def _plan(db: AsyncSession, q: Select[tuple[object, ...]]) -> str:
+async def _plan(db: AsyncSession, q: Select[Any]) -> str:
     compiled = q.compile(db.bind, compile_kwargs={"literal_binds": True})
     return "\n".join((await db.execute(text(f"EXPLAIN {compiled}"))).scalars())
 
@@ -55,7 +56,7 @@ async def test_database_order_is_byte_order_so_the_c_keys_change_no_order_users_
 
 
 async def test_the_text_keys_of_contacts_are_in_byte_order(db: AsyncSession) -> None:
-    columns = dict(
+    columns: dict[str, str] = dict(
         (
             await db.execute(
                 text(
@@ -75,7 +76,7 @@ async def test_the_text_keys_of_contacts_are_in_byte_order(db: AsyncSession) -> 
         "last_name": "default",  # lower() and the trigram search keep the database's case rules (ă, é…)
         "city": "default",
     }
-    keys = dict(
+    keys: dict[str, list[str]] = dict(
         (
             await db.execute(
                 text(
