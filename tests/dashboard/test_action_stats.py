@@ -74,9 +74,8 @@ async def recount(db: AsyncSession, s: Scene) -> dict[str, Any]:
 
 
 def figures(stats: dict[str, Any]) -> dict[str, Any]:
-    return {k: stats[k] for k in ("targets", "calls", "visits", "reached", "mobilized", "opportunities", "outcomes")} | {
-        "support_levels": stats["support_levels"]
-    }
+    keys = ("targets", "calls", "visits", "reached", "mobilized", "opportunities", "outcomes", "support_levels")
+    return {k: stats[k] for k in keys}
 
 
 async def correct(client: AsyncClient, who: Any, report_id: str, body: dict[str, Any]) -> None:
