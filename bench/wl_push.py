@@ -10,13 +10,16 @@ under uvicorn with several workers (events cross processes through Redis).
   nothing else of the organization's reports may arrive twice or be invented.
 
 The viewers are raw asyncio sockets in the bench process (a light client: a few µs per event, where httpx's line
-iterator cost far more), reading the chunked SSE body line by line."""
+iterator cost far more), reading the chunked SSE body line by line. BENCH_PUSH_VIEWERS sets their number (a smoke
+run with 500 checks the fan-out at the bar's count)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
+import resource
 import time
 from datetime import datetime
 from typing import Any
@@ -103,7 +106,7 @@ async def committed_between(ctx: Ctx, action_id: str, since: float, until: float
 
 
 async def run(ctx: Ctx) -> list[Row]:
-    n_viewers = 20 if ctx.smoke else 500
+    n_viewers = int(os.environ.get("BENCH_PUSH_VIEWERS", 20 if ctx.smoke else 500))
     n_vol = 10 if ctx.smoke else 100
     workers = 2 if ctx.smoke else WORKERS
     metric = f"push: {n_viewers} SSE viewers, {n_vol} volunteers reporting, {workers} uvicorn workers"
@@ -130,6 +133,7 @@ async def run(ctx: Ctx) -> list[Row]:
     }
     viewers = [Viewer() for _ in range(n_viewers)]
     tasks: list[asyncio.Task[None]] = []
+    viewers_cpu = 0.0
     await server.start()
     try:
         for p in plans.values():
@@ -141,7 +145,9 @@ async def run(ctx: Ctx) -> list[Row]:
         tasks = [asyncio.create_task(v.run(server.url, manager)) for v in viewers]
         await asyncio.wait_for(asyncio.gather(*(v.ready.wait() for v in viewers)), 60)
         log(f"capacity with {n_viewers} viewers connected")
+        cpu0, wall0 = _cpu_s(), time.perf_counter()
         watched = await capacity.search(plans["watched"], phase_s, log)
+        viewers_cpu = (_cpu_s() - cpu0) / (time.perf_counter() - wall0)  # the viewers share the server's cores
         rate = max(watched["capacity"], capacity.START_RATE)
         log(f"latency and loss at {rate:.0f} steps/s")
         for v in viewers:
@@ -193,10 +199,16 @@ async def run(ctx: Ctx) -> list[Row]:
             ratio,
             ">= 0.9x without viewers",
             bool(ratio is not None and ratio >= 0.9 and watched["at_capacity"] is not None),
-            f"with viewers: {capacity_note(watched)}; without: {capacity_note(alone)}",
+            f"with viewers: {capacity_note(watched)}; without: {capacity_note(alone)}; the viewers' client took "
+            f"{viewers_cpu:.0%} of a core meanwhile (same machine)",
             {"with": watched, "without": alone},
         ),
     ]
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def capacity_note(found: dict[str, Any]) -> str:

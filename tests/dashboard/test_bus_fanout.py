@@ -67,3 +67,37 @@ async def test_a_burst_queued_for_a_client_goes_out_in_one_chunk_of_what_it_may_
     finally:
         bus_module._bus = previous
         await b.close()
+
+
+async def test_events_committed_a_few_ms_apart_reach_a_client_in_few_writes(services: ServicesUnderTest) -> None:
+    import app.dashboard.bus as bus_module
+
+    org = str(uuid.uuid4())
+    b = Bus(services.redis_url)
+    previous = bus_module._bus
+    bus_module._bus = b
+    try:
+        aud = Audience(org, str(uuid.uuid4()), everything=True, members=frozenset(), team_ids=frozenset())
+        frames = _events(aud, None)
+        await anext(frames)
+        chunks: list[str] = []
+        ids: list[str] = []
+
+        async def client() -> None:  # writes as soon as something is queued for it, like a connected client
+            while len(ids) < 8:
+                chunk = (await anext(frames)).decode()
+                chunks.append(chunk)
+                ids.extend(json.loads(x[6:])["report_id"] for x in chunk.splitlines() if x.startswith("data: "))
+
+        reading = asyncio.create_task(client())
+        await asyncio.sleep(0.2)
+        for i in range(8):  # eight reports committed 5 ms apart: one write each without batching
+            await b.publish([{"type": "report", "organization_id": org, "report_id": str(i)}])
+            await asyncio.sleep(0.005)
+        await asyncio.wait_for(reading, 5)
+        assert ids == [str(i) for i in range(8)]
+        assert len(chunks) <= 4, chunks
+        await frames.aclose()
+    finally:
+        bus_module._bus = previous
+        await b.close()
