@@ -253,6 +253,9 @@ class StatsPoller:
             async with httpx.AsyncClient(
                 base_url=self.base_url, timeout=30, headers={"Authorization": f"Bearer {self.token}"}
             ) as client:
+                await self.app_stats(client)  # warm-up, not measured: the connection, the token, the statements
+                await bare_stats(self.ctx, conn, self.action_id)
+                self.app_ms.clear()
                 while not self.stop.is_set():
                     await self.app_stats(client)
                     _, ms = await bare_stats(self.ctx, conn, self.action_id)
@@ -275,11 +278,12 @@ class StatsPoller:
                     ref, _ = await bare_stats(self.ctx, conn, self.action_id)
                     got = await self.app_stats(client)
                     if got is not None:
-                        outs = {f"outcome:{k}": v for k, v in (got.get("outcomes") or {}).items()}
-                        last = {"app_calls": got.get("calls"), "bare_calls": ref["calls"]}
-                        if got.get("calls") == ref["calls"] and all(
-                            outs.get(k, 0) == v for k, v in ref.items() if k.startswith("outcome:")
-                        ):
+                        # Every figure the recount has: calls, each outcome, mobilized, targets.
+                        mine = {f"outcome:{k}": v for k, v in (got.get("outcomes") or {}).items() if v}
+                        mine |= {k: got.get(k) for k in ("calls", "mobilized", "targets")}
+                        want = {k: v for k, v in ref.items() if v or not k.startswith("outcome:")}
+                        last = {"app": mine, "bare": want}
+                        if mine == want:
                             return time.perf_counter() - t0, last
                     await asyncio.sleep(0.2)
         finally:

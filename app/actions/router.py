@@ -62,8 +62,10 @@ async def list_actions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: CursorQ = None,
 ) -> Page[ActionRead]:
-    rows, nxt = await service.list_actions(session, actor=user, mine=mine, status=status, limit=limit, cursor=cursor)
-    return Page[ActionRead](items=await service.to_read_many(session, rows, actor=user), next_cursor=nxt)
+    rows, nxt, total = await service.list_actions(
+        session, actor=user, mine=mine, status=status, limit=limit, cursor=cursor
+    )
+    return Page[ActionRead](items=await service.to_read_many(session, rows, actor=user), next_cursor=nxt, total=total)
 
 
 @router.post("", status_code=201, operation_id="actions-create")

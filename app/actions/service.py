@@ -448,8 +448,8 @@ async def participation(session: AsyncSession, a: Action, *, actor: Principal) -
 
 async def list_actions(
     session: AsyncSession, *, actor: Principal, mine: bool, status: str | None, limit: int, cursor: str | None
-) -> tuple[list[Action], str | None]:
-    """Newest start first, undated last; keyset pages on (starts_at, id)."""
+) -> tuple[list[Action], str | None, int | None]:
+    """Newest start first, undated last; keyset pages on (starts_at, id). The first page also counts them all."""
     from app.actions.repository import on_action
 
     q = visible_to(actor)
@@ -457,6 +457,9 @@ async def list_actions(
         q = q.where(Action.id.in_(on_action(actor)))
     if status:
         q = q.where(Action.status == status)
+    total = None
+    if cursor is None:
+        total = int(await session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
     if (after := decode_cursor(cursor)) is not None:
         try:
             starts, last = (datetime.fromisoformat(after[0]) if after[0] else None), uuid.UUID(after[1])
@@ -479,4 +482,4 @@ async def list_actions(
     if len(rows) > limit:
         a = rows[limit - 1]
         nxt = encode_cursor([a.starts_at.isoformat() if a.starts_at else None, str(a.id)])
-    return rows[:limit], nxt
+    return rows[:limit], nxt, total

@@ -190,6 +190,8 @@ class Opportunity(Base):
         tenant_fk("assignee_team_id", "teams", ondelete="SET NULL"),
         Index(None, "organization_id", "status", "created_at"),
         Index(None, "organization_id", "assignee_user_id", "status"),
+        Index(None, "organization_id", "created_at"),  # raised in a period (dashboards)
+        Index(None, "organization_id", "action_id", "created_at"),  # an action's (dashboards)
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

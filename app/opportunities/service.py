@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -268,9 +268,12 @@ async def list_page(
     ):
         if v is not None:
             q = q.where(col == v)
+    total = None
+    if cursor is None:  # the first page also counts them all
+        total = int(await session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
     after = decode_cursor(cursor)
     if after:
         q = q.where(Opportunity.id < uuid.UUID(str(after[0])))
     rows = list((await session.scalars(q.order_by(Opportunity.id.desc()).limit(limit + 1))).all())
     nxt = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    return Page[OpportunityRead](items=await read_many(session, rows[:limit]), next_cursor=nxt)
+    return Page[OpportunityRead](items=await read_many(session, rows[:limit]), next_cursor=nxt, total=total)

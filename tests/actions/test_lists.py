@@ -79,13 +79,15 @@ async def test_the_list_of_actions_pages_past_its_page_size(
         r = await client.post("/api/v1/actions", headers=h, json={k: v for k, v in body.items() if v is not None})
         assert r.status_code == 201, r.text
         made.append(r.json()["id"])
-    seen, cursor = [], None
+    seen, cursor, totals = [], None, []
     while True:
         r = await client.get("/api/v1/actions", params={"limit": 2} | ({"cursor": cursor} if cursor else {}), headers=h)
         assert r.status_code == 200, r.text
         seen += [a["id"] for a in r.json()["items"]]
+        totals.append(r.json()["total"])
         if (cursor := r.json()["next_cursor"]) is None:
             break
     assert sorted(seen) == sorted(made) and len(seen) == 7
+    assert totals == [7, None, None, None]  # the first page counts them all (the console's overview reads it)
     whole = (await client.get("/api/v1/actions", params={"limit": 500}, headers=h)).json()["items"]
     assert [a["id"] for a in whole] == seen

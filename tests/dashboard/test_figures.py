@@ -73,6 +73,11 @@ async def test_hq_figures_equal_the_scripted_reports(client: AsyncClient, db: As
     }
     assert answers == {"worried": (2, {"True": 1, "False": 1}), "topic": (1, {"pensions": 1}), "score": (1, {"4": 1})}
     assert next(q["label"] for q in f["surveys"] if q["question_id"] == "topic") == "Main topic"
+    # The console's overview counts from the lists' totals (one page of one item each).
+    h = s.manager.headers
+    tasks = (await client.get("/api/v1/opportunities", params={"status": "open", "limit": 1}, headers=h)).json()
+    assert tasks["total"] == f["opportunities_open"] == 1
+    assert (await client.get("/api/v1/actions", params={"limit": 1}, headers=h)).json()["total"] == 2
     # The reports agree with the counters when a period is asked.
     start, end = _today()
     p = (await client.get(f"/api/v1/dashboard?from={start}&to={end}&bucket=day", headers=s.manager.headers)).json()

@@ -44,3 +44,14 @@ async def test_the_organization_dashboard_for_a_period_uses_the_time_indexes(db:
     where, p = reports_where(scope, period, None, alias="l", at="recorded_at")
     consents = await _plan(db, f"SELECT l.source, count(*) FROM consent_log l WHERE {where} GROUP BY 1", p)
     assert "ix_consent_log_organization_id_recorded_at" in consents
+
+
+async def test_opportunities_raised_in_a_period_or_by_an_action_are_read_by_index(db: AsyncSession) -> None:
+    scope = Scope(organization_id=uuid.uuid4(), timezone="Europe/Bucharest", user_ids=None, team_ids=None)
+    end = datetime(2026, 12, 1, tzinfo=UTC)
+    for action_id, index in (
+        (None, "ix_opportunities_organization_id_created_at"),
+        (uuid.uuid4(), "ix_opportunities_organization_id_action_id_created_at"),
+    ):
+        where, p = reports_where(scope, Period(start=end - timedelta(days=1), end=end), action_id, alias="op")
+        assert index in await _plan(db, f"SELECT count(*) FROM opportunities op WHERE {where}", p)
