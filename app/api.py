@@ -28,7 +28,10 @@ from app.users.router import router as users_router
 from app.zones.router import router as zones_router
 
 api_router = APIRouter(prefix=API_PREFIX)
+# The calling router first: routes are matched in order, and its next/start/report carry election-day load
+# (tests/core/test_route_order.py checks that the order never changes which handler serves a path).
 for r in (
+    calling_router,
     auth_router,
     users_router,
     teams_router,
@@ -36,7 +39,6 @@ for r in (
     imports_router,
     zones_router,
     actions_router,
-    calling_router,
     surveys_router,
     opportunities_router,
     tiles_router,
