@@ -20,7 +20,9 @@ from typing import Any
 
 STEPS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 300
 SHOW_SQL = "--sql" in sys.argv  # --profile: cProfile (process time) over the steps
-COUNT_CALLS = "--calls" in sys.argv  # report thousands of Python function calls per request instead of CPU ms
+COUNT_CALLS = "--calls" in sys.argv
+BREAKDOWN = os.environ.get("BREAKDOWN")  # with --calls: where one kind's Python calls go (by package, function)
+where: dict[str, int] = defaultdict(int)  # report thousands of Python function calls per request instead of CPU ms
 TX_CONTROL = ("begin", "commit", "rollback", "savepoint", "release")
 
 
@@ -140,17 +142,27 @@ async def _run(client: Any, plan: dict[str, Any], seen: list[str], report_body: 
         seen.clear()
         calls = [0]
 
-        def tick(_f: Any, event: str, _a: Any) -> None:
+        def tick(frame: Any, event: str, _a: Any) -> None:
             if event == "call":
                 calls[0] += 1
+                if kind == BREAKDOWN and measure:
+                    f = frame.f_code.co_filename
+                    f = f.split("site-packages/")[-1].split("capacity2/")[-1]
+                    where[f"{f.split('/')[0]}/{f.split('/')[1] if '/' in f else ''}"] += 1
+                    where[f"{f}:{frame.f_code.co_name}"] += 1
+                    up = frame
+                    while up is not None and "/app/" not in up.f_code.co_filename:
+                        up = up.f_back
+                    if up is not None:  # the innermost app function this call happens under
+                        where[f"under {up.f_code.co_filename.split('/app/')[-1]}:{up.f_code.co_name}"] += 1
 
         if COUNT_CALLS:
             sys.setprofile(tick)
         c0, w0 = time.process_time(), time.perf_counter()
         r = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
         cpu, wall = (time.process_time() - c0) * 1000, (time.perf_counter() - w0) * 1000
-        sys.setprofile(None)
         if COUNT_CALLS:
+            sys.setprofile(None)
             cpu = calls[0] / 1000  # thousands of Python calls: a CPU proxy that a busy machine does not blur
         assert r.status_code < 300, (kind, r.status_code, r.text)
         sql = [s for s in seen if _kind(s) not in TX_CONTROL]
@@ -160,7 +172,7 @@ async def _run(client: Any, plan: dict[str, Any], seen: list[str], report_body: 
             shown.add(kind)
             print(f"--- {kind}: {len(sql)} statements")
             for s in seen:
-                print("   ", " ".join(s.split())[:300])
+                print("   ", " ".join(s.split())[: None if os.environ.get("FULL_SQL") else 300])
         return r.json()
 
     for i in range(STEPS + 20):
@@ -180,9 +192,17 @@ async def _run(client: Any, plan: dict[str, Any], seen: list[str], report_body: 
         rt = statistics.mean(r[1] for r in rows)
         cpu = statistics.median(r[2] for r in rows)
         wall = statistics.median(r[3] for r in rows)
+        walls = sorted(r[3] for r in rows)
+        p99 = walls[min(len(walls) - 1, int(len(walls) * 0.99))]
         total_sql, total_rt, total_cpu = total_sql + sql, total_rt + rt, total_cpu + cpu
         unit = "k calls" if COUNT_CALLS else "ms"
-        print(f"  {kind:7s} cpu {cpu:6.2f} {unit}  wall {wall:6.2f} ms  sql {sql:5.2f}  round trips {rt:5.2f}")
+        print(
+            f"  {kind:7s} cpu {cpu:6.2f} {unit}  wall {wall:6.2f} ms (p99 {p99:6.1f})  sql {sql:5.2f}"
+            f"  round trips {rt:5.2f}"
+        )
+    if where:
+        for k, v in sorted(where.items(), key=lambda kv: -kv[1])[:60]:
+            print(f"    {v / STEPS:8.1f} {k}")
     unit = "k calls" if COUNT_CALLS else "ms"
     print(f"  step    cpu {total_cpu:6.2f} {unit}  sql {total_sql:5.2f}  round trips {total_rt:5.2f}")
 

@@ -4,13 +4,16 @@ details flows are sequences of these, in the request's one transaction."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, SmallInteger, Text, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +24,7 @@ from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactUpdate
 from app.contacts.service import apply_changes, org_region
 from app.core.errors import Unprocessable
-from app.models import Action, ActionCounter, Contact, Survey, SurveyAnswer, SurveyVersion
+from app.models import Action, ActionCounter, Contact, Survey, SurveyVersion
 from app.models.statuses import CallOutcome, ReportKind
 from app.opportunities import service as opportunities
 from app.opportunities.schemas import OpportunityIn
@@ -72,6 +75,14 @@ async def validate_survey(
     return version, surveys.validate_answers(questions, body.survey_answers)
 
 
+# One fixed statement, whatever the number of answers (nothing is built per report).
+_SAVE_ANSWERS = text("""
+    INSERT INTO survey_answers (organization_id, report_id, question_id, survey_id, survey_version, contact_id, value)
+    SELECT CAST(:org AS uuid), CAST(:report AS uuid), e.key, CAST(:survey AS uuid), CAST(:version AS integer),
+           CAST(:contact AS uuid), e.value
+    FROM jsonb_each(CAST(:answers AS jsonb)) AS e""")
+
+
 async def save_answers(
     session: AsyncSession,
     action: Action,
@@ -84,20 +95,15 @@ async def save_answers(
     if not answers:
         return
     await session.execute(
-        pg_insert(SurveyAnswer).values(
-            [
-                {
-                    "organization_id": action.organization_id,
-                    "report_id": report_id,
-                    "question_id": q,
-                    "survey_id": action.survey_id,
-                    "survey_version": version,
-                    "contact_id": contact_id,
-                    "value": v,
-                }
-                for q, v in answers.items()
-            ]
-        )
+        _SAVE_ANSWERS,
+        {
+            "org": action.organization_id,
+            "report": report_id,
+            "survey": action.survey_id,
+            "version": version,
+            "contact": contact_id,
+            "answers": json.dumps(answers),
+        },
     )
 
 
@@ -228,20 +234,34 @@ def report_counters(
     return keys
 
 
+_EXCLUDED = pg_insert(ActionCounter).excluded
+# Built once: one statement whatever the keys (an insert, so the webhook capture sees it as before).
+_COUNT = (
+    pg_insert(ActionCounter)
+    .from_select(
+        ["organization_id", "action_id", "key", "shard", "value"],
+        select(
+            bindparam("org", type_=PgUUID(as_uuid=True)),
+            bindparam("action", type_=PgUUID(as_uuid=True)),
+            func.unnest(bindparam("keys", type_=ARRAY(Text))),
+            bindparam("shard", type_=SmallInteger),
+            bindparam("by", type_=BigInteger),
+        ),
+    )
+    .on_conflict_do_update(
+        index_elements=["organization_id", "action_id", "key", "shard"],
+        set_={"value": ActionCounter.value + _EXCLUDED.value},
+    )
+    .execution_options(dml_strategy="raw")  # parameters for the statement, not rows for an ORM bulk insert
+)
+
+
 async def count(session: AsyncSession, action: Action, keys: list[str], *, by: int = 1) -> None:
     """Add one (or `by`: -1 takes a corrected report's keys back) to each counter, on a random shard (concurrent
     reports don't queue on one row)."""
     if not keys:
         return
     shard = random.randrange(COUNTER_SHARDS)  # spreading writes, not security
-    stmt = pg_insert(ActionCounter).values(
-        [
-            {"organization_id": action.organization_id, "action_id": action.id, "key": k, "shard": shard, "value": by}
-            for k in keys
-        ]
-    )
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["organization_id", "action_id", "key", "shard"], set_={"value": ActionCounter.value + by}
-        )
+        _COUNT, {"org": action.organization_id, "action": action.id, "keys": keys, "shard": shard, "by": by}
     )
