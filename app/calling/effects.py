@@ -4,7 +4,6 @@ details flows are sequences of these, in the request's one transaction."""
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,16 +19,13 @@ from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactUpdate
 from app.contacts.service import apply_changes, org_region
+from app.core import counters
 from app.core.errors import Unprocessable
 from app.models import Action, ActionCounter, Contact, Survey, SurveyAnswer, SurveyVersion
 from app.models.statuses import CallOutcome, ReportKind
 from app.opportunities import service as opportunities
 from app.opportunities.schemas import OpportunityIn
 from app.surveys import service as surveys
-
-# Each report adds to its counters on one random shard and holds those rows until it commits: 64 shards keep two
-# of the ~20 reports in flight at election-day rates from meeting on a row (reading sums at most 64 rows a key).
-COUNTER_SHARDS = 64
 
 # Survey answers ---------------------------------------------------------------------------------------------
 
@@ -231,17 +227,5 @@ def report_counters(
 async def count(session: AsyncSession, action: Action, keys: list[str], *, by: int = 1) -> None:
     """Add one (or `by`: -1 takes a corrected report's keys back) to each counter, on a random shard (concurrent
     reports don't queue on one row)."""
-    if not keys:
-        return
-    shard = random.randrange(COUNTER_SHARDS)  # spreading writes, not security
-    stmt = pg_insert(ActionCounter).values(
-        [
-            {"organization_id": action.organization_id, "action_id": action.id, "key": k, "shard": shard, "value": by}
-            for k in keys
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["organization_id", "action_id", "key", "shard"], set_={"value": ActionCounter.value + by}
-        )
-    )
+    scope = {"organization_id": action.organization_id, "action_id": action.id}
+    await counters.add(session, ActionCounter, [{**scope, "key": k} for k in keys], by=by)
