@@ -205,6 +205,15 @@ async def send_petition_confirmation(ctx: dict[str, Any], organization_id: str, 
     return await send_confirmation(ctx, organization_id, signature_id)
 
 
+async def purge_pending_signatures(ctx: dict[str, Any]) -> int:
+    """Daily: unconfirmed double opt-ins past the retention (PETITIONS__PENDING_RETENTION_DAYS) are deleted."""
+    from app.petitions.optin import purge_unconfirmed
+
+    n = await purge_unconfirmed(ctx)
+    log.info("purged unconfirmed signatures", extra={"job": "purge_pending_signatures"})
+    return n
+
+
 async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
     from app.integrations.delivery import deliver
 
@@ -216,6 +225,7 @@ webhook_dispatch = timed_job(webhook_dispatch)
 webhook_sweep = timed_job(webhook_sweep)
 deliver_webhook = timed_job(deliver_webhook)
 send_petition_confirmation = timed_job(send_petition_confirmation)
+purge_pending_signatures = timed_job(purge_pending_signatures)
 purge_expired_tokens = timed_job(purge_expired_tokens)
 geocode_import_job = timed_job(geocode_import_job)
 run_import_job = timed_job(run_import_job)
@@ -229,6 +239,7 @@ FUNCTIONS: list[Any] = [
     webhook_sweep,
     func(deliver_webhook, timeout=60, max_tries=3),
     func(send_petition_confirmation, timeout=120, max_tries=5),
+    purge_pending_signatures,
     purge_expired_tokens,
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),
@@ -247,6 +258,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(purge_expired_tokens, hour={3}, minute={17}),
         cron(apply_contact_retention, hour={3}, minute={47}),
+        cron(purge_pending_signatures, hour={4}, minute={7}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
         cron(remind_actions, second={52}),
