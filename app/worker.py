@@ -32,9 +32,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Bulk jobs run statements over millions of rows: no client-side timeout (each job sets its server one).
     ctx["engine"] = make_engine(settings.database_url, settings, pool_size=4, command_timeout=None)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    from app.integrations.delivery import Clients
+
+    # Here, not in a job: arq hands each job a copy of this dict, so what a job adds to it is gone after it.
+    ctx["webhook_clients"] = Clients(settings.webhooks.timeout_s)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("webhook_clients") is not None:
+        await ctx["webhook_clients"].aclose()
     await ctx["engine"].dispose()
 
 
@@ -235,7 +241,7 @@ send_campaign_job = timed_job(send_campaign_job)
 requeue_due_campaigns = timed_job(requeue_due_campaigns)
 
 FUNCTIONS: list[Any] = [
-    webhook_dispatch,
+    func(webhook_dispatch, keep_result=0),  # its job id is a fan-out window (app.integrations.events): reusable
     webhook_sweep,
     func(deliver_webhook, timeout=60, max_tries=3),
     func(send_petition_confirmation, timeout=120, max_tries=5),
@@ -268,6 +274,9 @@ class WorkerSettings:
     on_shutdown = shutdown
     redis_settings = redis_settings()
     max_jobs = 4
+    # How soon a queued job starts (arq's default is 0.5 s): webhooks go out within a second or two of their commit
+    # after two hops (fan-out, delivery). A poll is one cheap Redis command.
+    poll_delay = 0.05
     job_timeout = 3600
     keep_result = 3600
     allow_abort_jobs = True
