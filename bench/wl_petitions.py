@@ -39,7 +39,8 @@ async def _stored(ctx: Ctx, petition_id: str, emails_like: str) -> dict[str, int
                       (SELECT count(DISTINCT signer_key) FROM petition_signatures
                        WHERE petition_id = $1::uuid) AS signers,
                       (SELECT count(*) FROM contacts WHERE organization_id = $2::uuid AND email LIKE $3) AS contacts,
-                      (SELECT signature_count FROM petitions WHERE id = $1::uuid) AS counter""",
+                      (SELECT coalesce(sum(value), 0) FROM petition_counters
+                       WHERE petition_id = $1::uuid) AS counter""",
             petition_id,
             ctx.org_id,
             emails_like,
