@@ -197,7 +197,7 @@ async def apply_changes(
 
 def duplicate_query(
     org: uuid.UUID, *, mobile: str | None, home: str | None, email: str | None, exclude: uuid.UUID | None = None
-) -> Select[tuple[uuid.UUID]] | None:
+) -> Select[uuid.UUID] | None:
     """The contact a new one would duplicate (same mobile, home phone or email), or None with nothing to match."""
     conds: list[ColumnElement[bool]] = []
     if mobile:

@@ -81,5 +81,5 @@ async def purge_unconfirmed(ctx: dict[str, Any]) -> int:
                     PetitionSignature.created_at < before,
                 )
             )
-            deleted += int(res.rowcount or 0)  # type: ignore[attr-defined]
+            deleted += int(res.rowcount or 0)
     return deleted

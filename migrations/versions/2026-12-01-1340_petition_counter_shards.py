@@ -63,9 +63,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS gg_pending_signature_orgs(timestamptz)")
     op.drop_index("ix_petition_signatures_pending_created_at", table_name="petition_signatures")
-    op.add_column(
-        "petitions", sa.Column("signature_count", sa.Integer(), server_default=sa.text("0"), nullable=False)
-    )
+    op.add_column("petitions", sa.Column("signature_count", sa.Integer(), server_default=sa.text("0"), nullable=False))
     op.execute("""
         UPDATE petitions p SET signature_count = c.n
         FROM (SELECT organization_id, petition_id, sum(value) AS n FROM petition_counters

@@ -3,6 +3,7 @@ all the signer typed) once older than the retention, 7 days unless set; confirme
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +27,7 @@ async def admin(live_db: AsyncSession) -> Actor:
     return a
 
 
-async def _age(db: AsyncSession, org: object, email: str, days: float) -> None:
+async def _age(db: AsyncSession, org: uuid.UUID, email: str, days: float) -> None:
     await set_tenant(db, org)
     at = datetime.now(UTC) - timedelta(days=days)
     await db.execute(update(PetitionSignature).where(PetitionSignature.signer_key == email).values(created_at=at))
