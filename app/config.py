@@ -103,6 +103,9 @@ class PetitionSettings(BaseModel):
     min_fill_s: float = 3.0
     form_token_max_age_s: int = 2 * 24 * 3600
     confirm_ttl_hours: int = 72  # a double opt-in link older than this confirms nothing
+    # Unconfirmed double opt-ins (names, email, phone, IP: held by the signature alone) are deleted this long
+    # after signing (a week, as VAN / Action Network do); the worker's daily purge.
+    pending_retention_days: int = Field(default=7, ge=1)
 
 
 class ReplicaSettings(BaseModel):

@@ -32,9 +32,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Bulk jobs run statements over millions of rows: no client-side timeout (each job sets its server one).
     ctx["engine"] = make_engine(settings.database_url, settings, pool_size=4, command_timeout=None)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    from app.integrations.delivery import Clients
+
+    # Here, not in a job: arq hands each job a copy of this dict, so what a job adds to it is gone after it.
+    ctx["webhook_clients"] = Clients(settings.webhooks.timeout_s)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("webhook_clients") is not None:
+        await ctx["webhook_clients"].aclose()
     await ctx["engine"].dispose()
 
 
@@ -210,6 +216,15 @@ async def send_petition_confirmation(ctx: dict[str, Any], organization_id: str, 
     return await send_confirmation(ctx, organization_id, signature_id)
 
 
+async def purge_pending_signatures(ctx: dict[str, Any]) -> int:
+    """Daily: unconfirmed double opt-ins past the retention (PETITIONS__PENDING_RETENTION_DAYS) are deleted."""
+    from app.petitions.optin import purge_unconfirmed
+
+    n = await purge_unconfirmed(ctx)
+    log.info("purged unconfirmed signatures", extra={"job": "purge_pending_signatures"})
+    return n
+
+
 async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
     from app.integrations.delivery import deliver
 
@@ -221,6 +236,7 @@ webhook_dispatch = timed_job(webhook_dispatch)
 webhook_sweep = timed_job(webhook_sweep)
 deliver_webhook = timed_job(deliver_webhook)
 send_petition_confirmation = timed_job(send_petition_confirmation)
+purge_pending_signatures = timed_job(purge_pending_signatures)
 purge_expired_tokens = timed_job(purge_expired_tokens)
 geocode_import_job = timed_job(geocode_import_job)
 run_import_job = timed_job(run_import_job)
@@ -230,10 +246,11 @@ send_campaign_job = timed_job(send_campaign_job)
 requeue_due_campaigns = timed_job(requeue_due_campaigns)
 
 FUNCTIONS: list[Any] = [
-    webhook_dispatch,
+    func(webhook_dispatch, keep_result=0),  # its job id is a fan-out window (app.integrations.events): reusable
     webhook_sweep,
     func(deliver_webhook, timeout=60, max_tries=3),
     func(send_petition_confirmation, timeout=120, max_tries=5),
+    purge_pending_signatures,
     purge_expired_tokens,
     geocode_import_job,
     func(run_import_job, timeout=3600, max_tries=20),
@@ -252,6 +269,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(purge_expired_tokens, hour={3}, minute={17}),
         cron(apply_contact_retention, hour={3}, minute={47}),
+        cron(purge_pending_signatures, hour={4}, minute={7}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
         cron(remind_actions, second={52}),
@@ -261,6 +279,9 @@ class WorkerSettings:
     on_shutdown = shutdown
     redis_settings = redis_settings()
     max_jobs = 4
+    # How soon a queued job starts (arq's default is 0.5 s): webhooks go out within a second or two of their commit
+    # after two hops (fan-out, delivery). A poll is one cheap Redis command.
+    poll_delay = 0.05
     job_timeout = 3600
     keep_result = 3600
     allow_abort_jobs = True

@@ -5,7 +5,6 @@ details flows are sequences of these, in the request's one transaction."""
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,16 +22,13 @@ from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput, ContactUpdate
 from app.contacts.service import apply_changes, org_region
+from app.core import counters
 from app.core.errors import Unprocessable
 from app.models import Action, ActionCounter, Contact, Survey, SurveyVersion
 from app.models.statuses import CallOutcome, ReportKind
 from app.opportunities import service as opportunities
 from app.opportunities.schemas import OpportunityIn
 from app.surveys import service as surveys
-
-# Each report adds to its counters on one random shard and holds those rows until it commits: 64 shards keep two
-# of the ~20 reports in flight at election-day rates from meeting on a row (reading sums at most 64 rows a key).
-COUNTER_SHARDS = 64
 
 # Survey answers ---------------------------------------------------------------------------------------------
 
@@ -261,7 +257,7 @@ async def count(session: AsyncSession, action: Action, keys: list[str], *, by: i
     reports don't queue on one row)."""
     if not keys:
         return
-    shard = random.randrange(COUNTER_SHARDS)  # spreading writes, not security
+    shard = counters.pick_shard()
     await session.execute(
         _COUNT, {"org": action.organization_id, "action": action.id, "keys": keys, "shard": shard, "by": by}
     )

@@ -30,22 +30,29 @@ async def record_many(
     actor: Principal | None,
     source_override: str | None = None,
 ) -> None:
+    """Log each input and set the contact's derived columns: the contact is written first (a new one is inserted
+    with its consents, no update after), then the log rows in one statement."""
+    if not inputs:
+        return
     for ci in inputs:
-        source = source_override or ci.source
-        await session.execute(
-            insert(ConsentLog).values(
-                organization_id=contact.organization_id,
-                contact_id=contact.id,
-                channel=ci.channel,
-                status=ci.status,
-                source=source,
-                proof=ci.proof,
-                recorded_by=actor.user_id if actor else None,
-            )
-        )
         setattr(contact, _COLUMN[ci.channel], ci.status)
-    if inputs:
-        await session.flush()
+    await session.flush()
+    await session.execute(
+        insert(ConsentLog).values(
+            [
+                {
+                    "organization_id": contact.organization_id,
+                    "contact_id": contact.id,
+                    "channel": ci.channel,
+                    "status": ci.status,
+                    "source": source_override or ci.source,
+                    "proof": ci.proof,
+                    "recorded_by": actor.user_id if actor else None,
+                }
+                for ci in inputs
+            ]
+        )
+    )
 
 
 async def history(session: AsyncSession, organization_id: uuid.UUID, contact_id: uuid.UUID) -> list[ConsentLog]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,15 +195,10 @@ async def apply_changes(
                 setattr(c, f"dnc_{ch}", v)
 
 
-async def find_duplicate(
-    session: AsyncSession,
-    org: uuid.UUID,
-    *,
-    mobile: str | None,
-    home: str | None,
-    email: str | None,
-    exclude: uuid.UUID | None = None,
-) -> uuid.UUID | None:
+def duplicate_query(
+    org: uuid.UUID, *, mobile: str | None, home: str | None, email: str | None, exclude: uuid.UUID | None = None
+) -> Select[uuid.UUID] | None:
+    """The contact a new one would duplicate (same mobile, home phone or email), or None with nothing to match."""
     conds: list[ColumnElement[bool]] = []
     if mobile:
         conds += [Contact.mobile_e164 == mobile, Contact.home_e164 == mobile]
@@ -216,7 +211,20 @@ async def find_duplicate(
     q = select(Contact.id).where(Contact.organization_id == org, or_(*conds))
     if exclude:
         q = q.where(Contact.id != exclude)
-    return await session.scalar(q.limit(1))
+    return q.limit(1)
+
+
+async def find_duplicate(
+    session: AsyncSession,
+    org: uuid.UUID,
+    *,
+    mobile: str | None,
+    home: str | None,
+    email: str | None,
+    exclude: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    q = duplicate_query(org, mobile=mobile, home=home, email=email, exclude=exclude)
+    return None if q is None else await session.scalar(q)
 
 
 async def create(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from arq import ArqRedis, create_pool
@@ -40,16 +41,20 @@ def _pending(state: State) -> Pending:
     return p
 
 
-async def _send(state: State, function: str, args: tuple[Any, ...], job_id: str | None) -> None:
+async def _send(
+    state: State, function: str, args: tuple[Any, ...], job_id: str | None, defer_until: datetime | None = None
+) -> None:
     p = await pool(state)
-    await p.enqueue_job(function, *args, _job_id=job_id)
+    await p.enqueue_job(function, *args, _job_id=job_id, _defer_until=defer_until)
 
 
-async def enqueue(state: State, function: str, *args: Any, job_id: str | None = None) -> None:
-    """Never raises for an unreachable Redis: the job is kept and sent again when Redis is back."""
+async def enqueue(
+    state: State, function: str, *args: Any, job_id: str | None = None, defer_until: datetime | None = None
+) -> None:
+    """Never raises for an unreachable Redis: the job is kept and sent again when Redis is back (then at once)."""
     JOBS_ENQUEUED.labels(function).inc()
     try:
-        await _send(state, function, args, job_id)
+        await _send(state, function, args, job_id, defer_until)
     except (RedisError, OSError) as e:
         pending = _pending(state)
         if len(pending) < MAX_PENDING:

@@ -35,7 +35,7 @@ from app.models.message import (
     VapidKey,
 )
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
-from app.models.petition import Petition, PetitionSignature
+from app.models.petition import Petition, PetitionCounter, PetitionSignature
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
 
@@ -71,6 +71,7 @@ __all__ = [
     "Organization",
     "Participation",
     "Petition",
+    "PetitionCounter",
     "PetitionSignature",
     "PushSubscription",
     "Segment",

@@ -6,16 +6,43 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from app.models.base import Base, created_at, org_pk, tenant, tenant_fk, updated_at, uuid_pk
 
 PETITION_STATUSES = ("draft", "open", "closed")
 SIGNATURE_STATUSES = ("pending", "confirmed")
 SIGNATURE_CHANNELS = ("web", "embed", "field")
+
+
+class PetitionCounter(Base):
+    """A petition's signature count on shards: a signature adds one to a random shard (app.core.counters), so
+    concurrent signers don't queue on one row; the count is the sum, exact once each signature commits."""
+
+    __tablename__ = tenant("petition_counters")
+    __table_args__ = (tenant_fk("petition_id", "petitions", ondelete="CASCADE"),)
+
+    organization_id: Mapped[uuid.UUID] = org_pk()
+    petition_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class Petition(Base):
@@ -45,7 +72,14 @@ class Petition(Base):
     double_opt_in: Mapped[bool] = mapped_column(Boolean, server_default=sql("false"))
     embed_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     action_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    signature_count: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    # Confirmed signatures, erased signers included (an aggregate): the sum of the shards, read with the row.
+    signature_count: Mapped[int] = column_property(
+        select(cast(func.coalesce(func.sum(PetitionCounter.value), 0), BigInteger))
+        .where(PetitionCounter.organization_id == organization_id, PetitionCounter.petition_id == id)
+        .correlate_except(PetitionCounter)
+        .scalar_subquery(),
+        expire_on_flush=False,  # editing the petition does not change it (and must not reload it lazily)
+    )
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -61,6 +95,8 @@ class PetitionSignature(Base):
         tenant_fk("contact_id", "contacts", ondelete="CASCADE"),
         Index(None, "organization_id", "petition_id", "signer_key", unique=True),
         Index(None, "confirm_token_hash", unique=True, postgresql_where=sql("confirm_token_hash IS NOT NULL")),
+        # The purge of unconfirmed double opt-ins (few rows: the pending ones).
+        Index("ix_petition_signatures_pending_created_at", "created_at", postgresql_where=sql("status = 'pending'")),
     )
 
     organization_id: Mapped[uuid.UUID] = org_pk()

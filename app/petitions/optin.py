@@ -4,9 +4,10 @@ sender. The link carries a token derived from the signature id (only its hash is
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import State
 
@@ -59,3 +60,26 @@ async def send_confirmation(ctx: dict[str, Any], organization_id: str, signature
         except PermanentFailure:
             return "refused"
     return "sent"
+
+
+async def purge_unconfirmed(ctx: dict[str, Any]) -> int:
+    """Delete the pending signatures older than the retention: a pending signature made no contact, consent,
+    count or event, so its own row (what the signer typed, the IP, the token's hash) is all there is to delete.
+    Its link then answers as an unknown one."""
+    days = ctx["settings"].petitions.pending_retention_days
+    before = datetime.now(UTC) - timedelta(days=days)
+    async with ctx["engine"].connect() as conn:
+        orgs = (await conn.execute(text("SELECT gg_pending_signature_orgs(:b)"), {"b": before})).scalars().all()
+    deleted = 0
+    for org in orgs:
+        async with ctx["sessionmaker"]() as session, session.begin():
+            await set_tenant(session, org)
+            res = await session.execute(
+                delete(PetitionSignature).where(
+                    PetitionSignature.organization_id == org,
+                    PetitionSignature.status == "pending",
+                    PetitionSignature.created_at < before,
+                )
+            )
+            deleted += int(res.rowcount or 0)
+    return deleted

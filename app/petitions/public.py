@@ -128,9 +128,15 @@ async def _submit(
     return petition.double_opt_in
 
 
-async def _rate_limit(request: Request) -> None:
+async def _rate_limit(request: Request) -> TooManyRequests | None:
+    """Counted in Redis before the request's first statement (no database connection is held meanwhile);
+    returned, not raised, so the petition is still read for the answer's language and CORS headers."""
     limit = _settings(request).petitions.signatures_per_minute_ip
-    await request.app.state.limiter.check(f"petition-sign:{client_ip(request)}", limit=limit)
+    try:
+        await request.app.state.limiter.check(f"petition-sign:{client_ip(request)}", limit=limit)
+    except TooManyRequests as e:
+        return e
+    return None
 
 
 def _cors(petition: Petition | None, request: Request, response: Response) -> Response:
@@ -189,6 +195,7 @@ async def page(slug: str, request: Request, session: SessionDep) -> HTMLResponse
 
 @router.post("/p/{slug}")
 async def sign_form(slug: str, request: Request, session: SessionDep) -> HTMLResponse:
+    limited = await _rate_limit(request)
     petition = await signing.petition_by_slug(session, slug)
     if petition is None:
         lang = _lang(None, request)
@@ -199,11 +206,9 @@ async def sign_form(slug: str, request: Request, session: SessionDep) -> HTMLRes
     lang = asked if asked in (petition.languages or []) else _lang(petition, request)
     if petition.status != "open":
         return _page(request, petition, lang)
-    try:
-        await _rate_limit(request)
-    except TooManyRequests as e:
+    if limited is not None:
         res = _message(lang, signing.shown(petition, lang)["title"], t(lang, "too_many"), status=429)
-        res.headers.update(e.headers or {})
+        res.headers.update(limited.headers or {})
         return res
     raw: dict[str, Any] = {k: v for k, v in values.items() if v.strip()}
     raw.update(
@@ -255,11 +260,13 @@ async def counter(slug: str, request: Request, session: SessionDep) -> Response:
 @router.post("/p/{slug}/sign.json")
 async def sign_json(slug: str, request: Request, session: SessionDep) -> Response:
     """Body: SignatureInput. Errors too carry the CORS headers, so the calling site can read them."""
+    limited = await _rate_limit(request)
     petition = await signing.petition_by_slug(session, slug)
     try:
         if petition is None or petition.status != "open":
             raise PetitionPageNotFound()
-        await _rate_limit(request)
+        if limited is not None:
+            raise limited
         try:
             body = SignatureInput.model_validate_json(await request.body())
         except ValidationError as e:

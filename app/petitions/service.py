@@ -84,6 +84,7 @@ async def create(session: AsyncSession, body: PetitionCreate, *, actor: Principa
     data = body.model_dump()
     _check_languages(data["languages"], data["consent_wording"], data["translations"])
     row = Petition(organization_id=actor.organization_id, id=uuid.uuid4(), created_by=actor.user_id, **data)
+    row.signature_count = 0  # the sum of its (not yet existing) counter shards
     session.add(row)
     try:
         async with session.begin_nested():

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import exists, null, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +22,11 @@ from app.config import PetitionSettings
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput
-from app.contacts.service import _phone, ensure_tags, find_duplicate, org_region
+from app.contacts.service import _phone, duplicate_query, ensure_tags, org_region
+from app.core import counters
 from app.core.db import set_tenant
 from app.integrations.events import emit
-from app.models import Contact, Petition, PetitionSignature
+from app.models import Contact, Petition, PetitionCounter, PetitionSignature
 from app.petitions.schemas import SignatureInput, SignerInput
 
 LANGUAGES = ("en", "fr", "ro")
@@ -98,12 +99,17 @@ def token_hash(token: str) -> str:
 
 
 async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
-    """The slug names the organization (a narrow definer function); then the tenant is set and the petition
-    read under row-level security like any other row. A draft has no public page."""
-    org = await session.scalar(text("SELECT gg_petition_org(:s)"), {"s": slug})
+    """The slug names the organization (a narrow definer function, which also scopes the transaction to it: one
+    statement); then the petition is read under row-level security like any other row. A draft has no page."""
+    org = await session.scalar(
+        text(
+            "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
+            "true), '') AS uuid)"
+        ),
+        {"s": slug},
+    )
     if org is None:
         return None
-    await set_tenant(session, org)
     return await session.scalar(select(Petition).where(Petition.organization_id == org, Petition.slug == slug))
 
 
@@ -119,8 +125,8 @@ async def sign(
     collected_by: uuid.UUID | None = None,
 ) -> tuple[str, PetitionSignature | None]:
     """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`."""
-    region = await org_region(session, petition.organization_id)
-    mobile = _phone(inp.mobile, region, "mobile") if inp.mobile else None
+    org = petition.organization_id
+    mobile = _phone(inp.mobile, await org_region(session, org), "mobile") if inp.mobile else None
     wording = shown(petition, lang)["consent_wording"]
     data = {
         "first_name": inp.first_name.strip(),
@@ -133,44 +139,65 @@ async def sign(
         "signed_at": datetime.now(UTC).isoformat(),
     }
     sid = uuid.uuid4()
-    pending = petition.double_opt_in
-    stmt = (
-        pg_insert(PetitionSignature)
-        .values(
-            organization_id=petition.organization_id,
-            id=sid,
-            petition_id=petition.id,
-            signer_key=str(inp.email).strip().lower(),
-            status="pending" if pending else "confirmed",
-            data=data,
-            language=lang,
-            channel=channel,
-            ip=ip,
-            collected_by=collected_by,
-            confirm_token_hash=token_hash(confirm_token(secret, sid)) if pending else None,
+    values: dict[str, Any] = {
+        "organization_id": org,
+        "id": sid,
+        "petition_id": petition.id,
+        "signer_key": str(inp.email).strip().lower(),
+        "data": data,
+        "language": lang,
+        "channel": channel,
+        "ip": ip,
+        "collected_by": collected_by,
+    }
+    if petition.double_opt_in:  # it waits, unapplied, for its email link (a double submit stores one)
+        stmt = (
+            pg_insert(PetitionSignature)
+            .values(**values, status="pending", confirm_token_hash=token_hash(confirm_token(secret, sid)))
+            .on_conflict_do_nothing(index_elements=["organization_id", "petition_id", "signer_key"])
+            .returning(PetitionSignature)
         )
-        .on_conflict_do_nothing(index_elements=["organization_id", "petition_id", "signer_key"])
-        .returning(PetitionSignature)
+        sig = await session.scalar(stmt)
+        return ("duplicate", None) if sig is None else ("pending", sig)
+    # Signed at once. Under the signer's lock (see _lock_signer) a double submit finds the first one committed.
+    await _lock_signer(session, org, values["signer_key"])
+    dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
+    signed = exists().where(
+        PetitionSignature.organization_id == org,
+        PetitionSignature.petition_id == petition.id,
+        PetitionSignature.signer_key == values["signer_key"],
     )
-    sig = await session.scalar(stmt)
-    if sig is None:
+    found = (await session.execute(select(dup.scalar_subquery() if dup is not None else null(), signed))).one()
+    if found[1]:
         return "duplicate", None
-    if pending:
-        return "pending", sig
-    await apply(session, petition, sig)
+    sig = PetitionSignature(**values, status="confirmed")
+    contact = await apply(session, petition, sig, existing=found[0])
+    # Written once, with its contact; the unique key stays the last word (it cannot conflict under the lock).
+    await session.execute(
+        pg_insert(PetitionSignature).values(
+            **values, status="confirmed", contact_id=contact.id, confirmed_at=sig.confirmed_at
+        )
+    )
     return "signed", sig
 
 
-async def _contact_for(session: AsyncSession, petition: Petition, sig: PetitionSignature) -> tuple[Contact, bool]:
-    org, d = petition.organization_id, sig.data
-    # Two signatures of one person at once (two petitions) must find one contact: serialize on the address.
+async def _lock_signer(session: AsyncSession, org: uuid.UUID, signer_key: str) -> None:
+    """Two signatures of one person at once (two petitions, or a double submit) must find one contact and one
+    signature: they take turns on the address until commit."""
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"signer:{org}:{sig.signer_key}"}
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"signer:{org}:{signer_key}"}
     )
-    dup = await find_duplicate(session, org, mobile=d.get("mobile"), home=None, email=sig.signer_key)
-    if dup is not None:
+
+
+async def _contact_for(
+    session: AsyncSession, petition: Petition, sig: PetitionSignature, existing: uuid.UUID | None
+) -> tuple[Contact, bool]:
+    """The signer's contact: `existing` (the duplicate found under the signer's lock) filled in, or a new one,
+    not yet written (it is inserted with its consents)."""
+    org, d = petition.organization_id, sig.data
+    if existing is not None:
         c = await session.scalar(
-            select(Contact).where(Contact.organization_id == org, Contact.id == dup).with_for_update()
+            select(Contact).where(Contact.organization_id == org, Contact.id == existing).with_for_update()
         )
         assert c is not None
         # A signature fills in what the base lacks; it never overwrites what the organization knows.
@@ -182,7 +209,6 @@ async def _contact_for(session: AsyncSession, petition: Petition, sig: PetitionS
         if not c.email:
             c.email = sig.signer_key
         c.tags = sorted(set(c.tags or []) | set(petition.tags or []))
-        await session.flush()
         return c, False
     c = Contact(
         organization_id=org,
@@ -200,14 +226,16 @@ async def _contact_for(session: AsyncSession, petition: Petition, sig: PetitionS
         custom_fields={},
     )
     session.add(c)
-    await session.flush()
     return c, True
 
 
-async def apply(session: AsyncSession, petition: Petition, sig: PetitionSignature) -> Contact:
-    """The signature takes effect: contact, consents, tags, timeline, counter, the signature.created event."""
+async def apply(
+    session: AsyncSession, petition: Petition, sig: PetitionSignature, *, existing: uuid.UUID | None
+) -> Contact:
+    """The signature takes effect: contact, consents, tags, timeline, counter, the signature.created event. The
+    caller holds the signer's lock and found `existing`; it writes the signature's own row (sig.confirmed_at)."""
     org = petition.organization_id
-    contact, _created = await _contact_for(session, petition, sig)
+    contact, created = await _contact_for(session, petition, sig, existing)
     await ensure_tags(session, org, list(petition.tags or []))
     now = datetime.now(UTC)
     inputs = []
@@ -226,6 +254,9 @@ async def apply(session: AsyncSession, petition: Petition, sig: PetitionSignatur
         }
         inputs.append(ConsentInput(channel=ch, status="granted", source="petition", proof=json.dumps(proof)))
     await consent_service.record_many(session, contact, inputs, actor=None)
+    await session.flush()  # the contact (if no consent wrote it) before the rows that name it
+    if created and inputs:  # a new contact is inserted with its consents: the change integrators subscribe to
+        emit(session, org, "consent.changed", {"contact_id": str(contact.id)})
     await add_event(
         session,
         org,
@@ -235,18 +266,8 @@ async def apply(session: AsyncSession, petition: Petition, sig: PetitionSignatur
         summary=f"Signed the petition “{petition.title}”",
         data={"petition_id": str(petition.id), "signature_id": str(sig.id), "channel": sig.channel},
     )
-    await session.execute(
-        update(PetitionSignature)
-        .where(PetitionSignature.organization_id == org, PetitionSignature.id == sig.id)
-        .values(contact_id=contact.id, status="confirmed", confirmed_at=now)
-    )
-    count = await session.scalar(
-        update(Petition)
-        .where(Petition.organization_id == org, Petition.id == petition.id)
-        .values(signature_count=Petition.signature_count + 1)
-        .returning(Petition.signature_count)
-    )
-    petition.signature_count = int(count or 0)
+    sig.contact_id, sig.confirmed_at = contact.id, now
+    await counters.add(session, PetitionCounter, [{"organization_id": org, "petition_id": petition.id}])
     emit(
         session,
         org,
@@ -284,5 +305,10 @@ async def confirm(
         return "expired", petition
     if not apply_it:
         return "ready", petition
-    await apply(session, petition, sig)
+    await _lock_signer(session, org, sig.signer_key)
+    dup = duplicate_query(org, mobile=(sig.data or {}).get("mobile"), home=None, email=sig.signer_key)
+    existing = await session.scalar(dup) if dup is not None else None
+    await apply(session, petition, sig, existing=existing)
+    sig.status = "confirmed"  # with the contact and the time apply set: written by the flush
+    await session.flush()
     return "confirmed", petition
