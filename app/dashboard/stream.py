@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -72,7 +72,7 @@ def _status(s: Status) -> bytes:
     return ServerSentEvent(event="status", data=json.dumps({"live": s.live, "reason": s.reason})).encode()
 
 
-async def _events(aud: Audience, last_id: str | None) -> AsyncIterator[bytes]:
+async def _events(aud: Audience, last_id: str | None) -> AsyncGenerator[bytes, None]:
     """The client's frames. Per event a client only checks `may_see` and writes the frame the bus encoded once;
     what queued while it was writing goes out in one chunk (one send for a burst, not one per event)."""
     b = bus()
