@@ -44,7 +44,9 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def limiter(request: Request) -> RateLimiter:
+async def limiter(request: Request) -> RateLimiter:
+    # async, as every dependency of a hot route: FastAPI runs a plain `def` dependency in the thread pool, a
+    # thread hand-off per request (tests/core/test_no_threadpool.py)
     rl: RateLimiter = request.app.state.limiter
     return rl
 

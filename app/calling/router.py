@@ -40,7 +40,7 @@ router = APIRouter(tags=["calling"])
 MemberFilter = Annotated[uuid.UUID | None, Query(description="Only this person's list (see calls/others/members).")]
 
 
-def _call_action(action: VisibleAction) -> VisibleAction:
+async def _call_action(action: VisibleAction) -> VisibleAction:  # async: no thread pool hop (see auth `limiter`)
     if action.type != "call":
         raise Unprocessable("This is not a call action.", details=[{"field": "action_id", "message": action.type}])
     return action
@@ -137,7 +137,7 @@ async def report_visit(
     return await reports.report_visit(session, action, body, actor=user)
 
 
-def _correction_window(request: Request) -> timedelta:
+async def _correction_window(request: Request) -> timedelta:
     return timedelta(hours=request.app.state.settings.limits.correction_window_hours)
 
 
