@@ -5,8 +5,20 @@ The measurement happens inside the calling workload (same servers, same load); t
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.context import Ctx, has_route
 from bench.report import Row, median, unavailable
+
+
+def load_note(d: dict[str, Any]) -> str:
+    """How many of each were polled, and the calling load they ran under (its rate and its p99)."""
+    load = d.get("load") or {}
+    return (
+        f"{len(d['app_ms'])} endpoint polls, then {len(d['bare_ms'])} recounts, each once a second, under calling at "
+        f"{load.get('rate', 0):.0f} steps/s (p99 {load.get('p99_ms', float('nan')):.0f} ms, "
+        f"{load.get('errors', 0)} errors)"
+    )
 
 
 async def run(ctx: Ctx) -> list[Row]:
@@ -46,9 +58,9 @@ async def run(ctx: Ctx) -> list[Row]:
             a / b if b else None,
             bar,
             a <= 0.1 * b and ok_fresh,
-            f"{len(d['app_ms'])} polls; agrees with the recount {fresh:.1f}s after the load stops"
+            f"{load_note(d)}; agrees with the recount {fresh:.1f}s after the load stops"
             if fresh is not None
-            else f"still differs from the recount 5 s after the load stops: {d['last']}",
+            else f"{load_note(d)}; still differs from the recount 5 s after the load stops: {d['last']}",
             d,
             correct=ok_fresh,
         )
