@@ -225,6 +225,57 @@ async def test_polygon_drawn_in_the_wizard_counts_like_the_api_and_becomes_the_a
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def _square(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+
+async def test_an_area_of_several_pieces_is_edited_piece_by_piece_and_a_drawn_shape_adds_one(
+    live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    """What hexagons picked on the dashboard's map bring to the wizard: a MultiPolygon, drawn as its pieces."""
+    admin, _ids = await setup_org(live_db, inside=5, outside=3)
+    # The five near contacts in one piece; the first far one (26.60, 44.90) in the other.
+    area = {
+        "type": "MultiPolygon",
+        "coordinates": [[_square(26.099, 44.429, 26.106, 44.436)], [_square(26.595, 44.895, 26.605, 44.905)]],
+    }
+    r = await api.post("/api/v1/contacts/count", headers=admin.headers, json={"filter": {"polygon": area}})
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == 6
+    page = await as_user(desktop, admin)
+    await page.goto(live_server + "/hq/")
+    draft = {"step": 3, "form": {"type": "call", "title": "Two pieces", "target": "polygon", "polygon": area}}
+    await page.evaluate("(d) => localStorage.setItem('gg.hq.wizardDraft', JSON.stringify(d))", draft)
+    await page.goto(live_server + "/hq/actions/new")
+    picker = page.get_by_test_id("area-map")
+    await expect(picker.locator(".maplibregl-canvas")).to_be_visible(timeout=60_000)
+    await expect(picker).to_have_attribute("data-pieces", "2")
+    await expect(page.get_by_test_id("area-pieces")).to_have_text("2 pieces: each is edited on its own")
+    await expect(page.get_by_test_id("target-count")).to_have_text("6 targets")
+    await page.wait_for_timeout(1500)  # the style has loaded and terra-draw is listening
+    await page.screenshot(path=shot("20b-wizard-area-of-two-pieces"))
+    problems = await serious_violations(page)
+
+    # A shape drawn now is one more piece: the draft holds all three, the first two as they were.
+    await page.get_by_role("button", name="Draw a polygon").click()
+    box = await picker.bounding_box()
+    assert box
+    cx, cy = box["width"] / 2, box["height"] / 2
+    await click_canvas(page, [(cx - 30, cy + 30), (cx + 30, cy + 30), (cx + 30, cy - 30), (cx - 30, cy + 30)])
+    await expect(picker).to_have_attribute("data-pieces", "3")
+    stored = await page.evaluate("() => JSON.parse(localStorage.getItem('gg.hq.wizardDraft'))")
+    polygon = stored["form"]["polygon"]
+    assert polygon["type"] == "MultiPolygon" and len(polygon["coordinates"]) == 3, polygon
+    assert [p[0][0][:2] for p in polygon["coordinates"][:2]] == [[26.099, 44.429], [26.595, 44.895]]
+    await page.screenshot(path=shot("20c-wizard-piece-added"))
+
+    await page.get_by_role("button", name="Clear", exact=True).click()
+    await expect(picker).to_have_attribute("data-pieces", "0")
+    await expect(page.get_by_test_id("area-pieces")).to_have_count(0)
+    assert problems == []
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def csv_file() -> bytes:
     out = io.StringIO()
     w = csv.writer(out)

@@ -1,8 +1,9 @@
 // Selected hexagons → one target area for the action wizard. Hexagons of one grid share their edges exactly
 // (the server rounds the same vertices the same way), so the union is their outline: drop every edge used twice,
-// chain the rest into rings. One piece → a Polygon (what the wizard's map can edit); several → a MultiPolygon.
-export type Ring = number[][]
-export type Area = { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] }
+// chain the rest into rings. One piece → a Polygon; several → a MultiPolygon (the wizard's map edits each piece).
+import type { Area, Ring } from '../map/area'
+
+export type { Area, Ring }
 
 const key = (p: number[]): string => `${p[0]!.toFixed(7)},${p[1]!.toFixed(7)}`
 

@@ -200,6 +200,8 @@ export const en = {
   'map.clearArea': 'Clear',
   'map.importGeojson': 'Import GeoJSON',
   'map.helpPolygon': 'Click to add points; click the first point again to close the shape.',
+  'map.pieces': '{n} piece: each is edited on its own|{n} pieces: each is edited on its own',
+  'map.helpAddPiece': 'Each new shape adds a piece to the area.',
   'map.helpRectangle': 'Click one corner, then the opposite corner.',
   'map.newZone': 'New zone',
   'map.zoneName': 'Zone name',

@@ -199,6 +199,8 @@ export const fr: Record<HqKey, string> = {
   'map.clearArea': 'Effacer',
   'map.importGeojson': 'Importer du GeoJSON',
   'map.helpPolygon': 'Cliquez pour ajouter des points ; cliquez à nouveau sur le premier pour fermer la forme.',
+  'map.pieces': '{n} partie : chacune se modifie à part|{n} parties : chacune se modifie à part',
+  'map.helpAddPiece': 'Chaque nouvelle forme ajoute une partie à la zone.',
   'map.helpRectangle': 'Cliquez sur un coin, puis sur le coin opposé.',
   'map.newZone': 'Nouvelle zone',
   'map.zoneName': 'Nom de la zone',

@@ -199,6 +199,8 @@ export const ro: Record<HqKey, string> = {
   'map.clearArea': 'Golește',
   'map.importGeojson': 'Importă GeoJSON',
   'map.helpPolygon': 'Dă clic pentru a adăuga puncte; dă clic din nou pe primul punct pentru a închide forma.',
+  'map.pieces': '{n} parte: fiecare se modifică separat|{n} părți: fiecare se modifică separat|{n} de părți: fiecare se modifică separat',
+  'map.helpAddPiece': 'Fiecare formă nouă adaugă o parte la zonă.',
   'map.helpRectangle': 'Dă clic pe un colț, apoi pe colțul opus.',
   'map.newZone': 'Zonă nouă',
   'map.zoneName': 'Numele zonei',

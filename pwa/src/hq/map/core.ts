@@ -11,6 +11,7 @@ import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter'
 import { getToken } from '@shared/session'
 import { me } from '../me'
 import { SUPPORT_COLOURS } from '../types'
+import type { Polygon } from './area'
 
 maplibregl.setWorkerUrl(workerUrl)
 
@@ -113,7 +114,7 @@ export function newDraw(map: MlMap): TerraDraw {
   return draw
 }
 
-export type Polygon = { type: 'Polygon'; coordinates: number[][][] }
+export type { Polygon }
 
 /** The drawn polygons (terra-draw's store, polygons and rectangles alike). */
 export function drawnPolygons(draw: TerraDraw): { id: string | number; geometry: Polygon }[] {
