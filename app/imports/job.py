@@ -183,8 +183,10 @@ async def _stage(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec) ->
 
 
 async def _merge(engine: AsyncEngine, conn: AsyncConnection, imp: ImportSpec, src: fastpath.Source) -> Counts:
-    async with timed("validate, rank, match"):
+    async with timed("validate, rank"):
         await merge.build_rows(conn, src, imp)
+    async with timed("match"):
+        await merge.match_rows(conn, imp)
     async with timed("rejects"):
         await merge.write_rejects(conn, src, imp)
     await _progress(engine, imp.organization_id, imp.id, phase="writing")

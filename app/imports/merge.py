@@ -149,10 +149,7 @@ def _key_match() -> str:
 
 
 async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> None:
-    """import_rows: every line with its reject reason and its rank among same-key lines (rn); import_match: the
-    existing contact each first line matches (by mobile, then email, then home phone; rows with neither by name
-    + address; among several contacts, one with the same name, then the oldest). Set-based: one hash join per
-    key, not a probe per row."""
+    """import_rows: every line with its reject reason and its rank among same-key lines (rn)."""
     p = imp.binds()
     have = set(stored_targets(imp.columns))
     headers = {t: imp.headers[i] for t, i in imp.columns.items() if i < imp.width}
@@ -177,6 +174,13 @@ async def build_rows(conn: AsyncConnection, src: Source, imp: ImportSpec) -> Non
     # Statistics only for what the next statements filter and join on: the other columns' histograms took a
     # seventh of this phase (100k rows) and serve no plan.
     await conn.execute(text(f"ANALYZE import_rows ({', '.join(ANALYZED)})"))
+
+
+async def match_rows(conn: AsyncConnection, imp: ImportSpec) -> None:
+    """import_match: the existing contact each first line of import_rows matches (by mobile, then email, then home
+    phone; rows with neither by name + address; among several contacts, one with the same name, then the oldest).
+    Set-based: one hash join per key, not a probe per row."""
+    p = imp.binds()
     # The matching rule itself lives in app/contacts/duplicates.py (the contact page's duplicates use it too).
     no_key = " AND ".join(f"r.{col} IS NULL" for col in sorted({b for _, _, b, _ in dup.KEYS}))
     by_name = (
