@@ -129,6 +129,47 @@ describe('outbox', () => {
     expect((await box.sync()).sent).toBe(1)
   })
 
+  it("keeps the server's Retry-After of a 503 for the sync loop, and none when it sent none", async () => {
+    const { createOutbox } = await freshModules()
+    const busy = () => new Response(null, { status: 503, headers: { 'Retry-After': '2' } })
+    const responses = [busy(), json(503, null), json(201, {})]
+    const fetch = vi.fn(async () => responses.shift()!)
+    const box = createOutbox({ fetch: fetch as unknown as typeof globalThis.fetch })
+    const id = crypto.randomUUID()
+    await box.enqueue({ id, kind: 'call_report', path: '/r', body: { id } })
+    const first = await box.sync()
+    expect(first).toMatchObject({ stoppedBy: 'server', retryAfterMs: 2000, remaining: 1 })
+    const second = await box.sync()
+    expect(second.stoppedBy).toBe('server')
+    expect(second.retryAfterMs).toBeUndefined()
+    expect((await box.sync()).sent).toBe(1)
+  })
+
+  it('reads Retry-After as seconds or as an HTTP date', async () => {
+    const { retryAfterMs } = await import('../src/shared/api/retry')
+    expect(retryAfterMs('3')).toBe(3000)
+    const now = Date.parse('2026-12-01T18:00:00Z')
+    expect(retryAfterMs('Tue, 01 Dec 2026 18:00:05 GMT', now)).toBe(5000)
+    expect(retryAfterMs('soon')).toBeUndefined()
+    expect(retryAfterMs(null)).toBeUndefined()
+  })
+
+  it('tries again soon after a run the server or the network cut short, backing off up to the timer', async () => {
+    const { nextRetry, FIRST_RETRY_MS, SYNC_INTERVAL_MS } = await import('../src/volunteer/offline/sync')
+    const cut = { sent: 0, conflicts: 0, failed: 0, remaining: 1 }
+    expect(nextRetry({ ...cut, stoppedBy: 'server', retryAfterMs: 1000 }, 0)).toEqual({ inMs: 1000, backoffMs: FIRST_RETRY_MS })
+    let backoff = 0
+    const waits: number[] = []
+    for (let i = 0; i < 6; i++) {
+      const next = nextRetry({ ...cut, stoppedBy: 'network' }, backoff)
+      waits.push(next.inMs!)
+      backoff = next.backoffMs
+    }
+    expect(waits).toEqual([2000, 4000, 8000, 16000, SYNC_INTERVAL_MS, SYNC_INTERVAL_MS])
+    expect(nextRetry({ ...cut, remaining: 0 }, backoff)).toEqual({ inMs: null, backoffMs: 0 })
+    expect(nextRetry({ ...cut, stoppedBy: 'unauthorized' }, backoff).inMs).toBeNull()
+  })
+
   it('survives a reload: a new module instance over the same IndexedDB sends what was queued', async () => {
     const first = await freshModules()
     const box1 = first.createOutbox({ fetch: vi.fn() })

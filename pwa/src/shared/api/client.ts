@@ -2,6 +2,7 @@
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { paths } from '../../api/schema'
 import { getToken } from '../session'
+import { retryAfterMs } from './retry'
 
 export class ApiError extends Error {
   constructor(
@@ -65,8 +66,8 @@ async function fetchWithRetry(req: Request): Promise<Response> {
       throw new NetworkError(e)
     }
     if (res.status !== 503 || req.method !== 'GET' || attempt >= 2) return res
-    const wait = Math.min(Number(res.headers.get('Retry-After')) || 1, 3)
-    await new Promise((r) => setTimeout(r, wait * 1000))
+    const wait = Math.min(retryAfterMs(res.headers.get('Retry-After')) ?? 1000, 3000)
+    await new Promise((r) => setTimeout(r, wait))
   }
 }
 

@@ -6,7 +6,8 @@
 //  - 409            → conflict (same id, different body): kept, surfaced, never retried automatically
 //  - other 4xx      → failed: kept, surfaced, retried only on request
 //  - 401            → sync stops until the volunteer signs in again (nothing is dropped)
-//  - 5xx/429/network → stays pending, retried on the next run
+//  - 5xx/429/network → stays pending, retried on the next run (soon: the Retry-After, or a backoff: sync.ts)
+import { retryAfterMs } from '@shared/api/retry'
 import { count, del, get, getAll, put } from './db'
 
 export type OutboxKind = 'call_report' | 'visit' | 'participation' | 'correction' | 'p2p_text'
@@ -34,6 +35,8 @@ export interface SyncResult {
   failed: number
   remaining: number
   stoppedBy?: 'network' | 'unauthorized' | 'server'
+  /** The server's Retry-After (a 503 or 429 says when to come back), in milliseconds, when it sent one. */
+  retryAfterMs?: number
 }
 
 export interface OutboxOptions {
@@ -104,6 +107,8 @@ export function createOutbox(opts: OutboxOptions = {}) {
     return { pending, problems: items.length - pending, total: items.length }
   }
 
+  let lastRetryAfter: number | undefined
+
   async function sendOne(item: OutboxItem): Promise<'ok' | 'conflict' | 'failed' | 'retry' | 'network' | 'unauthorized'> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' }
     const token = opts.getToken?.()
@@ -135,11 +140,13 @@ export function createOutbox(opts: OutboxOptions = {}) {
       return 'failed'
     }
     await put('outbox', updated)
+    lastRetryAfter = retryAfterMs(res.headers.get('Retry-After'))
     return 'retry'
   }
 
   async function runSync(): Promise<SyncResult> {
     const result: SyncResult = { sent: 0, conflicts: 0, failed: 0, remaining: 0 }
+    lastRetryAfter = undefined
     const items = (await list()).filter((i) => i.status === 'pending')
     for (const item of items) {
       const fresh = await get<OutboxItem>('outbox', item.id)
@@ -150,6 +157,7 @@ export function createOutbox(opts: OutboxOptions = {}) {
       else if (r === 'failed') result.failed++
       else {
         result.stoppedBy = r === 'network' ? 'network' : r === 'unauthorized' ? 'unauthorized' : 'server'
+        if (r === 'retry' && lastRetryAfter !== undefined) result.retryAfterMs = lastRetryAfter
         if (r === 'unauthorized') opts.onUnauthorized?.()
         break
       }
