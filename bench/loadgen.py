@@ -59,7 +59,9 @@ class Server:
         ]
         if self.factory:
             args.append("--factory")
-        self.log_path = str(ROOT / ".data" / "bench" / f"uvicorn-{self.target.split(':')[0]}.log")
+        log_dir = ROOT / ".data" / "bench"  # this checkout's, even when the bench cluster is another's
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = str(log_dir / f"uvicorn-{self.target.split(':')[0]}.log")
         logf = open(self.log_path, "wb")  # noqa: SIM115 (handed to the child)
         self.proc = await asyncio.create_subprocess_exec(
             *args, env=self.env, cwd=str(ROOT), stdout=logf, stderr=logf, start_new_session=True

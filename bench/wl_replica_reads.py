@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import time
 from typing import Any
@@ -85,6 +86,51 @@ class HQReads:
         return sum(len(v) for v in self.ms.values())
 
 
+def tree_cpu_s(root: int | None) -> float:
+    """CPU seconds (user + system) a process and its descendants have used so far, the exited ones its children
+    waited for included (/proc: a postmaster reaps its backends, uvicorn its workers)."""
+    if root is None:
+        return 0.0
+    used: dict[int, int] = {}
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        used[int(d)] = sum(int(x) for x in rest[11:15])  # utime, stime, cutime, cstime
+        kids.setdefault(int(rest[1]), []).append(int(d))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0)
+        todo.extend(kids.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class Cores:
+    """Cores used over one phase by the API (uvicorn and its workers), the primary and the standby: where the
+    time of the HQ reads goes on a machine that runs all three."""
+
+    def __init__(self, api: int | None, primary: int | None, standby: int | None) -> None:
+        self.pids = {"api": api, "primary": primary, "standby": standby}
+        self.t0 = time.monotonic()
+        self.at0 = {k: tree_cpu_s(p) for k, p in self.pids.items()}
+
+    def done(self) -> dict[str, float]:
+        dt = max(1e-6, time.monotonic() - self.t0)
+        used = {k: round((tree_cpu_s(p) - self.at0[k]) / dt, 2) for k, p in self.pids.items()}
+        return used | {"load1": round(os.getloadavg()[0], 1)}  # the machine's, all of it (others' work too)
+
+
+def fmt_cores(c: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in c.items())
+
+
 async def standby_commits(sb: EmbeddedStandby, database: str) -> int:
     """Transactions committed on the standby in the run database (read-only ones count): where HQ read."""
     out = await asyncio.to_thread(
@@ -142,11 +188,21 @@ async def run(ctx: Ctx) -> list[Row]:
             with_reads: list[dict[str, Any]] = []
             hq_all: list[HQReads] = []
             commits = 0
+            pids = (
+                server.proc.pid if server.proc else None,
+                ctx.services.pg._postmaster_pid(),
+                sb._postmaster_pid(),
+            )
+            cores_without: list[dict[str, float]] = []
+            cores_with: list[dict[str, float]] = []
             for rep in range(1 if ctx.smoke else 2):
+                cores = Cores(*pids)
                 (ph,) = await capacity.drive({**base, "phases": [{"rate": rate, "seconds": seconds}], "seed": 10 + rep})
+                cores_without.append(cores.done())
                 without.append(ph)
                 hq = HQReads(server.url, ctx.admin_token, export["download_path"], viewers)
                 before = await standby_commits(sb, ctx.db)
+                cores = Cores(*pids)
                 task = asyncio.create_task(hq.run())
                 try:
                     (ph,) = await capacity.drive(
@@ -155,12 +211,14 @@ async def run(ctx: Ctx) -> list[Row]:
                 finally:
                     hq.stop.set()
                     await task
+                cores_with.append(cores.done())
                 commits += await standby_commits(sb, ctx.db) - before
                 with_reads.append(ph)
                 hq_all.append(hq)
                 log(
                     f"  {rate:.1f} steps/s: p99 {without[-1]['p99_ms']:.0f} ms without HQ reads, "
-                    f"{ph['p99_ms']:.0f} ms with {hq.reads} ({ph['errors']} errors, {len(hq.errors)} HQ errors)"
+                    f"{ph['p99_ms']:.0f} ms with {hq.reads} ({ph['errors']} errors, {len(hq.errors)} HQ errors); "
+                    f"cores used without: {fmt_cores(cores_without[-1])}; with: {fmt_cores(cores_with[-1])}"
                 )
         finally:
             await server.stop()
@@ -181,7 +239,8 @@ async def run(ctx: Ctx) -> list[Row]:
         f"capacity without HQ reads {cap:.0f} steps/s; at {rate:.0f} steps/s for {seconds:.0f}s: p99 {p99_with:.0f} ms "
         f"with HQ reads ({reads} reads: dashboard p50 {percentile(dash, 50) or 0:.0f} ms, export of "
         f"{max(h.export_rows for h in hq_all):,} rows p50 {percentile(exp, 50) or 0:.0f} ms; {len(hq_errors)} errors), "
-        f"{p99_without:.0f} ms without; standby committed {commits} transactions"
+        f"{p99_without:.0f} ms without; standby committed {commits} transactions; cores used (of {os.cpu_count()}) "
+        f"without HQ reads: {fmt_cores(cores_without[-1])}; with: {fmt_cores(cores_with[-1])}"
         + ("" if held_without else "; the rate failed even without HQ reads (noisy machine)")
         + ("" if on_standby else "; HQ reads NOT seen on the standby")
     )
@@ -215,6 +274,8 @@ async def run(ctx: Ctx) -> list[Row]:
                 "hq_ms": {"dashboard": dash, "export": exp},
                 "hq_errors": hq_errors[:10],
                 "standby_commits": commits,
+                "cores_without": cores_without,
+                "cores_with": cores_with,
                 "hq_reads": reads,
             },
             correct=on_standby and not hq_errors,

@@ -19,7 +19,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.logging import request_id_var
 from app.core.paths import API_PREFIX
 from app.core.ratelimit import RateLimiter
-from app.core.replicas import Reader, ReadRouter, reader, replica_session
+from app.core.replicas import Reader, ReadRouter, Writer, reader, replica_session, writer
 from app.core.security import hash_token
 
 API_KEY_PREFIX = "ggk_"  # what tells an API key from a session token
@@ -197,10 +197,22 @@ async def read_session(request: Request, session: SessionDep, user: CurrentUser)
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
-async def lag_tolerant_reader(request: Request, user: CurrentUser) -> Reader:
+async def lag_tolerant_reader(request: Request, session: SessionDep, user: CurrentUser) -> Reader:
     """Opens lag-tolerant read transactions of their own (on a standby when one is healthy) for a request that
-    also writes on the primary: an export's count and the rows of its download."""
-    return reader(getattr(request.app.state, "reads", None), request.app.state.sessionmaker, user.organization_id)
+    also writes on the primary: an export's count and the rows of its download. Each refuses to open while the
+    request's primary transaction is still open (app/core/replicas.py `reader`)."""
+    return reader(
+        getattr(request.app.state, "reads", None), request.app.state.sessionmaker, user.organization_id, session
+    )
 
 
 ReaderDep = Annotated[Reader, Depends(lag_tolerant_reader)]
+
+
+async def primary_writer(request: Request, user: CurrentUser) -> Writer:
+    """A primary transaction of its own, for the writes a request makes after a lag-tolerant read (the request's
+    own transaction was ended before that read)."""
+    return writer(request.app.state.sessionmaker, user.organization_id)
+
+
+WriterDep = Annotated[Writer, Depends(primary_writer)]

@@ -20,7 +20,7 @@ from app.contacts.service import org_region
 from app.core import paths
 from app.core.csvout import safe_writer
 from app.core.errors import NotFound
-from app.core.replicas import Reader
+from app.core.replicas import Reader, Writer
 from app.core.schemas import Strict
 from app.models import Contact, Export
 
@@ -91,32 +91,38 @@ def to_read(e: Export) -> ExportRead:
     )
 
 
-async def create(session: AsyncSession, body: ExportCreate, *, actor: Principal, reads: Reader) -> ExportRead:
-    """The filter validated on the primary (it may name a segment or a team made a moment ago), its rows counted
-    in a lag-tolerant read (a standby when one is healthy), then the export written on the primary."""
+async def create(
+    session: AsyncSession, body: ExportCreate, *, actor: Principal, reads: Reader, write: Writer
+) -> ExportRead:
+    """The filter validated on the primary (it may name a segment or a team made a moment ago) and that read-only
+    transaction ended, its rows then counted in a lag-tolerant read (a standby when one is healthy), then the
+    export and its audit entry written in one primary transaction: no primary transaction is open while the
+    standby counts, and none spans the two servers."""
     region = await org_region(session, actor.organization_id)
     conds = await resolve(session, body.filter, actor.organization_id, region=region, actor=actor)  # validates now
+    await session.commit()  # read only: this gives the primary connection back for the count's duration
     async with reads() as rs:
         n = await rs.scalar(select(func.count()).select_from(Contact).where(and_(*conds)))
-    e = Export(
-        organization_id=actor.organization_id,
-        id=uuid.uuid4(),
-        filter=body.filter.model_dump(mode="json", exclude_defaults=True),
-        columns=list(body.columns),
-        created_by=actor.user_id,
-        row_count=n,
-    )
-    session.add(e)
-    await session.flush()
-    await session.refresh(e)
-    await audit.record(
-        session,
-        actor=actor,
-        action="export.created",
-        object_type="export",
-        object_id=e.id,
-        details={"rows": n, "columns": list(body.columns)},
-    )
+    async with write() as ws:
+        e = Export(
+            organization_id=actor.organization_id,
+            id=uuid.uuid4(),
+            filter=body.filter.model_dump(mode="json", exclude_defaults=True),
+            columns=list(body.columns),
+            created_by=actor.user_id,
+            row_count=n,
+        )
+        ws.add(e)
+        await ws.flush()
+        await ws.refresh(e)
+        await audit.record(
+            ws,
+            actor=actor,
+            action="export.created",
+            object_type="export",
+            object_id=e.id,
+            details={"rows": n, "columns": list(body.columns)},
+        )
     return to_read(e)
 
 

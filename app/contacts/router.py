@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth import references
-from app.auth.dependencies import CurrentUser, FieldWorker, ReaderDep, ReadSessionDep, require
+from app.auth.dependencies import CurrentUser, FieldWorker, ReaderDep, ReadSessionDep, WriterDep, require
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
 from app.contacts import bulk, duplicates, exports, gdpr, service, timeline, vocab
@@ -232,9 +232,9 @@ async def delete_segment(segment_id: uuid.UUID, session: SessionDep, user: Conta
 
 @router.post("/exports", status_code=201, operation_id="exports-create")
 async def create_export(
-    body: exports.ExportCreate, session: SessionDep, user: Exporter, reads: ReaderDep
+    body: exports.ExportCreate, session: SessionDep, user: Exporter, reads: ReaderDep, write: WriterDep
 ) -> exports.ExportRead:
-    return await exports.create(session, body, actor=user, reads=reads)
+    return await exports.create(session, body, actor=user, reads=reads, write=write)
 
 
 @router.get("/exports/{export_id}", operation_id="exports-read")

@@ -135,15 +135,41 @@ async def replica_session(replica: Replica, organization_id: uuid.UUID) -> Async
 
 
 Reader = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+Writer = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def reader(router: ReadRouter | None, primary: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> Reader:
+class PrimaryTransactionOpen(RuntimeError):
+    """A lag-tolerant read opened while the request's own primary transaction is open: the request would hold a
+    primary connection (idle in transaction) for as long as the standby's read runs, and mix the two servers in one
+    unit of work. End it first (`await session.commit()`: what it read stays valid) and write afterwards in a
+    transaction of its own (`Writer`)."""
+
+
+def holds_primary_transaction(session: AsyncSession) -> bool:
+    """The session is inside a transaction that has taken a connection (a begun one that has sent nothing yet
+    holds nothing on the server)."""
+    tx = session.sync_session.get_transaction()
+    return tx is not None and bool(tx._connections)
+
+
+def reader(
+    router: ReadRouter | None,
+    primary: async_sessionmaker[AsyncSession],
+    organization_id: uuid.UUID,
+    request_session: AsyncSession | None = None,
+) -> Reader:
     """For lag-tolerant reads done in a transaction of their own (an export's count, its rows streamed after the
     response has started): each use opens one read-only transaction on a healthy standby, or on the primary
-    when none is, scoped to the organization."""
+    when none is, scoped to the organization. It refuses to open while `request_session` (the request's own
+    primary session) still holds its transaction, replica or not, so a request never waits on a standby with a
+    primary transaction open, and the test suite (with no standby) catches a route that would."""
 
     @contextlib.asynccontextmanager
     async def open_read() -> AsyncIterator[AsyncSession]:
+        if request_session is not None and holds_primary_transaction(request_session):
+            raise PrimaryTransactionOpen(
+                "a lag-tolerant read was opened inside the request's primary transaction: end it first"
+            )
         replica = router.pick() if router is not None else None
         if replica is not None:
             async with replica_session(replica, organization_id) as rs:
@@ -155,3 +181,17 @@ def reader(router: ReadRouter | None, primary: async_sessionmaker[AsyncSession],
             yield session
 
     return open_read
+
+
+def writer(primary: async_sessionmaker[AsyncSession], organization_id: uuid.UUID) -> Writer:
+    """The writes of a request that has already ended its own primary transaction to read on a standby (an
+    export written once its rows are counted): one transaction on the primary, scoped to the organization,
+    committed when the block ends, rolled back if it raises."""
+
+    @contextlib.asynccontextmanager
+    async def open_write() -> AsyncIterator[AsyncSession]:
+        async with primary() as session, session.begin():
+            await set_tenant(session, organization_id)
+            yield session
+
+    return open_write

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.config import ReplicaSettings, Settings
 from app.core.db import make_engine
 from app.core.embedded import PG_BIN, EmbeddedStandby, _as_pg_user, free_port
-from app.core.replicas import ReadRouter
+from app.core.replicas import PrimaryTransactionOpen, ReadRouter, reader
 from tests.conftest import ServicesUnderTest
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import make_actor, make_org
@@ -144,8 +144,26 @@ async def primary_su(services: ServicesUnderTest, settings: Settings) -> AsyncIt
     await engine.dispose()
 
 
-async def test_an_export_counts_and_streams_its_rows_from_the_standby(
-    routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, primary_su: AsyncEngine
+async def _app_sessions_in_transaction(primary_su: AsyncEngine, role: str, besides: int) -> list[str]:
+    """The app role's sessions on the primary inside a transaction right now (but the test's own `besides`):
+    what a request holds there while it waits on the standby."""
+    async with primary_su.connect() as c:
+        rows = await c.execute(
+            text(
+                "SELECT state || ': ' || query FROM pg_stat_activity WHERE usename = :role AND pid <> :pid "
+                "AND state LIKE 'idle in transaction%'"
+            ),
+            {"role": role, "pid": besides},
+        )
+        return [str(r[0]) for r in rows]
+
+
+async def test_an_export_counts_and_streams_its_rows_from_the_standby_holding_no_primary_transaction_meanwhile(
+    routed: tuple[object, AsyncClient],
+    live_db: AsyncSession,
+    standby_su: AsyncEngine,
+    primary_su: AsyncEngine,
+    services: ServicesUnderTest,
 ) -> None:
     application, client = routed
     reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
@@ -155,25 +173,60 @@ async def test_an_export_counts_and_streams_its_rows_from_the_standby(
     await live_db.commit()
     await _replayed(live_db, standby_su)
     await reads.measure()
+    mine = (await live_db.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     auth = {"Authorization": f"Bearer {admin.token}"}
+    # A saved segment made a moment ago: the filter names it, so it is resolved on the primary before the count.
+    seg = await client.post("/api/v1/segments", json={"name": "All", "filter": {}}, headers=auth)
+    assert seg.status_code == 201, seg.text
 
     async with contacts_locked(primary_su, standby_su):
-        # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked).
-        made = asyncio.create_task(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
+        # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked),
+        # and the request holds no transaction on the primary while it does (its filter was resolved there).
+        body = {"filter": {"segment_id": seg.json()["id"]}}
+        made = asyncio.create_task(client.post("/api/v1/exports", json=body, headers=auth))
         await waiting_on_standby(standby_su)
+        assert await _app_sessions_in_transaction(primary_su, services.app_role, mine) == []
         assert not made.done()
     r = await made
     assert r.status_code == 201, r.text
     assert r.json()["row_count"] == 3
+    async with primary_su.connect() as c:  # written on the primary, with its audit entry, once counted
+        audited = await c.execute(
+            text("SELECT details->>'rows' FROM audit_log WHERE object_id = :e AND action = 'export.created'"),
+            {"e": r.json()["id"]},
+        )
+        assert [x[0] for x in audited] == ["3"]
     await _replayed(live_db, standby_su)
 
     async with contacts_locked(primary_su, standby_su):
         download = asyncio.create_task(client.get(r.json()["download_path"], headers=auth))
         await waiting_on_standby(standby_su)
+        assert await _app_sessions_in_transaction(primary_su, services.app_role, mine) == []
         assert not download.done()
     got = await download
     assert got.status_code == 200, got.text
     assert len(got.text.strip().splitlines()) == 1 + 3  # the header and the organization's three contacts
+
+
+async def test_a_lag_tolerant_read_refuses_to_open_inside_the_requests_primary_transaction(
+    app: object, live_db: AsyncSession
+) -> None:
+    """Replica or not: with no standby configured (the rest of the suite) a route that would wait on a standby
+    with its primary transaction open fails its tests instead of holding a primary connection in production."""
+    maker = app.state.real_sessionmaker  # type: ignore[attr-defined]
+    org = await make_org(live_db)
+    await live_db.commit()
+    async with maker() as request_session, request_session.begin():
+        reads = reader(None, maker, org.id, request_session)
+        async with reads() as rs:  # begun, but nothing sent yet: it holds nothing on the primary
+            assert (await rs.execute(text("SELECT 1"))).scalar() == 1
+        await request_session.execute(text("SELECT 1"))
+        with pytest.raises(PrimaryTransactionOpen):
+            async with reads():
+                pass
+        await request_session.commit()
+        async with reads() as rs:
+            assert (await rs.execute(text("SELECT current_setting('app.organization_id')"))).scalar() == str(org.id)
 
 
 async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_while_it_runs(
@@ -209,6 +262,26 @@ async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_
     for path in ("/api/v1/dashboard", "/api/v1/dashboard/leaderboard", "/api/v1/dashboard/zones"):
         got = await client.get(path, headers=auth)
         assert got.status_code == 200, (path, got.text)
+
+
+async def test_a_standby_reports_its_readers_snapshots_so_the_primarys_vacuum_does_not_cancel_them(
+    standby: EmbeddedStandby, primary_su: AsyncEngine, standby_su: AsyncEngine
+) -> None:
+    """hot_standby_feedback: while a read holds a snapshot on the standby, the primary sees the standby's xmin
+    (pg_stat_replication.backend_xmin) and its vacuum keeps the rows that read still sees, instead of the replay
+    cancelling it (what an export streaming from the standby under the calling load at 1M met: "terminating
+    connection due to conflict with recovery")."""
+    deadline = asyncio.get_running_loop().time() + 30
+    async with primary_su.connect() as c, standby_su.connect() as reading:
+        await reading.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ"))
+        await reading.execute(text("SELECT count(*) FROM contacts"))
+        while True:
+            xmins = (await c.execute(text("SELECT backend_xmin::text FROM pg_stat_replication"))).scalars().all()
+            await c.commit()  # a transaction keeps the activity it first read: each look is its own
+            if any(x is not None for x in xmins):
+                break
+            assert asyncio.get_running_loop().time() < deadline, f"no standby's xmin on the primary: {xmins}"
+            await asyncio.sleep(0.5)
 
 
 async def test_a_standby_only_replica_that_gets_promoted_is_skipped_and_its_pooled_connections_dropped(
