@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
@@ -90,13 +88,3 @@ async def make_bank(
 @pytest.fixture
 async def bank(live_client: AsyncClient, live_db: AsyncSession) -> Bank:
     return await make_bank(live_client, live_db)
-
-
-@pytest.fixture
-async def cleanup(owner_engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
-    """Organizations a live test committed, deleted (with everything they own) at the end."""
-    org_ids: list[uuid.UUID] = []
-    yield org_ids
-    async with owner_engine.begin() as conn:
-        for org_id in org_ids:
-            await conn.execute(text("DELETE FROM organizations WHERE id = :o"), {"o": org_id})
