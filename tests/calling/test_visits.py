@@ -1,42 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
-from app.models import ActionTarget, ConsentLog, Contact, FieldReport, Organization
-from tests.fixtures.contacts import insert_contacts
-from tests.fixtures.factories import Actor, make_actor, make_org, make_team
+from app.models import ActionTarget, ConsentLog, Contact, FieldReport
+from tests.calling.conftest import make_walk
 
 
 async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
-    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
-    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)])
+    org, vol, aid, target = w.org, w.volunteer, w.action_id, w.door["target_id"]
     body = {
         "id": str(uuid.uuid4()),
         "target_id": target,
@@ -86,40 +65,11 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     )
 
 
-async def _walk_of_two_doors(
-    live_client: AsyncClient, live_db: AsyncSession
-) -> tuple[Organization, Actor, str, str, dict[str, Any], dict[str, Any]]:
-    """A door-to-door action of two doors walked by one volunteer: (org, volunteer, action id, walk list URL, the
-    first building, its first door)."""
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.09, 44.49)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
-    url = f"/api/v1/actions/{aid}/walklist"
-    building = (await live_client.get(url, headers=vol.headers)).json()["streets"][0]["buildings"][0]
-    door = building["households"][0]
-    return org, vol, aid, url, building, door
-
-
 async def test_a_person_met_at_a_door_joins_that_buildings_household_at_its_address_and_location(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org, vol, aid, url, building, door = await _walk_of_two_doors(live_client, live_db)
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
+    org, vol, aid, url, building, door = w.org, w.volunteer, w.action_id, w.url, w.building, w.door
     body = {
         "id": str(uuid.uuid4()),
         "target_id": door["target_id"],
@@ -156,7 +106,8 @@ async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_
 ) -> None:
     """The walk list's "Add person" names the door (`door_id`) without reporting its visit: the same rule as the
     door flow places the person at the building's address and location, in its households."""
-    org, vol, aid, url, building, door = await _walk_of_two_doors(live_client, live_db)
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
+    org, vol, aid, url, building, door = w.org, w.volunteer, w.action_id, w.url, w.building, w.door
     body = {
         "id": str(uuid.uuid4()),
         "door_id": door["target_id"],
@@ -205,28 +156,10 @@ async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_
 async def test_door_id_is_a_door_of_this_walk_list_and_only_beside_a_new_contact(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    aid = a.json()["id"]
-    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
-    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    w = await make_walk(live_client, live_db, [(26.05, 44.45)])
+    org, vol, target = w.org, w.volunteer, w.door["target_id"]
     met = {"first_name": "Dan", "consent_data_processing": True}
-    url = f"/api/v1/actions/{aid}/visits"
+    url = w.visits
     unknown = {"id": str(uuid.uuid4()), "door_id": str(uuid.uuid4()), "outcome": "opened", "new_contact": met}
     r = await live_client.post(url, headers=vol.headers, json=unknown)
     assert r.status_code == 404 and r.json()["error"]["details"][0]["field"] == "door_id", r.text
