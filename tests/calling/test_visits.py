@@ -8,14 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
 from app.models import ActionTarget, ConsentLog, Contact, FieldReport
-from tests.calling.conftest import make_walk
+from tests.calling.conftest import Walk, make_walk
 
 
 async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
     w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)])
-    org, vol, aid, target = w.org, w.volunteer, w.action_id, w.door["target_id"]
+    org, vol, target = w.org, w.volunteer, w.door["target_id"]
     body = {
         "id": str(uuid.uuid4()),
         "target_id": target,
@@ -31,16 +31,16 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
             "consents": {"sms": "granted"},
         },
     }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    r = await live_client.post(w.visits, headers=vol.headers, json=body)
     assert r.status_code == 200, r.text
-    again = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    again = await live_client.post(w.visits, headers=vol.headers, json=body)
     assert again.json() == r.json()
     no_consent = {
         **body,
         "id": str(uuid.uuid4()),
         "new_contact": {**body["new_contact"], "consent_data_processing": False},
     }
-    bad = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=no_consent)
+    bad = await live_client.post(w.visits, headers=vol.headers, json=no_consent)
     assert bad.status_code == 422
     await set_tenant(live_db, org.id)
     irina = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Lungu"))
@@ -65,20 +65,26 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     )
 
 
+async def _met_twice(client: AsyncClient, w: Walk, field: str, first_name: str, last_name: str) -> None:
+    """A person met at the walk's first door, sent twice by its volunteer (`field`: "target_id" reports the door's
+    visit, "door_id" only names the door): the second answer is the first's."""
+    body = {
+        "id": str(uuid.uuid4()),
+        field: w.door["target_id"],
+        "outcome": "opened",
+        "new_contact": {"first_name": first_name, "last_name": last_name, "consent_data_processing": True},
+    }
+    r = await client.post(w.visits, headers=w.volunteer.headers, json=body)
+    assert r.status_code == 200, r.text
+    assert (await client.post(w.visits, headers=w.volunteer.headers, json=body)).json() == r.json()
+
+
 async def test_a_person_met_at_a_door_joins_that_buildings_household_at_its_address_and_location(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
     w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
-    org, vol, aid, url, building, door = w.org, w.volunteer, w.action_id, w.url, w.building, w.door
-    body = {
-        "id": str(uuid.uuid4()),
-        "target_id": door["target_id"],
-        "outcome": "opened",
-        "new_contact": {"first_name": "Ana", "last_name": "Vecina", "consent_data_processing": True},
-    }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
-    assert r.status_code == 200, r.text
-    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+    org, vol, url, building, door = w.org, w.volunteer, w.url, w.building, w.door
+    await _met_twice(live_client, w, "target_id", "Ana", "Vecina")
     after = (await live_client.get(url, headers=vol.headers)).json()
     found = [
         (b, h) for s in after["streets"] for b in s["buildings"] for h in b["households"] if h["last_name"] == "Vecina"
@@ -108,15 +114,7 @@ async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_
     door flow places the person at the building's address and location, in its households."""
     w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
     org, vol, aid, url, building, door = w.org, w.volunteer, w.action_id, w.url, w.building, w.door
-    body = {
-        "id": str(uuid.uuid4()),
-        "door_id": door["target_id"],
-        "outcome": "opened",
-        "new_contact": {"first_name": "Dana", "last_name": "Scara", "consent_data_processing": True},
-    }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
-    assert r.status_code == 200, r.text
-    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+    await _met_twice(live_client, w, "door_id", "Dana", "Scara")
 
     await set_tenant(live_db, org.id)
     dana = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Scara"))

@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -160,21 +161,21 @@ async def test_an_export_counts_and_streams_its_rows_from_the_standby(
     reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
     _, auth = await _replayed_org(live_db, standby_su, reads, "admin", contacts=3)
 
-    async with contacts_locked(primary_su, standby_su):
-        # The export's count waits on the standby (the primary's contacts are locked too, but it is not asked).
-        made = asyncio.create_task(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
-        await waiting_on_standby(standby_su)
-        assert not made.done()
-    r = await made
+    async def on_standby(request: Coroutine[Any, Any, Response]) -> Response:
+        """The request, seen waiting on the standby's locked contacts (the primary's are locked too, but it is not
+        asked), then answered."""
+        async with contacts_locked(primary_su, standby_su):
+            sent = asyncio.create_task(request)
+            await waiting_on_standby(standby_su)
+            assert not sent.done()
+        return await sent
+
+    # The export's count, then its rows, are read on the standby.
+    r = await on_standby(client.post("/api/v1/exports", json={"filter": {}}, headers=auth))
     assert r.status_code == 201, r.text
     assert r.json()["row_count"] == 3
     await _replayed(live_db, standby_su)
-
-    async with contacts_locked(primary_su, standby_su):
-        download = asyncio.create_task(client.get(r.json()["download_path"], headers=auth))
-        await waiting_on_standby(standby_su)
-        assert not download.done()
-    got = await download
+    got = await on_standby(client.get(r.json()["download_path"], headers=auth))
     assert got.status_code == 200, got.text
     assert len(got.text.strip().splitlines()) == 1 + 3  # the header and the organization's three contacts
 
