@@ -65,6 +65,8 @@ async def add(
     stmt, keyed = _statement(model)
     if keyed and not keys:
         return
+    if keys and not keyed:
+        raise ValueError(f"{model.__name__} has one counter a scope: no keys")
     params = {**scope, "shard": pick_shard(), "by": by}
     if keyed:
         params["keys"] = list(keys)
