@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from httpx import ASGITransport, AsyncClient
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import ROOT, Settings, get_settings
@@ -135,6 +136,16 @@ async def client(app: object, db: AsyncSession) -> AsyncIterator[AsyncClient]:
 def owner_engine(services: ServicesUnderTest) -> AsyncEngine:
     """Superuser/owner connection: bypasses RLS. Only for tests that inspect the database as a whole."""
     return make_engine(services.migration_url, get_settings(), pool_size=2)
+
+
+@pytest.fixture
+async def cleanup(owner_engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
+    """Organizations a live test committed, deleted (with everything they own) at the end."""
+    org_ids: list[uuid.UUID] = []
+    yield org_ids
+    async with owner_engine.begin() as conn:
+        for org_id in org_ids:
+            await conn.execute(text("DELETE FROM organizations WHERE id = :o"), {"o": org_id})
 
 
 def repo_root() -> Path:

@@ -10,10 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, SmallInteger, Text, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -230,34 +227,9 @@ def report_counters(
     return keys
 
 
-_EXCLUDED = pg_insert(ActionCounter).excluded
-# Built once: one statement whatever the keys (an insert, so the webhook capture sees it as before).
-_COUNT = (
-    pg_insert(ActionCounter)
-    .from_select(
-        ["organization_id", "action_id", "key", "shard", "value"],
-        select(
-            bindparam("org", type_=PgUUID(as_uuid=True)),
-            bindparam("action", type_=PgUUID(as_uuid=True)),
-            func.unnest(bindparam("keys", type_=ARRAY(Text))),
-            bindparam("shard", type_=SmallInteger),
-            bindparam("by", type_=BigInteger),
-        ),
-    )
-    .on_conflict_do_update(
-        index_elements=["organization_id", "action_id", "key", "shard"],
-        set_={"value": ActionCounter.value + _EXCLUDED.value},
-    )
-    .execution_options(dml_strategy="raw")  # parameters for the statement, not rows for an ORM bulk insert
-)
-
-
 async def count(session: AsyncSession, action: Action, keys: list[str], *, by: int = 1) -> None:
-    """Add one (or `by`: -1 takes a corrected report's keys back) to each counter, on a random shard (concurrent
-    reports don't queue on one row)."""
-    if not keys:
-        return
-    shard = counters.pick_shard()
-    await session.execute(
-        _COUNT, {"org": action.organization_id, "action": action.id, "keys": keys, "shard": shard, "by": by}
+    """Add one (or `by`: -1 takes a corrected report's keys back) to each of the action's counters `keys`, on a
+    random shard (concurrent reports don't queue on one row): the counters' one writer, `counters.add`."""
+    await counters.add(
+        session, ActionCounter, {"organization_id": action.organization_id, "action_id": action.id}, keys, by=by
     )

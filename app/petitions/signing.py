@@ -267,7 +267,7 @@ async def apply(
         data={"petition_id": str(petition.id), "signature_id": str(sig.id), "channel": sig.channel},
     )
     sig.contact_id, sig.confirmed_at = contact.id, now
-    await counters.add(session, PetitionCounter, [{"organization_id": org, "petition_id": petition.id}])
+    await counters.add(session, PetitionCounter, {"organization_id": org, "petition_id": petition.id})
     emit(
         session,
         org,

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import Organization
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
 
@@ -92,11 +92,43 @@ async def bank(live_client: AsyncClient, live_db: AsyncSession) -> Bank:
     return await make_bank(live_client, live_db)
 
 
-@pytest.fixture
-async def cleanup(owner_engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
-    """Organizations a live test committed, deleted (with everything they own) at the end."""
-    org_ids: list[uuid.UUID] = []
-    yield org_ids
-    async with owner_engine.begin() as conn:
-        for org_id in org_ids:
-            await conn.execute(text("DELETE FROM organizations WHERE id = :o"), {"o": org_id})
+@dataclass
+class Walk:
+    """A door-to-door action walked by one volunteer, and the first door of its walk list."""
+
+    org: Organization
+    volunteer: Actor
+    action_id: str
+    url: str  # the walk list
+    building: dict[str, Any]  # its first building
+    door: dict[str, Any]  # that building's first door
+
+    @property
+    def visits(self) -> str:
+        return f"/api/v1/actions/{self.action_id}/visits"
+
+
+async def make_walk(client: AsyncClient, db: AsyncSession, doors: list[tuple[float, float]]) -> Walk:
+    """A door-to-door action of a door at each (lon, lat) of `doors`, in one turf of its one volunteer."""
+    org = await make_org(db)
+    manager = await make_actor(db, org, "manager")
+    vol = await make_actor(db, org, "volunteer")
+    team = await make_team(db, org, [vol])
+    await insert_contacts(db, org.id, doors, tags=["door"])
+    await db.commit()
+    a = await client.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock",
+            "filter": {"tags_any": ["door"]},
+            "team_ids": [str(team.id)],
+            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    assert a.status_code == 201, a.text
+    aid = a.json()["id"]
+    url = f"/api/v1/actions/{aid}/walklist"
+    building = (await client.get(url, headers=vol.headers)).json()["streets"][0]["buildings"][0]
+    return Walk(org, vol, aid, url, building, building["households"][0])

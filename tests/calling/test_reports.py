@@ -22,10 +22,9 @@ from app.models import (
     Opportunity,
     SurveyAnswer,
 )
-from tests.calling.conftest import Bank, make_bank
+from tests.calling.conftest import Bank, make_bank, make_walk
 from tests.calling.test_calling import _answered
-from tests.fixtures.contacts import insert_contacts
-from tests.fixtures.factories import make_actor, make_org, make_team
+from tests.fixtures.factories import make_actor
 
 AT_ONCE = 6
 
@@ -111,28 +110,9 @@ async def test_identical_details_sent_at_once_are_applied_once(
 async def test_identical_visits_meeting_a_new_person_sent_at_once_create_one_contact(
     live_client: AsyncClient, live_db: AsyncSession, cleanup: list[uuid.UUID]
 ) -> None:
-    org = await make_org(live_db)
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.06, 44.46)])
+    org, vol, target = w.org, w.volunteer, w.door["target_id"]
     cleanup.append(org.id)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.06, 44.46)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
-    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
-    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
     body = {
         "id": str(uuid.uuid4()),
         "target_id": target,
@@ -146,7 +126,7 @@ async def test_identical_visits_meeting_a_new_person_sent_at_once_create_one_con
             "consents": {"sms": "granted"},
         },
     }
-    url = f"/api/v1/actions/{aid}/visits"
+    url = w.visits
     _all_the_first(
         await asyncio.gather(*(live_client.post(url, headers=vol.headers, json=body) for _ in range(AT_ONCE)))
     )

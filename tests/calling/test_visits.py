@@ -1,42 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
-from app.models import ActionTarget, ConsentLog, Contact, FieldReport, Organization
-from tests.fixtures.contacts import insert_contacts
-from tests.fixtures.factories import Actor, make_actor, make_org, make_team
+from app.models import ActionTarget, ConsentLog, Contact, FieldReport
+from tests.calling.conftest import Walk, make_walk
 
 
 async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
-    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
-    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.05, 44.45), (26.06, 44.46)])
+    org, vol, target = w.org, w.volunteer, w.door["target_id"]
     body = {
         "id": str(uuid.uuid4()),
         "target_id": target,
@@ -52,16 +31,16 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
             "consents": {"sms": "granted"},
         },
     }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    r = await live_client.post(w.visits, headers=vol.headers, json=body)
     assert r.status_code == 200, r.text
-    again = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
+    again = await live_client.post(w.visits, headers=vol.headers, json=body)
     assert again.json() == r.json()
     no_consent = {
         **body,
         "id": str(uuid.uuid4()),
         "new_contact": {**body["new_contact"], "consent_data_processing": False},
     }
-    bad = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=no_consent)
+    bad = await live_client.post(w.visits, headers=vol.headers, json=no_consent)
     assert bad.status_code == 422
     await set_tenant(live_db, org.id)
     irina = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Lungu"))
@@ -86,49 +65,26 @@ async def test_visit_records_outcome_and_a_person_met_at_the_door_with_consent(
     )
 
 
-async def _walk_of_two_doors(
-    live_client: AsyncClient, live_db: AsyncSession
-) -> tuple[Organization, Actor, str, str, dict[str, Any], dict[str, Any]]:
-    """A door-to-door action of two doors walked by one volunteer: (org, volunteer, action id, walk list URL, the
-    first building, its first door)."""
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45), (26.09, 44.49)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
-    url = f"/api/v1/actions/{aid}/walklist"
-    building = (await live_client.get(url, headers=vol.headers)).json()["streets"][0]["buildings"][0]
-    door = building["households"][0]
-    return org, vol, aid, url, building, door
+async def _met_twice(client: AsyncClient, w: Walk, field: str, first_name: str, last_name: str) -> None:
+    """A person met at the walk's first door, sent twice by its volunteer (`field`: "target_id" reports the door's
+    visit, "door_id" only names the door): the second answer is the first's."""
+    body = {
+        "id": str(uuid.uuid4()),
+        field: w.door["target_id"],
+        "outcome": "opened",
+        "new_contact": {"first_name": first_name, "last_name": last_name, "consent_data_processing": True},
+    }
+    r = await client.post(w.visits, headers=w.volunteer.headers, json=body)
+    assert r.status_code == 200, r.text
+    assert (await client.post(w.visits, headers=w.volunteer.headers, json=body)).json() == r.json()
 
 
 async def test_a_person_met_at_a_door_joins_that_buildings_household_at_its_address_and_location(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org, vol, aid, url, building, door = await _walk_of_two_doors(live_client, live_db)
-    body = {
-        "id": str(uuid.uuid4()),
-        "target_id": door["target_id"],
-        "outcome": "opened",
-        "new_contact": {"first_name": "Ana", "last_name": "Vecina", "consent_data_processing": True},
-    }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
-    assert r.status_code == 200, r.text
-    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
+    org, vol, url, building, door = w.org, w.volunteer, w.url, w.building, w.door
+    await _met_twice(live_client, w, "target_id", "Ana", "Vecina")
     after = (await live_client.get(url, headers=vol.headers)).json()
     found = [
         (b, h) for s in after["streets"] for b in s["buildings"] for h in b["households"] if h["last_name"] == "Vecina"
@@ -156,16 +112,9 @@ async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_
 ) -> None:
     """The walk list's "Add person" names the door (`door_id`) without reporting its visit: the same rule as the
     door flow places the person at the building's address and location, in its households."""
-    org, vol, aid, url, building, door = await _walk_of_two_doors(live_client, live_db)
-    body = {
-        "id": str(uuid.uuid4()),
-        "door_id": door["target_id"],
-        "outcome": "opened",
-        "new_contact": {"first_name": "Dana", "last_name": "Scara", "consent_data_processing": True},
-    }
-    r = await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)
-    assert r.status_code == 200, r.text
-    assert (await live_client.post(f"/api/v1/actions/{aid}/visits", headers=vol.headers, json=body)).json() == r.json()
+    w = await make_walk(live_client, live_db, [(26.05, 44.45), (26.09, 44.49)])
+    org, vol, aid, url, building, door = w.org, w.volunteer, w.action_id, w.url, w.building, w.door
+    await _met_twice(live_client, w, "door_id", "Dana", "Scara")
 
     await set_tenant(live_db, org.id)
     dana = await live_db.scalar(select(Contact).where(Contact.organization_id == org.id, Contact.last_name == "Scara"))
@@ -205,28 +154,10 @@ async def test_a_person_added_from_the_walk_list_joins_that_buildings_household_
 async def test_door_id_is_a_door_of_this_walk_list_and_only_beside_a_new_contact(
     live_client: AsyncClient, live_db: AsyncSession
 ) -> None:
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.05, 44.45)], tags=["door"])
-    await live_db.commit()
-    a = await live_client.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock",
-            "filter": {"tags_any": ["door"]},
-            "team_ids": [str(team.id)],
-            "assignment": {"strategy": "geographic", "doors_per_turf": 5, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    aid = a.json()["id"]
-    wl = (await live_client.get(f"/api/v1/actions/{aid}/walklist", headers=vol.headers)).json()
-    target = wl["streets"][0]["buildings"][0]["households"][0]["target_id"]
+    w = await make_walk(live_client, live_db, [(26.05, 44.45)])
+    org, vol, target = w.org, w.volunteer, w.door["target_id"]
     met = {"first_name": "Dan", "consent_data_processing": True}
-    url = f"/api/v1/actions/{aid}/visits"
+    url = w.visits
     unknown = {"id": str(uuid.uuid4()), "door_id": str(uuid.uuid4()), "outcome": "opened", "new_contact": met}
     r = await live_client.post(url, headers=vol.headers, json=unknown)
     assert r.status_code == 404 and r.json()["error"]["details"][0]["field"] == "door_id", r.text

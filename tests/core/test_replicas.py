@@ -76,21 +76,30 @@ async def _replayed(primary: AsyncSession, standby_su: AsyncEngine, within_s: fl
             await asyncio.sleep(0.1)
 
 
+async def _replayed_org(
+    live_db: AsyncSession, standby_su: AsyncEngine, reads: ReadRouter, role: str, *, contacts: int
+) -> tuple[uuid.UUID, dict[str, str]]:
+    """An organization of `contacts` contacts and a `role` member, committed (with whatever else the session
+    holds), replayed by the standby and measured by the router since: (its id, the member's auth headers)."""
+    org = await make_org(live_db)
+    member = await make_actor(live_db, org, role)
+    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * contacts)
+    org_id = org.id
+    await live_db.commit()
+    await _replayed(live_db, standby_su)
+    await reads.measure()
+    return org_id, {"Authorization": f"Bearer {member.token}"}
+
+
 async def test_lag_tolerant_reads_come_from_the_standby_in_the_callers_organization_and_fall_back_when_it_lags(
     routed: tuple[object, AsyncClient], live_db: AsyncSession, standby_su: AsyncEngine, standby: EmbeddedStandby
 ) -> None:
     application, client = routed
     reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
-    org, other = await make_org(live_db), await make_org(live_db)
-    staff = await make_actor(live_db, org, "manager")
-    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 3)
-    await insert_contacts(live_db, other.id, [(26.1, 44.43)] * 2)
-    org_id = org.id
-    await live_db.commit()
-    await _replayed(live_db, standby_su)
-    await reads.measure()
+    other = await make_org(live_db)
+    await insert_contacts(live_db, other.id, [(26.1, 44.43)] * 2)  # committed with the caller's organization
+    org_id, auth = await _replayed_org(live_db, standby_su, reads, "manager", contacts=3)
     assert [r.healthy for r in reads.replicas] == [True], [r.reason for r in reads.replicas]
-    auth = {"Authorization": f"Bearer {staff.token}"}
 
     async def count() -> int:
         r = await client.post("/api/v1/contacts/count", json={"filter": {}}, headers=auth)
@@ -167,14 +176,8 @@ async def test_an_export_counts_and_streams_its_rows_from_the_standby_holding_no
 ) -> None:
     application, client = routed
     reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
-    org = await make_org(live_db)
-    admin = await make_actor(live_db, org, "admin")
-    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 3)
-    await live_db.commit()
-    await _replayed(live_db, standby_su)
-    await reads.measure()
+    _, auth = await _replayed_org(live_db, standby_su, reads, "admin", contacts=3)
     mine = (await live_db.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    auth = {"Authorization": f"Bearer {admin.token}"}
     # A saved segment made a moment ago: the filter names it, so it is resolved on the primary before the count.
     seg = await client.post("/api/v1/segments", json={"name": "All", "filter": {}}, headers=auth)
     assert seg.status_code == 201, seg.text
@@ -234,13 +237,8 @@ async def test_a_read_routed_to_the_standby_holds_no_transaction_on_the_primary_
 ) -> None:
     application, client = routed
     reads: ReadRouter = application.state.reads  # type: ignore[attr-defined]
-    org = await make_org(live_db)
-    staff = await make_actor(live_db, org, "manager")
-    await insert_contacts(live_db, org.id, [(26.1, 44.43)] * 2)
-    await live_db.commit()
-    await _replayed(live_db, standby_su)
-    await reads.measure()
-    auth = {"Authorization": f"Bearer {staff.token}"}  # not cached: authenticated by a statement on the primary
+    # A token not cached yet: authenticated by a statement on the primary.
+    _, auth = await _replayed_org(live_db, standby_su, reads, "manager", contacts=2)
 
     async with contacts_locked(primary_su, standby_su):
         counted = asyncio.create_task(client.post("/api/v1/contacts/count", json={"filter": {}}, headers=auth))

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.e2e.conftest import PHONE, shot_path
-from tests.e2e.test_hq_console import as_user, desktop, serious_violations, shot
+from tests.e2e.test_hq_console import as_user, choose, desktop, serious_violations, shot
 from tests.fixtures.contacts import insert_contacts
 from tests.fixtures.factories import Actor, make_actor, make_org, make_team
 
@@ -37,24 +37,6 @@ async def phone_as(browser: object, who: Actor) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(viewport=PHONE, locale="en-US", accept_downloads=True)  # type: ignore[attr-defined]
     context.set_default_timeout(30_000)
     return context, await as_user(context, who)
-
-
-async def choose(page: Page, label: str, option: str | re.Pattern[str]) -> None:
-    """Opens a Vuetify select by its label and picks an option. A menu opened while the stepper's window is still
-    sliding in can close again at once (seen under a loaded full run), so a menu that shows no option is opened
-    again; the page's own "a list failed to load" alert fails the test with its message instead of a timeout."""
-    field = page.get_by_label(label, exact=True)
-    await expect(field).to_be_visible()
-    item = page.get_by_role("option", name=option)
-    for _ in range(3):
-        await field.click(force=True)
-        try:
-            await expect(item).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            await expect(page.get_by_test_id("lists-failed")).to_have_count(0)
-            await page.keyboard.press("Escape")
-    await item.click()
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: object) -> list[Any]:
@@ -147,8 +129,7 @@ async def test_action_page_targets_reassign_turfs_pdf_documents_and_participatio
     problems = {"action": await serious_violations(page)}
 
     # Filter by status, then by assignee.
-    await page.get_by_role("combobox", name="Filter by status").click(force=True)
-    await page.get_by_role("option", name="Done").click()
+    await choose(page, page.get_by_role("combobox", name="Filter by status"), "Done")
     await page.keyboard.press("Escape")
     await expect(page.get_by_test_id("targets-total")).to_have_text("1 target")
     await expect(page.get_by_role("cell", name="Opened")).to_be_visible()
@@ -157,8 +138,7 @@ async def test_action_page_targets_reassign_turfs_pdf_documents_and_participatio
     await expect(page.get_by_test_id("targets-total")).to_have_text("1 target")
     await page.get_by_label("Clear Filter by status").click()
     await expect(page.get_by_test_id("targets-total")).to_have_text("10 targets")
-    await page.get_by_role("combobox", name="Filter by assignee").click(force=True)
-    await page.get_by_role("option", name="Ana Pop").click()
+    await choose(page, page.get_by_role("combobox", name="Filter by assignee"), "Ana Pop")
     await expect(page.get_by_test_id("targets-total")).to_have_text(f"{len(ana_targets)} targets")
     await page.screenshot(path=shot("91-targets-filtered"))
 
@@ -167,8 +147,7 @@ async def test_action_page_targets_reassign_turfs_pdf_documents_and_participatio
     await page.get_by_role("button", name="Reassign…").click()
     dialog = page.get_by_role("dialog")
     await expect(dialog.get_by_role("combobox", name="Volunteer")).to_be_visible()
-    await dialog.get_by_role("combobox", name="Volunteer").click()
-    await page.get_by_role("option", name="Ion Ionescu").click()
+    await choose(page, dialog.get_by_role("combobox", name="Volunteer"), "Ion Ionescu")
     await page.screenshot(path=shot("92-reassign-dialog"))
     problems["reassign"] = await serious_violations(page)
     await dialog.get_by_role("button", name="Move").click()
@@ -273,13 +252,11 @@ async def test_a_survey_built_in_the_console_is_answered_in_the_volunteer_app_fo
     await page.get_by_label("Survey title").fill("Pensii")
     await page.get_by_role("button", name="Add a question").click()
     await page.get_by_label("Question 1").fill("Worried about pensions?")
-    await page.get_by_label("Type", exact=True).first.click(force=True)
-    await page.get_by_role("option", name="Yes / no").click()
+    await choose(page, page.get_by_label("Type", exact=True).first, "Yes / no")
     await page.get_by_label("Question id", exact=True).first.fill("worried")
     await page.get_by_label("Required", exact=True).first.check()
     await page.get_by_role("button", name="Add a skip rule").first.click()
-    await page.get_by_label("Value", exact=True).first.click(force=True)
-    await page.get_by_role("option", name="No").click()
+    await choose(page, page.get_by_label("Value", exact=True).first, "No")
     await page.get_by_role("button", name="Add a question").click()
     await page.get_by_label("Question 2").fill("Main topic")
     await page.get_by_label("Question id", exact=True).nth(1).fill("topic")

@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 pytest.importorskip("playwright.async_api", reason="Playwright (Python) is not installed")
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Locator, Page, Route, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import ROOT
 from tests.fixtures.contacts import insert_contacts
-from tests.fixtures.factories import PASSWORD, Actor, make_actor, make_org
+from tests.fixtures.factories import PASSWORD, Actor, make_actor, make_org, make_team
 
 DESKTOP = {"width": 1440, "height": 900}
 AXE = ROOT / "pwa" / "node_modules" / "axe-core" / "axe.min.js"
@@ -56,6 +56,50 @@ async def as_user(context: BrowserContext, who: Actor) -> Page:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+async def choose(page: Page, field: str | Locator, option: str | re.Pattern[str]) -> None:
+    """Opens a Vuetify select (by its label, or its field's locator) and picks an option. A menu opened while the
+    page still moves (a stepper's window sliding in) can close again at once (seen under a loaded full run), so a
+    select that shows no option is opened again (closed first if its menu is open but empty: an Escape with no
+    menu open would close a dialog instead); the action wizard's "a list failed to load" alert fails the test with
+    its message instead of a timeout."""
+    if isinstance(field, str):
+        field = page.get_by_label(field, exact=True)
+    await expect(field).to_be_visible()
+    item = page.get_by_role("option", name=option)
+    # Its field, clicked when it stands still (a click during a dialog's opening can land on the scrim): the
+    # selection text covers the input itself.
+    control = field.locator("xpath=ancestor::*[contains(concat(' ', @class, ' '), ' v-field ')][1]")
+    for _ in range(3):
+        await control.click()
+        try:
+            await expect(item).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            await expect(page.get_by_test_id("lists-failed")).to_have_count(0)
+            if await field.get_attribute("aria-expanded") == "true":
+                await page.keyboard.press("Escape")
+    await item.click()
+
+
+# The contrast of a tonal alert's text on its own background (its underlay: the text's colour at the underlay's
+# opacity over what is behind the alert), which axe-core leaves undecided (a background of overlaid layers).
+TONAL_CONTRAST = """(el) => {
+  const rgb = (s) => s.match(/[\\d.]+/g).map(Number)
+  const lum = (c) => c.slice(0, 3).map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, v, i) => sum + [0.2126, 0.7152, 0.0722][i] * v, 0)
+  const text = rgb(getComputedStyle(el).color)
+  const under = el.querySelector('.v-alert__underlay')
+  const a = under ? Number(getComputedStyle(under).opacity) : 0
+  let back = [255, 255, 255]
+  for (let p = el.parentElement; p; p = p.parentElement) {
+    const c = rgb(getComputedStyle(p).backgroundColor)
+    if (c.length < 4 || c[3] > 0) { back = c; break }
+  }
+  const [hi, lo] = [lum(text), lum(back.slice(0, 3).map((b, i) => (1 - a) * b + a * text[i]))].sort((x, y) => y - x)
+  return (hi + 0.05) / (lo + 0.05)
+}"""
 
 
 async def serious_violations(page: Page) -> list[str]:
@@ -441,6 +485,48 @@ async def test_the_apis_422_is_shown_next_to_the_field_it_names_and_a_lost_conne
     await desktop.set_offline(False)
 
 
+async def test_a_wizard_list_that_fails_to_load_is_said_and_retry_loads_it(
+    live_server: str, live_db: AsyncSession, desktop: BrowserContext
+) -> None:
+    """The teams list answers 503 to the page's first load, its client's two repeats included: the wizard says a
+    list could not be loaded (not an empty picker), and its Retry loads the list into the picker."""
+    admin, _ = await setup_org(live_db, inside=1, outside=0)
+    await make_team(live_db, admin.org, [], name="Echipa Nord")
+    await live_db.commit()
+    page = await as_user(desktop, admin)
+    asked: list[str] = []
+
+    async def teams(route: Route) -> None:
+        asked.append(route.request.url)
+        if len(asked) > 3:
+            await route.continue_()
+            return
+        body = {"error": {"code": "unavailable", "message": "The database is busy", "details": []}}
+        headers = {"Retry-After": "0", "Content-Type": "application/json"}
+        await route.fulfill(status=503, headers=headers, body=json.dumps(body))
+
+    await page.route(re.compile(r"/api/v1/teams(\?|$)"), teams)
+    await page.goto(live_server + "/hq/actions/new")
+    alert = page.get_by_test_id("lists-failed")
+    await expect(alert).to_contain_text("Some lists (zones, surveys, teams, volunteers) could not be loaded.")
+    await expect(alert).to_contain_text("The server had a problem. Try again in a moment")
+    assert len(asked) == 3  # the first try and the client's two repeats, all refused
+    await page.wait_for_timeout(400)  # the alert's transition
+    await page.screenshot(path=shot("72-wizard-lists-failed"))
+    assert await serious_violations(page) == []
+    assert await alert.evaluate(TONAL_CONTRAST) >= 4.5  # WCAG AA for its text
+
+    async with page.expect_response(lambda r: "/api/v1/teams" in r.url) as loaded:
+        await alert.get_by_role("button", name="Retry").click()
+    assert (await loaded.value).status == 200 and len(asked) == 4
+    await expect(alert).to_have_count(0)
+    for _ in range(4):  # to the people step
+        await page.get_by_role("button", name="Next").click()
+    await choose(page, "Teams", "Echipa Nord")
+    await expect(page.locator(".v-chip").filter(has_text="Echipa Nord")).to_be_visible()
+    assert not page.errors  # type: ignore[attr-defined]
+
+
 async def test_an_admin_in_the_volunteer_app_is_offered_the_console(
     live_server: str, live_db: AsyncSession, desktop: BrowserContext
 ) -> None:
@@ -481,13 +567,11 @@ async def test_a_survey_built_with_skip_logic_is_stored_typed_and_previewed_as_t
     await page.get_by_label("Survey title").fill("Pensions")
     await page.get_by_role("button", name="Add a question").click()
     await page.get_by_label("Question 1").fill("Worried about pensions?")
-    await page.get_by_label("Type", exact=True).first.click(force=True)  # the selection text covers the input
-    await page.get_by_role("option", name="Yes / no").click()
+    await choose(page, page.get_by_label("Type", exact=True).first, "Yes / no")
     await page.get_by_label("Question id", exact=True).first.fill("worried")
     await page.get_by_label("Required", exact=True).first.check()
     await page.get_by_role("button", name="Add a skip rule").first.click()
-    await page.get_by_label("Value", exact=True).first.click(force=True)
-    await page.get_by_role("option", name="No").click()  # "no" ends the survey (goto: the end)
+    await choose(page, page.get_by_label("Value", exact=True).first, "No")  # "no" ends the survey (goto: the end)
     await page.get_by_role("button", name="Add a question").click()
     await page.get_by_label("Question 2").fill("Main topic")
     await page.get_by_label("Question id", exact=True).nth(1).fill("topic")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import set_tenant
 from app.models import Contact
-from tests.e2e.test_hq_console import as_user, desktop, serious_violations, shot
+from tests.e2e.test_hq_console import as_user, choose, desktop, serious_violations, shot
 from tests.fixtures.factories import make_actor, make_org
 
 __all__ = ["desktop"]  # the fixture, imported so pytest finds it here
@@ -61,8 +61,7 @@ async def test_a_campaign_reaches_only_the_consented_and_its_figures_show_on_the
 
     # A template: an unknown merge field is refused next to the text, with its line; diacritics switch to UCS-2.
     await page.get_by_label("Name", exact=True).fill("Thanks")
-    await page.get_by_role("combobox", name="Channel").click(force=True)
-    await page.get_by_role("option", name="SMS").click()
+    await choose(page, page.get_by_role("combobox", name="Channel"), "SMS")
     body = page.get_by_label("Text", exact=True)
     await body.fill("Hello {{ contact.nickname }}")
     await expect(page.get_by_text("line 1: unknown merge field").first).to_be_visible()
@@ -77,8 +76,7 @@ async def test_a_campaign_reaches_only_the_consented_and_its_figures_show_on_the
     # A campaign to the family: the page's count is the filter's; the queued messages are the consented only.
     await page.get_by_role("tab", name="Campaigns").click()
     await page.get_by_label("Name", exact=True).fill("Thank-you round")
-    await page.get_by_role("combobox", name="Template").click(force=True)
-    await page.get_by_role("option", name="Thanks · SMS").click()
+    await choose(page, page.get_by_role("combobox", name="Template"), "Thanks · SMS")
     await page.get_by_role("textbox", name="Name, phone or email").fill(family)
     await expect(page.get_by_test_id("campaign-matching")).to_have_text("Matching the filter: 5 (before consent)")
     await page.get_by_role("button", name="Add").click()
@@ -103,8 +101,7 @@ async def test_a_campaign_reaches_only_the_consented_and_its_figures_show_on_the
 
     # A second one, scheduled for tomorrow, then paused from the page.
     await page.get_by_label("Name", exact=True).fill("Reminder")
-    await page.get_by_role("combobox", name="Template").click(force=True)
-    await page.get_by_role("option", name="Thanks · SMS").click()
+    await choose(page, page.get_by_role("combobox", name="Template"), "Thanks · SMS")
     await page.get_by_role("button", name="Add").click()
     later = page.locator("[data-campaign='Reminder']")
     tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%dT09:30")
@@ -160,8 +157,7 @@ async def test_an_api_key_made_on_the_page_works_within_its_scope_and_dies_when_
     # Webhooks: a private address is refused next to the URL field (the operator has not allowed loopback).
     await page.get_by_role("tab", name="Webhooks").click()
     await page.get_by_label("URL").fill("http://10.0.0.1/hook")
-    await page.get_by_role("combobox", name="Events").click(force=True)
-    await page.get_by_role("option", name="contact.created").click()
+    await choose(page, page.get_by_role("combobox", name="Events"), "contact.created")
     await page.keyboard.press("Escape")
     await page.get_by_role("button", name="Add").click()
     await expect(page.locator(".v-messages__message").filter(has_text="private").first).to_be_visible()

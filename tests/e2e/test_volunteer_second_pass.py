@@ -56,6 +56,32 @@ async def check_screen(page: Page, shots: str, name: str) -> None:
     assert await page.evaluate(SMALL_TARGETS) == [], name
 
 
+async def door_world(api: httpx.AsyncClient, db: AsyncSession, doors: list[tuple[float, float]]) -> dict[str, Any]:
+    """A volunteer with a walk list of a door at each (lon, lat) of `doors` (P1, P2…, numbered along one street):
+    {"org": its id, "vol": the volunteer, "action_id": the door-to-door action's}."""
+    tag = f"e2e-{uuid.uuid4().hex[:6]}"
+    org = await make_org(db)
+    manager = await make_actor(db, org, "manager")
+    vol = await make_actor(db, org, "volunteer")
+    team = await make_team(db, org, [vol])
+    await insert_contacts(db, org.id, doors, tags=[tag])
+    await db.commit()
+    a = await api.post(
+        "/api/v1/actions",
+        headers=manager.headers,
+        json={
+            "type": "door_to_door",
+            "title": "Knock on doors",
+            "filter": {"tags_any": [tag]},
+            "team_ids": [str(team.id)],
+            "status": "active",
+            "assignment": {"strategy": "geographic", "doors_per_turf": 50, "volunteer_ids": [str(vol.user_id)]},
+        },
+    )
+    assert a.status_code == 201, a.text
+    return {"org": org.id, "vol": vol, "action_id": a.json()["id"]}
+
+
 async def call_world(api: httpx.AsyncClient, db: AsyncSession, tag: str) -> dict[str, Any]:
     """Two team-mates sharing a calling list (3 people each), an admin who sets the legal name, a P2P template."""
     org = await make_org(db)
@@ -228,27 +254,8 @@ async def test_text_them_after_a_call_logs_the_text(
 async def test_a_person_met_at_a_door_joins_that_buildings_household(
     live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, phone: BrowserContext, owner_engine: AsyncEngine
 ) -> None:
-    tag = f"e2e-{uuid.uuid4().hex[:6]}"
-    org = await make_org(live_db)
-    manager = await make_actor(live_db, org, "manager")
-    vol = await make_actor(live_db, org, "volunteer")
-    team = await make_team(live_db, org, [vol])
-    await insert_contacts(live_db, org.id, [(26.10, 44.43), (26.12, 44.44)], tags=[tag])
-    await live_db.commit()
-    a = await api.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock on doors",
-            "filter": {"tags_any": [tag]},
-            "team_ids": [str(team.id)],
-            "status": "active",
-            "assignment": {"strategy": "geographic", "doors_per_turf": 50, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    aid = a.json()["id"]
+    w = await door_world(api, live_db, [(26.10, 44.43), (26.12, 44.44)])  # two buildings apart
+    aid, vol = w["action_id"], w["vol"]
     shots = "second-pass-door"
     page = await as_user(phone, vol)
     errors = watch(page)
@@ -280,7 +287,7 @@ async def test_a_person_met_at_a_door_joins_that_buildings_household(
                   ST_Equals(n.location, d.location) AS same_place
            FROM contacts n, contacts d WHERE n.organization_id = :o AND n.last_name = 'Vecina'
            AND d.organization_id = :o AND d.first_name = 'P1'""",
-        o=org.id,
+        o=w["org"],
     )
     assert row.same_address and row.same_place
     # In the walk list, they are one of the households of P1's building.

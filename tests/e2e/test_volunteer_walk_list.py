@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 import httpx
 import pytest
@@ -19,44 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.e2e.test_hq_console import as_user
 from tests.e2e.test_volunteer_pwa import fetch_all, is_post, person_link, watch
-from tests.e2e.test_volunteer_second_pass import check_screen
-from tests.fixtures.contacts import insert_contacts
-from tests.fixtures.factories import make_actor, make_org, make_team
+from tests.e2e.test_volunteer_second_pass import check_screen, door_world
+
+# Two buildings next to each other: P1 at number 2, P2 at number 3 of Strada Lungă.
+NEIGHBOURS = [(26.10, 44.43), (26.102, 44.431)]
 
 
 def household(building: Locator, name: str) -> Locator:
     return building.get_by_role("link", name=re.compile(rf"^{re.escape(name)}(\s|$)"))
 
 
-async def door_world(api: httpx.AsyncClient, db: AsyncSession) -> dict[str, Any]:
-    """A volunteer with a walk list of two buildings (P1 at number 2, P2 at number 3 of Strada Lungă)."""
-    tag = f"e2e-{uuid.uuid4().hex[:6]}"
-    org = await make_org(db)
-    manager = await make_actor(db, org, "manager")
-    vol = await make_actor(db, org, "volunteer")
-    team = await make_team(db, org, [vol])
-    await insert_contacts(db, org.id, [(26.10, 44.43), (26.102, 44.431)], tags=[tag])
-    await db.commit()
-    a = await api.post(
-        "/api/v1/actions",
-        headers=manager.headers,
-        json={
-            "type": "door_to_door",
-            "title": "Knock on doors",
-            "filter": {"tags_any": [tag]},
-            "team_ids": [str(team.id)],
-            "status": "active",
-            "assignment": {"strategy": "geographic", "doors_per_turf": 50, "volunteer_ids": [str(vol.user_id)]},
-        },
-    )
-    assert a.status_code == 201, a.text
-    return {"org": org.id, "vol": vol, "action_id": a.json()["id"]}
-
-
 async def test_a_visit_is_corrected_from_the_walk_lists_done_filter(
     live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, phone: BrowserContext, owner_engine: AsyncEngine
 ) -> None:
-    w = await door_world(api, live_db)
+    w = await door_world(api, live_db, NEIGHBOURS)
     aid = w["action_id"]
     shots = "walk-correction"
     page = await as_user(phone, w["vol"])
@@ -124,7 +99,7 @@ async def test_a_visit_is_corrected_from_the_walk_lists_done_filter(
 async def test_add_person_at_a_building_of_the_walk_list_joins_its_household_at_its_place(
     live_server: str, api: httpx.AsyncClient, live_db: AsyncSession, phone: BrowserContext, owner_engine: AsyncEngine
 ) -> None:
-    w = await door_world(api, live_db)
+    w = await door_world(api, live_db, NEIGHBOURS)
     aid = w["action_id"]
     shots = "walk-add-person"
     page = await as_user(phone, w["vol"])
