@@ -26,7 +26,7 @@ from app.core.embedded import free_port, port_open
 from app.seed import DEMO_PASSWORD
 from tests.conftest import ServicesUnderTest
 
-RESTART_DELAY_S = 8.0  # long enough for three logins, three calls and an upload while Redis is down, on a loaded machine
+RESTART_DELAY_S = 8.0  # three logins, three calls and an upload while Redis is down, on a loaded machine
 
 
 @dataclass
