@@ -108,8 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _document(app)
     install_error_handlers(app)
-    app.include_router(api_router)
+    # The public petition pages first: a signature is the hottest anonymous request, and a path matched late
+    # is tried against every API route before it (no path of one router is a path of the other).
     app.include_router(petition_pages)
+    app.include_router(api_router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.limits.max_body_bytes,
