@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from app.config import Settings
 from app.core.db import set_tenant
 from app.core.embedded import free_port
-from app.integrations import events
+from app.integrations import delivery, events
 from app.integrations.delivery import dispatch, sweep
 from app.models import WebhookDelivery, WebhookOutbox
 from tests.fixtures.factories import Actor, make_actor, make_org
@@ -99,13 +99,14 @@ async def test_an_event_committed_while_redis_is_down_is_delivered_later_once_pe
     assert row.dispatched_at is not None
 
 
-async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once(
+async def test_a_delivery_whose_first_attempt_was_lost_is_sent_by_the_sweeper_exactly_once(
     live_client: AsyncClient,
     live_db: AsyncSession,
     admin: Actor,
     receivers: tuple[Receiver, Receiver],
     arq_worker: Any,
     redis_down_for_the_kick: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = admin.org.id
     receiver = receivers[0]
@@ -113,9 +114,10 @@ async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once
     assert (
         await live_client.post(f"{API}/contacts", json={"first_name": "Bo"}, headers=admin.headers)
     ).status_code == 201
-    # A worker fanned out and died before enqueueing the delivery: a pending row, no job.
-    ctx = {**arq_worker.ctx, "redis": _NoQueue()}
-    assert await dispatch(ctx, str(org)) == 1
+    # A worker fanned out and died right after its commit, before the first attempt: a pending row, no job.
+    with monkeypatch.context() as m:
+        m.setattr(delivery, "first_attempts", _died)
+        assert await dispatch(arq_worker.ctx, str(org)) == 1
     await asyncio.sleep(0.3)
     assert not receiver.requests
     await sweep(arq_worker.ctx)
@@ -135,8 +137,5 @@ async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once
     assert statuses == ["delivered"]
 
 
-class _NoQueue:
-    """A worker that dies right after its commit: the enqueue never happens."""
-
-    async def enqueue_job(self, *args: Any, **kw: Any) -> None:
-        return None
+async def _died(*args: Any) -> None:
+    """The worker is gone before its first attempts: none is made, none is queued."""
