@@ -107,6 +107,20 @@ async def _serve(settings: Any) -> None:
 
             for i in range(20):
                 await sign(100_000 + i, False)
+            if os.environ.get("ECHO"):  # which statements compile again on every signature (not cached)
+                import logging
+
+                logging.basicConfig()
+                logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+                await sign(200_000, False)
+                logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+            # The floor: a request that does nothing (the same client, middleware and routing).
+            health = []
+            for _ in range(200):
+                c0 = time.process_time()
+                await client.get("/healthz")
+                health.append((time.process_time() - c0) * 1000)
+            print(f"GET /healthz: cpu {statistics.median(health):.2f} ms (median)")
             stats = []
             if "--profile" in sys.argv:
                 import cProfile
@@ -117,7 +131,18 @@ async def _serve(settings: Any) -> None:
                 for i in range(N):
                     stats.append(await sign(i, True))
                 prof.disable()
+                by: dict[str, float] = {}
+                for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
+                    key = file.split("site-packages/")[-1].split("/")[0] if "site-packages" in file else (
+                        "app/" + file.split("/app/")[-1].split("/")[0] if "/app/" in file else file.split("/")[-1]
+                    )
+                    by[key] = by.get(key, 0.0) + tt
+                for k, v in sorted(by.items(), key=lambda kv: -kv[1])[:25]:
+                    print(f"    {v * 1000 / N:7.2f} ms/signature (profiled)  {k}")
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
+                pstats.Stats(prof).sort_stats("tottime").print_stats("sqlalchemy", 25)
+                pstats.Stats(prof).print_callers("elements.py:325")
+                pstats.Stats(prof).print_callers("coercions.py.*expect")
                 pstats.Stats(prof).sort_stats("tottime").print_stats(30)
                 pstats.Stats(prof).sort_stats("cumulative").print_stats("petitions4/app", 60)
                 pstats.Stats(prof).print_callers("compiler.py:1450")

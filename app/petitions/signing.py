@@ -99,16 +99,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
+_ORG_OF_SLUG = text(
+    "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
+    "true), '') AS uuid)"
+)
+# The same, taking the signer's lock (see _lock_signer: the same key) in the same statement.
+_ORG_OF_SLUG_LOCKED = text(
+    "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
+    "true), '') AS uuid), "
+    "pg_advisory_xact_lock(hashtextextended('signer:' || CAST(gg_petition_org(:s) AS text) || ':' || :k, 0))"
+)
+
+
+def signer_key(inp: SignerInput) -> str:
+    """One signature per signer and petition: the normalized email."""
+    return str(inp.email).strip().lower()
+
+
+async def petition_by_slug(session: AsyncSession, slug: str, *, lock_signer: str | None = None) -> Petition | None:
     """The slug names the organization (a narrow definer function, which also scopes the transaction to it: one
-    statement); then the petition is read under row-level security like any other row. A draft has no page."""
-    org = await session.scalar(
-        text(
-            "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
-            "true), '') AS uuid)"
-        ),
-        {"s": slug},
-    )
+    statement); then the petition is read under row-level security like any other row. A draft has no page.
+    With `lock_signer` (a signer_key), that statement also takes the signer's lock: pass `locked=True` to sign."""
+    if lock_signer is None:
+        org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
+    else:
+        org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": lock_signer})
     if org is None:
         return None
     return await session.scalar(select(Petition).where(Petition.organization_id == org, Petition.slug == slug))
@@ -124,8 +139,10 @@ async def sign(
     channel: str,
     secret: str,
     collected_by: uuid.UUID | None = None,
+    locked: bool = False,
 ) -> tuple[str, PetitionSignature | None]:
-    """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`."""
+    """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`.
+    `locked`: the transaction holds the signer's lock already (petition_by_slug took it)."""
     org = petition.organization_id
     mobile = _phone(inp.mobile, await org_region(session, org), "mobile") if inp.mobile else None
     wording = shown(petition, lang)["consent_wording"]
@@ -144,7 +161,7 @@ async def sign(
         "organization_id": org,
         "id": sid,
         "petition_id": petition.id,
-        "signer_key": str(inp.email).strip().lower(),
+        "signer_key": signer_key(inp),
         "data": data,
         "language": lang,
         "channel": channel,
@@ -161,7 +178,8 @@ async def sign(
         sig = await session.scalar(stmt)
         return ("duplicate", None) if sig is None else ("pending", sig)
     # Signed at once. Under the signer's lock (see _lock_signer) a double submit finds the first one committed.
-    await _lock_signer(session, org, values["signer_key"])
+    if not locked:
+        await _lock_signer(session, org, values["signer_key"])
     dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
     signed = exists().where(
         PetitionSignature.organization_id == org,

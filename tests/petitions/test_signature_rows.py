@@ -4,6 +4,8 @@ the timeline event, the signature, the counter, and the events integrators subsc
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections import Counter
 from typing import Any
@@ -29,6 +31,11 @@ async def admin(live_db: AsyncSession, settings: Settings, monkeypatch: pytest.M
     a = await make_actor(live_db, org, "admin")
     await live_db.commit()
     return a
+
+
+@pytest.fixture
+def no_ip_limit(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings.petitions, "signatures_per_minute_ip", 10_000)
 
 
 async def _subscribe(client: AsyncClient, admin: Actor) -> None:
@@ -111,3 +118,25 @@ async def test_a_known_signer_is_filled_in_and_gets_one_signature_and_no_contact
     await live_db.rollback()
     types = Counter(e["type"] for e in await _events(live_db, org))
     assert types == {"consent.changed": 1, "signature.created": 1}
+
+
+async def test_one_person_signing_two_petitions_at_once_twice_each_is_one_contact_and_one_signature_each(
+    live_client: AsyncClient, live_db: AsyncSession, admin: Actor, no_ip_limit: None
+) -> None:
+    org = admin.org.id
+    petitions = [await open_petition(live_client, admin), await open_petition(live_client, admin)]
+
+    async def sign(p: dict[str, Any]) -> int:
+        res = await live_client.post(f"/p/{p['slug']}/sign.json", json=form(p, email="Both@Example.org"))
+        return res.status_code
+
+    codes = await asyncio.gather(*(sign(p) for p in [*petitions, *petitions, *petitions]))
+    assert set(codes) == {202}
+    [c] = await contacts_by_email(live_db, org, "both@example.org")
+    for p in petitions:
+        [sig] = await signatures(live_db, org, p["id"])
+        assert sig.contact_id == c.id
+        assert await count_of(live_db, org, p["id"]) == 1
+    rows = await consent_rows(live_db, org, c.id)  # each petition's box, with its own proof
+    assert sorted(json.loads(r.proof or "")["petition_id"] for r in rows) == sorted(p["id"] for p in petitions)
+    assert {r.status for r in rows} == {"granted"}
