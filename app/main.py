@@ -35,6 +35,7 @@ from app.core.openapi_examples import add_examples
 from app.core.ratelimit import RateLimiter
 from app.core.replicas import ReadRouter
 from app.petitions.public import router as petition_pages
+from app.petitions.public import sign_router as petition_signing
 
 log = logging.getLogger("groundgame")
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -108,10 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _document(app)
     install_error_handlers(app)
-    # The public petition pages first: a signature is the hottest anonymous request, and a path matched late
-    # is tried against every API route before it (no path of one router is a path of the other).
-    app.include_router(petition_pages)
+    app.include_router(petition_signing)  # first: see app.petitions.public.sign_router
     app.include_router(api_router)
+    app.include_router(petition_pages)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.limits.max_body_bytes,

@@ -37,6 +37,7 @@ log = logging.getLogger("groundgame.webhooks")
 DELIVERY_NS = uuid.UUID("6f1c1f0e-3f55-4d0c-9b7e-5e0d7c1b9a11")
 DISPATCH_BATCH = 500
 FIRST_ATTEMPTS_AT_ONCE = 8  # per fan-out: an endpoint's kept-alive client opens at most this many connections
+FIRST_ATTEMPTS_BUDGET_S = 2.0  # then the fan-out queues the rest of its first attempts as jobs
 LEASE_MARGIN_S = 30.0  # a running attempt's lease: the request timeout plus this
 
 
@@ -108,21 +109,28 @@ async def dispatch(ctx: dict[str, Any], organization_id: str) -> int:
 
 async def first_attempts(ctx: dict[str, Any], organization_id: str, ids: list[uuid.UUID]) -> None:
     """Each new delivery's first attempt, FIRST_ATTEMPTS_AT_ONCE at a time, under the same lease as a job's (a
-    sweep racing it sends nothing twice). One that cannot run is queued as a job; one lost with this worker (it
-    died after the fan-out's commit) is found by the sweeper: a pending delivery past its time."""
+    sweep racing it sends nothing twice). Those not started within FIRST_ATTEMPTS_BUDGET_S (slow endpoints: the
+    fan-out must not hold a worker's job slot for long) and one that cannot run are queued as jobs; one lost
+    with this worker (it died after the fan-out's commit) is found by the sweeper: a pending delivery past its
+    time."""
     gate = asyncio.Semaphore(FIRST_ATTEMPTS_AT_ONCE)
+    deadline = time.monotonic() + FIRST_ATTEMPTS_BUDGET_S
+
+    async def queue(did: uuid.UUID) -> None:
+        await ctx["redis"].enqueue_job("deliver_webhook", organization_id, str(did), _job_id=delivery_job_id(did, 0))
 
     async def one(did: uuid.UUID) -> None:
         async with gate:
+            if time.monotonic() > deadline:
+                await queue(did)
+                return
             try:
                 await deliver(ctx, organization_id, str(did))
             except Exception:
                 log.warning(
                     "webhook first attempt failed to run; queued", exc_info=True, extra={"delivery_id": str(did)}
                 )
-                await ctx["redis"].enqueue_job(
-                    "deliver_webhook", organization_id, str(did), _job_id=delivery_job_id(did, 0)
-                )
+                await queue(did)
 
     await asyncio.gather(*(one(did) for did in ids))
 

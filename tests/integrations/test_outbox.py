@@ -139,3 +139,70 @@ async def test_a_delivery_whose_first_attempt_was_lost_is_sent_by_the_sweeper_ex
 
 async def _died(*args: Any) -> None:
     """The worker is gone before its first attempts: none is made, none is queued."""
+
+
+class _NoQueue:
+    """A Redis that takes no job: what the fan-out does itself still happens."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, ...]] = []
+
+    async def enqueue_job(self, *args: Any, **kw: Any) -> None:
+        self.jobs.append(args)
+
+
+async def test_the_fan_out_makes_the_first_attempts_itself_without_a_job_per_delivery(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    admin: Actor,
+    receivers: tuple[Receiver, Receiver],
+    arq_worker: Any,
+    redis_down_for_the_kick: None,
+) -> None:
+    org = admin.org.id
+    eps = [await _endpoint(live_client, admin, r.url, ["contact.created"]) for r in receivers]
+    for name in ("Ana", "Bo", "Cy"):
+        res = await live_client.post(f"{API}/contacts", json={"first_name": name}, headers=admin.headers)
+        assert res.status_code == 201
+    queue = _NoQueue()
+    assert await dispatch({**arq_worker.ctx, "redis": queue}, str(org)) == 6
+    assert queue.jobs == []
+    for r, ep in zip(receivers, eps, strict=True):
+        assert len(r.requests) == 3 and len({h["webhook-id"] for h, _ in r.requests}) == 3
+        for headers, body in r.requests:
+            Webhook(ep["secret"]).verify(body, headers)
+    await set_tenant(live_db, org)
+    statuses = (
+        await live_db.scalars(select(WebhookDelivery.status).where(WebhookDelivery.organization_id == org))
+    ).all()
+    await live_db.rollback()
+    assert statuses == ["delivered"] * 6
+
+
+async def test_first_attempts_past_the_fan_outs_time_budget_are_queued_and_delivered_once(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    admin: Actor,
+    receivers: tuple[Receiver, Receiver],
+    arq_worker: Any,
+    redis_down_for_the_kick: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    org = admin.org.id
+    receiver = receivers[0]
+    await _endpoint(live_client, admin, receiver.url, ["contact.created"])
+    for name in ("Ana", "Bo"):
+        res = await live_client.post(f"{API}/contacts", json={"first_name": name}, headers=admin.headers)
+        assert res.status_code == 201
+    monkeypatch.setattr(delivery, "FIRST_ATTEMPTS_BUDGET_S", 0.0)  # a slow endpoint used it all up
+    queue = _NoQueue()
+    assert await dispatch({**arq_worker.ctx, "redis": queue}, str(org)) == 2
+    assert not receiver.requests and [j[0] for j in queue.jobs] == ["deliver_webhook"] * 2
+    await asyncio.gather(*(arq_worker.ctx["redis"].enqueue_job(*j) for j in queue.jobs))
+
+    async def both() -> bool:
+        return len(receiver.requests) == 2
+
+    await _until(both)
+    await asyncio.sleep(0.5)
+    assert len({h["webhook-id"] for h, _ in receiver.requests}) == 2 and len(receiver.requests) == 2
