@@ -35,6 +35,7 @@ from app.core.openapi_examples import add_examples
 from app.core.ratelimit import RateLimiter
 from app.core.replicas import ReadRouter
 from app.petitions.public import router as petition_pages
+from app.petitions.public import sign_router as petition_signing
 
 log = logging.getLogger("groundgame")
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _document(app)
     install_error_handlers(app)
+    app.include_router(petition_signing)  # first: see app.petitions.public.sign_router
     app.include_router(api_router)
     app.include_router(petition_pages)
     app.add_middleware(

@@ -1,9 +1,10 @@
 """Webhook deliveries, run by the arq worker. `dispatch` turns an organization's outbox events (written in the
 transaction of their change) into one delivery per subscribed endpoint, with an id derived from (event,
 endpoint): the `webhook-id` a receiver sees, so however often an event is fanned out each endpoint gets it under
-one id. `deliver` makes one attempt under a lease (`next_attempt_at`), so two jobs for one delivery never send it
-twice, and retries with exponential backoff; an endpoint that keeps failing is disabled. `sweep` (cron) fans
-out what a lost kick left in the outbox and queues again deliveries whose job was lost.
+one id. The fan-out makes each new delivery's first attempt itself; `deliver` makes one attempt under a lease
+(`next_attempt_at`), so two runs for one delivery never send it twice, and queues retries with exponential
+backoff; an endpoint that keeps failing is disabled. `sweep` (cron) fans out what a lost kick left in the outbox
+and queues again deliveries whose attempt was lost.
 
 Requests are signed with the Standard Webhooks scheme (webhook-id / webhook-timestamp / webhook-signature),
 never follow redirects, time out quickly, and go to the address checked just before (DNS pinning: see ssrf)."""
@@ -35,6 +36,8 @@ from app.models import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 log = logging.getLogger("groundgame.webhooks")
 DELIVERY_NS = uuid.UUID("6f1c1f0e-3f55-4d0c-9b7e-5e0d7c1b9a11")
 DISPATCH_BATCH = 500
+FIRST_ATTEMPTS_AT_ONCE = 8  # per fan-out: an endpoint's kept-alive client opens at most this many connections
+FIRST_ATTEMPTS_BUDGET_S = 2.0  # then the fan-out queues the rest of its first attempts as jobs
 LEASE_MARGIN_S = 30.0  # a running attempt's lease: the request timeout plus this
 
 
@@ -97,13 +100,39 @@ async def dispatch(ctx: dict[str, Any], organization_id: str) -> int:
                 .where(WebhookOutbox.organization_id == org, WebhookOutbox.id.in_([e.id for e in events]))
                 .values(dispatched_at=datetime.now(UTC))
             )
-        # After commit: a lost enqueue here is found by the sweeper (a pending delivery past its time).
-        for did in batch:
-            await ctx["redis"].enqueue_job(
-                "deliver_webhook", organization_id, str(did), _job_id=delivery_job_id(did, 0)
-            )
+        # After commit: the first attempts, from here (a job per delivery spent more of the worker on queueing
+        # and bookkeeping than on the attempt, and waited its turn behind the queue); retries are jobs.
+        await first_attempts(ctx, organization_id, batch)
         created += batch
     return len(created)
+
+
+async def first_attempts(ctx: dict[str, Any], organization_id: str, ids: list[uuid.UUID]) -> None:
+    """Each new delivery's first attempt, FIRST_ATTEMPTS_AT_ONCE at a time, under the same lease as a job's (a
+    sweep racing it sends nothing twice). Those not started within FIRST_ATTEMPTS_BUDGET_S (slow endpoints: the
+    fan-out must not hold a worker's job slot for long) and one that cannot run are queued as jobs; one lost
+    with this worker (it died after the fan-out's commit) is found by the sweeper: a pending delivery past its
+    time."""
+    gate = asyncio.Semaphore(FIRST_ATTEMPTS_AT_ONCE)
+    deadline = time.monotonic() + FIRST_ATTEMPTS_BUDGET_S
+
+    async def queue(did: uuid.UUID) -> None:
+        await ctx["redis"].enqueue_job("deliver_webhook", organization_id, str(did), _job_id=delivery_job_id(did, 0))
+
+    async def one(did: uuid.UUID) -> None:
+        async with gate:
+            if time.monotonic() > deadline:
+                await queue(did)
+                return
+            try:
+                await deliver(ctx, organization_id, str(did))
+            except Exception:
+                log.warning(
+                    "webhook first attempt failed to run; queued", exc_info=True, extra={"delivery_id": str(did)}
+                )
+                await queue(did)
+
+    await asyncio.gather(*(one(did) for did in ids))
 
 
 class Clients:

@@ -25,6 +25,7 @@ from app.contacts.schemas import ConsentInput
 from app.contacts.service import _phone, duplicate_query, ensure_tags, org_region
 from app.core import counters
 from app.core.db import set_tenant
+from app.dashboard import events as live
 from app.integrations.events import emit
 from app.models import Contact, Petition, PetitionCounter, PetitionSignature
 from app.petitions.schemas import SignatureInput, SignerInput
@@ -98,16 +99,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
+_ORG_OF_SLUG = text(
+    "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
+    "true), '') AS uuid)"
+)
+# The same, taking the signer's lock (see _lock_signer: the same key) in the same statement.
+_ORG_OF_SLUG_LOCKED = text(
+    "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
+    "true), '') AS uuid), "
+    "pg_advisory_xact_lock(hashtextextended('signer:' || CAST(gg_petition_org(:s) AS text) || ':' || :k, 0))"
+)
+
+
+def signer_key(inp: SignerInput) -> str:
+    """One signature per signer and petition: the normalized email."""
+    return str(inp.email).strip().lower()
+
+
+async def petition_by_slug(session: AsyncSession, slug: str, *, lock_signer: str | None = None) -> Petition | None:
     """The slug names the organization (a narrow definer function, which also scopes the transaction to it: one
-    statement); then the petition is read under row-level security like any other row. A draft has no page."""
-    org = await session.scalar(
-        text(
-            "SELECT CAST(nullif(set_config('app.organization_id', coalesce(CAST(gg_petition_org(:s) AS text), ''), "
-            "true), '') AS uuid)"
-        ),
-        {"s": slug},
-    )
+    statement); then the petition is read under row-level security like any other row. A draft has no page.
+    With `lock_signer` (a signer_key), that statement also takes the signer's lock: pass `locked=True` to sign."""
+    if lock_signer is None:
+        org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
+    else:
+        org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": lock_signer})
     if org is None:
         return None
     return await session.scalar(select(Petition).where(Petition.organization_id == org, Petition.slug == slug))
@@ -123,8 +139,10 @@ async def sign(
     channel: str,
     secret: str,
     collected_by: uuid.UUID | None = None,
+    locked: bool = False,
 ) -> tuple[str, PetitionSignature | None]:
-    """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`."""
+    """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`.
+    `locked`: the transaction holds the signer's lock already (petition_by_slug took it)."""
     org = petition.organization_id
     mobile = _phone(inp.mobile, await org_region(session, org), "mobile") if inp.mobile else None
     wording = shown(petition, lang)["consent_wording"]
@@ -143,7 +161,7 @@ async def sign(
         "organization_id": org,
         "id": sid,
         "petition_id": petition.id,
-        "signer_key": str(inp.email).strip().lower(),
+        "signer_key": signer_key(inp),
         "data": data,
         "language": lang,
         "channel": channel,
@@ -160,7 +178,8 @@ async def sign(
         sig = await session.scalar(stmt)
         return ("duplicate", None) if sig is None else ("pending", sig)
     # Signed at once. Under the signer's lock (see _lock_signer) a double submit finds the first one committed.
-    await _lock_signer(session, org, values["signer_key"])
+    if not locked:
+        await _lock_signer(session, org, values["signer_key"])
     dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
     signed = exists().where(
         PetitionSignature.organization_id == org,
@@ -171,13 +190,8 @@ async def sign(
     if found[1]:
         return "duplicate", None
     sig = PetitionSignature(**values, status="confirmed")
-    contact = await apply(session, petition, sig, existing=found[0])
     # Written once, with its contact; the unique key stays the last word (it cannot conflict under the lock).
-    await session.execute(
-        pg_insert(PetitionSignature).values(
-            **values, status="confirmed", contact_id=contact.id, confirmed_at=sig.confirmed_at
-        )
-    )
+    await apply(session, petition, sig, existing=found[0], write_signature=True)
     return "signed", sig
 
 
@@ -189,92 +203,174 @@ async def _lock_signer(session: AsyncSession, org: uuid.UUID, signer_key: str) -
     )
 
 
-async def _contact_for(
-    session: AsyncSession, petition: Petition, sig: PetitionSignature, existing: uuid.UUID | None
-) -> tuple[Contact, bool]:
-    """The signer's contact: `existing` (the duplicate found under the signer's lock) filled in, or a new one,
-    not yet written (it is inserted with its consents)."""
-    org, d = petition.organization_id, sig.data
-    if existing is not None:
-        c = await session.scalar(
-            select(Contact).where(Contact.organization_id == org, Contact.id == existing).with_for_update()
-        )
-        assert c is not None
-        # A signature fills in what the base lacks; it never overwrites what the organization knows.
-        for src, dst in _FILL:
-            if d.get(src) and not getattr(c, dst):
-                setattr(c, dst, d[src])
-        if d.get("mobile") and not c.mobile_e164:
-            c.mobile_e164, c.mobile_raw, c.mobile_invalid = d["mobile"], d.get("mobile_raw"), False
-        if not c.email:
-            c.email = sig.signer_key
-        c.tags = sorted(set(c.tags or []) | set(petition.tags or []))
-        return c, False
-    c = Contact(
-        organization_id=org,
-        id=uuid.uuid4(),
-        source="petition",
-        first_name=d.get("first_name") or "",
-        last_name=d.get("last_name") or "",
-        email=sig.signer_key,
-        mobile_e164=d.get("mobile"),
-        mobile_raw=d.get("mobile_raw"),
-        postal_code=d.get("postal_code"),
-        language=sig.language,
-        created_by=sig.collected_by,
-        tags=sorted(set(petition.tags or [])),
-        custom_fields={},
+# A new signer in one statement: the contact (with its consents' columns), the petition's tags, the consent log
+# rows, the timeline event and (when signing at once) the signature. A new contact has no withdrawal to respect;
+# an existing one goes through the ORM (_fill_in), which reads it first.
+_NEW_SIGNER = text("""
+    WITH c AS (
+        INSERT INTO contacts (organization_id, id, source, first_name, last_name, email, mobile_e164, mobile_raw,
+                              postal_code, language, created_by, tags, consent_email, consent_sms, consent_phone)
+        VALUES (:org, gg_uuid7(), 'petition', :first_name, :last_name, :email, :mobile, :mobile_raw, :postal_code,
+                :language, :collected_by, CAST(:tags AS text[]), :consent_email, :consent_sms, :consent_phone)
+        RETURNING id
+    ), t AS (
+        INSERT INTO tags (organization_id, name) SELECT :org, unnest(CAST(:tags AS text[])) ON CONFLICT DO NOTHING
+    ), l AS (
+        INSERT INTO consent_log (organization_id, contact_id, channel, status, source, proof)
+        SELECT :org, c.id, x.channel, 'granted', 'petition', x.proof
+        FROM c, jsonb_to_recordset(CAST(:consents AS jsonb)) AS x(channel text, proof text)
+    ), e AS (
+        INSERT INTO contact_events (organization_id, contact_id, kind, summary, data)
+        SELECT :org, c.id, 'petition', :summary, CAST(:event AS jsonb) FROM c
+    ), s AS (
+        INSERT INTO petition_signatures (organization_id, id, petition_id, signer_key, status, contact_id, data,
+                                         language, channel, ip, collected_by, confirmed_at)
+        SELECT :org, :sid, :petition_id, :email, 'confirmed', c.id, CAST(:data AS jsonb), :language, :channel, :ip,
+               :collected_by, :now
+        FROM c WHERE CAST(:write_signature AS boolean)
     )
-    session.add(c)
-    return c, True
+    SELECT id FROM c
+""")
+
+
+def _proof(petition: Petition, sig: PetitionSignature, wording: str, now: datetime) -> str:
+    """What the person agreed to, as shown: the consent log's proof of a petition box."""
+    proof = {
+        "petition_id": str(petition.id),
+        "petition": petition.slug,
+        "wording": wording,
+        "language": sig.language,
+        "ip": sig.ip,
+        "signed_at": sig.data.get("signed_at"),
+        "confirmed_by_email_at": now.isoformat() if sig.status == "pending" else None,
+    }
+    return json.dumps(proof)
+
+
+def _timeline(petition: Petition, sig: PetitionSignature) -> tuple[str, dict[str, Any]]:
+    data = {"petition_id": str(petition.id), "signature_id": str(sig.id), "channel": sig.channel}
+    return f"Signed the petition “{petition.title}”", data
+
+
+async def _new_signer(
+    session: AsyncSession, petition: Petition, sig: PetitionSignature, now: datetime, *, write_signature: bool
+) -> tuple[uuid.UUID, bool]:
+    """A contact for a signer the base does not know, written in one statement; returns (its id, consented)."""
+    org, d = petition.organization_id, sig.data
+    consents = d.get("consents") or {}
+    summary, event = _timeline(petition, sig)
+    tags = sorted(set(petition.tags or []))
+    params = {
+        "org": org,
+        "first_name": d.get("first_name") or "",
+        "last_name": d.get("last_name") or "",
+        "email": sig.signer_key,
+        "mobile": d.get("mobile"),
+        "mobile_raw": d.get("mobile_raw"),
+        "postal_code": d.get("postal_code"),
+        "language": sig.language,
+        "collected_by": sig.collected_by,
+        "tags": tags,
+        **{f"consent_{ch}": "granted" if ch in consents else None for ch in _DNC},
+        "consents": json.dumps([{"channel": ch, "proof": _proof(petition, sig, w, now)} for ch, w in consents.items()]),
+        "summary": summary,
+        "event": json.dumps(event),
+        "sid": sig.id,
+        "petition_id": petition.id,
+        "data": json.dumps(d),
+        "channel": sig.channel,
+        "ip": sig.ip,
+        "now": now,
+        "write_signature": write_signature,
+    }
+    cid: uuid.UUID = (await session.execute(_NEW_SIGNER, params)).scalar_one()
+    # The live bus hears of the contact as of an ORM insert (the webhooks' contact.created rides on it, picked up
+    # by the counter's insert that follows in apply).
+    live.queue(
+        session.sync_session,
+        live.contact_event(Contact(organization_id=org, id=cid, source="petition", created_by=sig.collected_by)),
+    )
+    return cid, bool(consents)
+
+
+async def _fill_in(session: AsyncSession, petition: Petition, sig: PetitionSignature, existing: uuid.UUID) -> Contact:
+    """The signer's existing contact (the duplicate found under the signer's lock), filled in."""
+    org, d = petition.organization_id, sig.data
+    c = await session.scalar(
+        select(Contact).where(Contact.organization_id == org, Contact.id == existing).with_for_update()
+    )
+    assert c is not None
+    # A signature fills in what the base lacks; it never overwrites what the organization knows.
+    for src, dst in _FILL:
+        if d.get(src) and not getattr(c, dst):
+            setattr(c, dst, d[src])
+    if d.get("mobile") and not c.mobile_e164:
+        c.mobile_e164, c.mobile_raw, c.mobile_invalid = d["mobile"], d.get("mobile_raw"), False
+    if not c.email:
+        c.email = sig.signer_key
+    c.tags = sorted(set(c.tags or []) | set(petition.tags or []))
+    return c
 
 
 async def apply(
-    session: AsyncSession, petition: Petition, sig: PetitionSignature, *, existing: uuid.UUID | None
-) -> Contact:
-    """The signature takes effect: contact, consents, tags, timeline, counter, the signature.created event. The
-    caller holds the signer's lock and found `existing`; it writes the signature's own row (sig.confirmed_at)."""
+    session: AsyncSession,
+    petition: Petition,
+    sig: PetitionSignature,
+    *,
+    existing: uuid.UUID | None,
+    write_signature: bool = False,
+) -> uuid.UUID:
+    """The signature takes effect: contact, consents, tags, timeline, counter, the signature.created event; with
+    `write_signature`, the signature's own row too (else the caller's loaded row gets its contact and time). The
+    caller holds the signer's lock and found `existing`. Returns the contact's id."""
     org = petition.organization_id
-    contact, created = await _contact_for(session, petition, sig, existing)
-    await ensure_tags(session, org, list(petition.tags or []))
     now = datetime.now(UTC)
-    inputs = []
-    for ch, wording in (sig.data.get("consents") or {}).items():
-        # A withdrawal stands: only the person's own explicit act elsewhere (not a petition box) grants again.
-        if getattr(contact, f"consent_{ch}") == "withdrawn" or getattr(contact, _DNC[ch]):
-            continue
-        proof = {
-            "petition_id": str(petition.id),
-            "petition": petition.slug,
-            "wording": wording,
-            "language": sig.language,
-            "ip": sig.ip,
-            "signed_at": sig.data.get("signed_at"),
-            "confirmed_by_email_at": now.isoformat() if sig.status == "pending" else None,
-        }
-        inputs.append(ConsentInput(channel=ch, status="granted", source="petition", proof=json.dumps(proof)))
-    await consent_service.record_many(session, contact, inputs, actor=None)
-    await session.flush()  # the contact (if no consent wrote it) before the rows that name it
-    if created and inputs:  # a new contact is inserted with its consents: the change integrators subscribe to
-        emit(session, org, "consent.changed", {"contact_id": str(contact.id)})
-    await add_event(
-        session,
-        org,
-        contact.id,
-        kind="petition",
-        actor=None,
-        summary=f"Signed the petition “{petition.title}”",
-        data={"petition_id": str(petition.id), "signature_id": str(sig.id), "channel": sig.channel},
-    )
-    sig.contact_id, sig.confirmed_at = contact.id, now
+    sig.confirmed_at = now
+    if existing is None:
+        contact_id, consented = await _new_signer(session, petition, sig, now, write_signature=write_signature)
+        if consented:  # a new contact is inserted with its consents: the change integrators subscribe to
+            emit(session, org, "consent.changed", {"contact_id": str(contact_id)})
+    else:
+        contact = await _fill_in(session, petition, sig, existing)
+        contact_id = contact.id
+        await ensure_tags(session, org, list(petition.tags or []))
+        inputs = [
+            ConsentInput(channel=ch, status="granted", source="petition", proof=_proof(petition, sig, wording, now))
+            for ch, wording in (sig.data.get("consents") or {}).items()
+            # A withdrawal stands: only the person's own explicit act elsewhere (not a petition box) grants again.
+            if getattr(contact, f"consent_{ch}") != "withdrawn" and not getattr(contact, _DNC[ch])
+        ]
+        await consent_service.record_many(session, contact, inputs, actor=None)
+        await session.flush()  # the contact's changes before the rows that name it
+        summary, event = _timeline(petition, sig)
+        await add_event(session, org, contact_id, kind="petition", actor=None, summary=summary, data=event)
+        if write_signature:
+            values = {c: getattr(sig, c) for c in _SIGNATURE_COLUMNS}
+            await session.execute(pg_insert(PetitionSignature).values(**values, contact_id=contact_id))
+    sig.contact_id = contact_id
     await counters.add(session, PetitionCounter, {"organization_id": org, "petition_id": petition.id})
     emit(
         session,
         org,
         "signature.created",
-        {"signature_id": str(sig.id), "petition_id": str(petition.id), "contact_id": str(contact.id)},
+        {"signature_id": str(sig.id), "petition_id": str(petition.id), "contact_id": str(contact_id)},
     )
-    return contact
+    return contact_id
+
+
+_SIGNATURE_COLUMNS = (
+    "organization_id",
+    "id",
+    "petition_id",
+    "signer_key",
+    "status",
+    "data",
+    "language",
+    "channel",
+    "ip",
+    "collected_by",
+    "confirmed_at",
+)
 
 
 async def confirm(

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from app.config import Settings
 from app.core.db import set_tenant
 from app.core.embedded import free_port
-from app.integrations import events
+from app.integrations import delivery, events
 from app.integrations.delivery import dispatch, sweep
 from app.models import WebhookDelivery, WebhookOutbox
 from tests.fixtures.factories import Actor, make_actor, make_org
@@ -99,13 +99,14 @@ async def test_an_event_committed_while_redis_is_down_is_delivered_later_once_pe
     assert row.dispatched_at is not None
 
 
-async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once(
+async def test_a_delivery_whose_first_attempt_was_lost_is_sent_by_the_sweeper_exactly_once(
     live_client: AsyncClient,
     live_db: AsyncSession,
     admin: Actor,
     receivers: tuple[Receiver, Receiver],
     arq_worker: Any,
     redis_down_for_the_kick: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = admin.org.id
     receiver = receivers[0]
@@ -113,9 +114,10 @@ async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once
     assert (
         await live_client.post(f"{API}/contacts", json={"first_name": "Bo"}, headers=admin.headers)
     ).status_code == 201
-    # A worker fanned out and died before enqueueing the delivery: a pending row, no job.
-    ctx = {**arq_worker.ctx, "redis": _NoQueue()}
-    assert await dispatch(ctx, str(org)) == 1
+    # A worker fanned out and died right after its commit, before the first attempt: a pending row, no job.
+    with monkeypatch.context() as m:
+        m.setattr(delivery, "first_attempts", _died)
+        assert await dispatch(arq_worker.ctx, str(org)) == 1
     await asyncio.sleep(0.3)
     assert not receiver.requests
     await sweep(arq_worker.ctx)
@@ -135,8 +137,72 @@ async def test_a_delivery_whose_job_was_lost_is_sent_by_the_sweeper_exactly_once
     assert statuses == ["delivered"]
 
 
+async def _died(*args: Any) -> None:
+    """The worker is gone before its first attempts: none is made, none is queued."""
+
+
 class _NoQueue:
-    """A worker that dies right after its commit: the enqueue never happens."""
+    """A Redis that takes no job: what the fan-out does itself still happens."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, ...]] = []
 
     async def enqueue_job(self, *args: Any, **kw: Any) -> None:
-        return None
+        self.jobs.append(args)
+
+
+async def test_the_fan_out_makes_the_first_attempts_itself_without_a_job_per_delivery(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    admin: Actor,
+    receivers: tuple[Receiver, Receiver],
+    arq_worker: Any,
+    redis_down_for_the_kick: None,
+) -> None:
+    org = admin.org.id
+    eps = [await _endpoint(live_client, admin, r.url, ["contact.created"]) for r in receivers]
+    for name in ("Ana", "Bo", "Cy"):
+        res = await live_client.post(f"{API}/contacts", json={"first_name": name}, headers=admin.headers)
+        assert res.status_code == 201
+    queue = _NoQueue()
+    assert await dispatch({**arq_worker.ctx, "redis": queue}, str(org)) == 6
+    assert queue.jobs == []
+    for r, ep in zip(receivers, eps, strict=True):
+        assert len(r.requests) == 3 and len({h["webhook-id"] for h, _ in r.requests}) == 3
+        for headers, body in r.requests:
+            Webhook(ep["secret"]).verify(body, headers)
+    await set_tenant(live_db, org)
+    statuses = (
+        await live_db.scalars(select(WebhookDelivery.status).where(WebhookDelivery.organization_id == org))
+    ).all()
+    await live_db.rollback()
+    assert statuses == ["delivered"] * 6
+
+
+async def test_first_attempts_past_the_fan_outs_time_budget_are_queued_and_delivered_once(
+    live_client: AsyncClient,
+    live_db: AsyncSession,
+    admin: Actor,
+    receivers: tuple[Receiver, Receiver],
+    arq_worker: Any,
+    redis_down_for_the_kick: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    org = admin.org.id
+    receiver = receivers[0]
+    await _endpoint(live_client, admin, receiver.url, ["contact.created"])
+    for name in ("Ana", "Bo"):
+        res = await live_client.post(f"{API}/contacts", json={"first_name": name}, headers=admin.headers)
+        assert res.status_code == 201
+    monkeypatch.setattr(delivery, "FIRST_ATTEMPTS_BUDGET_S", 0.0)  # a slow endpoint used it all up
+    queue = _NoQueue()
+    assert await dispatch({**arq_worker.ctx, "redis": queue}, str(org)) == 2
+    assert not receiver.requests and [j[0] for j in queue.jobs] == ["deliver_webhook"] * 2
+    await asyncio.gather(*(arq_worker.ctx["redis"].enqueue_job(*j) for j in queue.jobs))
+
+    async def both() -> bool:
+        return len(receiver.requests) == 2
+
+    await _until(both)
+    await asyncio.sleep(0.5)
+    assert len({h["webhook-id"] for h, _ in receiver.requests}) == 2 and len(receiver.requests) == 2
