@@ -19,9 +19,11 @@ export function useLiveCount(filter: Ref<Filter>, opts: { delay?: number; previe
     try {
       const body = { filter: cleanFilter(filter.value) }
       const type = opts.preview?.()
-      count.value = type
+      const n = type
         ? unwrap(await api.POST('/api/v1/actions/preview', { body: { ...body, type, sample_size: 0 }, signal: ctl.signal })).count
         : unwrap(await api.POST('/api/v1/contacts/count', { body, signal: ctl.signal })).count
+      if (inflight !== ctl) return // a newer count started meanwhile: its answer is the one to show
+      count.value = n
       error.value = ''
     } catch (e) {
       if (ctl.signal.aborted || isAbort(e)) return

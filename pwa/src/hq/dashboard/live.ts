@@ -19,7 +19,9 @@ export function useLiveData<T>(
     ctrl = c
     loading.value = true
     try {
-      data.value = await load(c.signal)
+      const got = await load(c.signal)
+      if (ctrl !== c) return // a newer load started meanwhile: its answer is the one to show
+      data.value = got
       error.value = ''
     } catch (e) {
       if (!isAbort(e)) error.value = errorText(e)
