@@ -133,8 +133,12 @@ async def _serve(settings: Any) -> None:
                 prof.disable()
                 by: dict[str, float] = {}
                 for (file, _line, _fn), (_cc, _nc, tt, _ct, _callers) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
-                    key = file.split("site-packages/")[-1].split("/")[0] if "site-packages" in file else (
-                        "app/" + file.split("/app/")[-1].split("/")[0] if "/app/" in file else file.split("/")[-1]
+                    key = (
+                        file.split("site-packages/")[-1].split("/")[0]
+                        if "site-packages" in file
+                        else (
+                            "app/" + file.split("/app/")[-1].split("/")[0] if "/app/" in file else file.split("/")[-1]
+                        )
                     )
                     by[key] = by.get(key, 0.0) + tt
                 for k, v in sorted(by.items(), key=lambda kv: -kv[1])[:25]:
@@ -157,6 +161,7 @@ async def _serve(settings: Any) -> None:
                 f"{N} signatures, per signature: cpu {cpu:.2f} ms (median)  wall {statistics.median(walls):.2f} ms"
                 f" (p99 {p99:.1f})  sql {sql:.2f}  round trips {rt:.2f}"
             )
+
 
 if __name__ == "__main__":
     main()
