@@ -16,7 +16,6 @@ from playwright.async_api import BrowserContext, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.core.db import set_tenant
 from app.models import Contact
 from tests.e2e.test_hq_console import as_user, choose, desktop, serious_violations, shot
@@ -30,12 +29,7 @@ async def test_a_campaign_reaches_only_the_consented_and_its_figures_show_on_the
     live_server: str,
     live_db: AsyncSession,
     desktop: BrowserContext,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # SMS quiet hours (21:00-09:00 in the organization's time) would hold the texts whenever the suite runs in the
-    # evening: this test is about who receives them (tests/messaging/test_quiet_hours.py is about when).
-    monkeypatch.setattr(settings.messaging, "quiet_hours_start", settings.messaging.quiet_hours_end)
     org = await make_org(live_db, name=f"Outreach {uuid.uuid4().hex[:4]}")
     admin = await make_actor(live_db, org, "admin")
     org_id = org.id  # read before commit (the committed object expires)

@@ -35,7 +35,6 @@ async def test_two_senders_together_keep_the_providers_rate(
 ) -> None:
     monkeypatch.setattr(settings.messaging, "sms_per_second", RATE)
     monkeypatch.setattr(settings.messaging, "batch_size", 4)
-    monkeypatch.setattr(settings.messaging, "quiet_hours_start", settings.messaging.quiet_hours_end)  # none
     m = await live_manager(live_db)
     org = m.org.id
     for i in range(2 * EACH):

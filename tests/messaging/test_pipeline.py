@@ -53,7 +53,6 @@ async def test_a_batch_claimed_ahead_is_given_back_when_the_campaign_stops(
     stop: str,
 ) -> None:
     monkeypatch.setattr(settings.messaging, "batch_size", 1)
-    monkeypatch.setattr(settings.messaging, "quiet_hours_start", settings.messaging.quiet_hours_end)  # none
     sms_server.delay_s = 0.3
     m = await live_manager(live_db)
     numbers = [f"+4072250000{i}" for i in range(5)]

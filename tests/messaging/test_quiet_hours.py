@@ -29,6 +29,8 @@ async def test_quiet_hours_hold_a_scheduled_sms_until_morning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings.messaging, "batch_size", 1)  # holding goes batch by batch, in passes
+    monkeypatch.setattr(settings.messaging, "quiet_hours_start", time(21, 0))  # the default window (the test
+    monkeypatch.setattr(settings.messaging, "quiet_hours_end", time(9, 0))  # session runs with none)
     m = await live_manager(live_db)
     org_id = m.org.id
     await live_db.execute(update(Organization).where(Organization.id == org_id).values(timezone="Europe/Bucharest"))
