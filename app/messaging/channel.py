@@ -8,14 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth import references
 from app.auth.principal import Principal
 from app.config import MessagingSettings
-from app.contacts.repository import CONTACT
 from app.core.errors import AppError, Unprocessable
 from app.core.metrics import MESSAGES_SENT
 from app.core.phones import InvalidPhone, normalize
@@ -32,8 +29,8 @@ from app.messaging.senders import (
     pace_key,
     sms_provider,
 )
-from app.messaging.service import SAMPLE, check_parts, check_sms_length
-from app.models import Campaign, Contact
+from app.messaging.service import check_parts, check_sms_length, merge_fields
+from app.models import Campaign
 
 Result = tuple[int, str, str | None, str | None, float | None]
 
@@ -143,13 +140,7 @@ async def test_send(
     session: AsyncSession, c: Campaign, body: TestSend, *, actor: Principal, settings: MessagingSettings
 ) -> TestSendRead:
     """Render the campaign for a contact (or a sample) and send it to the caller now (nobody else)."""
-    fields = SAMPLE
-    if body.contact_id is not None:
-        await references.check(session, actor, body, {"contact_id": CONTACT})
-        contact = await session.scalar(
-            select(Contact).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
-        )
-        fields = contact_fields(contact)
+    fields = await merge_fields(session, actor, body)
     if c.channel == "email":
         to = actor.email
     else:

@@ -27,6 +27,7 @@ from app.messaging.schemas import (
     TemplatePreview,
     TemplatePreviewRead,
     TemplateRead,
+    TestSend,
 )
 from app.messaging.sms import MAX_SEGMENTS, measure
 from app.models import Action, Campaign, CampaignMessage, Contact, MessageTemplate
@@ -40,6 +41,18 @@ SAMPLE = {
     "country": "RO",
     "language": "ro",
 }
+
+
+async def merge_fields(session: AsyncSession, actor: Principal, body: TemplatePreview | TestSend) -> dict[str, str]:
+    """The merge fields a preview or a test send renders with: the named contact's (checked against the caller's
+    organization and visibility), else the sample."""
+    if body.contact_id is None:
+        return SAMPLE
+    await references.check(session, actor, body, {"contact_id": CONTACT})
+    contact = await session.scalar(
+        select(Contact).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
+    )
+    return contact_fields(contact)
 
 
 class TemplateNotFound(NotFound):
@@ -125,14 +138,7 @@ async def create_template(session: AsyncSession, body: TemplateCreate, *, actor:
 
 async def preview(session: AsyncSession, body: TemplatePreview, *, actor: Principal) -> TemplatePreviewRead:
     compiled = compile_parts(parts_of(body.channel, body.subject, body.body_html, body.body_text))
-    fields = SAMPLE
-    if body.contact_id is not None:
-        await references.check(session, actor, body, {"contact_id": CONTACT})
-        c = await session.scalar(
-            select(Contact).where(Contact.organization_id == actor.organization_id, Contact.id == body.contact_id)
-        )
-        fields = contact_fields(c)
-    out = compiled.render(fields)
+    out = compiled.render(await merge_fields(session, actor, body))
     sms = None
     if body.channel == "sms":
         n = measure(out["body_text"])
