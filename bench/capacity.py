@@ -1,8 +1,9 @@
 """Capacity of a calling server: the highest rate of steps (next → start → report) it serves open loop with
 p99 ≤ 150 ms and 0 errors. The load comes from bench/driver.py in its own process (its CPU is reported), at
-rising rates: a coarse x1.5 climb, then x1.15 steps above the last rate that held (a rate that fails is tried
-once more before it counts); then a 3x burst for 10 s
-at the capacity rate. The same search runs against the API and against the bare app in the same run."""
+rising rates: a coarse x1.5 climb until a rate fails, then a geometric bisection between the last rate that held
+and the first that failed until they are within 4% of each other (a rate that fails is tried once more before it
+counts), so two capacities compared against a 10% bar are told apart; then a 3x burst for 10 s at the capacity
+rate. The same search runs against the API and against the bare app in the same run."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from app.config import ROOT
 
 P99_BAR_MS = 150.0
 COARSE = 1.5
-FINE = 1.15
+RESOLUTION = 1.04  # the search stops when the first failing rate is within 4% of the best that held
 START_RATE = float(os.environ.get("BENCH_CALLING_START_RATE", "3"))
 MAX_RATE = float(os.environ.get("BENCH_CALLING_MAX_RATE", "2000"))
 BURST_S = 10.0
@@ -56,41 +57,50 @@ async def drive(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def search(base: dict[str, Any], phase_s: float, log: Any) -> dict[str, Any]:
-    """Climb until a rate fails its bar; `base` is the plan without phases (url, action, tokens, bodies)."""
+    """Climb x1.5 until a rate fails its bar, then bisect (geometric mean) between the best rate that held and the
+    lowest that failed until they are within RESOLUTION; `base` is the plan without phases (url, action, tokens,
+    bodies)."""
     phases: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    rate = START_RATE
-    step = COARSE
     failed_at: float | None = None
-    retried = False
+
+    async def trial(rate: float) -> tuple[bool, dict[str, Any]]:
+        for attempt in (1, 2):  # one hiccup on a shared machine does not decide: a failing rate is run once more
+            (ph,) = await drive({**base, "phases": [{"rate": rate, "seconds": phase_s}], "seed": len(phases) + 1})
+            phases.append(ph)
+            ok = holds(ph)
+            log(
+                f"  {rate:7.1f} steps/s offered: {ph['steps_per_s']:6.1f} served, p99 {ph['p99_ms']:.0f} ms, "
+                f"{ph['errors']} errors, client {ph['client_cpu_ms_per_step']:.2f} ms CPU/step "
+                f"{'ok' if ok else 'FAIL'}"
+            )
+            if ok or ph["out_of_targets"] or attempt == 2:
+                return ok, ph
+        raise AssertionError("unreachable")
+
+    rate = START_RATE
     while rate <= MAX_RATE:
-        (ph,) = await drive({**base, "phases": [{"rate": rate, "seconds": phase_s}], "seed": len(phases) + 1})
-        phases.append(ph)
-        ok = holds(ph)
-        log(
-            f"  {rate:7.1f} steps/s offered: {ph['steps_per_s']:6.1f} served, p99 {ph['p99_ms']:.0f} ms, "
-            f"{ph['errors']} errors, client {ph['client_cpu_ms_per_step']:.2f} ms CPU/step {'ok' if ok else 'FAIL'}"
-        )
+        ok, ph = await trial(rate)
         if ph["out_of_targets"]:
             break  # no more people to call: the search ends here (grow the action for higher rates)
-        if not ok and not retried:
-            retried = True  # one hiccup on a shared machine does not end the search: the same rate once more
-            continue
-        retried = False
+        if not ok:
+            failed_at = rate
+            break
+        best, rate = ph, rate * COARSE
+    while best is not None and failed_at is not None and failed_at / best["rate"] > RESOLUTION:
+        ok, ph = await trial((best["rate"] * failed_at) ** 0.5)
+        if ph["out_of_targets"]:
+            break
         if ok:
             best = ph
-            nxt = rate * step
-            if failed_at is not None and nxt >= failed_at * 0.999:
-                break
-            rate = nxt
-            continue
-        if step == FINE or best is None:
-            break
-        failed_at, step = rate, FINE  # refine between the last rate that held and this one
-        rate = best["rate"] * FINE
-        if rate >= failed_at * 0.999:
-            break
-    return {"capacity": best["rate"] if best else 0.0, "at_capacity": best, "phases": phases}
+        else:
+            failed_at = ph["rate"]
+    return {
+        "capacity": best["rate"] if best else 0.0,
+        "failed_at": failed_at,
+        "at_capacity": best,
+        "phases": phases,
+    }
 
 
 async def burst(base: dict[str, Any], rate: float, log: Any) -> dict[str, Any]:
