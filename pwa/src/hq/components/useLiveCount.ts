@@ -2,6 +2,7 @@
 import { ref, watch, type Ref } from 'vue'
 import { api, errorText, isAbort, unwrap } from '../api'
 import { cleanFilter, type Filter } from '../types'
+import { latest } from '@shared/api/latest'
 
 type ActionType = 'call' | 'door_to_door' | 'petition' | 'event' | 'leafleting' | 'digital'
 
@@ -10,11 +11,10 @@ export function useLiveCount(filter: Ref<Filter>, opts: { delay?: number; previe
   const loading = ref(false)
   const error = ref('')
   let timer: ReturnType<typeof setTimeout> | undefined
-  let inflight: AbortController | null = null
+  const inflight = latest()
 
   async function run(): Promise<void> {
-    inflight?.abort()
-    const ctl = (inflight = new AbortController())
+    const ctl = inflight.start()
     loading.value = true
     try {
       const body = { filter: cleanFilter(filter.value) }
@@ -22,14 +22,14 @@ export function useLiveCount(filter: Ref<Filter>, opts: { delay?: number; previe
       const n = type
         ? unwrap(await api.POST('/api/v1/actions/preview', { body: { ...body, type, sample_size: 0 }, signal: ctl.signal })).count
         : unwrap(await api.POST('/api/v1/contacts/count', { body, signal: ctl.signal })).count
-      if (inflight !== ctl) return // a newer count started meanwhile: its answer is the one to show
+      if (!inflight.current(ctl)) return // a newer count started meanwhile: its answer is the one to show
       count.value = n
       error.value = ''
     } catch (e) {
       if (ctl.signal.aborted || isAbort(e)) return
       error.value = errorText(e)
     } finally {
-      if (inflight === ctl) loading.value = false
+      if (inflight.current(ctl)) loading.value = false
     }
   }
   watch(

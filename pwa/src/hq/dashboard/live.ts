@@ -3,6 +3,7 @@
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref, type WatchSource } from 'vue'
 import { onLive, throttle, type LiveEvent } from '@shared/live'
 import { errorText, isAbort } from '../api'
+import { latest } from '@shared/api/latest'
 
 export function useLiveData<T>(
   load: (signal: AbortSignal) => Promise<T>,
@@ -12,21 +13,19 @@ export function useLiveData<T>(
   const error = ref('')
   const loading = ref(false)
   const updates = ref(0)
-  let ctrl: AbortController | null = null
+  const ctrl = latest()
   async function reload(): Promise<void> {
-    ctrl?.abort()
-    const c = new AbortController()
-    ctrl = c
+    const c = ctrl.start()
     loading.value = true
     try {
       const got = await load(c.signal)
-      if (ctrl !== c) return // a newer load started meanwhile: its answer is the one to show
+      if (!ctrl.current(c)) return // a newer load started meanwhile: its answer is the one to show
       data.value = got
       error.value = ''
     } catch (e) {
       if (!isAbort(e)) error.value = errorText(e)
     } finally {
-      if (ctrl === c) loading.value = false
+      if (ctrl.current(c)) loading.value = false
     }
   }
   const soon = throttle(() => {
@@ -39,7 +38,7 @@ export function useLiveData<T>(
   watch(opts.deps, () => void reload(), { immediate: true, deep: true })
   onBeforeUnmount(() => {
     stop()
-    ctrl?.abort()
+    ctrl.stop()
   })
   return { data, error, loading, reload: () => void reload(), updates }
 }

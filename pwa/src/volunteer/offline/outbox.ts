@@ -107,9 +107,10 @@ export function createOutbox(opts: OutboxOptions = {}) {
     return { pending, problems: items.length - pending, total: items.length }
   }
 
-  let lastRetryAfter: number | undefined
+  type Sent = 'ok' | 'conflict' | 'failed' | 'network' | 'unauthorized' | { retryAfterMs: number | undefined }
 
-  async function sendOne(item: OutboxItem): Promise<'ok' | 'conflict' | 'failed' | 'retry' | 'network' | 'unauthorized'> {
+  /** One item sent; a server that is busy or down answers `{ retryAfterMs }`, from its Retry-After if it gave one. */
+  async function sendOne(item: OutboxItem): Promise<Sent> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' }
     const token = opts.getToken?.()
     if (token) headers.Authorization = `Bearer ${token}`
@@ -140,13 +141,11 @@ export function createOutbox(opts: OutboxOptions = {}) {
       return 'failed'
     }
     await put('outbox', updated)
-    lastRetryAfter = retryAfterMs(res.headers.get('Retry-After'))
-    return 'retry'
+    return { retryAfterMs: retryAfterMs(res.headers.get('Retry-After')) }
   }
 
   async function runSync(): Promise<SyncResult> {
     const result: SyncResult = { sent: 0, conflicts: 0, failed: 0, remaining: 0 }
-    lastRetryAfter = undefined
     const items = (await list()).filter((i) => i.status === 'pending')
     for (const item of items) {
       const fresh = await get<OutboxItem>('outbox', item.id)
@@ -157,7 +156,7 @@ export function createOutbox(opts: OutboxOptions = {}) {
       else if (r === 'failed') result.failed++
       else {
         result.stoppedBy = r === 'network' ? 'network' : r === 'unauthorized' ? 'unauthorized' : 'server'
-        if (r === 'retry' && lastRetryAfter !== undefined) result.retryAfterMs = lastRetryAfter
+        if (typeof r === 'object' && r.retryAfterMs !== undefined) result.retryAfterMs = r.retryAfterMs
         if (r === 'unauthorized') opts.onUnauthorized?.()
         break
       }
