@@ -36,6 +36,16 @@ from app.models.message import (
 )
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.petition import Petition, PetitionCounter, PetitionSignature
+from app.models.rollup import (
+    ConsentRollup,
+    ContactReach,
+    ContactRollup,
+    ReachRollup,
+    ReportRollup,
+    SurveyAnswerStash,
+    SurveyRollup,
+    TargetRollup,
+)
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
 
@@ -53,8 +63,11 @@ __all__ = [
     "Campaign",
     "CampaignMessage",
     "ConsentLog",
+    "ConsentRollup",
     "Contact",
     "ContactEvent",
+    "ContactReach",
+    "ContactRollup",
     "CustomFieldDef",
     "DirectMessage",
     "Export",
@@ -74,12 +87,17 @@ __all__ = [
     "PetitionCounter",
     "PetitionSignature",
     "PushSubscription",
+    "ReachRollup",
+    "ReportRollup",
     "Segment",
     "SmsStatusReport",
     "Survey",
     "SurveyAnswer",
+    "SurveyAnswerStash",
+    "SurveyRollup",
     "SurveyVersion",
     "Tag",
+    "TargetRollup",
     "Team",
     "TeamMember",
     "Turf",
