@@ -133,7 +133,8 @@ async def report_totals(session: AsyncSession, scope: Scope, p: Period, action_i
     parts = _reports(scope, p, action_id)
     u = parts.union(
         "SELECT x.kind, x.outcome, x.reports AS n, x.mobilized AS mob FROM report_rollups x WHERE {where}",
-        "SELECT r.kind, r.outcome, 1, CASE WHEN r.mobilized THEN 1 ELSE 0 END FROM field_reports r WHERE {where}",
+        "SELECT r.kind, r.outcome, 1 AS n, CASE WHEN r.mobilized THEN 1 ELSE 0 END AS mob FROM field_reports r"
+        " WHERE {where}",
     )
     rows = (
         await session.execute(
@@ -162,8 +163,8 @@ async def series(
     u = parts.union(
         "SELECT date_trunc(:bucket, x.hour_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at, x.kind, x.outcome,"
         " x.reports AS n, x.mobilized AS mob FROM report_rollups x WHERE {where}",
-        "SELECT date_trunc(:bucket, r.recorded_at AT TIME ZONE :tz) AT TIME ZONE :tz, r.kind, r.outcome, 1,"
-        " CASE WHEN r.mobilized THEN 1 ELSE 0 END FROM field_reports r WHERE {where}",
+        "SELECT date_trunc(:bucket, r.recorded_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at, r.kind, r.outcome, 1 AS n,"
+        " CASE WHEN r.mobilized THEN 1 ELSE 0 END AS mob FROM field_reports r WHERE {where}",
     )
     rows = await session.execute(
         text(f"""
@@ -183,7 +184,7 @@ async def survey_results(
     parts = _reports(scope, p, action_id)
     u = parts.union(
         "SELECT x.survey_id, x.question_id, x.value, x.answers AS n FROM survey_rollups x WHERE {where}",
-        "SELECT a.survey_id, a.question_id, a.value, 1 FROM field_reports r"
+        "SELECT a.survey_id, a.question_id, a.value, 1 AS n FROM field_reports r"
         " JOIN survey_answers a ON a.organization_id = r.organization_id AND a.report_id = r.id WHERE {where}",
     )
     rows = await session.execute(
@@ -217,7 +218,7 @@ async def contacts_added(
     parts = _Parts(scope, p, None, user_col="created_by", raw_user_col="created_by", raw_at="created_at")
     u = parts.union(
         "SELECT x.source, x.contacts AS n FROM contact_rollups x WHERE {where}",
-        "SELECT r.source, 1 FROM contacts r WHERE {where}",
+        "SELECT r.source, 1 AS n FROM contacts r WHERE {where}",
     )
     rows = await session.execute(
         text(f"SELECT source, sum(n)::bigint AS count FROM ({u}) u GROUP BY 1 HAVING sum(n) > 0 ORDER BY 2 DESC, 1"),  # noqa: S608 - clauses built in code; values bound
@@ -234,7 +235,7 @@ async def consents_given(
     parts = _Parts(scope, p, None, user_col="recorded_by", raw_user_col="recorded_by", raw_at="recorded_at")
     u = parts.union(
         "SELECT x.source, x.channel, x.consents AS n FROM consent_rollups x WHERE {where}",
-        "SELECT r.source, r.channel, 1 FROM consent_log r WHERE {where} AND r.status = 'granted'",
+        "SELECT r.source, r.channel, 1 AS n FROM consent_log r WHERE {where} AND r.status = 'granted'",
     )
     rows = await session.execute(
         text(f"""

@@ -42,7 +42,6 @@ from app.models.rollup import (
     ContactRollup,
     ReachRollup,
     ReportRollup,
-    SurveyAnswerStash,
     SurveyRollup,
     TargetRollup,
 )
@@ -93,7 +92,6 @@ __all__ = [
     "SmsStatusReport",
     "Survey",
     "SurveyAnswer",
-    "SurveyAnswerStash",
     "SurveyRollup",
     "SurveyVersion",
     "Tag",

@@ -57,17 +57,6 @@ class SurveyRollup(Base):
     answers: Mapped[int] = _count()
 
 
-class SurveyAnswerStash(Base):
-    """Answers deleted by their report's cascade, until the report's own trigger (same statement) takes them back."""
-
-    __tablename__ = "survey_answer_stash"
-    organization_id: Mapped[uuid.UUID] = _uuid()
-    report_id: Mapped[uuid.UUID] = _uuid()
-    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    survey_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    value: Mapped[Any] = mapped_column(JSONB, nullable=True)
-
-
 class ContactRollup(Base):
     """Contacts per UTC hour of created_at, creator (the nil uuid for none) and source."""
 

@@ -8,9 +8,9 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
 
 - report_rollups: (organization, UTC hour of recorded_at, action, user, kind, outcome) → reports, mobilized. The
   key holds the user, so concurrent reports of different volunteers never meet on a row.
-- survey_rollups: (organization, hour, action, user of the report, survey, question, value) → answers. An answer
-  deleted with its report (the foreign key's cascade runs before the report's statement trigger, when the report is
-  no longer visible) is parked in survey_answer_stash and taken back by the reports' delete trigger.
+- survey_rollups: (organization, hour, action, user of the report, survey, question, value) → answers. Answers
+  deleted by their report's cascade fire their trigger after the reports' (the foreign key queues it behind), when
+  the reports are gone: the reports' delete trigger keeps their keys in a temporary table emptied at commit.
 - contact_rollups (created_at, created_by, source) and consent_rollups (granted rows: recorded_at, recorded_by,
   source, channel); a null user is stored as the nil uuid.
 - contact_reach: each reached contact's last reach (max recorded_at of its answered/opened reports) with its current
@@ -53,10 +53,6 @@ TABLES = [
         answers bigint NOT NULL DEFAULT 0,
         CONSTRAINT pk_survey_rollups
             PRIMARY KEY (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key))""",
-    """CREATE TABLE survey_answer_stash (
-        organization_id uuid NOT NULL, report_id uuid NOT NULL, question_id varchar(64) NOT NULL,
-        survey_id uuid NOT NULL, value jsonb,
-        CONSTRAINT pk_survey_answer_stash PRIMARY KEY (organization_id, report_id, question_id))""",
     """CREATE TABLE contact_rollups (
         organization_id uuid NOT NULL, hour_at timestamptz NOT NULL, created_by uuid NOT NULL,
         source varchar(16) NOT NULL, contacts bigint NOT NULL DEFAULT 0,
@@ -82,7 +78,6 @@ TABLES = [
 ROLLUPS = [
     "report_rollups",
     "survey_rollups",
-    "survey_answer_stash",
     "contact_rollups",
     "consent_rollups",
     "contact_reach",
@@ -159,19 +154,12 @@ def reports_body(op_: str) -> str:
         SELECT n.organization_id, n.contact_id FROM new_rows n
         JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
         WHERE (n.contact_id, n.outcome, n.recorded_at) IS DISTINCT FROM (o.contact_id, o.outcome, o.recorded_at)"""
-    else:  # DELETE: answers parked by their cascade
+    else:  # DELETE: the answers' cascade fires its trigger after this one, when the reports are gone: their keys
         body += f"""
-    WITH gone AS (
-        DELETE FROM survey_answer_stash x USING old_rows o
-        WHERE x.organization_id = o.organization_id AND x.report_id = o.id
-        RETURNING x.*, o.recorded_at, o.action_id, o.user_id)
-    INSERT INTO survey_rollups AS t (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key,
-                                     value, answers)
-    SELECT organization_id, {hour("recorded_at")}, action_id, user_id, survey_id, question_id, md5(value::text)::uuid,
-           value, -count(*)
-    FROM gone GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key)
-    DO UPDATE SET answers = t.answers + excluded.answers;
+    CREATE TEMP TABLE IF NOT EXISTS gg_deleted_reports (
+        organization_id uuid, id uuid, hour_at timestamptz, action_id uuid, user_id uuid) ON COMMIT DELETE ROWS;
+    INSERT INTO pg_temp.gg_deleted_reports
+    SELECT organization_id, id, {hour("recorded_at")}, action_id, user_id FROM old_rows;
 """
         moved = f"SELECT organization_id, contact_id FROM old_rows WHERE outcome IN {REACHED}"
     # the contacts whose reports changed: their last reach recounted from their reports
@@ -208,12 +196,18 @@ def answers_body(op_: str) -> str:
     ON CONFLICT (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key)
     DO UPDATE SET answers = t.answers + excluded.answers;
 """
-    if op_ == "DELETE":
+    if op_ == "DELETE":  # answers deleted by their reports' cascade: the keys the reports' trigger kept
         body += """
-    INSERT INTO survey_answer_stash (organization_id, report_id, question_id, survey_id, value)
-    SELECT o.organization_id, o.report_id, o.question_id, o.survey_id, o.value FROM old_rows o
-    WHERE NOT EXISTS (SELECT 1 FROM field_reports r WHERE r.organization_id = o.organization_id AND r.id = o.report_id)
-    ON CONFLICT DO NOTHING;
+    IF to_regclass('pg_temp.gg_deleted_reports') IS NOT NULL THEN
+        INSERT INTO survey_rollups AS t (organization_id, hour_at, action_id, user_id, survey_id, question_id,
+                                         value_key, value, answers)
+        SELECT o.organization_id, g.hour_at, g.action_id, g.user_id, o.survey_id, o.question_id,
+               md5(o.value::text)::uuid, o.value, -count(*)
+        FROM old_rows o JOIN pg_temp.gg_deleted_reports g ON g.organization_id = o.organization_id AND g.id = o.report_id
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key)
+        DO UPDATE SET answers = t.answers + excluded.answers;
+    END IF;
 """
     return body
 
@@ -291,7 +285,6 @@ CREATE FUNCTION gg_dashboard_rollups_rebuild(p_org uuid) RETURNS void LANGUAGE p
 BEGIN
     DELETE FROM report_rollups WHERE organization_id = p_org;
     DELETE FROM survey_rollups WHERE organization_id = p_org;
-    DELETE FROM survey_answer_stash WHERE organization_id = p_org;
     DELETE FROM contact_rollups WHERE organization_id = p_org;
     DELETE FROM consent_rollups WHERE organization_id = p_org;
     DELETE FROM contact_reach WHERE organization_id = p_org;
@@ -340,7 +333,7 @@ def upgrade() -> None:
             # definer's rights: the rollups are written whatever tenant the session names (an organization's
             # deletion cascades with none); each function reads only its statement's rows.
             op.execute(f"""
-                CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+                CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
                 AS $$ BEGIN {body(op_)} RETURN NULL; END $$""")
             op.execute(f"""
                 CREATE TRIGGER {fn} AFTER {op_} ON {source} {REFERENCING[op_]}
