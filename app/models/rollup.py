@@ -86,7 +86,9 @@ class ContactReach(Base):
     __tablename__ = "contact_reach"
     __table_args__ = (Index(None, "organization_id", "last_reached_at"),)
     organization_id: Mapped[uuid.UUID] = _uuid()
-    contact_id: Mapped[uuid.UUID] = _uuid()
+    # not `contact_id`: derived from the reports (which the access export and merges walk), kept by their triggers
+    # and deleted with the contact, it is no person data of its own (app/contacts/person_data.py)
+    person_id: Mapped[uuid.UUID] = _uuid()
     last_reached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     support_level: Mapped[int | None] = mapped_column(SmallInteger)
     is_donor: Mapped[bool] = mapped_column(Boolean, server_default="false")

@@ -13,8 +13,8 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
   the reports are gone: the reports' delete trigger keeps their keys in a temporary table emptied at commit.
 - contact_rollups (created_at, created_by, source) and consent_rollups (granted rows: recorded_at, recorded_by,
   source, channel); a null user is stored as the nil uuid.
-- contact_reach: each reached contact's last reach (max recorded_at of its answered/opened reports) with its current
-  support level and donor flag (kept by the contacts' update trigger); reach_rollups counts them by (UTC hour of
+- contact_reach: each reached person's (person_id: a contact's id) last reach (max recorded_at of their answered
+  or opened reports) with their current support level and donor flag (kept by the contacts' update trigger); reach_rollups counts them by (UTC hour of
   the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
 - target_rollups: open targets (pending, in_progress, callback) per action, on 16 shards.
 
@@ -62,9 +62,9 @@ TABLES = [
         source varchar(32) NOT NULL, channel varchar(20) NOT NULL, consents bigint NOT NULL DEFAULT 0,
         CONSTRAINT pk_consent_rollups PRIMARY KEY (organization_id, hour_at, recorded_by, source, channel))""",
     """CREATE TABLE contact_reach (
-        organization_id uuid NOT NULL, contact_id uuid NOT NULL, last_reached_at timestamptz NOT NULL,
+        organization_id uuid NOT NULL, person_id uuid NOT NULL, last_reached_at timestamptz NOT NULL,
         support_level smallint, is_donor boolean NOT NULL DEFAULT false,
-        CONSTRAINT pk_contact_reach PRIMARY KEY (organization_id, contact_id))""",
+        CONSTRAINT pk_contact_reach PRIMARY KEY (organization_id, person_id))""",
     "CREATE INDEX ix_contact_reach_organization_id_last_reached_at ON contact_reach (organization_id, last_reached_at)",
     """CREATE TABLE reach_rollups (
         organization_id uuid NOT NULL, hour_at timestamptz NOT NULL, support_level smallint NOT NULL,
@@ -115,14 +115,14 @@ def reports_body(op_: str) -> str:
     if op_ == "INSERT":
         # the contacts' rows are locked (FOR SHARE) so that a concurrent change of level waits, then sees this reach
         body += f"""
-    INSERT INTO contact_reach AS t (organization_id, contact_id, last_reached_at, support_level, is_donor)
+    INSERT INTO contact_reach AS t (organization_id, person_id, last_reached_at, support_level, is_donor)
     SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
     FROM (SELECT organization_id, contact_id, max(recorded_at) AS at FROM new_rows
           WHERE contact_id IS NOT NULL AND outcome IN {REACHED} GROUP BY 1, 2) r
     JOIN LATERAL (SELECT support_level, is_donor FROM contacts c
                   WHERE c.organization_id = r.organization_id AND c.id = r.contact_id FOR SHARE) c ON true
     ORDER BY 1, 2
-    ON CONFLICT (organization_id, contact_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
+    ON CONFLICT (organization_id, person_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
     WHERE t.last_reached_at < excluded.last_reached_at;
 """
         return body
@@ -171,12 +171,12 @@ def reports_body(op_: str) -> str:
         FROM (SELECT DISTINCT * FROM ({moved}) x WHERE contact_id IS NOT NULL) m),
     gone AS (
         DELETE FROM contact_reach t USING m
-        WHERE t.organization_id = m.organization_id AND t.contact_id = m.contact_id AND m.at IS NULL)
-    INSERT INTO contact_reach AS t (organization_id, contact_id, last_reached_at, support_level, is_donor)
+        WHERE t.organization_id = m.organization_id AND t.person_id = m.contact_id AND m.at IS NULL)
+    INSERT INTO contact_reach AS t (organization_id, person_id, last_reached_at, support_level, is_donor)
     SELECT m.organization_id, m.contact_id, m.at, c.support_level, c.is_donor
     FROM m JOIN contacts c ON c.organization_id = m.organization_id AND c.id = m.contact_id
     WHERE m.at IS NOT NULL ORDER BY 1, 2
-    ON CONFLICT (organization_id, contact_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
+    ON CONFLICT (organization_id, person_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
     WHERE t.last_reached_at IS DISTINCT FROM excluded.last_reached_at;
 """
     return body
@@ -225,11 +225,11 @@ def contacts_body(op_: str) -> str:
     UPDATE contact_reach t SET support_level = n.support_level, is_donor = n.is_donor
     FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
     WHERE (n.support_level, n.is_donor) IS DISTINCT FROM (o.support_level, o.is_donor)
-      AND t.organization_id = n.organization_id AND t.contact_id = n.id;
+      AND t.organization_id = n.organization_id AND t.person_id = n.id;
 """
     if op_ == "DELETE":
         body += """
-    DELETE FROM contact_reach t USING old_rows o WHERE t.organization_id = o.organization_id AND t.contact_id = o.id;
+    DELETE FROM contact_reach t USING old_rows o WHERE t.organization_id = o.organization_id AND t.person_id = o.id;
 """
     return body
 
@@ -306,7 +306,7 @@ BEGIN
     INSERT INTO consent_rollups (organization_id, hour_at, recorded_by, source, channel, consents)
     SELECT organization_id, {hour("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, count(*)
     FROM consent_log WHERE organization_id = p_org AND status = 'granted' GROUP BY 1, 2, 3, 4, 5;
-    INSERT INTO contact_reach (organization_id, contact_id, last_reached_at, support_level, is_donor)
+    INSERT INTO contact_reach (organization_id, person_id, last_reached_at, support_level, is_donor)
     SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
     FROM (SELECT organization_id, contact_id, max(recorded_at) AS at FROM field_reports
           WHERE organization_id = p_org AND contact_id IS NOT NULL AND outcome IN {REACHED} GROUP BY 1, 2) r
