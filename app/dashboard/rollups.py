@@ -71,8 +71,23 @@ def hour_aligned(tzname: str) -> bool:
     return True
 
 
+def _ceil_day(t: datetime) -> datetime:
+    d = t.replace(hour=0)
+    return d if d == t else d + timedelta(days=1)
+
+
+def whole_days(hs: datetime | None, he: datetime | None) -> tuple[datetime | None, datetime | None] | None:
+    """The whole UTC days [start, end) within the whole hours [hs, he) (None bounds open), or None if none."""
+    ds = None if hs is None else _ceil_day(hs)
+    de = None if he is None else he.replace(hour=0)
+    if ds is not None and de is not None and ds >= de:
+        return None
+    return ds, de
+
+
 class _Parts:
-    """The WHERE clauses of the rollup part and of the raw part of one figure, sharing one set of parameters."""
+    """The pieces of one figure: the rollup tables' (daily, then hourly) and the raw rows', each a WHERE clause,
+    sharing one set of parameters."""
 
     def __init__(
         self,
@@ -80,16 +95,17 @@ class _Parts:
         p: Period,
         action_id: uuid.UUID | None,
         *,
+        table: str,
         user_col: str,
         raw_user_col: str,
         raw_at: str,
-        action: bool = True,
+        daily: str | None = None,
     ) -> None:
         self.params: dict[str, Any] = {"o": scope.organization_id}
         s = split(p)
         common = ""
         raw_common = ""
-        if action and action_id is not None:
+        if action_id is not None:
             self.params["a"] = action_id
             common += " AND x.action_id = :a"
             raw_common += " AND r.action_id = :a"
@@ -97,42 +113,64 @@ class _Parts:
             self.params["users"] = scope.user_list()
             common += f" AND x.{user_col} = ANY(CAST(:users AS uuid[]))"
             raw_common += f" AND r.{raw_user_col} = ANY(CAST(:users AS uuid[]))"
-        self.rollup: str | None = None
+        self.pieces: list[tuple[str, str]] = []  # (table, WHERE)
         if s.hours is not None:
-            cond = "x.organization_id = :o" + common
-            if s.hours[0] is not None:
-                self.params["hs"] = s.hours[0]
-                cond += " AND x.hour_at >= :hs"
-            if s.hours[1] is not None:
-                self.params["he"] = s.hours[1]
-                cond += " AND x.hour_at < :he"
-            self.rollup = cond
+            hs, he = s.hours
+            days = whole_days(hs, he) if daily is not None else None
+            hour_ranges: list[tuple[datetime | None, datetime | None]] = [(hs, he)]
+            if days is not None and daily is not None:
+                self.pieces.append((daily, "x.organization_id = :o" + common + self._range("x.day_at", "d", *days)))
+                hour_ranges = [(hs, days[0])] if days[0] is not None and hs is not None and hs < days[0] else []
+                if days[1] is not None and he is not None and days[1] < he:
+                    hour_ranges.append((days[1], he))
+            ors = [
+                self._range("x.hour_at", f"h{i}", f, t).removeprefix(" AND ") or "true"
+                for i, (f, t) in enumerate(hour_ranges)
+            ]
+            if ors:
+                self.pieces.append((table, "x.organization_id = :o" + common + f" AND ({' OR '.join(ors)})"))
         self.raw: str | None = None
         if s.edges:
-            ors = []
+            edges = []
             for i, (f, t) in enumerate(s.edges):
                 self.params[f"ef{i}"], self.params[f"et{i}"] = f, t
-                ors.append(f"(r.{raw_at} >= :ef{i} AND r.{raw_at} < :et{i})")
-            self.raw = f"r.organization_id = :o{raw_common} AND ({' OR '.join(ors)})"
+                edges.append(f"(r.{raw_at} >= :ef{i} AND r.{raw_at} < :et{i})")
+            self.raw = f"r.organization_id = :o{raw_common} AND ({' OR '.join(edges)})"
+
+    def _range(self, col: str, name: str, f: datetime | None, t: datetime | None) -> str:
+        out = ""
+        if f is not None:
+            self.params[f"{name}f"] = f
+            out += f" AND {col} >= :{name}f"
+        if t is not None:
+            self.params[f"{name}t"] = t
+            out += f" AND {col} < :{name}t"
+        return out
 
     def union(self, rollup_sql: str, raw_sql: str) -> str:
-        """`rollup_sql` and `raw_sql` with {where} filled in, UNION ALL of the parts there are."""
-        parts = []
-        if self.rollup is not None:
-            parts.append(rollup_sql.format(where=self.rollup))
+        """`rollup_sql` ({table} and {where} filled in for each rollup piece) and `raw_sql` ({where}), UNION ALL."""
+        parts = [rollup_sql.format(table=t, where=w) for t, w in self.pieces]
         if self.raw is not None:
             parts.append(raw_sql.format(where=self.raw))
         return " UNION ALL ".join(parts)
 
 
 def _reports(scope: Scope, p: Period, action_id: uuid.UUID | None) -> _Parts:
-    return _Parts(scope, p, action_id, user_col="user_id", raw_user_col="user_id", raw_at=queries.REPORT_AT)
+    return _Parts(
+        scope,
+        p,
+        action_id,
+        table="report_rollups",
+        user_col="user_id",
+        raw_user_col="user_id",
+        raw_at=queries.REPORT_AT,
+    )
 
 
 async def report_totals(session: AsyncSession, scope: Scope, p: Period, action_id: uuid.UUID | None) -> dict[str, int]:
     parts = _reports(scope, p, action_id)
     u = parts.union(
-        "SELECT x.kind, x.outcome, x.reports AS n, x.mobilized AS mob FROM report_rollups x WHERE {where}",
+        "SELECT x.kind, x.outcome, x.reports AS n, x.mobilized AS mob FROM {table} x WHERE {where}",
         "SELECT r.kind, r.outcome, 1 AS n, CASE WHEN r.mobilized THEN 1 ELSE 0 END AS mob FROM field_reports r"
         " WHERE {where}",
     )
@@ -162,7 +200,7 @@ async def series(
     parts.params.update(tz=scope.timezone, bucket=bucket)
     u = parts.union(
         "SELECT date_trunc(:bucket, x.hour_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at, x.kind, x.outcome,"
-        " x.reports AS n, x.mobilized AS mob FROM report_rollups x WHERE {where}",
+        " x.reports AS n, x.mobilized AS mob FROM {table} x WHERE {where}",
         "SELECT date_trunc(:bucket, r.recorded_at AT TIME ZONE :tz) AT TIME ZONE :tz AS at, r.kind, r.outcome, 1 AS n,"
         " CASE WHEN r.mobilized THEN 1 ELSE 0 END AS mob FROM field_reports r WHERE {where}",
     )
@@ -181,9 +219,17 @@ async def series(
 async def survey_results(
     session: AsyncSession, scope: Scope, p: Period, action_id: uuid.UUID | None
 ) -> list[dict[str, Any]]:
-    parts = _reports(scope, p, action_id)
+    parts = _Parts(
+        scope,
+        p,
+        action_id,
+        table="survey_rollups",
+        user_col="user_id",
+        raw_user_col="user_id",
+        raw_at=queries.REPORT_AT,
+    )
     u = parts.union(
-        "SELECT x.survey_id, x.question_id, x.value, x.answers AS n FROM survey_rollups x WHERE {where}",
+        "SELECT x.survey_id, x.question_id, x.value, x.answers AS n FROM {table} x WHERE {where}",
         "SELECT a.survey_id, a.question_id, a.value, 1 AS n FROM field_reports r"
         " JOIN survey_answers a ON a.organization_id = r.organization_id AND a.report_id = r.id WHERE {where}",
     )
@@ -215,9 +261,18 @@ async def contacts_added(
 ) -> list[dict[str, Any]]:
     if action_id is not None:
         return await queries.contacts_added(session, scope, p, action_id)
-    parts = _Parts(scope, p, None, user_col="created_by", raw_user_col="created_by", raw_at="created_at")
+    parts = _Parts(
+        scope,
+        p,
+        None,
+        table="contact_rollups",
+        daily="contact_rollups_daily",
+        user_col="created_by",
+        raw_user_col="created_by",
+        raw_at="created_at",
+    )
     u = parts.union(
-        "SELECT x.source, x.contacts AS n FROM contact_rollups x WHERE {where}",
+        "SELECT x.source, x.contacts AS n FROM {table} x WHERE {where}",
         "SELECT r.source, 1 AS n FROM contacts r WHERE {where}",
     )
     rows = await session.execute(
@@ -232,9 +287,18 @@ async def consents_given(
 ) -> list[dict[str, Any]]:
     if action_id is not None:
         return await queries.consents_given(session, scope, p, action_id)
-    parts = _Parts(scope, p, None, user_col="recorded_by", raw_user_col="recorded_by", raw_at="recorded_at")
+    parts = _Parts(
+        scope,
+        p,
+        None,
+        table="consent_rollups",
+        daily="consent_rollups_daily",
+        user_col="recorded_by",
+        raw_user_col="recorded_by",
+        raw_at="recorded_at",
+    )
     u = parts.union(
-        "SELECT x.source, x.channel, x.consents AS n FROM consent_rollups x WHERE {where}",
+        "SELECT x.source, x.channel, x.consents AS n FROM {table} x WHERE {where}",
         "SELECT r.source, r.channel, 1 AS n FROM consent_log r WHERE {where} AND r.status = 'granted'",
     )
     rows = await session.execute(

@@ -38,8 +38,10 @@ from app.models.org import Invitation, Membership, Organization, Team, TeamMembe
 from app.models.petition import Petition, PetitionCounter, PetitionSignature
 from app.models.rollup import (
     ConsentRollup,
+    ConsentRollupDaily,
     ContactReach,
     ContactRollup,
+    ContactRollupDaily,
     ReachRollup,
     ReportRollup,
     SurveyRollup,
@@ -63,10 +65,12 @@ __all__ = [
     "CampaignMessage",
     "ConsentLog",
     "ConsentRollup",
+    "ConsentRollupDaily",
     "Contact",
     "ContactEvent",
     "ContactReach",
     "ContactRollup",
+    "ContactRollupDaily",
     "CustomFieldDef",
     "DirectMessage",
     "Export",

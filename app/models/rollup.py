@@ -80,6 +80,29 @@ class ConsentRollup(Base):
     consents: Mapped[int] = _count()
 
 
+class ContactRollupDaily(Base):
+    """contact_rollups per UTC day: a period's whole days."""
+
+    __tablename__ = "contact_rollups_daily"
+    organization_id: Mapped[uuid.UUID] = _uuid()
+    day_at: Mapped[datetime] = _hour()
+    created_by: Mapped[uuid.UUID] = _uuid()
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contacts: Mapped[int] = _count()
+
+
+class ConsentRollupDaily(Base):
+    """consent_rollups per UTC day: a period's whole days."""
+
+    __tablename__ = "consent_rollups_daily"
+    organization_id: Mapped[uuid.UUID] = _uuid()
+    day_at: Mapped[datetime] = _hour()
+    recorded_by: Mapped[uuid.UUID] = _uuid()
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    consents: Mapped[int] = _count()
+
+
 class ContactReach(Base):
     """Each reached contact's last reach, with its current support level and donor flag."""
 

@@ -12,7 +12,8 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
   deleted by their report's cascade fire their trigger after the reports' (the foreign key queues it behind), when
   the reports are gone: the reports' delete trigger keeps their keys in a temporary table emptied at commit.
 - contact_rollups (created_at, created_by, source) and consent_rollups (granted rows: recorded_at, recorded_by,
-  source, channel); a null user is stored as the nil uuid.
+  source, channel); a null user is stored as the nil uuid. Contacts and consents span years (imports bring their
+  history): each also has a per-UTC-day table (…_daily), which serves a period's whole days.
 - contact_reach: each reached person's (person_id: a contact's id) last reach (max recorded_at of their answered
   or opened reports) with their current support level and donor flag (kept by the contacts' update trigger); reach_rollups counts them by (UTC hour of
   the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
@@ -61,6 +62,14 @@ TABLES = [
         organization_id uuid NOT NULL, hour_at timestamptz NOT NULL, recorded_by uuid NOT NULL,
         source varchar(32) NOT NULL, channel varchar(20) NOT NULL, consents bigint NOT NULL DEFAULT 0,
         CONSTRAINT pk_consent_rollups PRIMARY KEY (organization_id, hour_at, recorded_by, source, channel))""",
+    """CREATE TABLE contact_rollups_daily (
+        organization_id uuid NOT NULL, day_at timestamptz NOT NULL, created_by uuid NOT NULL,
+        source varchar(16) NOT NULL, contacts bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_contact_rollups_daily PRIMARY KEY (organization_id, day_at, created_by, source))""",
+    """CREATE TABLE consent_rollups_daily (
+        organization_id uuid NOT NULL, day_at timestamptz NOT NULL, recorded_by uuid NOT NULL,
+        source varchar(32) NOT NULL, channel varchar(20) NOT NULL, consents bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_consent_rollups_daily PRIMARY KEY (organization_id, day_at, recorded_by, source, channel))""",
     """CREATE TABLE contact_reach (
         organization_id uuid NOT NULL, person_id uuid NOT NULL, last_reached_at timestamptz NOT NULL,
         support_level smallint, is_donor boolean NOT NULL DEFAULT false,
@@ -80,6 +89,8 @@ ROLLUPS = [
     "survey_rollups",
     "contact_rollups",
     "consent_rollups",
+    "contact_rollups_daily",
+    "consent_rollups_daily",
     "contact_reach",
     "reach_rollups",
     "target_rollups",
@@ -213,12 +224,18 @@ def answers_body(op_: str) -> str:
 
 
 # --- contacts --------------------------------------------------------------------------------------------------
+def day(col: str) -> str:
+    return f"date_trunc('day', {col}, 'UTC')"
+
+
 def contacts_body(op_: str) -> str:
-    body = f"""
-    INSERT INTO contact_rollups AS t (organization_id, hour_at, created_by, source, contacts)
-    SELECT organization_id, {hour("created_at")}, coalesce(created_by, {NIL}), source, sum(s)
+    body = ""
+    for table, at, grain in (("contact_rollups", "hour_at", hour), ("contact_rollups_daily", "day_at", day)):
+        body += f"""
+    INSERT INTO {table} AS t (organization_id, {at}, created_by, source, contacts)
+    SELECT organization_id, {grain("created_at")}, coalesce(created_by, {NIL}), source, sum(s)
     FROM ({signed(op_)}) d GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (organization_id, hour_at, created_by, source) DO UPDATE SET contacts = t.contacts + excluded.contacts;
+    ON CONFLICT (organization_id, {at}, created_by, source) DO UPDATE SET contacts = t.contacts + excluded.contacts;
 """
     if op_ == "UPDATE":
         body += """
@@ -235,13 +252,16 @@ def contacts_body(op_: str) -> str:
 
 
 def consents_body(op_: str) -> str:
-    return f"""
-    INSERT INTO consent_rollups AS t (organization_id, hour_at, recorded_by, source, channel, consents)
-    SELECT organization_id, {hour("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, sum(s)
+    body = ""
+    for table, at, grain in (("consent_rollups", "hour_at", hour), ("consent_rollups_daily", "day_at", day)):
+        body += f"""
+    INSERT INTO {table} AS t (organization_id, {at}, recorded_by, source, channel, consents)
+    SELECT organization_id, {grain("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, sum(s)
     FROM ({signed(op_)}) d WHERE status = 'granted' GROUP BY 1, 2, 3, 4, 5 HAVING sum(s) <> 0 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, hour_at, recorded_by, source, channel)
+    ON CONFLICT (organization_id, {at}, recorded_by, source, channel)
     DO UPDATE SET consents = t.consents + excluded.consents;
 """
+    return body
 
 
 def reach_body(op_: str) -> str:
@@ -306,6 +326,14 @@ BEGIN
     INSERT INTO consent_rollups (organization_id, hour_at, recorded_by, source, channel, consents)
     SELECT organization_id, {hour("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, count(*)
     FROM consent_log WHERE organization_id = p_org AND status = 'granted' GROUP BY 1, 2, 3, 4, 5;
+    DELETE FROM contact_rollups_daily WHERE organization_id = p_org;
+    INSERT INTO contact_rollups_daily (organization_id, day_at, created_by, source, contacts)
+    SELECT organization_id, {day("hour_at")}, created_by, source, sum(contacts)
+    FROM contact_rollups WHERE organization_id = p_org GROUP BY 1, 2, 3, 4;
+    DELETE FROM consent_rollups_daily WHERE organization_id = p_org;
+    INSERT INTO consent_rollups_daily (organization_id, day_at, recorded_by, source, channel, consents)
+    SELECT organization_id, {day("hour_at")}, recorded_by, source, channel, sum(consents)
+    FROM consent_rollups WHERE organization_id = p_org GROUP BY 1, 2, 3, 4, 5;
     INSERT INTO contact_reach (organization_id, person_id, last_reached_at, support_level, is_donor)
     SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
     FROM (SELECT organization_id, contact_id, max(recorded_at) AS at FROM field_reports

@@ -340,6 +340,10 @@ async def rollup_snapshot(db: AsyncSession, org: uuid.UUID) -> dict[str, set[tup
         " WHERE organization_id = :o GROUP BY 1, 2, 3 HAVING sum(contacts) <> 0",
         "consents": "SELECT hour_at, recorded_by, source, channel, sum(consents) FROM consent_rollups"
         " WHERE organization_id = :o GROUP BY 1, 2, 3, 4 HAVING sum(consents) <> 0",
+        "contacts daily": "SELECT day_at, created_by, source, sum(contacts) FROM contact_rollups_daily"
+        " WHERE organization_id = :o GROUP BY 1, 2, 3 HAVING sum(contacts) <> 0",
+        "consents daily": "SELECT day_at, recorded_by, source, channel, sum(consents) FROM consent_rollups_daily"
+        " WHERE organization_id = :o GROUP BY 1, 2, 3, 4 HAVING sum(consents) <> 0",
         "reach": "SELECT person_id, last_reached_at, support_level, is_donor FROM contact_reach"
         " WHERE organization_id = :o",
         "reach counts": "SELECT hour_at, support_level, is_donor, sum(contacts) FROM reach_rollups"
