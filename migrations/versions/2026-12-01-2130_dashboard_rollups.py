@@ -126,15 +126,17 @@ def reports_body(op_: str) -> str:
     if op_ == "INSERT":
         # the contacts' rows are locked (FOR SHARE) so that a concurrent change of level waits, then sees this reach
         body += f"""
-    INSERT INTO contact_reach AS t (organization_id, person_id, last_reached_at, support_level, is_donor)
-    SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
-    FROM (SELECT organization_id, contact_id, max(recorded_at) AS at FROM new_rows
-          WHERE contact_id IS NOT NULL AND outcome IN {REACHED} GROUP BY 1, 2) r
-    JOIN LATERAL (SELECT support_level, is_donor FROM contacts c
-                  WHERE c.organization_id = r.organization_id AND c.id = r.contact_id FOR SHARE) c ON true
-    ORDER BY 1, 2
-    ON CONFLICT (organization_id, person_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
-    WHERE t.last_reached_at < excluded.last_reached_at;
+    IF EXISTS (SELECT 1 FROM new_rows WHERE contact_id IS NOT NULL AND outcome IN {REACHED}) THEN
+        INSERT INTO contact_reach AS t (organization_id, person_id, last_reached_at, support_level, is_donor)
+        SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
+        FROM (SELECT organization_id, contact_id, max(recorded_at) AS at FROM new_rows
+              WHERE contact_id IS NOT NULL AND outcome IN {REACHED} GROUP BY 1, 2) r
+        JOIN LATERAL (SELECT support_level, is_donor FROM contacts c
+                      WHERE c.organization_id = r.organization_id AND c.id = r.contact_id FOR SHARE) c ON true
+        ORDER BY 1, 2
+        ON CONFLICT (organization_id, person_id) DO UPDATE SET last_reached_at = excluded.last_reached_at
+        WHERE t.last_reached_at < excluded.last_reached_at;
+    END IF;
 """
         return body
     if op_ == "UPDATE":
@@ -239,10 +241,13 @@ def contacts_body(op_: str) -> str:
 """
     if op_ == "UPDATE":
         body += """
-    UPDATE contact_reach t SET support_level = n.support_level, is_donor = n.is_donor
-    FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
-    WHERE (n.support_level, n.is_donor) IS DISTINCT FROM (o.support_level, o.is_donor)
-      AND t.organization_id = n.organization_id AND t.person_id = n.id;
+    IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
+               WHERE (n.support_level, n.is_donor) IS DISTINCT FROM (o.support_level, o.is_donor)) THEN
+        UPDATE contact_reach t SET support_level = n.support_level, is_donor = n.is_donor
+        FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
+        WHERE (n.support_level, n.is_donor) IS DISTINCT FROM (o.support_level, o.is_donor)
+          AND t.organization_id = n.organization_id AND t.person_id = n.id;
+    END IF;
 """
     if op_ == "DELETE":
         body += """
