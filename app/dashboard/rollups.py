@@ -340,3 +340,21 @@ async def support(
     ).all()
     levels = {("unknown" if lvl == 0 else str(lvl)): int(n) for lvl, n, _ in rows}
     return levels, sum(int(d) for *_, d in rows)
+
+
+def reports_per_user(scope: Scope, p: Period, action_id: uuid.UUID | None) -> tuple[str, dict[str, Any]]:
+    """SELECT user_id, calls, visits, reached, mobilized (bigint) of each reporter with reports in the period: the
+    leaderboards' report part, and its parameters."""
+    parts = _reports(scope, p, action_id)
+    u = parts.union(
+        "SELECT x.user_id, x.kind, x.outcome, x.reports AS n, x.mobilized AS mob FROM {table} x WHERE {where}",
+        "SELECT r.user_id, r.kind, r.outcome, 1 AS n, CASE WHEN r.mobilized THEN 1 ELSE 0 END AS mob"
+        " FROM field_reports r WHERE {where}",
+    )
+    sql = f"""
+        SELECT user_id, coalesce(sum(n) FILTER (WHERE kind = 'call'), 0)::bigint AS calls,
+               coalesce(sum(n) FILTER (WHERE kind = 'visit'), 0)::bigint AS visits,
+               coalesce(sum(n) FILTER (WHERE outcome IN {REACHED_SQL}), 0)::bigint AS reached,
+               sum(mob)::bigint AS mobilized
+        FROM ({u}) u GROUP BY user_id HAVING sum(n) > 0"""  # noqa: S608 - clauses built in code from constants; values are bound
+    return sql, parts.params

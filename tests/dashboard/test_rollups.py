@@ -181,6 +181,24 @@ async def open_targets(db: AsyncSession, w: World, action_id: uuid.UUID | None) 
     )
 
 
+async def leaderboard_rows(db: AsyncSession, scope: Scope, p: Period, action: uuid.UUID | None) -> set[Any]:
+    sql, params = rollups.reports_per_user(scope, p, action)
+    return {tuple(r) for r in (await db.execute(text(sql), params)).all()}
+
+
+async def leaderboard_recount(db: AsyncSession, scope: Scope, p: Period, action: uuid.UUID | None) -> set[Any]:
+    where, params = queries.reports_where(scope, p, action, at="recorded_at")
+    if scope.user_ids is not None:
+        where += " AND r.user_id = ANY(CAST(:users AS uuid[]))"
+        params["users"] = scope.user_list()
+    sql = (
+        "SELECT user_id, count(*) FILTER (WHERE kind = 'call'), count(*) FILTER (WHERE kind = 'visit'),"
+        f" count(*) FILTER (WHERE outcome IN {queries.REACHED_SQL}), count(*) FILTER (WHERE mobilized)"
+        f" FROM field_reports r WHERE {where} GROUP BY 1"
+    )
+    return {tuple(r) for r in (await db.execute(text(sql), params)).all()}
+
+
 def _nonzero(d: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in d.items() if v}
 
@@ -224,6 +242,7 @@ async def assert_equal_to_recount(db: AsyncSession, w: World, rng: random.Random
             db, scope, p, action
         ), case
         assert await rollups.support(db, scope, p, action) == await queries.support(db, scope, p, action), case
+        assert await leaderboard_rows(db, scope, p, action) == await leaderboard_recount(db, scope, p, action), case
         # the whole organization's "reached since": the path the rollups answer, checked for every start
         whole = Scope(w.org, w.tz, None, None)
         since = Period(start, None)
