@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, SmallInteger, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, SmallInteger, String
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +65,7 @@ class ContactRollup(Base):
     hour_at: Mapped[datetime] = _hour()
     created_by: Mapped[uuid.UUID] = _uuid()
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # the writer's backend
     contacts: Mapped[int] = _count()
 
 
@@ -77,6 +78,7 @@ class ConsentRollup(Base):
     recorded_by: Mapped[uuid.UUID] = _uuid()
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # the writer's backend
     consents: Mapped[int] = _count()
 
 
@@ -88,6 +90,7 @@ class ContactRollupDaily(Base):
     day_at: Mapped[datetime] = _hour()
     created_by: Mapped[uuid.UUID] = _uuid()
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # the writer's backend
     contacts: Mapped[int] = _count()
 
 
@@ -100,6 +103,7 @@ class ConsentRollupDaily(Base):
     recorded_by: Mapped[uuid.UUID] = _uuid()
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # the writer's backend
     consents: Mapped[int] = _count()
 
 

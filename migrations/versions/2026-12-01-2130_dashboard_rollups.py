@@ -13,7 +13,9 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
   the reports are gone: the reports' delete trigger keeps their keys in a temporary table emptied at commit.
 - contact_rollups (created_at, created_by, source) and consent_rollups (granted rows: recorded_at, recorded_by,
   source, channel); a null user is stored as the nil uuid. Contacts and consents span years (imports bring their
-  history): each also has a per-UTC-day table (…_daily), which serves a period's whole days.
+  history): each also has a per-UTC-day table (…_daily), which serves a period's whole days. Their `shard` is the
+  writer's backend: every petition signer (no user, source "petition") adds to the same hour, and a signature in
+  flight must hold up no other signer.
 - contact_reach: each reached person's (person_id: a contact's id) last reach (max recorded_at of their answered
   or opened reports) with their current support level and donor flag (kept by the contacts' update trigger); reach_rollups counts them by (UTC hour of
   the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
@@ -40,6 +42,10 @@ NIL = "'00000000-0000-0000-0000-000000000000'::uuid"
 REACHED = "('answered', 'opened')"
 OPEN = "('pending', 'in_progress', 'callback')"
 SHARDS = 16
+SHARD = f"floor(random() * {SHARDS})::smallint"  # a random shard for each row written
+# Contacts and consents: the writer's backend, so that two transactions in flight never write the same row (each
+# session runs one at a time); the rows of an hour or day are as many as the sessions that wrote in it.
+BACKEND = "pg_backend_pid()"
 TENANT = "organization_id = NULLIF(current_setting('app.organization_id', true), '')::uuid"
 
 TABLES = [
@@ -56,20 +62,23 @@ TABLES = [
             PRIMARY KEY (organization_id, hour_at, action_id, user_id, survey_id, question_id, value_key))""",
     """CREATE TABLE contact_rollups (
         organization_id uuid NOT NULL, hour_at timestamptz NOT NULL, created_by uuid NOT NULL,
-        source varchar(16) NOT NULL, contacts bigint NOT NULL DEFAULT 0,
-        CONSTRAINT pk_contact_rollups PRIMARY KEY (organization_id, hour_at, created_by, source))""",
+        source varchar(16) NOT NULL, shard integer NOT NULL, contacts bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_contact_rollups PRIMARY KEY (organization_id, hour_at, created_by, source, shard))""",
     """CREATE TABLE consent_rollups (
         organization_id uuid NOT NULL, hour_at timestamptz NOT NULL, recorded_by uuid NOT NULL,
-        source varchar(32) NOT NULL, channel varchar(20) NOT NULL, consents bigint NOT NULL DEFAULT 0,
-        CONSTRAINT pk_consent_rollups PRIMARY KEY (organization_id, hour_at, recorded_by, source, channel))""",
+        source varchar(32) NOT NULL, channel varchar(20) NOT NULL, shard integer NOT NULL,
+        consents bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_consent_rollups PRIMARY KEY (organization_id, hour_at, recorded_by, source, channel, shard))""",
     """CREATE TABLE contact_rollups_daily (
         organization_id uuid NOT NULL, day_at timestamptz NOT NULL, created_by uuid NOT NULL,
-        source varchar(16) NOT NULL, contacts bigint NOT NULL DEFAULT 0,
-        CONSTRAINT pk_contact_rollups_daily PRIMARY KEY (organization_id, day_at, created_by, source))""",
+        source varchar(16) NOT NULL, shard integer NOT NULL, contacts bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_contact_rollups_daily PRIMARY KEY (organization_id, day_at, created_by, source, shard))""",
     """CREATE TABLE consent_rollups_daily (
         organization_id uuid NOT NULL, day_at timestamptz NOT NULL, recorded_by uuid NOT NULL,
-        source varchar(32) NOT NULL, channel varchar(20) NOT NULL, consents bigint NOT NULL DEFAULT 0,
-        CONSTRAINT pk_consent_rollups_daily PRIMARY KEY (organization_id, day_at, recorded_by, source, channel))""",
+        source varchar(32) NOT NULL, channel varchar(20) NOT NULL, shard integer NOT NULL,
+        consents bigint NOT NULL DEFAULT 0,
+        CONSTRAINT pk_consent_rollups_daily
+            PRIMARY KEY (organization_id, day_at, recorded_by, source, channel, shard))""",
     """CREATE TABLE contact_reach (
         organization_id uuid NOT NULL, person_id uuid NOT NULL, last_reached_at timestamptz NOT NULL,
         support_level smallint, is_donor boolean NOT NULL DEFAULT false,
@@ -234,10 +243,11 @@ def contacts_body(op_: str) -> str:
     body = ""
     for table, at, grain in (("contact_rollups", "hour_at", hour), ("contact_rollups_daily", "day_at", day)):
         body += f"""
-    INSERT INTO {table} AS t (organization_id, {at}, created_by, source, contacts)
-    SELECT organization_id, {grain("created_at")}, coalesce(created_by, {NIL}), source, sum(s)
+    INSERT INTO {table} AS t (organization_id, {at}, created_by, source, shard, contacts)
+    SELECT organization_id, {grain("created_at")}, coalesce(created_by, {NIL}), source, {BACKEND}, sum(s)
     FROM ({signed(op_)}) d GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (organization_id, {at}, created_by, source) DO UPDATE SET contacts = t.contacts + excluded.contacts;
+    ON CONFLICT (organization_id, {at}, created_by, source, shard)
+    DO UPDATE SET contacts = t.contacts + excluded.contacts;
 """
     if op_ == "UPDATE":
         body += """
@@ -260,10 +270,11 @@ def consents_body(op_: str) -> str:
     body = ""
     for table, at, grain in (("consent_rollups", "hour_at", hour), ("consent_rollups_daily", "day_at", day)):
         body += f"""
-    INSERT INTO {table} AS t (organization_id, {at}, recorded_by, source, channel, consents)
-    SELECT organization_id, {grain("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, sum(s)
+    INSERT INTO {table} AS t (organization_id, {at}, recorded_by, source, channel, shard, consents)
+    SELECT organization_id, {grain("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, {BACKEND},
+           sum(s)
     FROM ({signed(op_)}) d WHERE status = 'granted' GROUP BY 1, 2, 3, 4, 5 HAVING sum(s) <> 0 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, {at}, recorded_by, source, channel)
+    ON CONFLICT (organization_id, {at}, recorded_by, source, channel, shard)
     DO UPDATE SET consents = t.consents + excluded.consents;
 """
     return body
@@ -273,7 +284,7 @@ def reach_body(op_: str) -> str:
     return f"""
     INSERT INTO reach_rollups AS t (organization_id, hour_at, support_level, is_donor, shard, contacts)
     SELECT organization_id, {hour("last_reached_at")}, coalesce(support_level, 0), is_donor,
-           floor(random() * {SHARDS})::smallint, sum(s)
+           {SHARD}, sum(s)
     FROM ({signed(op_)}) d GROUP BY 1, 2, 3, 4 HAVING sum(s) <> 0 ORDER BY 1, 2, 3, 4
     ON CONFLICT (organization_id, hour_at, support_level, is_donor, shard)
     DO UPDATE SET contacts = t.contacts + excluded.contacts;
@@ -283,7 +294,7 @@ def reach_body(op_: str) -> str:
 def targets_body(op_: str) -> str:
     return f"""
     INSERT INTO target_rollups AS t (organization_id, action_id, shard, open)
-    SELECT organization_id, action_id, floor(random() * {SHARDS})::smallint,
+    SELECT organization_id, action_id, {SHARD},
            sum(s) FILTER (WHERE status IN {OPEN})
     FROM ({signed(op_)}) d GROUP BY 1, 2
     HAVING coalesce(sum(s) FILTER (WHERE status IN {OPEN}), 0) <> 0 ORDER BY 1, 2
@@ -325,19 +336,19 @@ BEGIN
            md5(a.value::text)::uuid, a.value, count(*)
     FROM survey_answers a JOIN field_reports r ON r.organization_id = a.organization_id AND r.id = a.report_id
     WHERE a.organization_id = p_org GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
-    INSERT INTO contact_rollups (organization_id, hour_at, created_by, source, contacts)
-    SELECT organization_id, {hour("created_at")}, coalesce(created_by, {NIL}), source, count(*)
+    INSERT INTO contact_rollups (organization_id, hour_at, created_by, source, shard, contacts)
+    SELECT organization_id, {hour("created_at")}, coalesce(created_by, {NIL}), source, 0, count(*)
     FROM contacts WHERE organization_id = p_org GROUP BY 1, 2, 3, 4;
-    INSERT INTO consent_rollups (organization_id, hour_at, recorded_by, source, channel, consents)
-    SELECT organization_id, {hour("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, count(*)
+    INSERT INTO consent_rollups (organization_id, hour_at, recorded_by, source, channel, shard, consents)
+    SELECT organization_id, {hour("recorded_at")}, coalesce(recorded_by, {NIL}), source, channel, 0, count(*)
     FROM consent_log WHERE organization_id = p_org AND status = 'granted' GROUP BY 1, 2, 3, 4, 5;
     DELETE FROM contact_rollups_daily WHERE organization_id = p_org;
-    INSERT INTO contact_rollups_daily (organization_id, day_at, created_by, source, contacts)
-    SELECT organization_id, {day("hour_at")}, created_by, source, sum(contacts)
+    INSERT INTO contact_rollups_daily (organization_id, day_at, created_by, source, shard, contacts)
+    SELECT organization_id, {day("hour_at")}, created_by, source, 0, sum(contacts)
     FROM contact_rollups WHERE organization_id = p_org GROUP BY 1, 2, 3, 4;
     DELETE FROM consent_rollups_daily WHERE organization_id = p_org;
-    INSERT INTO consent_rollups_daily (organization_id, day_at, recorded_by, source, channel, consents)
-    SELECT organization_id, {day("hour_at")}, recorded_by, source, channel, sum(consents)
+    INSERT INTO consent_rollups_daily (organization_id, day_at, recorded_by, source, channel, shard, consents)
+    SELECT organization_id, {day("hour_at")}, recorded_by, source, channel, 0, sum(consents)
     FROM consent_rollups WHERE organization_id = p_org GROUP BY 1, 2, 3, 4, 5;
     INSERT INTO contact_reach (organization_id, person_id, last_reached_at, support_level, is_donor)
     SELECT r.organization_id, r.contact_id, r.at, c.support_level, c.is_donor
