@@ -17,8 +17,8 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
   writer's backend: every petition signer (no user, source "petition") adds to the same hour, and a signature in
   flight must hold up no other signer.
 - contact_reach: each reached person's (person_id: a contact's id) last reach (max recorded_at of their answered
-  or opened reports) with their current support level and donor flag (kept by the contacts' update trigger); reach_rollups counts them by (UTC hour of
-  the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
+  or opened reports) with their current support level and donor flag (kept by the contacts' update trigger);
+  reach_rollups counts them by (UTC hour of the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
 - target_rollups: open targets (pending, in_progress, callback) per action, on 16 shards.
 
 gg_dashboard_rollups_rebuild(org) recomputes an organization's rollups from its rows: the backfill here, and the
