@@ -21,6 +21,9 @@ aggregate the statement's transition tables (one upsert per distinct key, whatev
   reach_rollups counts them by (UTC hour of the last reach, level, donor) on 16 shards. "People reached since t" = contacts whose last reach is ≥ t.
 - target_rollups: open targets (pending, in_progress, callback) per action, on 16 shards.
 
+The shards of past hours (and the open targets' shards) are folded into shard 0 by the worker's nightly
+gg_dashboard_rollups_compact(before), so a rollup keeps about one row per key and hour, whatever the writers were.
+
 gg_dashboard_rollups_rebuild(org) recomputes an organization's rollups from its rows: the backfill here, and the
 bench's seeds, which insert with session_replication_role = replica (no triggers), call it.
 
@@ -364,6 +367,42 @@ BEGIN
     WHERE organization_id = p_org AND status IN {OPEN} GROUP BY 1, 2;
 END $$"""
 
+# (table, time column or None, key columns but the shard, count column)
+SHARDED = [
+    ("reach_rollups", "hour_at", "organization_id, hour_at, support_level, is_donor", "contacts"),
+    ("target_rollups", None, "organization_id, action_id", "open"),
+    ("contact_rollups", "hour_at", "organization_id, hour_at, created_by, source", "contacts"),
+    ("contact_rollups_daily", "day_at", "organization_id, day_at, created_by, source", "contacts"),
+    ("consent_rollups", "hour_at", "organization_id, hour_at, recorded_by, source, channel", "consents"),
+    ("consent_rollups_daily", "day_at", "organization_id, day_at, recorded_by, source, channel", "consents"),
+]
+
+
+def _fold(table: str, at: str | None, key: str, count: str) -> str:
+    """One statement: the shards of the rows before p_before (all rows, for a table without time) summed into
+    shard 0; the sums are unchanged in every snapshot (the delete and the insert commit together)."""
+    before = f"{at} < p_before AND " if at else ""
+    return f"""
+    WITH gone AS (DELETE FROM {table} WHERE {before}shard <> 0 RETURNING *)
+    INSERT INTO {table} AS t ({key}, shard, {count})
+    SELECT {key}, 0, sum({count}) FROM gone GROUP BY {key} ORDER BY {key}
+    ON CONFLICT ({key}, shard) DO UPDATE SET {count} = t.{count} + excluded.{count};
+    GET DIAGNOSTICS n = ROW_COUNT;
+    folded := folded + n;
+    DELETE FROM {table} WHERE {before}shard = 0 AND {count} = 0;"""
+
+
+COMPACT = f"""
+CREATE FUNCTION gg_dashboard_rollups_compact(p_before timestamptz) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public AS $$
+DECLARE n bigint; folded bigint := 0;
+BEGIN
+    {"".join(_fold(*t) for t in SHARDED)}
+    DELETE FROM report_rollups WHERE hour_at < p_before AND reports = 0 AND mobilized = 0;
+    DELETE FROM survey_rollups WHERE hour_at < p_before AND answers = 0;
+    RETURN folded;
+END $$"""
+
 
 def upgrade() -> None:
     for sql in TABLES:
@@ -383,12 +422,14 @@ def upgrade() -> None:
                 CREATE TRIGGER {fn} AFTER {op_} ON {source} {REFERENCING[op_]}
                 FOR EACH STATEMENT EXECUTE FUNCTION {fn}()""")
     op.execute(REBUILD)
+    op.execute(COMPACT)
     op.execute("SELECT gg_dashboard_rollups_rebuild(id) FROM organizations")
     for table in ROLLUPS:
         op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS gg_dashboard_rollups_compact(timestamptz)")
     op.execute("DROP FUNCTION IF EXISTS gg_dashboard_rollups_rebuild(uuid)")
     for source in SOURCES:
         for op_ in ("insert", "update", "delete"):

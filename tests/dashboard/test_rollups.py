@@ -424,3 +424,18 @@ async def test_the_endpoint_figures_equal_the_recount(db: AsyncSession) -> None:
                 ("series", await queries.series(db, scope, p, None, "hour"), SeriesPoint),
             ):
                 assert got[key] == [model.model_validate(x).model_dump() for x in raw], key
+
+
+async def test_the_nightly_compaction_folds_the_shards_and_changes_no_sum(db: AsyncSession) -> None:
+    w = await build(db, "Europe/Bucharest", 5, n_reports=150)
+    await writes(db, w, random.Random(5))
+    kept = await rollup_snapshot(db, w.org)
+    sharded = ("reach_rollups", "target_rollups", "contact_rollups", "consent_rollups", "consent_rollups_daily")
+    count = " UNION ALL ".join(
+        f"SELECT '{t}', count(*) FILTER (WHERE shard <> 0) FROM {t} WHERE organization_id = :o" for t in sharded
+    )
+    assert any(n for _, n in (await db.execute(text(count), {"o": w.org})).all())  # the writers' shards
+    await db.execute(text("SELECT gg_dashboard_rollups_compact(now() + interval '1 day')"))
+    assert await rollup_snapshot(db, w.org) == kept
+    assert not any(n for _, n in (await db.execute(text(count), {"o": w.org})).all())
+    await assert_equal_to_recount(db, w, random.Random(6), 20)
