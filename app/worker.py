@@ -225,6 +225,16 @@ async def purge_pending_signatures(ctx: dict[str, Any]) -> int:
     return n
 
 
+async def compact_dashboard_rollups(ctx: dict[str, Any]) -> int:
+    """Daily: the dashboard rollups' shards of past hours folded into one row each (migration 0027)."""
+    from sqlalchemy import text
+
+    async with ctx["engine"].begin() as conn:
+        n = int(await conn.scalar(text("SELECT gg_dashboard_rollups_compact(now() - interval '2 hours')")) or 0)
+    log.info("compacted dashboard rollups", extra={"job": "compact_dashboard_rollups"})
+    return n
+
+
 async def deliver_webhook(ctx: dict[str, Any], organization_id: str, delivery_id: str) -> str:
     from app.integrations.delivery import deliver
 
@@ -270,6 +280,7 @@ class WorkerSettings:
         cron(purge_expired_tokens, hour={3}, minute={17}),
         cron(apply_contact_retention, hour={3}, minute={47}),
         cron(purge_pending_signatures, hour={4}, minute={7}),
+        cron(compact_dashboard_rollups, hour={4}, minute={27}),
         cron(requeue_stale_imports, second={7}, run_at_startup=True),
         cron(requeue_due_campaigns, second={37}, run_at_startup=True),
         cron(remind_actions, second={52}),

@@ -206,6 +206,8 @@ async def seed_outcomes(ctx: Ctx, action_id: str, n: int) -> None:
         await conn.execute("SET session_replication_role = replica")  # bulk seed: skip FK triggers
         await conn.execute(SEED_REPORTS, ctx.org_id, action_id, n)
         await conn.execute(SEED_COUNTERS, ctx.org_id, action_id)
+        await conn.execute("SET session_replication_role = origin")  # the seed fired no trigger: recount the rollups
+        await conn.execute("SELECT gg_dashboard_rollups_rebuild($1)", ctx.org_id)
         await conn.execute("ANALYZE field_reports; ANALYZE action_counters; ANALYZE action_targets")
     finally:
         await conn.close()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.permissions import Perm
 from app.auth.principal import Principal
-from app.dashboard import queries
+from app.dashboard import queries, rollups
 from app.dashboard.scope import period, viewer_scope
 from app.dashboard.service import uses_counters
 from app.models import Action
@@ -79,7 +79,7 @@ async def stats(
         n = await queries.counter_totals(session, a.organization_id, a.id)
         source: Literal["counters", "reports"] = "counters"
     else:
-        n = await queries.report_totals(session, scope, p, a.id)
+        n = await rollups.report_totals(session, scope, p, a.id)
         n.update(await queries.report_extras(session, scope, p, a.id))
         source = "reports"
     attempts = n.get("calls", 0) + n.get("visits", 0)

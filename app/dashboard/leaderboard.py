@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core import pagination
-from app.dashboard.queries import REACHED_SQL, REPORT_AT, reports_where
+from app.dashboard import rollups
+from app.dashboard.queries import reports_where
 from app.dashboard.schemas import Leaderboard, LeaderRow, Metric
 from app.dashboard.scope import period, viewer_scope
 
@@ -36,8 +37,9 @@ async def leaderboard(
     (after,) = pagination.after(cursor, _rank) or [0]
     scope = await viewer_scope(session, actor, team_id=team_id)
     p = period(scope, start, end)
-    r_where, params = reports_where(scope, p, action_id, alias="r", at=REPORT_AT)
-    o_where, _ = reports_where(scope, p, action_id, alias="op")
+    reports, r_params = rollups.reports_per_user(scope, p, action_id)
+    o_where, params = reports_where(scope, p, action_id, alias="op")
+    params.update(r_params)  # the same scope's values under the same names (o, a, users)
     users = ""
     if scope.user_ids is not None:
         params["users"] = scope.user_list()
@@ -47,11 +49,7 @@ async def leaderboard(
             SELECT user_id, sum(calls) AS calls, sum(visits) AS visits, sum(reached) AS reached,
                    sum(mobilized) AS mobilized, sum(opportunities) AS opportunities
             FROM (
-                SELECT r.user_id, count(*) FILTER (WHERE r.kind = 'call') AS calls,
-                       count(*) FILTER (WHERE r.kind = 'visit') AS visits,
-                       count(*) FILTER (WHERE r.outcome IN {REACHED_SQL}) AS reached,
-                       count(*) FILTER (WHERE r.mobilized) AS mobilized, 0 AS opportunities
-                FROM field_reports r WHERE {r_where} {users.format(col="r.user_id")} GROUP BY r.user_id
+                SELECT user_id, calls, visits, reached, mobilized, 0 AS opportunities FROM ({reports}) r
                 UNION ALL
                 SELECT op.created_by, 0, 0, 0, 0, count(*) FROM opportunities op
                 WHERE {o_where} AND op.created_by IS NOT NULL {users.format(col="op.created_by")}

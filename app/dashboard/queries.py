@@ -167,8 +167,8 @@ async def opportunities(
 
 async def targets(session: AsyncSession, scope: Scope, action_id: uuid.UUID | None) -> tuple[int, int]:
     """Targets and targets left, of one action or of the scope's scheduled and active actions. The total is the
-    actions' `target_count` (kept by targeting); only the targets left are counted, from the status index (an
-    index-only scan of the open ones, not a read of every target)."""
+    actions' `target_count` (kept by targeting); the targets left are each action's open count (target_rollups, kept by
+    the targets' triggers: migration 0027)."""
     p: dict[str, Any] = {"o": scope.organization_id}
     if action_id is not None:
         acts = "a.id = :a"
@@ -183,9 +183,8 @@ async def targets(session: AsyncSession, scope: Scope, action_id: uuid.UUID | No
         await session.execute(
             text(f"""
             SELECT coalesce(sum(a.target_count), 0),
-                   coalesce(sum((SELECT count(*) FROM action_targets t
-                                 WHERE t.organization_id = :o AND t.action_id = a.id
-                                   AND t.status IN {OPEN_TARGETS_SQL})), 0)
+                   coalesce(sum((SELECT sum(t.open) FROM target_rollups t
+                                 WHERE t.organization_id = :o AND t.action_id = a.id)), 0)
             FROM actions a WHERE a.organization_id = :o AND {acts}"""),  # noqa: S608 - clauses built in code from constants; values are bound
             p,
         )

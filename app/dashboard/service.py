@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.dashboard import queries
+from app.dashboard import queries, rollups
 from app.dashboard.schemas import Bucket, Figures, FigureScope, SupportSummary
 from app.dashboard.scope import Period, Scope, period, viewer_scope
 from app.models import Action
@@ -47,8 +47,8 @@ async def compute(
     if counters:
         n = await queries.counter_totals(session, scope.organization_id, action_id)
     else:
-        n = await queries.report_totals(session, scope, p, action_id)
-    levels, donors = await queries.support(session, scope, p, action_id)
+        n = await rollups.report_totals(session, scope, p, action_id)
+    levels, donors = await rollups.support(session, scope, p, action_id)
     raised, still_open = await queries.opportunities(session, scope, p, action_id)
     total, left = await queries.targets(session, scope, action_id)
     calls, visits, reached = n.get("calls", 0), n.get("visits", 0), n.get("reached", 0)
@@ -77,11 +77,11 @@ async def compute(
         opportunities_open=still_open,
         targets=total,
         targets_left=left,
-        contacts_added=await queries.contacts_added(session, scope, p, action_id),
-        consents_given=await queries.consents_given(session, scope, p, action_id),
-        surveys=await queries.survey_results(session, scope, p, action_id),
+        contacts_added=await rollups.contacts_added(session, scope, p, action_id),
+        consents_given=await rollups.consents_given(session, scope, p, action_id),
+        surveys=await rollups.survey_results(session, scope, p, action_id),
         bucket=bucket,
-        series=await queries.series(session, scope, p, action_id, bucket),
+        series=await rollups.series(session, scope, p, action_id, bucket),
     )
 
 

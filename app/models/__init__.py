@@ -36,6 +36,17 @@ from app.models.message import (
 )
 from app.models.org import Invitation, Membership, Organization, Team, TeamMember
 from app.models.petition import Petition, PetitionCounter, PetitionSignature
+from app.models.rollup import (
+    ConsentRollup,
+    ConsentRollupDaily,
+    ContactReach,
+    ContactRollup,
+    ContactRollupDaily,
+    ReachRollup,
+    ReportRollup,
+    SurveyRollup,
+    TargetRollup,
+)
 from app.models.user import AuthToken, User
 from app.models.zone import Zone, ZonePiece
 
@@ -53,8 +64,13 @@ __all__ = [
     "Campaign",
     "CampaignMessage",
     "ConsentLog",
+    "ConsentRollup",
+    "ConsentRollupDaily",
     "Contact",
     "ContactEvent",
+    "ContactReach",
+    "ContactRollup",
+    "ContactRollupDaily",
     "CustomFieldDef",
     "DirectMessage",
     "Export",
@@ -74,12 +90,16 @@ __all__ = [
     "PetitionCounter",
     "PetitionSignature",
     "PushSubscription",
+    "ReachRollup",
+    "ReportRollup",
     "Segment",
     "SmsStatusReport",
     "Survey",
     "SurveyAnswer",
+    "SurveyRollup",
     "SurveyVersion",
     "Tag",
+    "TargetRollup",
     "Team",
     "TeamMember",
     "Turf",
