@@ -53,6 +53,19 @@ async def _stored(ctx: Ctx, petition_id: str, emails_like: str) -> dict[str, int
     return {k: int(row[k] or 0) for k in ("signatures", "signers", "contacts", "counter")}
 
 
+def _slow_seconds(timeline: list[tuple[int, float]], bar_ms: float = 200) -> dict[str, Any]:
+    """The seconds of the schedule with answers over the bar: how many each, and the worst (a diagnosis: a
+    few bursts, e.g. a stall, or slow throughout)."""
+    by: dict[int, list[float]] = {}
+    for sec, ms in timeline:
+        by.setdefault(sec, []).append(ms)
+    slow = {sec: v for sec, v in sorted(by.items()) if max(v) > bar_ms}
+    return {
+        "seconds_over_bar": len(slow),
+        "worst": {str(sec): [sum(m > bar_ms for m in v), round(max(v))] for sec, v in list(slow.items())[:30]},
+    }
+
+
 async def run(ctx: Ctx) -> list[Row]:
     rate = 20 if ctx.smoke else 200
     seconds = 2.0 if ctx.smoke else 60.0
@@ -75,6 +88,9 @@ async def run(ctx: Ctx) -> list[Row]:
     await server.start()
     latencies: list[float] = []
     errors: list[str] = []
+    # (second of the schedule it was due in, ms): where in the minute the slow ones were (a stall or throughout)
+    timeline: list[tuple[int, float]] = []
+    started = time.perf_counter()
     # A light client (aiohttp, as the calling driver): httpx's pool spends CPU per waiting request, so a short
     # stall of the server left thousands waiting and the load generator, not the server, became the bottleneck.
     # At most IN_FLIGHT requests are on the wire; the clock of each starts when it is due, so time spent waiting
@@ -104,6 +120,7 @@ async def run(ctx: Ctx) -> list[Row]:
                         errors.append(f"{e.__class__.__name__}: {e}")
                         return
                 latencies.append(t.ms)
+                timeline.append((int(t.t0 - started), t.ms))
                 if status != 202:
                     errors.append(f"{status}: {text}")
 
@@ -115,6 +132,7 @@ async def run(ctx: Ctx) -> list[Row]:
                 await sign(i)
             sequential_ms = (time.perf_counter() - t0) * 100
             del latencies[:]
+            del timeline[:]
             started = time.perf_counter()
             tasks = []
             for i in range(n):  # open loop: the schedule does not wait for slow answers
@@ -150,6 +168,7 @@ async def run(ctx: Ctx) -> list[Row]:
                 "errors": len(errors),
                 "first_errors": errors[:3],
                 "stored": stored,
+                "slow_seconds": _slow_seconds(timeline),
             },
             correct=once and not errors,
         )

@@ -65,12 +65,14 @@ def _job_state() -> State:
 
 
 def emit(session: AsyncSession | Session, organization_id: Any, type_: str, data: dict[str, Any]) -> None:
-    """A feature's own event (e.g. signature.created), written with the transaction (dropped if it rolls back)."""
+    """A feature's own event (e.g. signature.created), written with the transaction (dropped if it rolls back),
+    with the live events queued so far (a row written by a statement the ORM does not see as an insert)."""
     assert type_ in EVENT_TYPES, type_
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     tx = sync.get_nested_transaction() or sync.get_transaction()
     sync.info.setdefault(OWN, []).append((tx, {"type": type_, "organization_id": str(organization_id), "data": data}))
     _hook(sync)
+    _see_live(sync)
 
 
 def from_live(ev: dict[str, Any]) -> dict[str, Any] | None:

@@ -124,7 +124,7 @@ async def _submit(
     lang: str,
     channel: str,
     *,
-    locked: bool = False,
+    known: tuple[Any, bool] | None = None,
 ) -> bool:
     """Sign (or pretend to, for a bot). Returns whether the signer must confirm by email."""
     settings = _settings(request)
@@ -138,7 +138,7 @@ async def _submit(
         ip=client_ip(request),
         channel=channel,
         secret=_secret(request),
-        locked=locked,
+        known=known,
     )
     if outcome == "pending" and sig is not None:
         queue_confirmation(session, request.app.state, sig)
@@ -277,7 +277,8 @@ async def counter(slug: str, request: Request, session: SessionDep) -> Response:
 @sign_router.post("/p/{slug}/sign.json")
 async def sign_json(slug: str, request: Request, session: SessionDep) -> Response:
     """Body: SignatureInput. Errors too carry the CORS headers, so the calling site can read them. The body is
-    read first: the statement that finds the petition also takes the signer's lock (one round trip less)."""
+    read first: the statement that finds the petition also takes the signer's lock, and the one that reads it
+    what the lock guards (two round trips less)."""
     limited = await _rate_limit(request)
     body: SignatureInput | None = None
     invalid: ValidationError | None = None
@@ -286,7 +287,11 @@ async def sign_json(slug: str, request: Request, session: SessionDep) -> Respons
     except ValidationError as e:
         invalid = e
     signer = signing.signer_key(body) if body is not None and limited is None else None
-    petition = await signing.petition_by_slug(session, slug, lock_signer=signer)
+    known: tuple[Any, bool] | None = None
+    if signer is None:
+        petition = await signing.petition_by_slug(session, slug)
+    else:
+        petition, known = await signing.petition_for_signing(session, slug, signer)
     try:
         if petition is None or petition.status != "open":
             raise PetitionPageNotFound()
@@ -299,7 +304,7 @@ async def sign_json(slug: str, request: Request, session: SessionDep) -> Respons
             ]
             raise Unprocessable(f"Invalid signature: {details[0]['field'] if details else 'body'}.", details=details)
         lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
-        pending = await _submit(request, session, petition, body, lang, "embed", locked=signer is not None)
+        pending = await _submit(request, session, petition, body, lang, "embed", known=known)
     except AppError as e:
         err = JSONResponse(error_body(e.code, e.message, e.details), status_code=e.status_code, headers=e.headers)
         return _cors(petition, request, err)

@@ -14,15 +14,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, null, select, text
+from sqlalchemy import bindparam, exists, null, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from app.config import PetitionSettings
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput
-from app.contacts.service import _phone, duplicate_query, ensure_tags, org_region
+from app.contacts.service import _phone, duplicate_of_email, duplicate_query, ensure_tags, org_region
 from app.core import counters
 from app.core.db import set_tenant
 from app.dashboard import events as live
@@ -116,17 +117,45 @@ def signer_key(inp: SignerInput) -> str:
     return str(inp.email).strip().lower()
 
 
-async def petition_by_slug(session: AsyncSession, slug: str, *, lock_signer: str | None = None) -> Petition | None:
+async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
     """The slug names the organization (a narrow definer function, which also scopes the transaction to it: one
-    statement); then the petition is read under row-level security like any other row. A draft has no page.
-    With `lock_signer` (a signer_key), that statement also takes the signer's lock: pass `locked=True` to sign."""
-    if lock_signer is None:
-        org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
-    else:
-        org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": lock_signer})
+    statement); then the petition is read under row-level security like any other row. A draft has no page."""
+    org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
     if org is None:
         return None
     return await session.scalar(select(Petition).where(Petition.organization_id == org, Petition.slug == slug))
+
+
+# What signing needs to know under the signer's lock (a statement after the one that took it: its snapshot sees
+# a signature committed meanwhile), read with the petition: the contact the email already names and whether the
+# signer signed already. Built once (the compiled cache serves it); the counter is not read (no answer shows it).
+_FOR_SIGNING = (
+    select(
+        Petition,
+        duplicate_of_email(),
+        exists().where(
+            PetitionSignature.organization_id == Petition.organization_id,
+            PetitionSignature.petition_id == Petition.id,
+            PetitionSignature.signer_key == bindparam("dup_email"),
+        ),
+    )
+    .options(defer(Petition.signature_count, raiseload=True))
+    .where(Petition.organization_id == bindparam("dup_org"), Petition.slug == bindparam("slug"))
+)
+
+
+async def petition_for_signing(
+    session: AsyncSession, slug: str, signer: str
+) -> tuple[Petition | None, tuple[uuid.UUID | None, bool]]:
+    """The petition at `slug` with the signer's lock taken (`signer`: a signer_key) in the statement that finds
+    the organization, and then what `sign(…, known=)` takes: (the contact with that email, signed already)."""
+    org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": signer})
+    if org is None:
+        return None, (None, False)
+    row = (await session.execute(_FOR_SIGNING, {"dup_org": org, "slug": slug, "dup_email": signer})).first()
+    if row is None:
+        return None, (None, False)
+    return row[0], (row[1], bool(row[2]))
 
 
 async def sign(
@@ -139,10 +168,10 @@ async def sign(
     channel: str,
     secret: str,
     collected_by: uuid.UUID | None = None,
-    locked: bool = False,
+    known: tuple[uuid.UUID | None, bool] | None = None,
 ) -> tuple[str, PetitionSignature | None]:
     """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`.
-    `locked`: the transaction holds the signer's lock already (petition_by_slug took it)."""
+    `known`: what petition_for_signing read under the signer's lock (the transaction holds it already)."""
     org = petition.organization_id
     mobile = _phone(inp.mobile, await org_region(session, org), "mobile") if inp.mobile else None
     wording = shown(petition, lang)["consent_wording"]
@@ -178,20 +207,25 @@ async def sign(
         sig = await session.scalar(stmt)
         return ("duplicate", None) if sig is None else ("pending", sig)
     # Signed at once. Under the signer's lock (see _lock_signer) a double submit finds the first one committed.
-    if not locked:
+    if known is None:
         await _lock_signer(session, org, values["signer_key"])
-    dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
-    signed = exists().where(
-        PetitionSignature.organization_id == org,
-        PetitionSignature.petition_id == petition.id,
-        PetitionSignature.signer_key == values["signer_key"],
-    )
-    found = (await session.execute(select(dup.scalar_subquery() if dup is not None else null(), signed))).one()
-    if found[1]:
+        dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
+        signed = exists().where(
+            PetitionSignature.organization_id == org,
+            PetitionSignature.petition_id == petition.id,
+            PetitionSignature.signer_key == values["signer_key"],
+        )
+        found = (await session.execute(select(dup.scalar_subquery() if dup is not None else null(), signed))).one()
+        known = (found[0], bool(found[1]))
+    elif mobile:  # what was read matched the email alone: the mobile may name a contact too
+        dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
+        known = (await session.scalar(dup) if dup is not None else None, known[1])
+    existing, already = known
+    if already:
         return "duplicate", None
     sig = PetitionSignature(**values, status="confirmed")
     # Written once, with its contact; the unique key stays the last word (it cannot conflict under the lock).
-    await apply(session, petition, sig, existing=found[0], write_signature=True)
+    await apply(session, petition, sig, existing=existing, write_signature=True)
     return "signed", sig
 
 
@@ -204,8 +238,9 @@ async def _lock_signer(session: AsyncSession, org: uuid.UUID, signer_key: str) -
 
 
 # A new signer in one statement: the contact (with its consents' columns), the petition's tags, the consent log
-# rows, the timeline event and (when signing at once) the signature. A new contact has no withdrawal to respect;
-# an existing one goes through the ORM (_fill_in), which reads it first.
+# rows, the timeline event, (when signing at once) the signature, and the count (app.core.counters.add's upsert,
+# on a random shard). A new contact has no withdrawal to respect; an existing one goes through the ORM
+# (_fill_in), which reads it first.
 _NEW_SIGNER = text("""
     WITH c AS (
         INSERT INTO contacts (organization_id, id, source, first_name, last_name, email, mobile_e164, mobile_raw,
@@ -228,6 +263,10 @@ _NEW_SIGNER = text("""
         SELECT :org, :sid, :petition_id, :email, 'confirmed', c.id, CAST(:data AS jsonb), :language, :channel, :ip,
                :collected_by, :now
         FROM c WHERE CAST(:write_signature AS boolean)
+    ), k AS (
+        INSERT INTO petition_counters (organization_id, petition_id, shard, value)
+        SELECT :org, :petition_id, :shard, 1 FROM c
+        ON CONFLICT (organization_id, petition_id, shard) DO UPDATE SET value = petition_counters.value + excluded.value
     )
     SELECT id FROM c
 """)
@@ -282,10 +321,11 @@ async def _new_signer(
         "ip": sig.ip,
         "now": now,
         "write_signature": write_signature,
+        "shard": counters.pick_shard(),
     }
     cid: uuid.UUID = (await session.execute(_NEW_SIGNER, params)).scalar_one()
-    # The live bus hears of the contact as of an ORM insert (the webhooks' contact.created rides on it, picked up
-    # by the counter's insert that follows in apply).
+    # The live bus hears of the contact as of an ORM insert (the webhooks' contact.created rides on it: the
+    # signature.created that apply emits picks it up).
     live.queue(
         session.sync_session,
         live.contact_event(Contact(organization_id=org, id=cid, source="petition", created_by=sig.collected_by)),
@@ -347,8 +387,8 @@ async def apply(
         if write_signature:
             values = {c: getattr(sig, c) for c in _SIGNATURE_COLUMNS}
             await session.execute(pg_insert(PetitionSignature).values(**values, contact_id=contact_id))
+        await counters.add(session, PetitionCounter, {"organization_id": org, "petition_id": petition.id})
     sig.contact_id = contact_id
-    await counters.add(session, PetitionCounter, {"organization_id": org, "petition_id": petition.id})
     emit(
         session,
         org,
