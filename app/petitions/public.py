@@ -124,7 +124,7 @@ async def _submit(
     lang: str,
     channel: str,
     *,
-    known: tuple[Any, bool] | None = None,
+    locked: signing.UnderLock | None = None,
 ) -> bool:
     """Sign (or pretend to, for a bot). Returns whether the signer must confirm by email."""
     settings = _settings(request)
@@ -138,7 +138,7 @@ async def _submit(
         ip=client_ip(request),
         channel=channel,
         secret=_secret(request),
-        known=known,
+        locked=locked,
     )
     if outcome == "pending" and sig is not None:
         queue_confirmation(session, request.app.state, sig)
@@ -277,8 +277,8 @@ async def counter(slug: str, request: Request, session: SessionDep) -> Response:
 @sign_router.post("/p/{slug}/sign.json")
 async def sign_json(slug: str, request: Request, session: SessionDep) -> Response:
     """Body: SignatureInput. Errors too carry the CORS headers, so the calling site can read them. The body is
-    read first: the statement that finds the petition also takes the signer's lock, and the one that reads it
-    what the lock guards (two round trips less)."""
+    read first: the statement that finds the petition also takes the signer's lock, and the petition is this
+    process's copy, which the signature's statement checks is current (else it is read again, once)."""
     limited = await _rate_limit(request)
     body: SignatureInput | None = None
     invalid: ValidationError | None = None
@@ -287,28 +287,34 @@ async def sign_json(slug: str, request: Request, session: SessionDep) -> Respons
     except ValidationError as e:
         invalid = e
     signer = signing.signer_key(body) if body is not None and limited is None else None
-    known: tuple[Any, bool] | None = None
-    if signer is None:
-        petition = await signing.petition_by_slug(session, slug)
-    else:
-        petition, known = await signing.petition_for_signing(session, slug, signer)
-    try:
-        if petition is None or petition.status != "open":
-            raise PetitionPageNotFound()
-        if limited is not None:
-            raise limited
-        if invalid is not None or body is None:
-            errors = invalid.errors() if invalid is not None else []
-            details = [
-                {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in errors
-            ]
-            raise Unprocessable(f"Invalid signature: {details[0]['field'] if details else 'body'}.", details=details)
-        lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
-        pending = await _submit(request, session, petition, body, lang, "embed", known=known)
-    except AppError as e:
-        err = JSONResponse(error_body(e.code, e.message, e.details), status_code=e.status_code, headers=e.headers)
-        return _cors(petition, request, err)
-    s = signing.shown(petition, lang)
-    message = t(lang, "check_email") if pending else (s["thank_you_message"] or t(lang, "thanks"))
-    res = SignatureResult(message=message)
-    return _cors(petition, request, JSONResponse(res.model_dump(), status_code=202))
+    for cached in (body is not None and not body.mobile, False):
+        locked: signing.UnderLock | None = None
+        if signer is None:
+            petition = await signing.petition_by_slug(session, slug)
+        else:
+            petition, locked = await signing.petition_for_signing(session, slug, signer, cached=cached)
+        try:
+            if petition is None or petition.status != "open":
+                raise PetitionPageNotFound()
+            if limited is not None:
+                raise limited
+            if invalid is not None or body is None:
+                errors = invalid.errors() if invalid is not None else []
+                details = [
+                    {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in errors
+                ]
+                raise Unprocessable(
+                    f"Invalid signature: {details[0]['field'] if details else 'body'}.", details=details
+                )
+            lang = body.language if body.language in (petition.languages or []) else _lang(petition, request)
+            pending = await _submit(request, session, petition, body, lang, "embed", locked=locked)
+        except signing.StalePetition:
+            continue
+        except AppError as e:
+            err = JSONResponse(error_body(e.code, e.message, e.details), status_code=e.status_code, headers=e.headers)
+            return _cors(petition, request, err)
+        s = signing.shown(petition, lang)
+        message = t(lang, "check_email") if pending else (s["thank_you_message"] or t(lang, "thanks"))
+        res = SignatureResult(message=message)
+        return _cors(petition, request, JSONResponse(res.model_dump(), status_code=202))
+    raise AssertionError("a petition read again is current")  # pragma: no cover
