@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +44,19 @@ def make_engine(
             },
         },
     )
+
+
+async def warm_pool(engine: AsyncEngine, n: int) -> None:
+    """Open `n` of the pool's connections now (kept by the pool: it has no overflow to close them)."""
+    n = min(n, engine.pool.size()) if hasattr(engine.pool, "size") else 0
+    if n <= 0:
+        return
+    conns = await asyncio.gather(*(engine.connect() for _ in range(n)), return_exceptions=True)
+    for c in conns:
+        if isinstance(c, AsyncConnection):
+            await c.close()
+        else:  # the database is not up yet: the requests open their connections as before
+            log.warning("database pool not warmed: %s", c)
 
 
 def asyncpg_dsn(url: str) -> str:
