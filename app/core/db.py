@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -105,8 +106,10 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(hook)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session, one transaction per request: committed if the handler returns, else rolled back."""
+@contextlib.asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session, one transaction per request: committed if the block ends, else rolled back; then the
+    after-commit hooks. The SessionDep dependency, or a route that opens it itself (no dependency to solve)."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         async with session.begin():
@@ -120,6 +123,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await hook()
             except Exception:  # the data is committed; a sweeper retries what a hook could not do
                 log.warning("after-commit hook failed", exc_info=True)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request_session(request) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
