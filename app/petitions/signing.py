@@ -299,8 +299,8 @@ async def _lock_signer(session: AsyncSession, org: uuid.UUID, signer_key: str) -
 
 
 # A new signer in one statement: the contact (with its consents' columns), the petition's tags, the consent log
-# rows, the timeline event, (when signing at once) the signature, the count (app.core.counters.add's upsert, on
-# a random shard) and the events integrators subscribe to (the outbox's own insert; :events without the contact,
+# rows, the timeline event, (when signing at once) the signature, the count (app.core.counters' upsert, on a
+# random shard) and the events integrators subscribe to (the outbox's own insert; :events without the contact,
 # which this statement makes). A new contact has no withdrawal to respect; an existing one goes through the ORM
 # (_fill_in), which reads it first. With a :version, only if the petition is as the caller has it (open, that
 # version of its row), the email names no contact (duplicate_query's rule for an email) and the signer has not
@@ -335,10 +335,7 @@ _NEW_SIGNER = text(f"""
         SELECT :org, :sid, :petition_id, :email, 'confirmed', c.id, CAST(:data AS jsonb), :language, :channel, :ip,
                :collected_by, :now
         FROM c WHERE CAST(:write_signature AS boolean)
-    ), k AS (
-        INSERT INTO petition_counters (organization_id, petition_id, shard, value)
-        SELECT :org, :petition_id, :shard, 1 FROM c
-        ON CONFLICT (organization_id, petition_id, shard) DO UPDATE SET value = petition_counters.value + excluded.value
+    ), k AS ({counters.upsert_sql(PetitionCounter, "FROM c")}
     ), o AS ({
     outbox_insert(
         "SELECT CAST(:org AS uuid) AS org, x.type, CAST(:at AS text) AS at,"
@@ -420,7 +417,9 @@ async def _new_signer(
         "ip": sig.ip,
         "now": now,
         "write_signature": write_signature,
+        "organization_id": org,
         "shard": counters.pick_shard(),
+        "by": 1,
         "version": version,
         "at": now.isoformat(),
         "events": json.dumps([{"type": e["type"], "data": e["data"]} for e in events]),
