@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from redis.asyncio import Redis
 
@@ -37,7 +39,7 @@ async def test_a_hit_counts_in_its_window_with_an_expiry_and_the_previous_window
     client = Redis.from_url(services.redis_url)
     limiter = ratelimit.RateLimiter(client)
     now = 1_000_000 * 60 + 30.0  # half-way through a window
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now)
+    monkeypatch.setattr(time, "time", lambda: now)
     try:
         await client.set("rl:ttl:999999", 4)  # the previous window: 4 hits, half of which still count
         counts = [(await limiter.hit("ttl"))[0] for _ in range(3)]
