@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     # connection instead of opening PostgreSQL sessions that are closed again, 10-14 ms each). Workers x this
     # stays well under max_connections (300 for the embedded cluster).
     db_pool_size: int = 10
+    # Of those, opened when the worker starts (a PostgreSQL session and its authentication cost ~10-15 ms of CPU
+    # each): a new worker's first burst of requests does not open them all at once, in line with its requests.
+    db_pool_warm: int = 4
     db_pool_timeout_s: float = 10.0
     # `groundgame up` starts a crashed child (web, worker, embedded PostgreSQL or Redis) again after this
     # delay, doubled after each quick failure up to the cap.

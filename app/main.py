@@ -25,7 +25,7 @@ from app.auth.cache import listen as listen_for_auth_changes
 from app.config import Settings, get_settings
 from app.core import jobs
 from app.core.csp import MAP_ORIGINS
-from app.core.db import asyncpg_dsn, make_engine, make_sessionmaker
+from app.core.db import asyncpg_dsn, make_engine, make_sessionmaker, warm_pool
 from app.core.errors import RETRY_AFTER_S, error_body, install_error_handlers
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.arq = None
         app.state.pending_jobs = None
+        await warm_pool(engine, settings.db_pool_warm)
         await MAP_ORIGINS.refresh_if_stale(engine)  # the map style origins the first pages' policy allows
         retry = asyncio.create_task(jobs.retry_pending(app.state))
         freeze_startup_heap()  # full GC passes skip the startup heap (app/core/heap.py)

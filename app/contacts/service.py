@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -212,6 +212,17 @@ def duplicate_query(
     if exclude:
         q = q.where(Contact.id != exclude)
     return q.limit(1)
+
+
+def duplicate_of_email() -> ScalarSelect[uuid.UUID]:
+    """duplicate_query's match of an email alone (the same rule), as a scalar subquery with bind parameters
+    `dup_org` and `dup_email` (lowercased by the caller): built once, for a hot path (a petition signature)."""
+    return (
+        select(Contact.id)
+        .where(Contact.organization_id == bindparam("dup_org"), Contact.email == bindparam("dup_email"))
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def find_duplicate(

@@ -4,7 +4,9 @@ writers rarely meet on a row (reading sums at most `SHARDS` rows a counter). The
 columns (the organization and what is counted: an action, a petition), optionally a `key` naming one of the
 scope's counters (an action's "calls", "reached"…), and `shard` as its primary key, and a `value`.
 
-Every counter is written by `add`, through one statement per model, built once."""
+Every counter is written by `add`, through one statement per model, built once, or (an unkeyed one) by the same
+upsert inside the statement that writes what it counts (`upsert_sql`: a new petition signer's, in one round
+trip)."""
 
 from __future__ import annotations
 
@@ -71,3 +73,20 @@ async def add(
     if keyed:
         params["keys"] = list(keys)
     await session.execute(stmt, params)
+
+
+def upsert_sql(model: type[Any], source: str) -> str:
+    """`add`'s upsert of an unkeyed counter as SQL text, for a statement that writes the rows it counts and their
+    count together (e.g. as a CTE): `by` if `source` (a FROM clause of at most one row: the row counted) has its
+    row, else nothing, on the shard :shard (pick_shard()); the other parameters are named as the scope's
+    columns, and :by."""
+    table = inspect(model).local_table
+    pk = [c.name for c in table.primary_key.columns]
+    if KEY in pk:
+        raise ValueError(f"{model.__name__} has keyed counters: write them with add")
+    scope = [c for c in pk if c != "shard"]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(scope)}, shard, value) "
+        f"SELECT {', '.join(':' + c for c in scope)}, :shard, :by {source} "
+        f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET value = {table.name}.value + excluded.value"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +45,19 @@ def make_engine(
             },
         },
     )
+
+
+async def warm_pool(engine: AsyncEngine, n: int) -> None:
+    """Open `n` of the pool's connections now (kept by the pool: it has no overflow to close them)."""
+    n = min(n, engine.pool.size()) if hasattr(engine.pool, "size") else 0
+    if n <= 0:
+        return
+    conns = await asyncio.gather(*(engine.connect() for _ in range(n)), return_exceptions=True)
+    for c in conns:
+        if isinstance(c, AsyncConnection):
+            await c.close()
+        else:  # the database is not up yet: the requests open their connections as before
+            log.warning("database pool not warmed: %s", c)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -91,8 +106,10 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(hook)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session, one transaction per request: committed if the handler returns, else rolled back."""
+@contextlib.asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session, one transaction per request: committed if the block ends, else rolled back; then the
+    after-commit hooks. The SessionDep dependency, or a route that opens it itself (no dependency to solve)."""
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         async with session.begin():
@@ -106,6 +123,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await hook()
             except Exception:  # the data is committed; a sweeper retries what a hook could not do
                 log.warning("after-commit hook failed", exc_info=True)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request_session(request) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

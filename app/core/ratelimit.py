@@ -16,12 +16,21 @@ log = logging.getLogger("groundgame.ratelimit")
 
 RETRY_REDIS_AFTER_S = 2.0  # while Redis is down, try it again this often (not on every request)
 
+# One command (atomic, one reply to parse): count the hit in this window's key, give it its expiry, and return
+# it with the previous window's count.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return {n, redis.call('GET', KEYS[2]) or 0}
+"""
+
 
 class RateLimiter:
     def __init__(self, redis: Redis | None) -> None:
         self.redis = redis
         self._local: dict[str, tuple[int, int]] = {}
         self._redis_down_until = 0.0
+        self._hit = redis.register_script(_HIT) if redis is not None else None
 
     async def hit(self, key: str, *, window_s: int = 60) -> tuple[float, int]:
         """Count one hit; returns (hits in the rolling window, seconds until a slot frees up).
@@ -33,13 +42,9 @@ class RateLimiter:
         frac = (now % window_s) / window_s
         reset = max(1, int(window_s - (now % window_s)))
         cur, prev = f"rl:{key}:{bucket}", f"rl:{key}:{bucket - 1}"
-        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+        if self._hit is not None and time.monotonic() >= self._redis_down_until:
             try:
-                pipe = self.redis.pipeline()
-                pipe.incr(cur)
-                pipe.expire(cur, window_s * 2 + 1)
-                pipe.get(prev)
-                count, _, before = await pipe.execute()
+                count, before = await self._hit(keys=[cur, prev], args=[window_s * 2 + 1])
                 if self._redis_down_until:
                     log.info("redis is back for rate limiting")
                     self._redis_down_until = 0.0

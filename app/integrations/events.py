@@ -43,16 +43,29 @@ _state = State()
 DISPATCH_WINDOW_S = 0.1
 DISPATCH_MARGIN_S = 0.02
 
-# One statement per committing transaction that has events: rows only for the subscribed event types of an
-# organization with an enabled endpoint (row-level security also hides another tenant's endpoints).
-_WRITE = text("""
+
+def outbox_insert(events_sql: str) -> str:
+    """The outbox's insert of what `events_sql` selects (columns org, type, at, data), RETURNING the organization
+    of each row written: only the event types some enabled endpoint of the organization subscribes to (row-level
+    security also hides another tenant's endpoints), so nothing for an organization without endpoints. The one
+    rule: the commit's write below, and a statement that writes its own events with its rows (a petition
+    signature's, app.petitions.signing)."""
+    return f"""
     INSERT INTO webhook_outbox (organization_id, event_type, payload)
     SELECT e.org, e.type, jsonb_build_object('type', e.type, 'timestamp', e.at, 'data', e.data)
-    FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(org uuid, type text, at text, data jsonb)
+    FROM ({events_sql}) AS e
     WHERE EXISTS (SELECT 1 FROM webhook_endpoints w
                   WHERE w.organization_id = e.org AND w.enabled AND e.type = ANY(w.events))
-    RETURNING organization_id
-""")
+    RETURNING organization_id"""  # noqa: S608 - a constant select of ours, values bound
+
+
+# One statement per committing transaction that has events.
+_WRITE = text(
+    outbox_insert(
+        "SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS x(org uuid, type text, at text, data jsonb)"
+    )
+)
+OUTBOXED = "webhook_outboxed"  # ids of live events a statement wrote to the outbox itself
 
 
 def _job_state() -> State:
@@ -65,12 +78,14 @@ def _job_state() -> State:
 
 
 def emit(session: AsyncSession | Session, organization_id: Any, type_: str, data: dict[str, Any]) -> None:
-    """A feature's own event (e.g. signature.created), written with the transaction (dropped if it rolls back)."""
+    """A feature's own event (e.g. signature.created), written with the transaction (dropped if it rolls back),
+    with the live events queued so far (a row written by a statement the ORM does not see as an insert)."""
     assert type_ in EVENT_TYPES, type_
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     tx = sync.get_nested_transaction() or sync.get_transaction()
     sync.info.setdefault(OWN, []).append((tx, {"type": type_, "organization_id": str(organization_id), "data": data}))
     _hook(sync)
+    _see_live(sync)
 
 
 def from_live(ev: dict[str, Any]) -> dict[str, Any] | None:
@@ -107,7 +122,8 @@ def _write_outbox(session: Session) -> None:
         return
     session.flush()  # the commit's own flush comes after this event: capture its changes first
     info = session.info
-    captured = [e for _, e in info.pop(LIVE_REF, [])]
+    written = info.pop(OUTBOXED, set())
+    captured = [e for _, e in info.pop(LIVE_REF, []) if id(e) not in written]
     events = [w for w in map(from_live, captured) if w] + [e for _, e in info.pop(OWN, [])]
     info.pop(HOOKED, None)
     if not events:
@@ -118,6 +134,11 @@ def _write_outbox(session: Session) -> None:
         for e in events
     ]
     orgs = set(session.execute(_WRITE, {"events": json.dumps(rows)}).scalars())
+    kick_after_commit(session, orgs)
+
+
+def kick_after_commit(session: AsyncSession | Session, orgs: set[Any]) -> None:
+    """After commit, the fan-out of what the transaction wrote to the outbox for `orgs`."""
     if not orgs:
         return
 
@@ -131,7 +152,14 @@ def _write_outbox(session: Session) -> None:
             job_id = f"webhook-kick:{org}:{window}"
             await jobs.enqueue(_job_state(), "webhook_dispatch", str(org), job_id=job_id, defer_until=at)
 
-    after_commit(cast(AsyncSession, session), kick)  # it only uses .info, which both sessions share
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    after_commit(cast(AsyncSession, sync), kick)  # it only uses .info, which both sessions share
+
+
+def outboxed(session: AsyncSession | Session, live_event: dict[str, Any]) -> None:
+    """`live_event` (queued on the live bus) is in the outbox already: the commit does not write it again."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(OUTBOXED, set()).add(id(live_event))
 
 
 def _see_live(session: Session) -> None:

@@ -11,22 +11,24 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, null, select, text
+from sqlalchemy import Select, String, bindparam, exists, literal_column, null, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from app.config import PetitionSettings
 from app.contacts import consents as consent_service
 from app.contacts.events import add_event
 from app.contacts.schemas import ConsentInput
-from app.contacts.service import _phone, duplicate_query, ensure_tags, org_region
+from app.contacts.service import _phone, duplicate_of_email, duplicate_query, ensure_tags, org_region
 from app.core import counters
 from app.core.db import set_tenant
 from app.dashboard import events as live
-from app.integrations.events import emit
+from app.integrations.events import emit, from_live, kick_after_commit, outbox_insert, outboxed
 from app.models import Contact, Petition, PetitionCounter, PetitionSignature
 from app.petitions.schemas import SignatureInput, SignerInput
 
@@ -116,17 +118,85 @@ def signer_key(inp: SignerInput) -> str:
     return str(inp.email).strip().lower()
 
 
-async def petition_by_slug(session: AsyncSession, slug: str, *, lock_signer: str | None = None) -> Petition | None:
+async def petition_by_slug(session: AsyncSession, slug: str) -> Petition | None:
     """The slug names the organization (a narrow definer function, which also scopes the transaction to it: one
-    statement); then the petition is read under row-level security like any other row. A draft has no page.
-    With `lock_signer` (a signer_key), that statement also takes the signer's lock: pass `locked=True` to sign."""
-    if lock_signer is None:
-        org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
-    else:
-        org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": lock_signer})
+    statement); then the petition is read under row-level security like any other row. A draft has no page."""
+    org = await session.scalar(_ORG_OF_SLUG, {"s": slug})
     if org is None:
         return None
     return await session.scalar(select(Petition).where(Petition.organization_id == org, Petition.slug == slug))
+
+
+# A version of a petition's row: another one once it is updated (a new row version, even in the transaction that
+# wrote the first), and never one it had before (a tuple's place is not reused while it is visible).
+_VERSION = "CAST(petitions.xmin AS text) || ':' || CAST(petitions.ctid AS text)"
+
+# What signing needs to know under the signer's lock (a statement after the one that took it: its snapshot sees
+# a signature committed meanwhile), read with the petition: the contact the email already names and whether the
+# signer signed already. Built once (the compiled cache serves it); the counter is not read (no answer shows it).
+_FOR_SIGNING: Select[Petition, uuid.UUID, bool, str] = (
+    select(
+        Petition,
+        duplicate_of_email(),
+        exists().where(
+            PetitionSignature.organization_id == Petition.organization_id,
+            PetitionSignature.petition_id == Petition.id,
+            PetitionSignature.signer_key == bindparam("dup_email"),
+        ),
+        literal_column(_VERSION, String),
+    )
+    .options(defer(Petition.signature_count, raiseload=True))
+    .where(Petition.organization_id == bindparam("dup_org"), Petition.slug == bindparam("slug"))
+)
+
+
+class StalePetition(Exception):
+    """The petition changed since this process cached it: read it again and sign again (nothing was written)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnderLock:
+    """The transaction holds the signer's lock (petition_for_signing took it), and what sign() knows under it:
+    what was read with the petition (the contact the email names, whether the signer signed), or, with
+    `version`, nothing yet: the petition is this process's copy, that version of its row."""
+
+    duplicate: uuid.UUID | None = None
+    signed: bool = False
+    version: str | None = None
+
+
+# Open petitions as this process last read them for signing, by slug, with their row's version (detached: no
+# session's rollback expires them). The statement that signs with one checks first that the petition is still
+# open at that version; a changed one is read again (StalePetition): what is recorded is what the petition says.
+_OPEN: dict[str, tuple[Petition, str]] = {}
+_OPEN_MAX = 512
+
+
+async def petition_for_signing(
+    session: AsyncSession, slug: str, signer: str, *, cached: bool = True
+) -> tuple[Petition | None, UnderLock]:
+    """The petition at `slug` with the signer's lock taken (`signer`: a signer_key) in the statement that finds
+    the organization: this process's copy if it has one (and `cached`), else read with what the lock guards."""
+    org = await session.scalar(_ORG_OF_SLUG_LOCKED, {"s": slug, "k": signer})
+    if org is None:
+        return None, UnderLock()
+    hit = _OPEN.get(slug) if cached else None
+    if hit is not None and hit[0].organization_id == org:
+        return hit[0], UnderLock(version=hit[1])
+    row = (await session.execute(_FOR_SIGNING, {"dup_org": org, "slug": slug, "dup_email": signer})).first()
+    if row is None:
+        _OPEN.pop(slug, None)
+        return None, UnderLock()
+    petition: Petition = row[0]
+    session.expunge(petition)
+    # Only what the signing statement checks: an open petition signed at once (a pending signature is not).
+    if petition.status == "open" and not petition.double_opt_in:
+        if len(_OPEN) >= _OPEN_MAX:
+            _OPEN.clear()
+        _OPEN[slug] = (petition, row[3])
+    else:
+        _OPEN.pop(slug, None)
+    return petition, UnderLock(duplicate=row[1], signed=bool(row[2]))
 
 
 async def sign(
@@ -139,10 +209,11 @@ async def sign(
     channel: str,
     secret: str,
     collected_by: uuid.UUID | None = None,
-    locked: bool = False,
+    locked: UnderLock | None = None,
 ) -> tuple[str, PetitionSignature | None]:
     """("signed" | "pending" | "duplicate", the new signature). A bad phone number is a 422 naming `mobile`.
-    `locked`: the transaction holds the signer's lock already (petition_by_slug took it)."""
+    `locked`: see UnderLock; with a cached petition's version, StalePetition if it changed since, or if the
+    signer gives a mobile (nothing written either way)."""
     org = petition.organization_id
     mobile = _phone(inp.mobile, await org_region(session, org), "mobile") if inp.mobile else None
     wording = shown(petition, lang)["consent_wording"]
@@ -178,20 +249,44 @@ async def sign(
         sig = await session.scalar(stmt)
         return ("duplicate", None) if sig is None else ("pending", sig)
     # Signed at once. Under the signer's lock (see _lock_signer) a double submit finds the first one committed.
-    if not locked:
+    if locked is not None and locked.version is not None:
+        # The petition from the cache, nothing read under the lock yet: the statement that writes a new signer
+        # checks first (in its snapshot, after the lock) that the petition is unchanged and the signer new. It
+        # matches the email alone: a signer with a mobile signs a petition read for it (not the cache's).
+        if mobile:
+            raise StalePetition()
+        sig = PetitionSignature(**values, status="confirmed")
+        now = datetime.now(UTC)
+        sig.confirmed_at = now
+        found = await _new_signer(session, petition, sig, now, write_signature=True, version=locked.version)
+        if found.contact_id is not None:
+            sig.contact_id = found.contact_id
+            return "signed", sig
+        if not found.fresh:
+            raise StalePetition()
+        if found.signed:
+            return "duplicate", None
+        await apply(session, petition, sig, existing=found.duplicate, write_signature=True)
+        return "signed", sig
+    if locked is None:
         await _lock_signer(session, org, values["signer_key"])
-    dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
-    signed = exists().where(
-        PetitionSignature.organization_id == org,
-        PetitionSignature.petition_id == petition.id,
-        PetitionSignature.signer_key == values["signer_key"],
-    )
-    found = (await session.execute(select(dup.scalar_subquery() if dup is not None else null(), signed))).one()
-    if found[1]:
+    if locked is None or mobile:  # what was read with the petition matched the email alone
+        dup = duplicate_query(org, mobile=mobile, home=None, email=values["signer_key"])
+        signed = exists().where(
+            PetitionSignature.organization_id == org,
+            PetitionSignature.petition_id == petition.id,
+            PetitionSignature.signer_key == values["signer_key"],
+        )
+        found = (await session.execute(select(dup.scalar_subquery() if dup is not None else null(), signed))).one()
+        known = (found[0], bool(found[1]))
+    else:
+        known = (locked.duplicate, locked.signed)
+    existing, already = known
+    if already:
         return "duplicate", None
     sig = PetitionSignature(**values, status="confirmed")
     # Written once, with its contact; the unique key stays the last word (it cannot conflict under the lock).
-    await apply(session, petition, sig, existing=found[0], write_signature=True)
+    await apply(session, petition, sig, existing=existing, write_signature=True)
     return "signed", sig
 
 
@@ -204,22 +299,34 @@ async def _lock_signer(session: AsyncSession, org: uuid.UUID, signer_key: str) -
 
 
 # A new signer in one statement: the contact (with its consents' columns), the petition's tags, the consent log
-# rows, the timeline event and (when signing at once) the signature. A new contact has no withdrawal to respect;
-# an existing one goes through the ORM (_fill_in), which reads it first.
-_NEW_SIGNER = text("""
-    WITH c AS (
+# rows, the timeline event, (when signing at once) the signature, the count (app.core.counters' upsert, on a
+# random shard) and the events integrators subscribe to (the outbox's own insert; :events without the contact,
+# which this statement makes). A new contact has no withdrawal to respect; an existing one goes through the ORM
+# (_fill_in), which reads it first. With a :version, only if the petition is as the caller has it (open, that
+# version of its row), the email names no contact (duplicate_query's rule for an email) and the signer has not
+# signed; it returns what it found either way (all in the statement's snapshot: the signer's lock came first).
+_NEW_SIGNER = text(f"""
+    WITH g AS (
+        SELECT (SELECT id FROM contacts WHERE organization_id = :org AND email = :email LIMIT 1) AS dup,
+               EXISTS (SELECT 1 FROM petition_signatures
+                       WHERE organization_id = :org AND petition_id = :petition_id AND signer_key = :email) AS signed,
+               EXISTS (SELECT 1 FROM petitions WHERE organization_id = :org AND id = :petition_id
+                       AND status = 'open' AND {_VERSION} = :version) AS fresh
+    ), c AS (
         INSERT INTO contacts (organization_id, id, source, first_name, last_name, email, mobile_e164, mobile_raw,
                               postal_code, language, created_by, tags, consent_email, consent_sms, consent_phone)
-        VALUES (:org, gg_uuid7(), 'petition', :first_name, :last_name, :email, :mobile, :mobile_raw, :postal_code,
-                :language, :collected_by, CAST(:tags AS text[]), :consent_email, :consent_sms, :consent_phone)
+        SELECT :org, gg_uuid7(), 'petition', :first_name, :last_name, :email, :mobile, :mobile_raw, :postal_code,
+               :language, :collected_by, CAST(:tags AS text[]), :consent_email, :consent_sms, :consent_phone
+        FROM g WHERE CAST(:version AS text) IS NULL OR (g.fresh AND g.dup IS NULL AND NOT g.signed)
         RETURNING id
     ), t AS (
-        INSERT INTO tags (organization_id, name) SELECT :org, unnest(CAST(:tags AS text[])) ON CONFLICT DO NOTHING
+        INSERT INTO tags (organization_id, name) SELECT :org, unnest(CAST(:tags AS text[])) FROM c
+        ON CONFLICT DO NOTHING
     ), l AS (
         INSERT INTO consent_log (organization_id, contact_id, channel, status, source, proof)
         SELECT :org, c.id, x.channel, 'granted', 'petition', x.proof
         FROM c, jsonb_to_recordset(CAST(:consents AS jsonb)) AS x(channel text, proof text)
-    ), e AS (
+    ), ev AS (
         INSERT INTO contact_events (organization_id, contact_id, kind, summary, data)
         SELECT :org, c.id, 'petition', :summary, CAST(:event AS jsonb) FROM c
     ), s AS (
@@ -228,9 +335,21 @@ _NEW_SIGNER = text("""
         SELECT :org, :sid, :petition_id, :email, 'confirmed', c.id, CAST(:data AS jsonb), :language, :channel, :ip,
                :collected_by, :now
         FROM c WHERE CAST(:write_signature AS boolean)
+    ), k AS ({counters.upsert_sql(PetitionCounter, "FROM c")}
+    ), o AS ({
+    outbox_insert(
+        "SELECT CAST(:org AS uuid) AS org, x.type, CAST(:at AS text) AS at,"
+        " x.data || jsonb_build_object('contact_id', c.id) AS data"
+        " FROM c, ROWS FROM (jsonb_to_recordset(CAST(:events AS jsonb)) AS (type text, data jsonb))"
+        " WITH ORDINALITY AS x(type, data, n)"
+        " ORDER BY x.n"
     )
-    SELECT id FROM c
-""")
+}
+    )
+    SELECT (SELECT id FROM c) AS contact_id, g.dup AS duplicate, g.signed, g.fresh,
+           (SELECT count(*) FROM o) AS outboxed
+    FROM g
+""")  # noqa: S608 - the outbox's constant insert, values bound
 
 
 def _proof(petition: Petition, sig: PetitionSignature, wording: str, now: datetime) -> str:
@@ -253,13 +372,29 @@ def _timeline(petition: Petition, sig: PetitionSignature) -> tuple[str, dict[str
 
 
 async def _new_signer(
-    session: AsyncSession, petition: Petition, sig: PetitionSignature, now: datetime, *, write_signature: bool
-) -> tuple[uuid.UUID, bool]:
-    """A contact for a signer the base does not know, written in one statement; returns (its id, consented)."""
+    session: AsyncSession,
+    petition: Petition,
+    sig: PetitionSignature,
+    now: datetime,
+    *,
+    write_signature: bool,
+    version: str | None = None,
+) -> Any:
+    """A contact for a signer the base does not know, written in one statement with its events; returns the
+    statement's row (contact_id: None if, with the petition's `version`, it wrote nothing; duplicate, signed,
+    fresh)."""
     org, d = petition.organization_id, sig.data
     consents = d.get("consents") or {}
     summary, event = _timeline(petition, sig)
     tags = sorted(set(petition.tags or []))
+    # The events as the commit would have written them (the contact's id is the statement's).
+    created = from_live(
+        live.contact_event(Contact(organization_id=org, source="petition", created_by=sig.collected_by))
+    )
+    events = [created] if created else []
+    if consents:  # a new contact is inserted with its consents: the change integrators subscribe to
+        events.append({"type": "consent.changed", "data": {}})
+    events.append({"type": "signature.created", "data": {"signature_id": str(sig.id), "petition_id": str(petition.id)}})
     params = {
         "org": org,
         "first_name": d.get("first_name") or "",
@@ -282,15 +417,25 @@ async def _new_signer(
         "ip": sig.ip,
         "now": now,
         "write_signature": write_signature,
+        "organization_id": org,
+        "shard": counters.pick_shard(),
+        "by": 1,
+        "version": version,
+        "at": now.isoformat(),
+        "events": json.dumps([{"type": e["type"], "data": e["data"]} for e in events]),
     }
-    cid: uuid.UUID = (await session.execute(_NEW_SIGNER, params)).scalar_one()
-    # The live bus hears of the contact as of an ORM insert (the webhooks' contact.created rides on it, picked up
-    # by the counter's insert that follows in apply).
-    live.queue(
-        session.sync_session,
-        live.contact_event(Contact(organization_id=org, id=cid, source="petition", created_by=sig.collected_by)),
+    row = (await session.execute(_NEW_SIGNER, params)).one()
+    if row.contact_id is None:
+        return row
+    # The live bus hears of the contact as of an ORM insert; its webhook event is written already.
+    ev = live.contact_event(
+        Contact(organization_id=org, id=row.contact_id, source="petition", created_by=sig.collected_by)
     )
-    return cid, bool(consents)
+    live.queue(session.sync_session, ev)
+    outboxed(session, ev)
+    if row.outboxed:
+        kick_after_commit(session, {org})
+    return row
 
 
 async def _fill_in(session: AsyncSession, petition: Petition, sig: PetitionSignature, existing: uuid.UUID) -> Contact:
@@ -326,29 +471,27 @@ async def apply(
     org = petition.organization_id
     now = datetime.now(UTC)
     sig.confirmed_at = now
-    if existing is None:
-        contact_id, consented = await _new_signer(session, petition, sig, now, write_signature=write_signature)
-        if consented:  # a new contact is inserted with its consents: the change integrators subscribe to
-            emit(session, org, "consent.changed", {"contact_id": str(contact_id)})
-    else:
-        contact = await _fill_in(session, petition, sig, existing)
-        contact_id = contact.id
-        await ensure_tags(session, org, list(petition.tags or []))
-        inputs = [
-            ConsentInput(channel=ch, status="granted", source="petition", proof=_proof(petition, sig, wording, now))
-            for ch, wording in (sig.data.get("consents") or {}).items()
-            # A withdrawal stands: only the person's own explicit act elsewhere (not a petition box) grants again.
-            if getattr(contact, f"consent_{ch}") != "withdrawn" and not getattr(contact, _DNC[ch])
-        ]
-        await consent_service.record_many(session, contact, inputs, actor=None)
-        await session.flush()  # the contact's changes before the rows that name it
-        summary, event = _timeline(petition, sig)
-        await add_event(session, org, contact_id, kind="petition", actor=None, summary=summary, data=event)
-        if write_signature:
-            values = {c: getattr(sig, c) for c in _SIGNATURE_COLUMNS}
-            await session.execute(pg_insert(PetitionSignature).values(**values, contact_id=contact_id))
-    sig.contact_id = contact_id
+    if existing is None:  # counted, its events written with it
+        sig.contact_id = (await _new_signer(session, petition, sig, now, write_signature=write_signature)).contact_id
+        return sig.contact_id
+    contact = await _fill_in(session, petition, sig, existing)
+    contact_id = contact.id
+    await ensure_tags(session, org, list(petition.tags or []))
+    inputs = [
+        ConsentInput(channel=ch, status="granted", source="petition", proof=_proof(petition, sig, wording, now))
+        for ch, wording in (sig.data.get("consents") or {}).items()
+        # A withdrawal stands: only the person's own explicit act elsewhere (not a petition box) grants again.
+        if getattr(contact, f"consent_{ch}") != "withdrawn" and not getattr(contact, _DNC[ch])
+    ]
+    await consent_service.record_many(session, contact, inputs, actor=None)
+    await session.flush()  # the contact's changes before the rows that name it
+    summary, event = _timeline(petition, sig)
+    await add_event(session, org, contact_id, kind="petition", actor=None, summary=summary, data=event)
+    if write_signature:
+        values = {c: getattr(sig, c) for c in _SIGNATURE_COLUMNS}
+        await session.execute(pg_insert(PetitionSignature).values(**values, contact_id=contact_id))
     await counters.add(session, PetitionCounter, {"organization_id": org, "petition_id": petition.id})
+    sig.contact_id = contact_id
     emit(
         session,
         org,

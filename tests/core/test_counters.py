@@ -1,6 +1,7 @@
-"""Every sharded counter is written by `counters.add`: a call report's action counters and a signature's petition
-counter both go through it (and nothing else writes them), and a write is one statement, prebuilt a model, whatever
-the number of keys: after the first, each is served from SQLAlchemy's compiled cache."""
+"""Every sharded counter is written by app.core.counters' one upsert: `counters.add` (a call report's action
+counters, a known signer's petition counter) or, inside the statement that writes a new petition signer,
+`counters.upsert_sql` (nothing else writes them); an `add` is one statement, prebuilt a model, whatever the number
+of keys: after the first, each is served from SQLAlchemy's compiled cache."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ async def test_a_call_report_and_a_signature_are_counted_through_the_one_writer(
     res = await live_client.post(f"/p/{p['slug']}/sign.json", json=form(p))
     assert res.status_code == 202, res.text
 
-    # Each counter in the database was written through `add`, with what `add` was given.
-    assert [m for m, _ in written] == [ActionCounter, PetitionCounter]
+    # The action's counters were written through `add`, with what `add` was given; the new signer's count by its
+    # own statement, with the upsert of counters.upsert_sql (below: it is there, once).
+    assert [m for m, _ in written] == [ActionCounter]
     await set_tenant(live_db, org.id)
     stored = await _counters(live_db, org.id)
     assert sorted(stored) == written[0][1] and set(stored.values()) == {1}
@@ -92,3 +94,34 @@ async def test_any_number_of_keys_is_one_statement_compiled_once(
     assert len(hits) == 3 and hits[1:] == ["CACHE_HIT", "CACHE_HIT"]
     assert await _counters(live_db, org) == {"calls": 1, "reached": 0, "support:2": 1, "mobilized": 1, "outcome:x": 1}
     await live_db.rollback()
+
+
+async def test_the_upsert_written_inside_a_statement_adds_to_its_shard_only_if_its_source_has_the_row(
+    live_db: AsyncSession, cleanup: list[uuid.UUID]
+) -> None:
+    from sqlalchemy import text
+
+    from tests.fixtures.factories import make_org
+
+    org = await make_org(live_db)
+    cleanup.append(org.id)
+    await live_db.commit()
+    await set_tenant(live_db, org.id)
+    pid = uuid.uuid4()
+    await live_db.execute(
+        text("INSERT INTO petitions (organization_id, id, slug, title) VALUES (:o, :p, :s, 't')"),
+        {"o": org.id, "p": pid, "s": f"u-{pid.hex[:10]}"},
+    )
+    sql = counters.upsert_sql(PetitionCounter, "FROM generate_series(1, CAST(:rows AS int))")
+    params = {"organization_id": org.id, "petition_id": pid, "by": 1}
+    for shard, rows in ((3, 1), (3, 1), (5, 0)):
+        await live_db.execute(text(sql), {**params, "shard": shard, "rows": rows})
+    got = (
+        await live_db.execute(
+            select(PetitionCounter.shard, PetitionCounter.value).where(PetitionCounter.petition_id == pid)
+        )
+    ).all()
+    assert [tuple(r) for r in got] == [(3, 2)]
+    await live_db.rollback()
+    with pytest.raises(ValueError):
+        counters.upsert_sql(ActionCounter, "")

@@ -140,3 +140,28 @@ async def test_one_person_signing_two_petitions_at_once_twice_each_is_one_contac
     rows = await consent_rows(live_db, org, c.id)  # each petition's box, with its own proof
     assert sorted(json.loads(r.proof or "")["petition_id"] for r in rows) == sorted(p["id"] for p in petitions)
     assert {r.status for r in rows} == {"granted"}
+
+
+async def test_a_confirmed_double_opt_in_writes_its_events_once_and_a_second_click_none(
+    live_client: AsyncClient, live_db: AsyncSession, admin: Actor, settings: Settings
+) -> None:
+    from app.petitions.signing import confirm_token
+
+    org = admin.org.id
+    await _subscribe(live_client, admin)
+    p = await open_petition(live_client, admin, double_opt_in=True)
+    res = await live_client.post(f"/p/{p['slug']}/sign.json", json=form(p, email="late@example.org"))
+    assert res.status_code == 202, res.text
+    [sig] = await signatures(live_db, org, p["id"])
+    token = confirm_token(settings.secret_key.get_secret_value(), sig.id)
+    await live_db.rollback()
+    assert await _events(live_db, org) == []  # nothing until the click
+    for _ in range(2):
+        assert (await live_client.post(f"/p/confirm/{token}")).status_code == 200
+    [c] = await contacts_by_email(live_db, org, "late@example.org")
+    contact_id = str(c.id)
+    assert await count_of(live_db, org, p["id"]) == 1
+    await live_db.rollback()
+    events = await _events(live_db, org)
+    assert Counter(e["type"] for e in events) == {"contact.created": 1, "consent.changed": 1, "signature.created": 1}
+    assert all(e["data"]["contact_id"] == contact_id for e in events)
