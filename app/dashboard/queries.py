@@ -123,13 +123,20 @@ async def survey_results(
 ) -> list[dict[str, Any]]:
     where, p = reports_where(scope, period, action_id, at=REPORT_AT)
     where += _users(scope, "r.user_id", p)
+    counted = f"""
+        SELECT a.survey_id, a.question_id, a.value, count(*) AS n
+        FROM field_reports r
+        JOIN survey_answers a ON a.organization_id = r.organization_id AND a.report_id = r.id
+        WHERE {where} GROUP BY 1, 2, 3"""  # noqa: S608 - clauses built in code from constants; values are bound
+    return await survey_figures(session, counted, p)
+
+
+async def survey_figures(session: AsyncSession, counted: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each question's answers with their counts, from `counted` (survey_id, question_id, value, n; however they
+    were counted), the question labelled from its survey's current version. `params` binds :o."""
     rows = await session.execute(
         text(f"""
-        WITH counted AS (
-            SELECT a.survey_id, a.question_id, a.value, count(*) AS n
-            FROM field_reports r
-            JOIN survey_answers a ON a.organization_id = r.organization_id AND a.report_id = r.id
-            WHERE {where} GROUP BY 1, 2, 3)
+        WITH counted AS ({counted})
         SELECT c.survey_id, c.question_id, c.value, c.n,
                (SELECT q->>'label' FROM surveys s
                 JOIN survey_versions v ON v.organization_id = s.organization_id AND v.survey_id = s.id
@@ -137,7 +144,7 @@ async def survey_results(
                 jsonb_array_elements(v.questions) q
                 WHERE s.organization_id = :o AND s.id = c.survey_id AND q->>'id' = c.question_id LIMIT 1) AS label
         FROM counted c ORDER BY c.survey_id, c.question_id, c.n DESC, c.value::text"""),  # noqa: S608 - clauses built in code from constants; values are bound
-        p,
+        params,
     )
     out: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
     for survey_id, qid, value, n, label in rows:

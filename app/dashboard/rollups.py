@@ -233,27 +233,11 @@ async def survey_results(
         "SELECT a.survey_id, a.question_id, a.value, 1 AS n FROM field_reports r"
         " JOIN survey_answers a ON a.organization_id = r.organization_id AND a.report_id = r.id WHERE {where}",
     )
-    rows = await session.execute(
-        text(f"""
-        WITH counted AS (
-            SELECT survey_id, question_id, value, sum(n)::bigint AS n FROM ({u}) u GROUP BY 1, 2, 3 HAVING sum(n) > 0)
-        SELECT c.survey_id, c.question_id, c.value, c.n,
-               (SELECT q->>'label' FROM surveys s
-                JOIN survey_versions v ON v.organization_id = s.organization_id AND v.survey_id = s.id
-                     AND v.version = s.current_version,
-                jsonb_array_elements(v.questions) q
-                WHERE s.organization_id = :o AND s.id = c.survey_id AND q->>'id' = c.question_id LIMIT 1) AS label
-        FROM counted c ORDER BY c.survey_id, c.question_id, c.n DESC, c.value::text"""),  # noqa: S608 - clauses built in code from constants; values are bound
-        parts.params,
+    counted = (
+        f"SELECT survey_id, question_id, value, sum(n)::bigint AS n FROM ({u}) u"  # noqa: S608 - clauses built in code from constants; values are bound
+        " GROUP BY 1, 2, 3 HAVING sum(n) > 0"
     )
-    out: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-    for survey_id, qid, value, n, label in rows:
-        q = out.setdefault(
-            (survey_id, qid), {"survey_id": survey_id, "question_id": qid, "label": label, "answered": 0, "answers": []}
-        )
-        q["answered"] += n
-        q["answers"].append({"value": value, "count": n})
-    return list(out.values())
+    return await queries.survey_figures(session, counted, parts.params)
 
 
 async def contacts_added(
