@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -304,6 +305,12 @@ async def test_a_standby_only_replica_that_gets_promoted_is_skipped_and_its_pool
         try:
             await router.measure()
             (replica,) = router.replicas
+            # A standby just started may still be replaying what it received (no transaction replayed yet reads
+            # as unknown lag): on a loaded machine that takes a few seconds.
+            deadline = time.monotonic() + 30
+            while not replica.healthy and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                await router.measure()
             assert replica.healthy, replica.reason
             cmd = [str(PG_BIN / "pg_ctl"), "-D", str(sb.data_dir), "-w", "-t", "60", "promote"]
             await asyncio.to_thread(subprocess.run, _as_pg_user(cmd), check=True, stdout=subprocess.DEVNULL)
