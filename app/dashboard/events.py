@@ -18,9 +18,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from app.core.db import after_commit
 from app.dashboard import bus
 from app.models import ActionVolunteer, Contact, FieldReport, Opportunity
+from app.models.statuses import REACHED
 
 PENDING = "live_events"
-REACHED = ("answered", "opened")
 
 
 def _s(v: Any) -> str | None:

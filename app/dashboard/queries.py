@@ -4,14 +4,16 @@ row-level security) and narrows to the viewer's users/teams; nothing loops over 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dashboard.scope import Period, Scope
+from app.models.statuses import REACHED
 
-REACHED_SQL = "('answered', 'opened')"
+REACHED_SQL = "(" + ", ".join(f"'{o}'" for o in sorted(REACHED)) + ")"
 OPEN_TARGETS_SQL = "('pending', 'in_progress', 'callback')"
 # A report's time is when it was recorded on the phone (bounded by the server), not when it was synced.
 REPORT_AT = "recorded_at"
@@ -56,11 +58,18 @@ async def report_totals(
             p,
         )
     ).all()
+    return keyed_totals(rows)
+
+
+def keyed_totals(rows: Iterable[Any]) -> dict[str, int]:
+    """(kind, outcome, reports, mobilized) rows, however counted, as the action counters' keys: calls, visits,
+    reached, mobilized, outcome:<x>."""
     out: dict[str, int] = {}
     for kind, outcome, n, mob in rows:
+        n, mob = int(n), int(mob)
         out[f"{kind}s"] = out.get(f"{kind}s", 0) + n
         out[f"outcome:{outcome}"] = out.get(f"outcome:{outcome}", 0) + n
-        if outcome in ("answered", "opened"):
+        if outcome in REACHED:
             out["reached"] = out.get("reached", 0) + n
         out["mobilized"] = out.get("mobilized", 0) + mob
     return out

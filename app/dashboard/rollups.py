@@ -180,15 +180,7 @@ async def report_totals(session: AsyncSession, scope: Scope, p: Period, action_i
             parts.params,
         )
     ).all()
-    out: dict[str, int] = {}
-    for kind, outcome, n, mob in rows:
-        n, mob = int(n), int(mob)
-        out[f"{kind}s"] = out.get(f"{kind}s", 0) + n
-        out[f"outcome:{outcome}"] = out.get(f"outcome:{outcome}", 0) + n
-        if outcome in ("answered", "opened"):
-            out["reached"] = out.get("reached", 0) + n
-        out["mobilized"] = out.get("mobilized", 0) + mob
-    return out
+    return queries.keyed_totals(rows)
 
 
 async def series(

@@ -51,7 +51,9 @@ async def _status(engine: AsyncEngine, org: str, import_id: str) -> str | None:
 PROGRESS_RETURNING = "RETURNING status, phase, rows_done, rows_total, created_by"
 
 
-async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any) -> None:
+async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any) -> bool:
+    """Progress (and the status: running, failed) of an import that has not ended: an import cancelled meanwhile
+    stays cancelled (a cancel between the job's first read and its start was lost). False if it had ended."""
     sets = ", ".join(f"{k} = :{k}" for k in values)
     async with engine.begin() as c:
         await set_tenant(c, org)
@@ -59,12 +61,14 @@ async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any
             await c.execute(
                 text(
                     f"UPDATE imports SET {sets}, heartbeat_at = clock_timestamp() "  # noqa: S608 - names are internal constants; values bound
-                    f"WHERE organization_id = :o AND id = :i {PROGRESS_RETURNING}"
+                    f"WHERE organization_id = :o AND id = :i AND status NOT IN ('done', 'failed', 'cancelled') "
+                    f"{PROGRESS_RETURNING}"
                 ),
                 {"o": org, "i": import_id, **values},
             )
         ).first()
     await _announce(org, import_id, row)
+    return row is not None
 
 
 async def _announce(org: str, import_id: str, row: Any) -> None:
@@ -130,7 +134,10 @@ async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -
     if row["status"] in ("done", "failed", "cancelled"):
         return ImportOutcome(row["status"])
     imp = ImportSpec.from_row(row)
-    await _progress(engine, org, iid, status="running", phase="reading", started_at=datetime.now(UTC), rows_done=0)
+    started = datetime.now(UTC)
+    if not await _progress(engine, org, iid, status="running", phase="reading", started_at=started, rows_done=0):
+        log.info("import cancelled before it started", extra={"job": "import"})
+        return ImportOutcome.cancelled
     try:
         src, total = await _stage(engine, conn, imp)
         result = await _merge(engine, conn, imp, src)
