@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import generate
+from bench import generate, quiesce
 from bench.context import Ctx
 from bench.env import BENCH_DATA_DIR, BenchServices, migrate, template_name
 from bench.report import RESULTS, Row, markdown, table, write
@@ -117,7 +117,10 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         ctx = await prepare(services, size, args.seed, args.smoke)
         selected = [w for w in workloads() if not args.only or w[0] in args.only]
-        for name, fn in selected:
+        for i, (name, fn) in enumerate(selected):
+            settled = await quiesce.settle(ctx) if i else 0.0
+            if i:
+                log(f"settled in {settled:.1f}s before {name}")
             t = time.perf_counter()
             try:
                 out = await fn(ctx)
@@ -126,6 +129,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 out = [Row(name, name, None, None, "", None, "", False, f"harness error: {e.__class__.__name__}: {e}")]
             for r in out:
                 r.details.setdefault("workload_seconds", round(time.perf_counter() - t, 1))
+                r.details.setdefault("settled_before_s", round(settled, 1))
                 if args.smoke and r.passed is not None:  # tiny data: timings mean nothing, correctness does
                     r.passed = r.correct
                     r.note = (r.note + "; " if r.note else "") + "smoke: timing not judged"
