@@ -26,10 +26,17 @@ STREAM_KEY = "gg:live"
 STREAM_MAXLEN = 100_000  # ~ the last hour of a busy campaign day: what a reconnecting client can resume
 BACKLOG_MAX = 5_000
 QUEUE_MAX = 2_000
-# After a read, the reader waits this long before the next one: what was committed meanwhile comes in one read
-# and goes to each client in one write. A client then costs at most 1/BATCH_S writes a second however busy the
-# campaign (500 viewers: <= 2,500 writes/s per process, not one per event per viewer), for <= 200 ms of latency.
-BATCH_S = 0.2
+# After a read, the reader waits before the next one: what was committed meanwhile comes in one read and goes to
+# each client in one write, so a client costs at most one write per wait however busy the campaign. The wait grows
+# with this process's clients, to keep them within WRITES_PER_S writes a second in all (each ~70 µs, measured
+# with sse-starlette and uvicorn), between BATCH_MIN_S (a few viewers: events within ~0.2 s) and BATCH_MAX_S
+# (hundreds of viewers: within ~0.5 s, half the push bar, for two-fifths of the writes of a fixed 0.2 s).
+BATCH_MIN_S, BATCH_MAX_S = 0.2, 0.5
+WRITES_PER_S = 250
+
+
+def batch_wait(clients: int) -> float:
+    return min(BATCH_MAX_S, max(BATCH_MIN_S, clients / WRITES_PER_S))
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ class Bus:
                     for s in list(self.subscribers):
                         s.offer(entry)
             if got:
-                await asyncio.sleep(BATCH_S)
+                await asyncio.sleep(batch_wait(len(self.subscribers)))
         self._reader = None
 
     async def backlog(self, after: str) -> list[Entry]:

@@ -8,7 +8,7 @@ import json
 import uuid
 
 from app.dashboard.audience import Audience
-from app.dashboard.bus import Bus, Entry, Subscription
+from app.dashboard.bus import BATCH_MAX_S, BATCH_MIN_S, WRITES_PER_S, Bus, Entry, Subscription, batch_wait
 from app.dashboard.stream import _events
 from tests.conftest import ServicesUnderTest
 
@@ -101,3 +101,14 @@ async def test_events_committed_a_few_ms_apart_reach_a_client_in_few_writes(serv
     finally:
         bus_module._bus = previous
         await b.close()
+
+
+def test_the_readers_wait_keeps_a_busy_process_within_its_write_budget_and_the_push_bar() -> None:
+    """A client gets at most one write per wait: a few viewers get events within the short wait; hundreds share
+    the process's write budget, and never wait more than half the push bar (1 s)."""
+    assert batch_wait(1) == BATCH_MIN_S == 0.2
+    assert batch_wait(125) == BATCH_MAX_S == 0.5
+    for clients in (50, 100, 125, 1000):
+        assert batch_wait(clients) <= 0.5
+    for clients in (50, 100, 125):
+        assert clients / batch_wait(clients) <= WRITES_PER_S
