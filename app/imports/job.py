@@ -49,6 +49,8 @@ async def _status(engine: AsyncEngine, org: str, import_id: str) -> str | None:
 
 
 PROGRESS_RETURNING = "RETURNING status, phase, rows_done, rows_total, created_by"
+ENDED = ("done", "failed", "cancelled")  # an import in one of these is never written again by its job
+ENDED_SQL = "(" + ", ".join(f"'{s}'" for s in ENDED) + ")"
 
 
 async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any) -> bool:
@@ -61,7 +63,7 @@ async def _progress(engine: AsyncEngine, org: str, import_id: str, **values: Any
             await c.execute(
                 text(
                     f"UPDATE imports SET {sets}, heartbeat_at = clock_timestamp() "  # noqa: S608 - names are internal constants; values bound
-                    f"WHERE organization_id = :o AND id = :i AND status NOT IN ('done', 'failed', 'cancelled') "
+                    f"WHERE organization_id = :o AND id = :i AND status NOT IN {ENDED_SQL} "
                     f"{PROGRESS_RETURNING}"
                 ),
                 {"o": org, "i": import_id, **values},
@@ -131,7 +133,7 @@ async def _run(engine: AsyncEngine, conn: AsyncConnection, org: str, iid: str) -
     await conn.commit()
     if row is None:
         return ImportOutcome.missing
-    if row["status"] in ("done", "failed", "cancelled"):
+    if row["status"] in ENDED:
         return ImportOutcome(row["status"])
     imp = ImportSpec.from_row(row)
     started = datetime.now(UTC)
